@@ -1,0 +1,349 @@
+"""The trajectory Dataset: one MD run as an :class:`xarray.Dataset`.
+
+This module is the contract between readers, the archive and the analyses; the
+human-readable version is ``docs/schema.md``.  Readers stream :class:`FrameChunk`
+objects plus one :class:`RunHeader`; :func:`assemble_dataset` turns them into a
+Dataset in memory and :mod:`uncertainty_gk.archive` streams them into netCDF.
+
+Dimensions
+----------
+``time``         frames of the trajectory (coordinate ``time`` in ps, ``step`` int)
+``atom``         atoms, sorted by ``atom_id``
+``xyz``          Cartesian component, coordinate ``["x", "y", "z"]``
+``cell_vector``  lattice vector, coordinate ``["a", "b", "c"]``
+``thermo``       rows of the thermo output of a log (own time coordinate ``thermo_time``)
+``event``        ERROR / WARNING lines of a log
+
+Positions are **unwrapped** Cartesian coordinates in Å (float64).  The cell holds
+lattice vectors as rows (``cell[i, :]`` is vector ``a``, ``b`` or ``c``); it has a
+``time`` dimension only when it changes (NPT, variable-cell AIMD).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from .errors import SchemaError
+
+XYZ = ("x", "y", "z")
+CELL_VECTORS = ("a", "b", "c")
+
+#: units and long_name of every variable and coordinate the schema knows.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "positions": ("angstrom", "unwrapped Cartesian position"),
+    "velocities": ("angstrom/ps", "velocity"),
+    "forces": ("eV/angstrom", "force"),
+    "cell": ("angstrom", "cell (lattice vectors as rows)"),
+    "volume": ("angstrom^3", "cell volume"),
+    "time": ("ps", "simulation time"),
+    "step": ("1", "MD step number"),
+    "atom_id": ("1", "atom identifier"),
+    "species": ("1", "chemical element"),
+    "lammps_type": ("1", "LAMMPS atom type"),
+    "charge": ("e", "charge (elementary charges)"),
+    "mass": ("amu", "atomic mass"),
+    "mobile": ("1", "mobile (diffusing) species flag"),
+    "xyz": ("1", "Cartesian component"),
+    "cell_vector": ("1", "lattice vector"),
+    "thermo_time": ("ps", "time of thermo output"),
+    "thermo_step": ("1", "MD step of thermo output"),
+    "thermo_block": ("1", "index of the thermo block (one per LAMMPS run command)"),
+    "event_step": ("1", "MD step at or before the event"),
+    "event_kind": ("1", "ERROR or WARNING"),
+    "event_message": ("1", "log line of the event"),
+    "event_line": ("1", "line number in the log"),
+}
+
+#: Units of LAMMPS thermo keywords in ``units metal`` (others get "1" or "unknown").
+THERMO_UNITS_METAL = {
+    "Step": "1", "Time": "ps", "Temp": "K", "PotEng": "eV", "KinEng": "eV",
+    "TotEng": "eV", "E_pair": "eV", "E_mol": "eV", "Press": "bar", "Volume": "angstrom^3",
+    "Lx": "angstrom", "Ly": "angstrom", "Lz": "angstrom", "Enthalpy": "eV", "Density": "g/cm^3",
+}
+
+#: Required dataset attributes and their meaning (see docs/schema.md).
+REQUIRED_ATTRS = ("reader", "uncertainty_gk_version", "labels", "sources", "timestep_ps",
+                  "temperature_K", "units")
+
+
+def package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file with its content hash; recorded in every run's provenance."""
+
+    path: str
+    sha256: str
+    size: int
+    role: str = "trajectory"
+
+    @classmethod
+    def from_path(cls, path, role: str = "trajectory") -> SourceFile:
+        return cls(path=os.path.abspath(str(path)), sha256=sha256_file(path),
+                   size=os.path.getsize(path), role=role)
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, "role": self.role}
+
+
+def sha256_file(path, chunk_bytes: int = 1 << 22) -> str:
+    """SHA-256 hex digest of a file's bytes, read in 4 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- streaming
+@dataclass
+class RunHeader:
+    """Per-run atom data, fixed for the whole trajectory.
+
+    ``species`` may be ``None`` until a LAMMPS type map is applied
+    (:func:`resolve_species`); ``lammps_type`` is ``None`` for non-LAMMPS formats.
+    """
+
+    atom_id: np.ndarray
+    species: np.ndarray | None = None
+    lammps_type: np.ndarray | None = None
+    mass: np.ndarray | None = None
+    charge: np.ndarray | None = None
+
+    @property
+    def n_atoms(self) -> int:
+        return int(len(self.atom_id))
+
+
+@dataclass
+class FrameChunk:
+    """A block of consecutive frames, as produced by a reader.
+
+    Arrays: ``positions`` (n, atoms, 3) unwrapped Å; ``cell`` (n, 3, 3) rows = vectors;
+    ``step`` (n,) int64 or None; ``time_ps`` (n,) or None (formats that store time);
+    ``velocities``/``forces`` (n, atoms, 3) or None.
+    """
+
+    positions: np.ndarray
+    cell: np.ndarray
+    step: np.ndarray | None = None
+    time_ps: np.ndarray | None = None
+    velocities: np.ndarray | None = None
+    forces: np.ndarray | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+
+@dataclass
+class RunInfo:
+    """Everything a reader knows about a run apart from the frames."""
+
+    reader: str
+    sources: list[SourceFile]
+    timestep_ps: float | None = None
+    frame_interval_ps: float | None = None
+    temperature_K: float | None = None
+    units: str = "metal"
+    notes: list[str] = field(default_factory=list)
+
+
+def time_axis(chunk_steps: np.ndarray | None, chunk_times: np.ndarray | None, first_index: int,
+              n: int, *, timestep_ps: float | None, frame_interval_ps: float | None,
+              source: str = "") -> np.ndarray:
+    """Frame times in ps from (in order of preference) steps × timestep, stored times,
+    or frame index × frame interval."""
+    if chunk_steps is not None and timestep_ps is not None:
+        return chunk_steps.astype(np.float64) * float(timestep_ps)
+    if chunk_times is not None and frame_interval_ps is None:
+        return np.asarray(chunk_times, dtype=np.float64)
+    if frame_interval_ps is not None:
+        return (first_index + np.arange(n, dtype=np.float64)) * float(frame_interval_ps)
+    raise SchemaError(
+        f"{source}: cannot build a time axis: the file has "
+        f"{'steps' if chunk_steps is not None else 'no step numbers'} but no MD timestep is known; "
+        "give timestep_ps (or a LAMMPS log) or frame_interval_ps in the manifest or as an option")
+
+
+# --------------------------------------------------------------------------- assembly
+def resolve_species(header: RunHeader, types: Mapping | None, *, source: str = "") -> np.ndarray:
+    """Species symbols for a header, applying a LAMMPS ``type -> element`` map if needed."""
+    if header.species is not None and types is None:
+        return np.asarray(header.species).astype(str)
+    if header.lammps_type is None:
+        if header.species is None:
+            raise SchemaError(f"{source}: no species information for the atoms")
+        return np.asarray(header.species).astype(str)
+    tmap = {int(k): str(v) for k, v in (types or {}).items()}
+    if header.species is not None and not tmap:
+        return np.asarray(header.species).astype(str)
+    missing = sorted({int(t) for t in np.unique(header.lammps_type)} - set(tmap))
+    if missing:
+        raise SchemaError(
+            f"{source}: atom type(s) {missing} have no element; known types: "
+            f"{sorted(tmap) or 'none'}. Give types = {{{missing[0]} = \"El\", ...}} in the manifest, "
+            "--types 1=Li,2=P,... on the command line, a LAMMPS data file with Masses comments, "
+            "or dump an 'element' column")
+    out = np.array([tmap[int(t)] for t in header.lammps_type], dtype=object).astype(str)
+    return out
+
+
+def atom_coords(header: RunHeader, species: np.ndarray, *, charges: Mapping | None = None,
+                masses: Mapping | None = None, mobile: Iterable[str] = ("Li",),
+                source: str = "") -> dict[str, tuple]:
+    """Per-atom coordinates (species, charge, mass, mobile, ids) in schema form."""
+    from .elements import charges_for, masses_for
+
+    mobile = set(mobile)
+    charge = (np.asarray(header.charge, dtype=np.float64) if header.charge is not None and charges is None
+              else charges_for(species, charges, source=source))
+    mass = (np.asarray(header.mass, dtype=np.float64) if header.mass is not None and masses is None
+            else masses_for(species, masses))
+    unknown_mobile = mobile - set(np.unique(species).tolist())
+    if unknown_mobile and len(unknown_mobile) == len(mobile):
+        raise SchemaError(f"{source}: mobile species {sorted(mobile)} not present; species found: "
+                          f"{sorted(set(species.tolist()))}")
+    coords = {
+        "atom_id": ("atom", np.asarray(header.atom_id, dtype=np.int64)),
+        "species": ("atom", np.asarray(species).astype(str)),
+        "charge": ("atom", charge),
+        "mass": ("atom", mass),
+        "mobile": ("atom", np.isin(species, list(mobile))),
+    }
+    if header.lammps_type is not None:
+        coords["lammps_type"] = ("atom", np.asarray(header.lammps_type, dtype=np.int64))
+    return coords
+
+
+def cell_volume(cell: np.ndarray) -> np.ndarray:
+    """Volume (Å^3) of cell(s) with lattice vectors as rows; shape (..., 3, 3) -> (...)."""
+    return np.abs(np.linalg.det(cell))
+
+
+def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = "",
+               extra: Mapping | None = None) -> dict:
+    """Dataset attributes in schema form (labels and sources as JSON strings)."""
+    attrs = {
+        "run_name": run_name,
+        "reader": info.reader,
+        "uncertainty_gk_version": package_version(),
+        "labels": json.dumps(dict(labels or {}), sort_keys=True),
+        "sources": json.dumps([s.as_dict() for s in info.sources]),
+        "timestep_ps": float("nan") if info.timestep_ps is None else float(info.timestep_ps),
+        "frame_interval_ps": float("nan") if info.frame_interval_ps is None else float(info.frame_interval_ps),
+        "temperature_K": float("nan") if info.temperature_K is None else float(info.temperature_K),
+        "units": info.units,
+        "notes": json.dumps(list(info.notes)),
+    }
+    if extra:
+        attrs.update(extra)
+    return attrs
+
+
+def add_metadata(ds: xr.Dataset) -> xr.Dataset:
+    """Attach ``units`` and ``long_name`` to every known variable/coordinate."""
+    for name in list(ds.variables):
+        if name in VARIABLES:
+            units, long_name = VARIABLES[name]
+            ds[name].attrs.setdefault("units", units)
+            ds[name].attrs.setdefault("long_name", long_name)
+        elif str(name).startswith("thermo_"):
+            col = str(name)[len("thermo_"):]
+            ds[name].attrs.setdefault("units", THERMO_UNITS_METAL.get(col, "unknown"))
+            ds[name].attrs.setdefault("long_name", f"thermo output {col}")
+    return ds
+
+
+def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunInfo, *,
+                     types: Mapping | None = None, charges: Mapping | None = None,
+                     masses: Mapping | None = None, mobile: Iterable[str] = ("Li",),
+                     labels: Mapping | None = None, run_name: str = "",
+                     thermo: xr.Dataset | None = None) -> xr.Dataset:
+    """Build an in-memory trajectory Dataset from a header and frame chunks."""
+    source = info.sources[0].path if info.sources else "<arrays>"
+    species = resolve_species(header, types, source=source)
+    coords = atom_coords(header, species, charges=charges, masses=masses, mobile=mobile, source=source)
+    chunks = list(chunks)
+    if not chunks:
+        raise SchemaError(f"{source}: no frames")
+    pos = np.concatenate([c.positions for c in chunks], axis=0)
+    cell = np.concatenate([c.cell for c in chunks], axis=0)
+    steps = None if chunks[0].step is None else np.concatenate([c.step for c in chunks])
+    times = None if chunks[0].time_ps is None else np.concatenate([c.time_ps for c in chunks])
+    t = time_axis(steps, times, 0, len(pos), timestep_ps=info.timestep_ps,
+                  frame_interval_ps=info.frame_interval_ps, source=source)
+    data_vars = {"positions": (("time", "atom", "xyz"), pos)}
+    if chunks[0].velocities is not None:
+        data_vars["velocities"] = (("time", "atom", "xyz"), np.concatenate([c.velocities for c in chunks]))
+    if chunks[0].forces is not None:
+        data_vars["forces"] = (("time", "atom", "xyz"), np.concatenate([c.forces for c in chunks]))
+    if np.allclose(cell, cell[:1], rtol=0, atol=1e-9):
+        data_vars["cell"] = (("cell_vector", "xyz"), cell[0])
+        data_vars["volume"] = ((), cell_volume(cell[0]))
+    else:
+        data_vars["cell"] = (("time", "cell_vector", "xyz"), cell)
+        data_vars["volume"] = (("time",), cell_volume(cell))
+    coords.update({"time": ("time", t), "xyz": ("xyz", list(XYZ)),
+                   "cell_vector": ("cell_vector", list(CELL_VECTORS))})
+    if steps is not None:
+        coords["step"] = ("time", steps.astype(np.int64))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=make_attrs(info, labels, run_name=run_name))
+    if thermo is not None:
+        ds = merge_log(ds, thermo)
+    return add_metadata(ds)
+
+
+def merge_log(ds: xr.Dataset, log: xr.Dataset) -> xr.Dataset:
+    """Merge a parsed log (thermo rows and events, see io.lammps_log) into a run Dataset."""
+    ds = ds.merge(log.drop_attrs() if hasattr(log, "drop_attrs") else log, combine_attrs="override")
+    for key, value in log.attrs.items():
+        ds.attrs[f"log_{key}"] = value
+    return add_metadata(ds)
+
+
+# --------------------------------------------------------------------------- access
+def labels_of(ds: xr.Dataset) -> dict:
+    """The run's labels (structure, model, seed, temperature_K, ...) as a dict."""
+    raw = ds.attrs.get("labels", "{}")
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+def sources_of(ds: xr.Dataset) -> list[dict]:
+    raw = ds.attrs.get("sources", "[]")
+    return json.loads(raw) if isinstance(raw, str) else list(raw)
+
+
+def validate(ds: xr.Dataset, *, name: str = "dataset") -> xr.Dataset:
+    """Check a Dataset against the schema; raise :class:`SchemaError` naming the problem."""
+    for var in ("positions", "cell", "volume"):
+        if var not in ds.variables:
+            raise SchemaError(f"{name}: missing variable {var!r} (see docs/schema.md)")
+    if ds["positions"].dims != ("time", "atom", "xyz"):
+        raise SchemaError(f"{name}: positions must have dims (time, atom, xyz), found {ds['positions'].dims}")
+    for coord in ("time", "species", "charge", "mass", "mobile", "atom_id"):
+        if coord not in ds.coords:
+            raise SchemaError(f"{name}: missing coordinate {coord!r} (see docs/schema.md)")
+    for attr in REQUIRED_ATTRS:
+        if attr not in ds.attrs:
+            raise SchemaError(f"{name}: missing attribute {attr!r} (see docs/schema.md)")
+    t = np.asarray(ds["time"].values)
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        i = int(np.argmax(~(np.diff(t) > 0)))
+        raise SchemaError(f"{name}: time must increase strictly; frame {i + 1} has t={t[i + 1]} ps after {t[i]} ps")
+    for vname in ds.variables:
+        if "units" not in ds[vname].attrs or "long_name" not in ds[vname].attrs:
+            raise SchemaError(f"{name}: variable {vname!r} lacks units/long_name attributes")
+    return ds
