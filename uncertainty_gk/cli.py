@@ -1,0 +1,190 @@
+"""The ``ugk`` command line: argument parsing -> public API -> files and tables.
+
+No physics or statistics here.  Bad input gives one ``error: ...`` line and exit
+status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__, progress
+from .errors import UGKError
+
+
+def _parse_types(text: str | None) -> dict | None:
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        key, _, val = item.partition("=")
+        if not key.strip().isdigit() or not val.strip():
+            raise UGKError(f"--types: expected TYPE=ELEMENT pairs like 1=Li,2=O; found {item!r}")
+        out[int(key)] = val.strip()
+    return out
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_ingest(args) -> int:
+    from .archive import ingest
+
+    report = ingest(args.manifest, args.output, overwrite=args.overwrite,
+                    log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    frames = sum(r.n_frames for r in report.runs)
+    print(f"wrote {report.path}: {len(report.runs)} runs, {frames} frames"
+          + (f" ({report.n_reused} reused unchanged)" if report.n_reused else ""))
+    return 0
+
+
+def _open_any(path: str, args):
+    """A Campaign from an archive, a manifest or a single trajectory file."""
+    from .archive import load_runs
+
+    p = Path(path)
+    if not p.exists():
+        raise UGKError(f"{p}: no such file")
+    if p.suffix.lower() in (".nc", ".h5", ".toml"):
+        return load_runs(p, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    import tempfile
+
+    from .archive import ingest, open_archive
+    from .campaign import Campaign
+    from .manifest import manifest_from_dict
+
+    opts = {}
+    if getattr(args, "types", None):
+        opts["types"] = {str(k): v for k, v in _parse_types(args.types).items()}
+    if getattr(args, "frame_interval_ps", None):
+        opts["frame_interval_ps"] = args.frame_interval_ps
+    if getattr(args, "timestep_ps", None):
+        opts["timestep_ps"] = args.timestep_ps
+    doc = {"defaults": opts, "runs": [{"trajectory": str(p.resolve()), "labels": {"file": p.name}}]}
+
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "single.nc"
+        ingest(manifest_from_dict(doc, base=p.parent, origin=str(p)), out)
+        camp = open_archive(out)
+        loaded = Campaign({k: v.load() for k, v in camp.runs.items()}, attrs=camp.attrs, source=str(p))
+        camp.close()
+    return loaded
+
+
+def cmd_info(args) -> int:
+    camp = _open_any(args.source, args)
+    rows = camp.summary()
+    if args.json:
+        _write_json(args.json, {"source": str(args.source), "runs": rows})
+    print(f"{args.source}: {len(rows)} runs")
+    header = f"{'run':<34} {'labels':<44} {'atoms':>6} {'frames':>7} {'t (ps)':>15} {'dt (ps)':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        labels = ", ".join(f"{k}={v}" for k, v in r["labels"].items())
+        span = f"{r['t_start_ps']:.4g}-{r['t_end_ps']:.4g}"
+        print(f"{r['name']:<34} {labels:<44} {r['n_atoms']:>6} {r['n_frames']:>7} {span:>15} "
+              f"{r['frame_interval_ps']:>8.4g}")
+    for r in rows:
+        comp = " ".join(f"{s}{n}" for s, n in r["composition"].items())
+        extra = f"  {r['name']}: {comp}; mobile {','.join(r['mobile'])}; T {r['temperature_K']:g} K; " \
+                f"reader {r['reader']}"
+        print(extra)
+        for e in r["events"]:
+            print(f"    log {e['kind']} at step {e['step']}: {e['message']}")
+        for n in r["notes"]:
+            print(f"    note: {n}")
+    camp.close()
+    return 0
+
+
+def _write_json(path, obj) -> None:
+    from .fileio import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ugk", description="Trustworthy ionic conductivities from multi-seed MD "
+                                "(σ, σ_tr, Haven ratio with calibrated intervals; MLIP failure flags).")
+    p.add_argument("--version", action="version", version=f"uncertainty_gk {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-run messages")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("ingest", parents=[common], help="read a campaign manifest and write the netCDF archive",
+                       description="Read every run of a campaign manifest (TOML) and write one netCDF archive. "
+                                   "Runs whose inputs are unchanged (SHA-256) are reused from an existing archive.")
+    s.add_argument("manifest", help="campaign manifest (TOML), see docs/manifest.md")
+    s.add_argument("-o", "--output", required=True, help="archive to write (netCDF4/HDF5, e.g. campaign.nc)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace an existing archive even if it holds runs the manifest no longer lists")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("info", parents=[common], help="list runs, labels, atoms, frames, time spans, log events",
+                       description="Summarise a campaign archive, a manifest, or a single trajectory file.")
+    s.add_argument("source", help="archive (.nc), manifest (.toml) or trajectory file")
+    s.add_argument("--types", help="LAMMPS type map for a single dump, e.g. 1=Li,2=P,3=O,4=Si")
+    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
+    s.add_argument("--timestep-ps", type=float, help="MD timestep for a single dump without a log")
+    s.add_argument("--json", help="also write the summary as JSON to this file")
+    s.set_defaults(func=cmd_info)
+
+    return p
+
+
+class _OneLineWarnings:
+    def __enter__(self):
+        self._old = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            print(f"warning: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc):
+        warnings.showwarning = self._old
+        return False
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    progress.QUIET = bool(getattr(args, "quiet", False))
+    debug = bool(getattr(args, "debug", False))
+    try:
+        with _OneLineWarnings():
+            return int(args.func(args) or 0)
+    except (UGKError, OSError, KeyError, ValueError) as exc:
+        if debug:
+            raise
+        msg = str(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, UGKError):
+            msg = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+        print(f"error: {msg.splitlines()[0] if msg else type(exc).__name__}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
