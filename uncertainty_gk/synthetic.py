@@ -1,0 +1,530 @@
+r"""Known-answer multi-seed trajectories for tests and calibration studies.
+
+:func:`generate` builds a small "solid electrolyte" whose diffusion coefficient, tracer
+conductivity, collective conductivity and Haven ratio are known exactly, in the
+trajectory-Dataset form of :mod:`uncertainty_gk.schema` (one Dataset per seed).
+
+Model
+-----
+A cubic cell of side :math:`L` holds
+
+* **framework** atoms (default ``P`` +5 and ``O`` -2 in the ratio 1:4, i.e. PO4\ :sup:`3-`
+  units) that vibrate about fixed lattice sites :math:`s_j`:
+  :math:`r_j(t) = s_j + u_j(t) + W(t)` with i.i.d. Gaussian :math:`u_j(t)`
+  (standard deviation ``vibration_amplitude`` per Cartesian component);
+* **mobile** ions (default ``Li`` +1) on random walks with diffusion coefficient
+  :math:`D` (per-frame increment variance :math:`2 D\,\delta t` per component;
+  Gaussian increments, or nearest-neighbour hops of length ``hop_length`` with
+  probability :math:`p = 6 D \delta t / a^2` per frame), plus an optional cage rattle
+  :math:`c_i(t)`, a stationary Ornstein-Uhlenbeck offset with standard deviation
+  ``rattle_amplitude`` per component and correlation time ``rattle_time_ps``:
+  :math:`r_i(t) = r_i(0) + X_{g(i)}(t) + c_i(t) + W(t)`;
+* a **common drift** :math:`W(t)`: a random walk (diffusion coefficient ``drift_D``)
+  added to every atom, mimicking the centre-of-mass wander of a real MD cell.
+
+Ions are grouped: a group :math:`g` of :math:`n_g` ions shares one walker
+:math:`X_g` (``n_g = 1``: an independent ion; ``n_g = 2``: a rigidly paired couple).
+The cell is neutral, :math:`\sum_j q_j = 0`.
+
+Exact answers
+-------------
+Framework-relative displacement (SCIENCE.md):
+:math:`\Delta r_i = \Delta X_g + \Delta c_i - \Delta \bar u_F`, because the framework
+centre :math:`R_F = \sum_F w_j r_j / \sum_F w_j` moves by :math:`\Delta W + \Delta\bar u_F`
+(any weights).  :math:`c` and :math:`\bar u_F` are bounded, so
+
+.. math::
+
+    \mathrm{MSD}(t) = 6 D t + 6 a_c^2 (1 - e^{-t/\tau_c}) + 6 a_F^2 \sum_F w_j^2,
+    \qquad D^* = D,
+
+(for :math:`t > 0`, weights normalised to :math:`\sum w = 1`).  Nernst-Einstein:
+
+.. math::  \sigma_{tr} = N_D q^2 D / (V k_B T).
+
+Polarisation: since :math:`\sum q = 0` the drift cancels, and
+
+.. math::
+
+    \Delta P = \sum_g q\, n_g \Delta X_g + \sum_D q \Delta c_i + \sum_F q_j \Delta u_j,
+    \qquad
+    \langle|\Delta P|^2\rangle = 6 D t \sum_g (q n_g)^2
+        + 6 a_c^2 (1 - e^{-t/\tau_c}) \sum_D q^2 + 6 a_F^2 \sum_F q_j^2 ,
+
+so :math:`\sigma = D \sum_g (q n_g)^2 / (V k_B T)` (slope / 6VkT).  With
+:math:`N_1` single ions and :math:`N_2` pairs (:math:`N_D = N_1 + 2N_2`):
+
+.. math::
+
+    H_R = \frac{\sigma_{tr}}{\sigma} = \frac{N_1 + 2 N_2}{N_1 + 4 N_2} = \frac{1}{1 + f},
+    \qquad f = 2 N_2 / N_D \text{ (fraction of ions that are paired)}.
+
+A requested ``haven_ratio`` :math:`h` gives :math:`f = 1/h - 1`, rounded to an even
+number of paired ions :math:`2 N_2 = 2\,\mathrm{round}(f N_D / 2)`; ``truth`` holds the
+exact value for the realised counts (e.g. :math:`N_D = 48`: steps of :math:`1/24` in f).
+
+Units: Å, ps, e, K (see :mod:`uncertainty_gk.units`).  Randomness only through ``rng``.
+
+Examples
+--------
+>>> from uncertainty_gk import synthetic
+>>> system = synthetic.generate(n_mobile=12, n_frames=[50, 40], haven_ratio=0.5, rng=1)
+>>> len(system.runs), system.runs[1].sizes["time"]
+(2, 40)
+>>> round(system.truth["haven_ratio"], 12)
+0.5
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import units
+from .elements import charges_for, masses_for
+from .schema import FrameChunk, RunHeader, RunInfo, assemble_dataset
+
+__all__ = ["SyntheticSystem", "generate", "write_lammps_dump"]
+
+#: Units of the entries of :attr:`SyntheticSystem.truth`.
+TRUTH_UNITS = {
+    "D": "angstrom^2/ps",
+    "D_tr": "cm^2/s",
+    "D_sigma": "cm^2/s",
+    "sigma_tr": "S/cm",
+    "sigma": "S/cm",
+    "haven_ratio": "1",
+    "msd_slope": "angstrom^2/ps",
+    "polarisation_msd_slope": "e^2 angstrom^2/ps",
+    "volume": "angstrom^3",
+    "temperature_K": "K",
+    "frame_interval_ps": "ps",
+    "charge_mobile": "e",
+    "n_mobile": "1",
+    "n_paired": "1",
+    "n_groups": "1",
+}
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class SyntheticSystem:
+    """Runs of one synthetic system and their exact answers.
+
+    Attributes
+    ----------
+    runs
+        One trajectory Dataset per seed (schema form, ``reader="synthetic"``).
+    truth
+        Exact answers; units in :data:`TRUTH_UNITS` (``D`` Å²/ps, ``D_tr`` and
+        ``D_sigma`` cm²/s, ``sigma_tr`` and ``sigma`` S/cm, ``haven_ratio``, slopes of
+        the tracer MSD (Å²/ps) and of <|ΔP|²> (e² Å²/ps), ...).
+    params
+        The generation parameters (JSON-serialisable), also stored in every run's
+        ``synthetic_params`` attribute.
+    """
+
+    runs: list[xr.Dataset]
+    truth: dict
+    params: dict
+    truth_units: dict = field(default_factory=lambda: dict(TRUTH_UNITS))
+    _fw_sq_charge: float = 0.0
+    _fw_weights: dict = field(default_factory=dict)
+
+    @property
+    def types(self) -> dict[int, str]:
+        """LAMMPS ``type -> element`` map used by :meth:`write_lammps_dumps`."""
+        species = sorted(set(np.asarray(self.runs[0]["species"].values).astype(str).tolist()))
+        return {i + 1: s for i, s in enumerate(species)}
+
+    def expected_tracer_msd(self, lag_ps, *, reference: str = "charge") -> np.ndarray:
+        """Ensemble-average framework-relative tracer MSD (Å²) at lags ``lag_ps``.
+
+        ``reference`` as in :func:`uncertainty_gk.displacement.tracer_msd`
+        (``"charge"``: |q|-weighted framework centre, ``"mass"``, ``"none"``).
+        """
+        p = self.params
+        t = np.asarray(lag_ps, dtype=np.float64)
+        pos = t > 0
+        msd = 6.0 * p["D"] * t + _rattle_term(t, p) * pos
+        if reference == "none":
+            msd = msd + 6.0 * p["drift_D"] * t
+        else:
+            if reference not in self._fw_weights:
+                raise ValueError(f"reference must be 'charge', 'mass' or 'none', got {reference!r}")
+            msd = msd + 6.0 * p["vibration_amplitude"] ** 2 * self._fw_weights[reference] * pos
+        return msd
+
+    def expected_polarisation_msd(self, lag_ps) -> np.ndarray:
+        """Ensemble average of <|ΔP|²> (e² Å²) at lags ``lag_ps`` (one run)."""
+        p = self.params
+        t = np.asarray(lag_ps, dtype=np.float64)
+        pos = t > 0
+        q2_mobile = self.truth["charge_mobile"] ** 2 * self.truth["n_mobile"]
+        return (self.truth["polarisation_msd_slope"] * t + _rattle_term(t, p) * q2_mobile * pos
+                + 6.0 * p["vibration_amplitude"] ** 2 * self._fw_sq_charge * pos)
+
+    def write_lammps_dumps(self, directory, *, prefix: str = "synthetic") -> list[Path]:
+        """Write every run as a LAMMPS text dump ``{prefix}_seed{i}.lammpstrj``.
+
+        Columns ``id type xu yu zu``; the type map is :attr:`types`.  Returns the paths.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, ds in enumerate(self.runs):
+            path = directory / f"{prefix}_seed{i}.lammpstrj"
+            write_lammps_dump(ds, path, types=self.types)
+            paths.append(path)
+        return paths
+
+
+def _rattle_term(t: np.ndarray, p: Mapping) -> np.ndarray:
+    """6 a_c² (1 - exp(-t/τ)) for t > 0 (τ = 0: uncorrelated rattle)."""
+    a2 = p["rattle_amplitude"] ** 2
+    tau = p["rattle_time_ps"]
+    if tau > 0:
+        # exact for lags that are whole numbers of frames: φ^k = exp(-k δt/τ)
+        return 6.0 * a2 * (1.0 - np.exp(-t / tau))
+    return np.full_like(t, 6.0 * a2)
+
+
+# --------------------------------------------------------------------------- generation
+def generate(*, n_mobile: int = 48, framework: Mapping[str, int] | None = None,
+             n_framework: int | None = None, mobile_species: str = "Li",
+             charges: Mapping[str, float] | None = None,
+             n_frames: int | Sequence[int] = 2000, n_seeds: int | None = None,
+             frame_interval_ps: float = 0.1, md_timestep_ps: float = 0.001,
+             temperature_K: float = 800.0, box_length: float = 14.0,
+             D: float = 0.05, haven_ratio: float = 1.0, walk: str = "gaussian",
+             hop_length: float = 2.5, vibration_amplitude: float = 0.15,
+             rattle_amplitude: float = 0.0, rattle_time_ps: float = 0.0,
+             drift_D: float = 0.01, structure: str = "synthetic",
+             rng: np.random.Generator | int | None = None,
+             block_frames: int = 4096) -> SyntheticSystem:
+    """Generate multi-seed trajectories with exactly known D*, σ_tr, σ and H_R.
+
+    Parameters
+    ----------
+    n_mobile
+        Number of mobile ions :math:`N_D` per cell.
+    framework
+        Framework composition ``{species: count}``.  Default: ``P`` and ``O`` in the
+        ratio 1:4 balancing the mobile charge (``n_mobile`` divisible by 3 for Li+).
+    n_framework
+        Alternative to ``framework``: total framework atoms, split into ``P``/``O`` so
+        the cell is neutral (raises with the nearest valid values if impossible).
+    mobile_species, charges
+        Mobile element symbol and per-species charge overrides (e); default charges are
+        formal oxidation states (:mod:`uncertainty_gk.elements`).
+    n_frames
+        Frames per seed; a sequence gives seeds of unequal length.
+    n_seeds
+        Number of runs (default: ``len(n_frames)`` or 3).
+    frame_interval_ps, md_timestep_ps
+        Time between frames and the nominal MD timestep (``step`` = frame × ratio).
+    temperature_K, box_length
+        Temperature (attrs ``temperature_K``) and cubic cell side (Å).
+    D
+        Tracer diffusion coefficient of every mobile ion (Å²/ps).
+    haven_ratio
+        Target :math:`H_R` in [0.5, 1]: a fraction :math:`f = 1/H_R - 1` of the ions is
+        rigidly paired (see the module docstring; ``truth`` has the realised value).
+    walk
+        ``"gaussian"`` increments or ``"lattice"`` hops of ``hop_length`` Å.
+    vibration_amplitude
+        Standard deviation (Å, per component) of framework vibrations.
+    rattle_amplitude, rattle_time_ps
+        Cage rattle of mobile ions: OU offset std (Å, per component) and correlation
+        time (ps; 0 = uncorrelated between frames).  0 amplitude disables it.
+    drift_D
+        Diffusion coefficient (Å²/ps) of the common drift of the whole cell.
+    structure
+        Value of the ``structure`` label.
+    rng
+        ``numpy.random.Generator`` or integer seed; the only source of randomness.
+    block_frames
+        Frames generated per block (memory control).  The numbers drawn depend on it
+        (order of draws), so keep it fixed when reproducing a run.
+
+    Returns
+    -------
+    SyntheticSystem
+    """
+    rng = np.random.default_rng(rng)
+    frames = _frame_counts(n_frames, n_seeds)
+    _check_positive(n_mobile=n_mobile, frame_interval_ps=frame_interval_ps, md_timestep_ps=md_timestep_ps,
+                    temperature_K=temperature_K, box_length=box_length, D=D, block_frames=block_frames)
+    _check_nonnegative(vibration_amplitude=vibration_amplitude, rattle_amplitude=rattle_amplitude,
+                       rattle_time_ps=rattle_time_ps, drift_D=drift_D)
+    if not 0.5 <= haven_ratio <= 1.0:
+        raise ValueError(f"haven_ratio must be in [0.5, 1] (pairing model), got {haven_ratio}")
+    if walk not in ("gaussian", "lattice"):
+        raise ValueError(f"walk must be 'gaussian' or 'lattice', got {walk!r}")
+    steps_per_frame = frame_interval_ps / md_timestep_ps
+    if abs(steps_per_frame - round(steps_per_frame)) > 1e-9 * steps_per_frame:
+        raise ValueError(f"frame_interval_ps ({frame_interval_ps}) must be a whole number of "
+                         f"md_timestep_ps ({md_timestep_ps})")
+    steps_per_frame = int(round(steps_per_frame))
+    hop_probability = 6.0 * D * frame_interval_ps / hop_length**2
+    if walk == "lattice" and hop_probability > 1.0:
+        raise ValueError(f"walk='lattice': hop probability 6 D dt / a^2 = {hop_probability:.3g} > 1; "
+                         "use a shorter frame_interval_ps, a longer hop_length or walk='gaussian'")
+
+    # ---- composition and charges
+    comp = _framework_composition(framework, n_framework, n_mobile, mobile_species, charges)
+    species = np.array([mobile_species] * n_mobile + [s for s, n in comp.items() for _ in range(n)])
+    q_all = charges_for(species, charges)
+    if abs(q_all.sum()) > 1e-9:
+        raise ValueError(f"the cell is not neutral: total charge {q_all.sum():+g} e for "
+                         f"{n_mobile} {mobile_species} and framework {comp}; adjust framework or charges")
+    q_mobile = float(q_all[0])
+    n_atoms = len(species)
+    n_fw = n_atoms - n_mobile
+
+    # ---- structure shared by all seeds: atom order, sites, initial positions, pairing
+    order = rng.permutation(n_atoms)            # atom k (sorted by id) is model atom order[k]
+    species = species[order]
+    mobile_rows = np.flatnonzero(order < n_mobile)       # rows (atom index) of mobile ions
+    fw_rows = np.flatnonzero(order >= n_mobile)
+    m = max(1, math.ceil(n_fw ** (1.0 / 3.0) - 1e-9))
+    grid = (np.stack(np.meshgrid(*[np.arange(m)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5) * (box_length / m)
+    sites = grid[rng.choice(len(grid), size=n_fw, replace=False)] if n_fw else np.zeros((0, 3))
+    start_mobile = rng.uniform(0.0, box_length, size=(n_mobile, 3))
+    paired_fraction = 1.0 / haven_ratio - 1.0
+    n_pairs = int(round(paired_fraction * n_mobile / 2.0))
+    n_pairs = min(n_pairs, n_mobile // 2)
+    perm = rng.permutation(n_mobile)
+    group = np.empty(n_mobile, dtype=np.int64)
+    group[perm[: 2 * n_pairs: 2]] = np.arange(n_pairs)
+    group[perm[1: 2 * n_pairs: 2]] = np.arange(n_pairs)
+    group[perm[2 * n_pairs:]] = n_pairs + np.arange(n_mobile - 2 * n_pairs)
+    n_groups = n_pairs + (n_mobile - 2 * n_pairs)
+
+    # ---- truth
+    volume = box_length**3
+    factor = units.conductivity_prefactor_S_per_cm(volume, temperature_K)
+    group_sizes = np.bincount(group, minlength=n_groups)
+    collective_weight = float(np.sum((q_mobile * group_sizes) ** 2))   # Σ_g (q n_g)^2
+    tracer_weight = n_mobile * q_mobile**2
+    sigma_tr = tracer_weight * D * factor
+    sigma = collective_weight * D * factor
+    truth = {
+        "D": float(D),
+        "D_tr": float(D) * units.A2_PER_PS_TO_CM2_PER_S,
+        "D_sigma": float(D) * collective_weight / tracer_weight * units.A2_PER_PS_TO_CM2_PER_S,
+        "sigma_tr": float(sigma_tr),
+        "sigma": float(sigma),
+        "haven_ratio": tracer_weight / collective_weight,
+        "msd_slope": 6.0 * D,
+        "polarisation_msd_slope": 6.0 * D * collective_weight,
+        "volume": float(volume),
+        "temperature_K": float(temperature_K),
+        "frame_interval_ps": float(frame_interval_ps),
+        "charge_mobile": q_mobile,
+        "n_mobile": int(n_mobile),
+        "n_paired": int(2 * n_pairs),
+        "n_groups": int(n_groups),
+    }
+    params = {
+        "n_mobile": n_mobile, "framework": dict(comp), "mobile_species": mobile_species,
+        "charges": dict(charges or {}), "n_frames": list(frames), "frame_interval_ps": frame_interval_ps,
+        "md_timestep_ps": md_timestep_ps, "temperature_K": temperature_K, "box_length": box_length,
+        "D": D, "haven_ratio_requested": haven_ratio, "walk": walk, "hop_length": hop_length,
+        "vibration_amplitude": vibration_amplitude, "rattle_amplitude": rattle_amplitude,
+        "rattle_time_ps": rattle_time_ps, "drift_D": drift_D, "structure": structure,
+        "block_frames": block_frames,
+    }
+    q_fw = q_all[order][fw_rows]
+    masses = masses_for(species)
+    fw_weights = {}
+    for ref, w in (("charge", np.abs(q_fw)), ("mass", masses[fw_rows])):
+        fw_weights[ref] = float(np.sum(w**2) / np.sum(w) ** 2) if n_fw and np.sum(w) > 0 else float("nan")
+
+    # ---- runs
+    header = RunHeader(atom_id=np.arange(1, n_atoms + 1, dtype=np.int64), species=species)
+    info = RunInfo(reader="synthetic", sources=[], timestep_ps=md_timestep_ps,
+                   frame_interval_ps=frame_interval_ps, temperature_K=temperature_K,
+                   notes=["synthetic known-answer trajectory (uncertainty_gk.synthetic)"])
+    cell = np.eye(3) * box_length
+    model = dict(dt=frame_interval_ps, D=D, walk=walk, hop_length=hop_length, hop_probability=hop_probability,
+                 a_fw=vibration_amplitude, a_c=rattle_amplitude, tau_c=rattle_time_ps, drift_D=drift_D)
+    runs = []
+    for seed, (n, child) in enumerate(zip(frames, rng.spawn(len(frames)))):
+        chunks = _run_chunks(child, n, block_frames, n_atoms, mobile_rows, fw_rows, sites, start_mobile,
+                             group, n_groups, cell, steps_per_frame, model)
+        labels = {"structure": structure, "model": "synthetic", "temperature_K": float(temperature_K),
+                  "seed": seed}
+        ds = assemble_dataset(header, chunks, info, charges=charges, mobile=(mobile_species,),
+                              labels=labels, run_name=f"{structure}_T{temperature_K:g}K_seed{seed}")
+        ds.attrs["synthetic_truth"] = json.dumps(truth, sort_keys=True)
+        ds.attrs["synthetic_params"] = json.dumps(params, sort_keys=True)
+        runs.append(ds)
+    return SyntheticSystem(runs=runs, truth=truth, params=params, _fw_sq_charge=float(np.sum(q_fw**2)),
+                           _fw_weights=fw_weights)
+
+
+def _run_chunks(rng, n_frames, block, n_atoms, mobile_rows, fw_rows, sites, start_mobile, group,
+                n_groups, cell, steps_per_frame, p):
+    """Yield the FrameChunks of one run (see the module docstring for the model)."""
+    from scipy.signal import lfilter
+
+    n_mobile, n_fw = len(mobile_rows), len(fw_rows)
+    drift = np.zeros(3)
+    walker = np.zeros((n_groups, 3))
+    rattle_on = p["a_c"] > 0
+    phi = math.exp(-p["dt"] / p["tau_c"]) if p["tau_c"] > 0 else 0.0
+    rattle = rng.normal(0.0, p["a_c"], size=(n_mobile, 3)) if rattle_on else None
+    sd_step = math.sqrt(2.0 * p["D"] * p["dt"])
+    sd_drift = math.sqrt(2.0 * p["drift_D"] * p["dt"])
+    chunks = []
+    for first in range(0, n_frames, block):
+        nb = min(block, n_frames - first)
+        d_drift = rng.normal(0.0, sd_drift, size=(nb, 3))
+        if p["walk"] == "gaussian":
+            d_walk = rng.normal(0.0, sd_step, size=(nb, n_groups, 3))
+        else:
+            hop = rng.random((nb, n_groups)) < p["hop_probability"]
+            direction = rng.integers(0, 6, size=(nb, n_groups))
+            d_walk = np.zeros((nb, n_groups, 3))
+            t_idx, g_idx = np.nonzero(hop)
+            d = direction[t_idx, g_idx]
+            d_walk[t_idx, g_idx, d // 2] = np.where(d % 2 == 0, p["hop_length"], -p["hop_length"])
+        if first == 0:                         # frame 0 is the reference configuration
+            d_drift[0] = 0.0
+            d_walk[0] = 0.0
+        w_block = drift + np.cumsum(d_drift, axis=0)
+        x_block = walker + np.cumsum(d_walk, axis=0)
+        drift, walker = w_block[-1].copy(), x_block[-1].copy()
+        pos = np.empty((nb, n_atoms, 3))
+        mob = start_mobile[None] + x_block[:, group] + w_block[:, None]
+        if rattle_on:
+            noise = rng.normal(0.0, p["a_c"] * math.sqrt(1.0 - phi**2), size=(nb, n_mobile, 3))
+            zi = phi * rattle[None]
+            if first == 0:                      # frame 0: the stationary draw c(0)
+                noise[0] = rattle
+                zi = np.zeros_like(zi)
+            c_block, _ = lfilter([1.0], [1.0, -phi], noise, axis=0, zi=zi)
+            rattle = c_block[-1].copy()
+            mob += c_block
+        pos[:, mobile_rows] = mob
+        if n_fw:
+            pos[:, fw_rows] = (sites[None] + w_block[:, None]
+                               + rng.normal(0.0, p["a_fw"], size=(nb, n_fw, 3)))
+        steps = (first + np.arange(nb, dtype=np.int64)) * steps_per_frame
+        chunks.append(FrameChunk(positions=pos, cell=np.broadcast_to(cell, (nb, 3, 3)), step=steps))
+    return chunks
+
+
+def _frame_counts(n_frames, n_seeds) -> list[int]:
+    if isinstance(n_frames, (int, np.integer)):
+        frames = [int(n_frames)] * (3 if n_seeds is None else int(n_seeds))
+    else:
+        frames = [int(n) for n in n_frames]
+        if n_seeds is not None and n_seeds != len(frames):
+            raise ValueError(f"n_seeds={n_seeds} but n_frames lists {len(frames)} lengths; give one or the other")
+    if not frames or min(frames) < 2:
+        raise ValueError(f"need at least one seed with >= 2 frames each, got n_frames={frames}")
+    return frames
+
+
+def _framework_composition(framework, n_framework, n_mobile, mobile_species, charges) -> dict[str, int]:
+    if framework is not None:
+        if n_framework is not None:
+            raise ValueError("give either framework={species: count} or n_framework, not both")
+        return {str(s): int(n) for s, n in framework.items() if int(n) > 0}
+    q_m = float(charges_for(np.array([mobile_species]), charges)[0])
+    z_p, z_o = (float(z) for z in charges_for(np.array(["P", "O"]), charges))
+    total = q_m * n_mobile
+    if n_framework is None:
+        # PO4 units: charge z_p + 4 z_o per unit
+        unit = z_p + 4 * z_o
+        k = -total / unit
+        if unit == 0 or abs(k - round(k)) > 1e-9 or k < 0:
+            raise ValueError(f"cannot balance {n_mobile} {mobile_species} ({q_m:+g} e) with PO4 units "
+                             f"({unit:+g} e); give n_framework or framework={{species: count}}")
+        k = int(round(k))
+        return {"P": k, "O": 4 * k}
+    # n_P + n_O = n_framework, z_p n_P + z_o n_O = -total
+    n_p = (-total - z_o * n_framework) / (z_p - z_o)
+    if abs(n_p - round(n_p)) > 1e-9 or not 0 <= round(n_p) <= n_framework:
+        valid = [n for n in range(max(1, n_framework - 20), n_framework + 21)
+                 if _integral_in_range((-total - z_o * n) / (z_p - z_o), n)]
+        raise ValueError(f"n_framework={n_framework} cannot neutralise {n_mobile} {mobile_species} with P/O "
+                         f"atoms; nearby valid values: {valid[:8]}; or give framework={{species: count}}")
+    n_p = int(round(n_p))
+    return {"P": n_p, "O": n_framework - n_p}
+
+
+def _integral_in_range(x: float, n: int) -> bool:
+    return abs(x - round(x)) < 1e-9 and 0 <= round(x) <= n
+
+
+def _check_positive(**values):
+    for name, v in values.items():
+        if not v > 0:
+            raise ValueError(f"{name} must be positive, got {v}")
+
+
+def _check_nonnegative(**values):
+    for name, v in values.items():
+        if not v >= 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
+
+
+# --------------------------------------------------------------------------- LAMMPS dump
+def write_lammps_dump(ds: xr.Dataset, path, *, types: Mapping[int, str] | None = None,
+                      precision: int = 8) -> dict[int, str]:
+    """Write a run as a LAMMPS text dump with columns ``id type xu yu zu``.
+
+    Parameters
+    ----------
+    ds
+        Trajectory Dataset (orthogonal cell assumed; bounds 0..L along each axis).
+    path
+        Output file.
+    types
+        ``type -> element`` map; default: sorted species numbered from 1.
+    precision
+        Decimals written for positions (Å).
+
+    Returns
+    -------
+    dict
+        The ``type -> element`` map used (give it to the LAMMPS reader).
+    """
+    species = np.asarray(ds["species"].values).astype(str)
+    if types is None:
+        types = {i + 1: s for i, s in enumerate(sorted(set(species.tolist())))}
+    to_type = {s: int(t) for t, s in types.items()}
+    missing = sorted(set(species.tolist()) - set(to_type))
+    if missing:
+        raise ValueError(f"types map {dict(types)} lacks species {missing}")
+    atom_type = np.array([to_type[s] for s in species], dtype=np.int64)
+    ids = np.asarray(ds["atom_id"].values, dtype=np.int64)
+    n_atoms = len(ids)
+    cell = np.asarray(ds["cell"].values, dtype=np.float64)
+    steps = (np.asarray(ds["step"].values) if "step" in ds.coords
+             else np.arange(ds.sizes["time"], dtype=np.int64))
+    fmt = f"%d %d %.{precision}f %.{precision}f %.{precision}f"
+    tmp = str(path) + ".tmp"
+    with open(tmp, "w") as fh:
+        for k in range(ds.sizes["time"]):
+            c = cell[k] if cell.ndim == 3 else cell
+            fh.write(f"ITEM: TIMESTEP\n{int(steps[k])}\nITEM: NUMBER OF ATOMS\n{n_atoms}\n"
+                     "ITEM: BOX BOUNDS pp pp pp\n")
+            for axis in range(3):
+                fh.write(f"0.0 {c[axis, axis]:.{precision}f}\n")
+            fh.write("ITEM: ATOMS id type xu yu zu\n")
+            xyz = np.asarray(ds["positions"].isel(time=k).values, dtype=np.float64)
+            table = np.column_stack([ids, atom_type, xyz])
+            np.savetxt(fh, table, fmt=fmt)
+    os.replace(tmp, path)
+    return dict(types)
