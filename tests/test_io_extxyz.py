@@ -1,0 +1,185 @@
+"""Tests of uncertainty_gk.io.extxyz (extended XYZ via ASE)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uncertainty_gk.errors import InputFormatError
+from uncertainty_gk.io.extxyz import ExtxyzReader, read_extxyz
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LATTICE = 'Lattice="10.0 0.0 0.0 0.0 10.0 0.0 0.0 0.0 10.0"'
+
+
+def frame(li, o, *, extra="", props="species:S:1:pos:R:3", cols=("", ""), lattice=LATTICE, pbc='"T T T"'):
+    head = f'{lattice} Properties={props} {extra} pbc={pbc}'.replace("  ", " ")
+    return f"2\n{head}\nLi {li} {cols[0]}\nO {o} {cols[1]}\n"
+
+
+def write(tmp_path, text, name="traj.xyz"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture
+def wrapped_file(tmp_path):
+    # Li crosses +x (9.5 -> 0.5 -> 1.5), O crosses -x (1.0 -> 9.0 -> 9.5)
+    return write(tmp_path, frame("9.5 5 5", "1 1 1") + frame("0.5 5 5", "9 1 1") + frame("1.5 5 5", "9.5 1 1"))
+
+
+def test_wrapped_positions_unwrapped_by_hand(wrapped_file):
+    ds = read_extxyz(wrapped_file, frame_interval_ps=0.02)
+    np.testing.assert_allclose(ds["positions"].values[:, 0, 0], [9.5, 10.5, 11.5])
+    np.testing.assert_allclose(ds["positions"].values[:, 1, 0], [1.0, -1.0, -0.5])
+    np.testing.assert_allclose(ds["time"].values, [0.0, 0.02, 0.04])
+    assert ds["species"].values.tolist() == ["Li", "O"]
+    assert float(ds["volume"]) == pytest.approx(1000.0)
+    assert "velocities" not in ds and "forces" not in ds
+    assert ds.attrs["reader"] == "extxyz"
+
+
+def test_gzip(tmp_path):
+    p = tmp_path / "traj.xyz.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write(frame("9.5 5 5", "1 1 1") + frame("0.5 5 5", "9 1 1"))
+    ds = read_extxyz(p, frame_interval_ps=0.02)
+    np.testing.assert_allclose(ds["positions"].values[:, 0, 0], [9.5, 10.5])
+
+
+def test_velocities_forces_time(tmp_path):
+    from ase import units
+    from ase.data import atomic_masses, atomic_numbers
+
+    m_li, m_o = atomic_masses[atomic_numbers["Li"]], atomic_masses[atomic_numbers["O"]]
+    v_ase = 1.0 / (units.fs * 1000.0)  # 1 Å/ps in ASE velocity units
+    props = "species:S:1:pos:R:3:momenta:R:3:forces:R:3"
+    text = ""
+    for k, t_ps in enumerate([0.0, 0.005]):
+        t_ase = t_ps * 1000.0 * units.fs
+        cols = (f"{m_li * v_ase:.12e} 0 0 0.5 0 0", f"0 {-2 * m_o * v_ase:.12e} 0 0 -0.25 0")
+        text += frame(f"{5 + k * 0.005} 5 5", "1 1 1", props=props, cols=cols, extra=f"time={t_ase!r}")
+    p = write(tmp_path, text)
+    ds = read_extxyz(p)
+    np.testing.assert_allclose(ds["velocities"].values[:, 0], [[1.0, 0, 0]] * 2, atol=1e-9)
+    np.testing.assert_allclose(ds["velocities"].values[:, 1], [[0, -2.0, 0]] * 2, atol=1e-9)
+    np.testing.assert_allclose(ds["forces"].values[0], [[0.5, 0, 0], [0, -0.25, 0]])
+    np.testing.assert_allclose(ds["time"].values, [0.0, 0.005], atol=1e-12)
+    assert ds["velocities"].attrs["units"] == "angstrom/ps"
+    # a given frame interval wins over the stored times
+    ds2 = read_extxyz(p, frame_interval_ps=1.0)
+    np.testing.assert_allclose(ds2["time"].values, [0.0, 1.0])
+
+
+def test_step_and_timestep(tmp_path):
+    text = frame("5 5 5", "1 1 1", extra="step=100") + frame("5.1 5 5", "1 1 1", extra="step=120")
+    ds = read_extxyz(write(tmp_path, text), timestep_ps=0.001)
+    assert ds["step"].values.tolist() == [100, 120]
+    np.testing.assert_allclose(ds["time"].values, [0.1, 0.12])
+
+
+def test_unwrapped_file_used_as_written(tmp_path):
+    # atoms outside the cell -> the file is unwrapped; a genuine 3 Å jump (0.3 cell) is kept
+    text = frame("9.5 5 5", "1 1 1") + frame("10.5 5 5", "-1 1 1") + frame("13.5 5 5", "-1 1 1")
+    p = write(tmp_path, text)
+    ds = read_extxyz(p, frame_interval_ps=0.02)
+    np.testing.assert_allclose(ds["positions"].values[:, 0, 0], [9.5, 10.5, 13.5])
+    assert "not wrapped" in ds.attrs["notes"]
+    with pytest.raises(InputFormatError, match="too far apart to unwrap"):
+        read_extxyz(p, frame_interval_ps=0.02, wrapped=True)
+    ds3 = read_extxyz(p, frame_interval_ps=0.02, wrapped=False)
+    np.testing.assert_allclose(ds3["positions"].values[:, 1, 0], [1.0, -1.0, -1.0])
+
+
+def test_streaming_chunks(wrapped_file):
+    reader = ExtxyzReader(wrapped_file, frame_interval_ps=0.02)
+    chunks = list(reader.iter_chunks(max_frames=2))
+    assert [c.n_frames for c in chunks] == [2, 1]
+    np.testing.assert_allclose(np.concatenate([c.positions for c in chunks])[:, 0, 0], [9.5, 10.5, 11.5])
+    np.testing.assert_allclose(chunks[1].time_ps, [0.04])
+
+
+# ------------------------------------------------------------------ malformed input
+def test_non_periodic(tmp_path):
+    p = write(tmp_path, frame("1 1 1", "2 2 2", pbc='"F F F"'))
+    with pytest.raises(InputFormatError, match="frame 0: no periodic 3D cell"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+def test_no_cell(tmp_path):
+    p = write(tmp_path, "2\nProperties=species:S:1:pos:R:3\nLi 1 1 1\nO 2 2 2\n")
+    with pytest.raises(InputFormatError, match="no periodic 3D cell"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+def test_empty_file(tmp_path):
+    p = write(tmp_path, "")
+    with pytest.raises(InputFormatError, match="empty"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+def test_no_time_information(wrapped_file):
+    with pytest.raises(InputFormatError, match="give frame_interval_ps"):
+        read_extxyz(wrapped_file)
+
+
+def test_atom_count_changes(tmp_path):
+    text = frame("1 1 1", "2 2 2") + f"1\n{LATTICE} Properties=species:S:1:pos:R:3 pbc=\"T T T\"\nLi 1 1 1\n"
+    p = write(tmp_path, text)
+    with pytest.raises(InputFormatError, match="frame 1: the atoms changed: 1 atoms where frame 0 has 2"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+def test_corrupt_gzip(tmp_path):
+    p = tmp_path / "traj.xyz.gz"
+    p.write_bytes(gzip.compress(frame("1 1 1", "2 2 2").encode())[:-12])
+    with pytest.raises(InputFormatError, match="cannot decompress"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+def test_garbage(tmp_path):
+    p = write(tmp_path, "this is\nnot an xyz file\n")
+    with pytest.raises(InputFormatError, match="cannot parse as extended XYZ"):
+        read_extxyz(p, frame_interval_ps=0.1)
+
+
+# ------------------------------------------------------------------ real data
+@pytest.mark.shared_data
+def test_real_mlip_trajectory(tmp_path):
+    p = DATA / "mlip" / "md_ep3_T1000.xyz.gz"
+    if not p.exists():
+        pytest.skip("shared data not available")
+    ds = read_extxyz(p, frame_interval_ps=0.02, temperature_K=1000)
+    assert ds.sizes["atom"] == 297 and ds.sizes["time"] == 166
+    assert "velocities" in ds and "forces" in ds
+    # kinetic temperature from the converted velocities matches the run's own log
+    amu_A2_ps2_eV = 1.66053906660e-27 * 1e4 / 1.602176634e-19
+    m = ds["mass"].values[None, :, None]
+    ke = 0.5 * (m * ds["velocities"].values ** 2).sum(axis=(1, 2)) * amu_A2_ps2_eV
+    T = 2 * ke / (3 * ds.sizes["atom"] * 8.617333262e-5)
+    assert T[0] == pytest.approx(976.1, abs=0.1)
+    assert T[-1] == pytest.approx(3857.5, abs=0.1)
+    # positions in the file are unwrapped (ASE does not wrap): kept as written
+    from ase.io import read
+
+    plain = tmp_path / "md.xyz"
+    with gzip.open(p, "rb") as src:
+        plain.write_bytes(src.read())
+    last = read(plain, index=-1)
+    np.testing.assert_allclose(ds["positions"].values[-1], last.positions, atol=1e-9)
+
+
+@pytest.mark.shared_data
+def test_real_training_set_first_frames():
+    p = DATA / "mlip" / "train_1000K.xyz"
+    if not p.exists():
+        pytest.skip("shared data not available")
+    reader = ExtxyzReader(p, frame_interval_ps=0.2)
+    header = reader.header()
+    assert header.n_atoms == 297
+    chunk = next(reader.iter_chunks(max_frames=5))
+    assert chunk.n_frames == 5 and chunk.forces is not None and chunk.velocities is None
