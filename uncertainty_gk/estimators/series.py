@@ -1,0 +1,181 @@
+r"""MSD series of one seed in the fit window, and its modelled covariance.
+
+A :class:`SeedSeries` holds, for one velocity seed, the tracer MSD of the mobile
+species and the polarisation MSD at K lags of the fit window, plus what the
+covariance model needs: frames, frame interval, number of mobile ions, volume and
+two *correlation strengths* measured from the trajectory.
+
+Covariance model (see :mod:`uncertainty_gk.msd_covariance`).  With per-frame,
+per-component increment variance :math:`v` and localisation noise :math:`s` of one
+ion, and :math:`B_{vv}, B_{vs}, B_{ss}` the Brownian bases,
+
+.. math::
+   \Sigma_{tr} &= \kappa v^2 B_{vv} + (v s / N) B_{vs} + (s^2/N) B_{ss} \\
+   \Sigma_{P}  &= v_P^2 B_{vv} + v_P s_P B_{vs} + s_P^2 B_{ss} \\
+   \Sigma_{\times} &= \chi\, v\, v_P\, B_{vv}
+
+:math:`\kappa = \sum_{ij} V_{ij}^2 / (N v)^2` measures how correlated the ions are
+(:math:`1/N` for independent ions, :math:`2/N` for rigid pairs), and
+:math:`\chi = \frac{1}{N}\sum_i C_{iP}^2 / (v v_P)` the tracer-polarisation
+cross-correlation, where :math:`V_{ij}` and :math:`C_{iP}` are covariances of
+window displacements.  Both are estimated without bias from two independent halves
+of the non-overlapping windows (the product of two independent estimates has the
+square as its expectation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..msd_covariance import brownian_bases
+
+
+@dataclass
+class SeedSeries:
+    """One seed's MSDs in the fit window.
+
+    Attributes
+    ----------
+    name : str
+    lags : int array (K,)
+        Lags in frames.
+    dt_ps : float
+        Time between frames.
+    n_frames : int
+    y_tr : (K,) tracer MSD of the mobile species, Å² (framework-relative).
+    y_P : (K,) polarisation MSD, e² Å².
+    n_mobile : int
+    charge : float
+        Charge of the mobile species (e).
+    volume : float
+        Å³.
+    kappa, chi : float
+        Correlation strengths (see module docstring).
+    """
+
+    name: str
+    lags: np.ndarray
+    dt_ps: float
+    n_frames: int
+    y_tr: np.ndarray
+    y_P: np.ndarray
+    n_mobile: int
+    charge: float
+    volume: float
+    kappa: float
+    chi: float
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def t_ps(self) -> np.ndarray:
+        return self.lags * self.dt_ps
+
+
+def correlation_strengths(d_ion: np.ndarray, d_P: np.ndarray) -> tuple[float, float]:
+    """κ and χ from non-overlapping window displacements.
+
+    Parameters
+    ----------
+    d_ion : (W, N, 3)
+        Displacements of the N mobile ions (framework-relative) over W consecutive,
+        non-overlapping windows of equal length.
+    d_P : (W, 3)
+        Polarisation displacement over the same windows.
+
+    Returns
+    -------
+    kappa, chi : float
+        Clipped to their bounds (κ ≥ 1/N, χ ≥ 0).
+    """
+    W, N, _ = d_ion.shape
+    if W < 4:
+        return 1.0 / N, 1.0 / N
+    # components are independent samples: (3W, N) and (3W,)
+    X = np.moveaxis(d_ion, 2, 1).reshape(3 * W, N)
+    p = d_P.reshape(3 * W)
+    half1, half2 = X[0::2], X[1::2]
+    p1, p2 = p[0::2], p[1::2]
+    n1, n2 = len(half1), len(half2)
+    v = float(np.mean(X * X))                       # per-ion window variance
+    vP = float(np.mean(p * p))
+    if v <= 0 or vP <= 0:
+        return 1.0 / N, 1.0 / N
+    # Σ_ij V1_ij V2_ij = (1/(n1 n2)) Σ_w Σ_w' (x_w · x_w')²
+    G = half1 @ half2.T
+    tr12 = float(np.sum(G * G)) / (n1 * n2)
+    kappa = max(tr12 / (N * v) ** 2, 1.0 / N)
+    c1 = (half1 * p1[:, None]).mean(axis=0)
+    c2 = (half2 * p2[:, None]).mean(axis=0)
+    chi = max(float(np.mean(c1 * c2)) / (v * vP), 0.0)
+    return float(kappa), float(chi)
+
+
+@dataclass
+class SeedSummary:
+    """GLS estimates of one seed and the projected covariance bases.
+
+    ``theta_hat`` = (slope_tr Å²/ps, intercept_tr Å², slope_P e²Å²/ps, intercept_P e²Å²).
+    ``P_tr[k]``, ``P_P[k]`` (2, 2) are G B_k Gᵀ; ``P_x`` (2, 2) is G_tr B_vv G_Pᵀ.
+    """
+
+    series: SeedSeries
+    theta_hat: np.ndarray
+    P_tr: np.ndarray
+    P_P: np.ndarray
+    P_x: np.ndarray
+
+    def covariance(self, theta: np.ndarray) -> np.ndarray:
+        """Covariance (…, 4, 4) of ``theta_hat`` when the truth is ``theta`` (…, 4)."""
+        s = self.series
+        theta = np.asarray(theta, dtype=np.float64)
+        m_tr, c_tr, m_P, c_P = np.moveaxis(theta, -1, 0)
+        v = m_tr * s.dt_ps / 3.0
+        sv = np.clip(c_tr, 0, None) / 6.0
+        vP = m_P * s.dt_ps / 3.0
+        sP = np.clip(c_P, 0, None) / 6.0
+        N = s.n_mobile
+
+        def comb(P, a, b, c):
+            return (a[..., None, None] * P[0] + b[..., None, None] * P[1] + c[..., None, None] * P[2])
+
+        V_tr = comb(self.P_tr, s.kappa * v * v, v * sv / N, sv * sv / N)
+        V_P = comb(self.P_P, vP * vP, vP * sP, sP * sP)
+        V_x = (s.chi * v * vP)[..., None, None] * self.P_x
+        top = np.concatenate([V_tr, V_x], axis=-1)
+        bottom = np.concatenate([np.swapaxes(V_x, -1, -2), V_P], axis=-1)
+        return np.concatenate([top, bottom], axis=-2)
+
+
+def _gls(X, y, cov):
+    Ci = np.linalg.inv(cov)
+    A = X.T @ Ci @ X
+    G = np.linalg.solve(A, X.T @ Ci)
+    return G @ y, G
+
+
+def summarise(series: SeedSeries, n_iter: int = 3) -> SeedSummary:
+    """Iterated GLS fit of both MSDs with the modelled covariance; returns the summary."""
+    s = series
+    X = np.column_stack([s.t_ps, np.ones_like(s.t_ps)])
+    B = brownian_bases(s.lags, s.n_frames)
+    scale = np.max(np.abs(B[0]))
+    B = B / scale  # conditioning; undone below
+    th_tr = np.linalg.lstsq(X, s.y_tr, rcond=None)[0]
+    th_P = np.linalg.lstsq(X, s.y_P, rcond=None)[0]
+    N = s.n_mobile
+    jitter = 1e-12 * np.eye(len(s.lags))
+    for _ in range(n_iter):
+        v = max(th_tr[0], 1e-12 * max(abs(th_tr[1]), 1.0)) * s.dt_ps / 3
+        sv = max(th_tr[1], 0) / 6
+        vP = max(th_P[0], 1e-12 * max(abs(th_P[1]), 1.0)) * s.dt_ps / 3
+        sP = max(th_P[1], 0) / 6
+        cov_tr = s.kappa * v * v * B[0] + v * sv / N * B[1] + sv * sv / N * B[2]
+        cov_P = vP * vP * B[0] + vP * sP * B[1] + sP * sP * B[2]
+        th_tr, G_tr = _gls(X, s.y_tr, cov_tr / (s.kappa * v * v) + jitter)
+        th_P, G_P = _gls(X, s.y_P, cov_P / (vP * vP) + jitter)
+    P_tr = np.stack([G_tr @ B[k] @ G_tr.T for k in range(3)]) * scale
+    P_P = np.stack([G_P @ B[k] @ G_P.T for k in range(3)]) * scale
+    P_x = G_tr @ B[0] @ G_P.T * scale
+    return SeedSummary(series=s, theta_hat=np.concatenate([th_tr, th_P]), P_tr=P_tr, P_P=P_P, P_x=P_x)
