@@ -342,7 +342,8 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
                 summary = RunSummary(name=spec.name, labels=spec.labels, n_atoms=ds.sizes["atom"],
                                      n_frames=ds.sizes["time"], t_start_ps=float(ds.time[0]),
                                      t_end_ps=float(ds.time[-1]), reused=True)
-                species, dt = ds["species"].values, float(ds.attrs.get("frame_interval_ps", np.nan))
+                species = ds["species"].values
+                dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
                 ds.close()
                 say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256), reused")
             else:
@@ -393,7 +394,7 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
     with h5py.File(tmp, "r") as f:
         g = f[spec.name]
         species = np.asarray(g["species"][:]).astype(str)
-        dt = float(g.attrs.get("frame_interval_ps", np.nan))
+        dt = float(np.asarray(g.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
     return summary, species, dt
 
 

@@ -40,15 +40,33 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def _open_any(path: str, args):
-    """A Campaign from an archive, a manifest or a single trajectory file."""
+def _parse_mapping(text: str | None, option: str) -> dict | None:
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        key, _, val = item.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise UGKError(f"{option}: expected ELEMENT=NUMBER pairs like Li=1,O=-2; found {item!r}") from None
+    return out
+
+
+def _open_any(paths, args):
+    """A Campaign from an archive, a manifest, or trajectory files (one group, one seed each)."""
     from .archive import load_runs
 
-    p = Path(path)
-    if not p.exists():
-        raise UGKError(f"{p}: no such file")
-    if p.suffix.lower() in (".nc", ".h5", ".toml"):
-        return load_runs(p, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    for p in paths:
+        if not Path(p).exists():
+            raise UGKError(f"{p}: no such file")
+    say = None if args.quiet else (lambda m: print(m, file=sys.stderr))
+    first = Path(paths[0])
+    if first.suffix.lower() in (".nc", ".h5", ".toml"):
+        if len(paths) > 1:
+            raise UGKError("give one archive or manifest, or several trajectory files")
+        return load_runs(first, log=say)
     import tempfile
 
     from .archive import ingest, open_archive
@@ -58,19 +76,47 @@ def _open_any(path: str, args):
     opts = {}
     if getattr(args, "types", None):
         opts["types"] = {str(k): v for k, v in _parse_types(args.types).items()}
-    if getattr(args, "frame_interval_ps", None):
-        opts["frame_interval_ps"] = args.frame_interval_ps
-    if getattr(args, "timestep_ps", None):
-        opts["timestep_ps"] = args.timestep_ps
-    doc = {"defaults": opts, "runs": [{"trajectory": str(p.resolve()), "labels": {"file": p.name}}]}
-
+    for key in ("frame_interval_ps", "timestep_ps", "temperature_K"):
+        if getattr(args, key, None):
+            opts[key] = getattr(args, key)
+    if getattr(args, "mobile", None):
+        opts["mobile"] = args.mobile.split(",")
+    charges = _parse_mapping(getattr(args, "charges", None), "--charges")
+    if charges:
+        opts["charges"] = charges
+    runs = [{"trajectory": str(Path(p).resolve()),
+             "labels": {"seed": i + 1} if len(paths) > 1 else {"file": Path(p).name}} for i, p in enumerate(paths)]
+    doc = {"defaults": opts, "runs": runs}
     with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "single.nc"
-        ingest(manifest_from_dict(doc, base=p.parent, origin=str(p)), out)
+        out = Path(d) / "files.nc"
+        ingest(manifest_from_dict(doc, base=first.parent, origin=str(first)), out, log=say)
         camp = open_archive(out)
-        loaded = Campaign({k: v.load() for k, v in camp.runs.items()}, attrs=camp.attrs, source=str(p))
+        loaded = Campaign({k: v.load() for k, v in camp.runs.items()}, attrs=camp.attrs,
+                          source=", ".join(map(str, paths)))
         camp.close()
     return loaded
+
+
+def cmd_analyze(args) -> int:
+    from .analysis import analyse, format_table
+
+    camp = _open_any(args.source, args)
+    window = tuple(args.window) if args.window else None
+    skipped = []
+
+    def on_error(labels, exc):
+        skipped.append((labels, exc))
+        print(f"error: group {labels}: {exc}", file=sys.stderr)
+
+    result = analyse(camp, method=args.method, window=window, ci_prob=args.ci, rng=args.rng,
+                     reference=args.reference, species=args.species, n_steps=args.n_steps,
+                     on_group_error=on_error if args.keep_going else None)
+    print(format_table(result))
+    if args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}")
+    camp.close()
+    return 1 if skipped else 0
 
 
 def cmd_info(args) -> int:
@@ -147,6 +193,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", help="also write the summary as JSON to this file")
     s.set_defaults(func=cmd_info)
 
+    s = sub.add_parser("analyze", parents=[common], help="σ, σ_tr, Haven ratio and D* with intervals per group",
+                       description="Estimate σ, σ_tr, H_R and D* with credible intervals for every group of runs "
+                                   "(runs sharing all labels but the seed). SOURCE is an archive, a manifest, or "
+                                   "trajectory files (one seed each).")
+    s.add_argument("source", nargs="+", help="archive (.nc), manifest (.toml), or trajectory files")
+    s.add_argument("--method", choices=["bayes", "bootstrap", "block", "all"], default="bayes",
+                   help="estimator (default: bayes; 'all' reports every method)")
+    s.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
+                   help="fit window in ps (default: chosen automatically)")
+    s.add_argument("--ci", type=float, default=0.95, help="interval probability (default 0.95)")
+    s.add_argument("--rng", type=int, default=0, help="random seed for MCMC and bootstrap (default 0)")
+    s.add_argument("--reference", choices=["charge", "mass", "none"], default="charge",
+                   help="framework centre for the tracer MSD (default: |charge|-weighted)")
+    s.add_argument("--species", help="mobile species to analyse when there are several")
+    s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
+    s.add_argument("--json", help="write the results as JSON to this file")
+    s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
+    s.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
+    s.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
+    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
+    s.add_argument("--temperature-K", type=float, help="target temperature for trajectory files")
+    s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
+    s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+    s.set_defaults(func=cmd_analyze)
     return p
 
 

@@ -31,7 +31,7 @@ from scipy import stats
 
 from . import units
 from .displacement import msd_fft, polarisation_msd, tracer_msd
-from .errors import AnalysisError, CampaignError
+from .errors import AnalysisError, AnalysisWarning, CampaignError
 from .estimators.bayes import BayesianRegression
 from .estimators.series import SeedSeries, SeedSummary, correlation_strengths, summarise
 from .results import QUANTITY_UNITS, Estimate, GroupResult, SeedResult
@@ -40,6 +40,10 @@ from .window import FitWindow, choose_window, window_lags
 
 #: MSD growth (Å²) across the usable lags below which no long-range diffusion is reported.
 NO_DIFFUSION_MSD_A2 = 1.0
+#: A pooled slope with estimate/SE below this is reported as not resolved from zero.
+RESOLVED_Z = 2.0
+#: A seed contributes to a pooled fit only with at least this many window lags.
+MIN_LAGS_PER_SEED = 3
 
 
 @dataclass
@@ -138,24 +142,31 @@ def check_group(seeds: list[SeedData], *, volume_rtol: float = 0.02) -> None:
 
 
 def pooled_tracer_curve(seeds: list[SeedData]) -> tuple[np.ndarray, np.ndarray]:
-    """Tracer MSD averaged over seeds (weighted by origins) on the lags all seeds share."""
-    L = min(len(s.lag_ps) for s in seeds)
-    w = np.array([[s.n_frames - k for k in range(L)] for s in seeds], dtype=float)
-    y = np.array([s.msd_tr[:L] for s in seeds])
-    return seeds[0].lag_ps[:L], (w * y).sum(0) / w.sum(0)
+    """Tracer MSD averaged over the seeds that reach each lag, weighted by their origins."""
+    L = max(len(s.lag_ps) for s in seeds)
+    num = np.zeros(L)
+    den = np.zeros(L)
+    for s in seeds:
+        n = len(s.lag_ps)
+        w = (s.n_frames - np.arange(n)).astype(float)
+        num[:n] += w * s.msd_tr
+        den[:n] += w
+    longest = max(seeds, key=lambda s: len(s.lag_ps))
+    return longest.lag_ps, num / np.where(den > 0, den, 1)
 
 
 def select_window(seeds: list[SeedData], *, window=None, max_fraction: float = 0.25,
                   min_loglog_slope: float = 0.8) -> FitWindow:
     lag, y = pooled_tracer_curve(seeds)
-    shortest = min(s.duration_ps for s in seeds)
-    return choose_window(lag, y, shortest_run_ps=shortest, max_fraction=max_fraction,
+    return choose_window(lag, y, shortest_run_ps=min(s.duration_ps for s in seeds),
+                         longest_run_ps=max(s.duration_ps for s in seeds), max_fraction=max_fraction,
                          min_loglog_slope=min_loglog_slope, user=window)
 
 
-def seed_series(seed: SeedData, lags: np.ndarray) -> SeedSeries:
-    """The fit-window data of one seed, with κ and χ measured at the middle lag."""
-    lags = lags[lags < seed.n_frames]
+def seed_series(seed: SeedData, lags: np.ndarray, max_fraction: float = 0.25) -> SeedSeries:
+    """The fit-window data of one seed (lags up to ``max_fraction`` of its length),
+    with κ and χ measured at the middle lag."""
+    lags = lags[lags <= max(max_fraction * (seed.n_frames - 1), 1)]
     mid = int(np.median(lags))
     d_ion, d_P = seed.window_displacements(mid)
     kappa, chi = correlation_strengths(d_ion, d_P)
@@ -188,6 +199,11 @@ def estimates_from_samples(phys: dict, *, ci_prob: float, method: str) -> dict[s
     h.note = "interval includes 1 (uncorrelated hopping not excluded)" if h.lower <= 1 <= h.upper else \
         "interval excludes 1 (correlated ion motion)"
     return out
+
+
+def _mark_unresolved(q: dict[str, Estimate], z: float) -> None:
+    q["sigma"].note = f"not resolved from zero (z = {z:.2f}); the upper bound is the meaningful number"
+    q["haven_ratio"].note = f"σ not resolved (z = {z:.2f}); the lower bound is the meaningful number"
 
 
 def heterogeneity(summaries: list[SeedSummary], pooled: np.ndarray, names: list[str],
@@ -267,14 +283,28 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
         win = select_window(seeds, window=window, max_fraction=max_fraction)
     except AnalysisError:
         lag, y = pooled_tracer_curve(seeds)
-        end = max_fraction * min(s.duration_ps for s in seeds)
+        end = max_fraction * max(s.duration_ps for s in seeds)
         k = int(np.searchsorted(lag, end))
         growth = float(y[min(k, len(y) - 1)] - y[min(4, len(y) - 1)])
         if growth < no_diffusion_msd_A2:
             return _no_diffusion_result(seeds, group_labels, end, ci_prob, growth)
         raise
-    lags = window_lags(win, seeds[0].dt_ps, min(s.n_frames for s in seeds), n_lags)
-    series = [seed_series(s, lags) for s in seeds]
+    lags = window_lags(win, seeds[0].dt_ps, max(s.n_frames for s in seeds), n_lags)
+    if win.provisional:
+        notes.append(f"fit window {win.reason}")
+        warnings.warn(AnalysisWarning(f"group {group_labels}: {win.reason}"))
+    usable = []
+    for s in seeds:
+        n_in = int(np.sum(lags <= max_fraction * (s.n_frames - 1)))
+        if n_in < MIN_LAGS_PER_SEED:
+            notes.append(f"seed {s.name} left out: only {n_in} of the window's lags fall within "
+                         f"{max_fraction:g} of its {s.duration_ps:g} ps (need {MIN_LAGS_PER_SEED})")
+        else:
+            usable.append(s)
+    if not usable:
+        raise AnalysisError(f"no seed is long enough for the fit window {win.start_ps:g}-{win.end_ps:g} ps")
+    seeds = usable
+    series = [seed_series(s, lags, max_fraction) for s in seeds]
     growth = float(np.mean([s.y_tr[-1] - s.y_tr[0] for s in series]))
     if growth < no_diffusion_msd_A2:
         return _no_diffusion_result(seeds, group_labels, win.end_ps, ci_prob, growth)
@@ -291,6 +321,12 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
             diagnostics.update({"rhat": fit.rhat_, "ess": fit.ess_, "converged": fit.converged_,
                                 "acceptance": fit.acceptance_})
             idata = fit.idata_
+            diagnostics["slope_z"] = fit.slope_z_
+            if fit.slope_z_["polarisation"] < RESOLVED_Z:
+                _mark_unresolved(by_method[m], fit.slope_z_["polarisation"])
+                notes.append(f"σ is not resolved from zero (pooled polarisation slope z = "
+                             f"{fit.slope_z_['polarisation']:.2f} < {RESOLVED_Z:g}): read σ as an upper bound "
+                             "and H_R as a lower bound; run longer or more seeds")
             pooled = np.array([np.median(fit.samples_[k]) for k in
                                ("slope_tr", "intercept_tr", "slope_P_per_volume", "intercept_P_per_volume")])
         else:
@@ -335,7 +371,7 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
 def _pooled_gls(summaries: list[SeedSummary]) -> np.ndarray:
     from .estimators.bayes import _pooled_start
 
-    start, _ = _pooled_start(summaries)
+    start, _, _ = _pooled_start(summaries)
     return np.array([np.exp(start[0]), start[1], np.exp(start[2]), start[3]])
 
 

@@ -77,5 +77,9 @@ class ConvergenceWarning(UGKWarning):
     """A sampler or estimator did not converge (R-hat, ESS or block plateau)."""
 
 
+class AnalysisWarning(UGKWarning):
+    """An analysis gave a number that needs care (provisional window, left-out seed)."""
+
+
 class LogEventWarning(UGKWarning):
     """A simulation log contains ERROR or WARNING lines."""

@@ -19,7 +19,12 @@ seeds with slightly different NPT-averaged volumes pool correctly.
 
 Priors: flat in log slope (the Jeffreys prior of a scale; it makes the posterior
 median equal to the GLS estimate and the credible interval the inverted pivot
-interval when :math:`\hat m / m` is Gaussian) and flat in the intercepts.
+interval when :math:`\hat m / m` is Gaussian) and flat in the intercepts.  The
+polarisation slope is bounded below by ``1/max_haven`` (default 1/1000) of the
+value the tracer slope implies for uncorrelated ions, :math:`N q^2 m_{tr}`, i.e.
+:math:`H_R \le 1000`; this keeps the posterior proper when the data cannot tell
+the collective slope from zero (short runs), in which case the analysis reports σ
+as not resolved.
 
 Why the projection rather than the full K-dimensional likelihood: with a
 parameter-dependent covariance the K − 2 residual directions would pin the noise
@@ -55,6 +60,13 @@ def _theta_per_seed(phi: np.ndarray, volume: float) -> np.ndarray:
     return out
 
 
+def log_prior(phi: np.ndarray, summaries: list[SeedSummary], max_haven: float = 1e3) -> np.ndarray:
+    """0 inside the support, -inf outside: ρ V ≥ N q² m_tr / max_haven (H_R ≤ max_haven)."""
+    s = summaries[0].series
+    floor = np.log(s.n_mobile * s.charge**2 / s.volume / max_haven) + phi[..., 0]
+    return np.where(phi[..., 2] >= floor, 0.0, -np.inf)
+
+
 def log_likelihood(phi: np.ndarray, summaries: list[SeedSummary]) -> np.ndarray:
     """Log-likelihood for parameter rows ``phi`` (W, 4): Σ_s log N(θ̂_s; θ_s, V_s(θ_s))."""
     phi = np.atleast_2d(phi)
@@ -78,29 +90,38 @@ def log_likelihood(phi: np.ndarray, summaries: list[SeedSummary]) -> np.ndarray:
 
 
 def _pooled_start(summaries: list[SeedSummary]) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse-variance pooled estimate in sampler coordinates and its rough s.d."""
-    rows, ws = [], []
-    for summ in summaries:
-        V = summ.series.volume
-        th = summ.theta_hat.copy()
-        th_pos = th.copy()
-        th_pos[0] = max(th[0], 1e-8)
-        th_pos[2] = max(th[2], 1e-8)
-        cov = summ.covariance(th_pos)
-        per_vol = np.array([th[0], th[1], th[2] / V, th[3] / V])
-        var = np.diag(cov) / np.array([1, 1, V * V, V * V])
-        rows.append(per_vol)
-        ws.append(1.0 / np.clip(var, 1e-300, None))
-    rows, ws = np.array(rows), np.array(ws)
-    mean = (rows * ws).sum(0) / ws.sum(0)
-    sd = 1.0 / np.sqrt(ws.sum(0))
-    if mean[0] <= 0 or mean[2] <= 0:
-        raise AnalysisError(
-            f"the fitted MSD slope is not positive (tracer {mean[0]:.3g} Å²/ps, polarisation "
-            f"{mean[2]:.3g} e²Å²/ps/Å³): no long-range diffusion in the fit window")
+    """Inverse-variance pooled estimate in sampler coordinates and its rough s.d.
+
+    Every seed's variance is evaluated at the *common* current estimate (never at
+    its own, which would give a seed with a near-zero slope a near-zero variance
+    and all the weight); two passes starting from the plain mean.
+    """
+    rows = np.array([[s.theta_hat[0], s.theta_hat[1], s.theta_hat[2] / s.series.volume,
+                      s.theta_hat[3] / s.series.volume] for s in summaries])
+    mean = rows.mean(axis=0)
+    sd = np.abs(mean) + 1e-300
+    for _ in range(2):
+        if mean[0] <= 0:
+            break
+        mean[2] = max(mean[2], 0.05 * abs(rows[:, 2]).mean() + 1e-300)
+        ws = []
+        for summ in summaries:
+            V = summ.series.volume
+            cov = summ.covariance(np.array([mean[0], mean[1], mean[2] * V, mean[3] * V]))
+            var = np.diag(cov) / np.array([1, 1, V * V, V * V])
+            ws.append(1.0 / np.clip(var, 1e-300, None))
+        ws = np.array(ws)
+        mean = (rows * ws).sum(0) / ws.sum(0)
+        sd = 1.0 / np.sqrt(ws.sum(0))
+    if mean[0] <= 0:
+        raise AnalysisError(f"the fitted tracer MSD slope is not positive ({mean[0]:.3g} Å²/ps): "
+                            "no long-range diffusion in the fit window")
+    z = {"tracer": float(mean[0] / sd[0]), "polarisation": float(mean[2] / sd[2])}
+    if mean[2] <= 0:  # collective slope not resolved: start at a small positive value
+        mean[2] = max(sd[2], 1e-12)
     start = np.array([np.log(mean[0]), mean[1], np.log(mean[2]), mean[3]])
-    start_sd = np.array([sd[0] / mean[0], sd[1], sd[2] / mean[2], sd[3]])
-    return start, start_sd
+    start_sd = np.array([min(sd[0] / mean[0], 1.0), sd[1], min(sd[2] / mean[2], 1.0), sd[3]])
+    return start, start_sd, z
 
 
 class BayesianRegression:
@@ -126,10 +147,14 @@ class BayesianRegression:
     idata_ : arviz.InferenceData
     rhat_, ess_ : dict name -> float
     converged_ : bool
+    slope_z_ : dict
+        Pooled GLS slope / its standard error for "tracer" and "polarisation"; below
+        2 the slope is not resolved from zero.
     """
 
     def __init__(self, *, n_walkers: int = 32, n_steps: int = 2000, n_burn: int = 600, rng=None,
-                 rhat_max: float = 1.05, ess_min: float = 400.0):
+                 rhat_max: float = 1.05, ess_min: float = 400.0, max_haven: float = 1e3):
+        self.max_haven = max_haven
         self.n_walkers = n_walkers
         self.n_steps = n_steps
         self.n_burn = n_burn
@@ -143,14 +168,23 @@ class BayesianRegression:
         if not summaries:
             raise AnalysisError("no seeds to fit")
         rng = np.random.default_rng(self.rng)
-        start, sd = _pooled_start(summaries)
+        start, sd, self.slope_z_ = _pooled_start(summaries)
         ndim = 4
         # walkers start dispersed over the approximate posterior width, so that
         # R-hat across walkers can reveal a failure to mix
         p0 = start + sd * rng.standard_normal((self.n_walkers, ndim))
 
+        lo = np.log(summaries[0].series.n_mobile * summaries[0].series.charge**2
+                    / summaries[0].series.volume / self.max_haven)
+        p0[:, 2] = np.maximum(p0[:, 2], p0[:, 0] + lo + 1e-3)
+
         def log_prob(phi):
-            return log_likelihood(phi, summaries)
+            lp = log_prior(phi, summaries, self.max_haven)
+            out = np.full(len(phi), -np.inf)
+            ok = np.isfinite(lp)
+            if ok.any():
+                out[ok] = log_likelihood(phi[ok], summaries)
+            return out
 
         moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
         sampler = emcee.EnsembleSampler(self.n_walkers, ndim, log_prob, vectorize=True, moves=moves)
