@@ -225,17 +225,29 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
     summaries = []
     with _AtomicOutput(path) as tmp:
         for name, ds in items:
-            log_vars = [v for v in ds.variables if str(v).startswith(("thermo", "event"))]
-            log_ds = ds[log_vars] if log_vars else None
-            summaries.append(write_run(
-                tmp, name, DatasetReader(ds), labels=json.loads(ds.attrs.get("labels", "{}")),
-                mobile=[str(s) for s in np.unique(ds["species"].values[ds["mobile"].values])],
-                timestep_ps=None, frame_interval_ps=None, log_ds=log_ds, show_progress=show_progress,
-                extra_attrs={k: v for k, v in ds.attrs.items() if k not in ("labels",)}))
+            summaries.append(copy_run(tmp, name, ds, show_progress=show_progress))
         _write_root_attrs(tmp, {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                 **dict(attrs or {})})
     return IngestReport(path=path, runs=summaries)
+
+
+def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = None) -> RunSummary:
+    """Write a trajectory Dataset (in memory or lazily opened) as group ``name`` of ``path``,
+    streaming its frames, keeping its attributes, log variables and per-atom data."""
+    from .io.dispatch import DatasetReader
+
+    log_vars = [v for v in ds.variables if str(v).startswith(("thermo", "event"))]
+    log_ds = ds[log_vars] if log_vars else None
+    if log_ds is not None:
+        log_ds.attrs = {k[len("log_"):]: v for k, v in ds.attrs.items() if k.startswith("log_")}
+    mobile = ds["mobile"].values.astype(bool)
+    summary = write_run(path, name, DatasetReader(ds), labels=json.loads(ds.attrs.get("labels", "{}")),
+                        mobile=[str(s) for s in np.unique(ds["species"].values[mobile])],
+                        log_ds=log_ds, show_progress=show_progress,
+                        extra_attrs={k: v for k, v in ds.attrs.items() if k != "labels"})
+    _set_group_attr(path, name, "notes", ds.attrs.get("notes", "[]"))
+    return summary
 
 
 # --------------------------------------------------------------------------- ingest
@@ -264,13 +276,6 @@ def _reusable_groups(path: Path) -> dict[str, tuple[list[str], str]]:
     except OSError:
         return {}
     return out
-
-
-def _copy_group(src: Path, dst: Path, name: str) -> None:
-    import h5py
-
-    with h5py.File(src, "r") as fs, h5py.File(dst, "a") as fd:
-        fs.copy(fs[name], fd, name=name)
 
 
 def _group_key(spec) -> str:
@@ -337,14 +342,11 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
             prev = old.get(spec.name)
             if prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
                     and prev[1] == opts:
-                _copy_group(out_path, tmp, spec.name)
-                ds = xr.open_dataset(tmp, group=spec.name, engine=ENGINE)
-                summary = RunSummary(name=spec.name, labels=spec.labels, n_atoms=ds.sizes["atom"],
-                                     n_frames=ds.sizes["time"], t_start_ps=float(ds.time[0]),
-                                     t_end_ps=float(ds.time[-1]), reused=True)
-                species = ds["species"].values
-                dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-                ds.close()
+                with xr.open_dataset(out_path, group=spec.name, engine=ENGINE) as ds:
+                    summary = copy_run(tmp, spec.name, ds, show_progress=show_progress)
+                    summary.reused = True
+                    species = ds["species"].values
+                    dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
                 say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256), reused")
             else:
                 summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,

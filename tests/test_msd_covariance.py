@@ -1,0 +1,41 @@
+"""The Brownian MSD covariance against a brute-force Isserlis computation."""
+
+import numpy as np
+import pytest
+
+from uncertainty_gk.msd_covariance import brownian_bases, brownian_covariance
+
+
+def brute_force(lags, T, v, s, n_dims=3):
+    # X(t) = W(t) + eta(t); Cov X = v min(t, t') + s delta; m(a) = x^T Q_a x
+    C = v * np.minimum.outer(np.arange(T), np.arange(T)).astype(float) + s * np.eye(T)
+
+    def Q(a):
+        M = np.zeros((T, T))
+        for t in range(T - a):
+            e = np.zeros(T)
+            e[t + a], e[t] = 1.0, -1.0
+            M += np.outer(e, e) / (T - a)
+        return M
+
+    Qs = {a: Q(a) for a in lags}
+    return np.array([[2 * np.trace(Qs[a] @ C @ Qs[b] @ C) for b in lags] for a in lags]) * n_dims
+
+
+@pytest.mark.parametrize("T,lags,v,s", [(12, [1, 2, 5, 9], 0.7, 0.3), (15, [3, 4, 14], 1.0, 0.0),
+                                        (9, [1, 8], 0.2, 2.0)])
+def test_matches_isserlis(T, lags, v, s):
+    exact = brute_force(lags, T, v, s)
+    got = brownian_covariance(np.array(lags), T, v, s)
+    np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-14)
+
+
+def test_bases_combine_linearly():
+    B = brownian_bases(np.array([2, 5, 7]), 20)
+    np.testing.assert_allclose(0.3**2 * B[0] + 0.3 * 0.1 * B[1] + 0.1**2 * B[2],
+                               brownian_covariance(np.array([2, 5, 7]), 20, 0.3, 0.1))
+
+
+def test_rejects_bad_lags():
+    with pytest.raises(ValueError, match="lags must lie in"):
+        brownian_bases(np.array([0, 3]), 10)
