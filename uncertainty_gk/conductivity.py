@@ -42,6 +42,8 @@ from .window import FitWindow, choose_window, window_lags
 NO_DIFFUSION_MSD_A2 = 1.0
 #: A pooled slope with estimate/SE below this is reported as not resolved from zero.
 RESOLVED_Z = 2.0
+#: Fewest frames the usable lags must span before "no diffusion" can be concluded.
+MIN_WINDOW_FRAMES = 8
 #: A seed contributes to a pooled fit only with at least this many window lags.
 MIN_LAGS_PER_SEED = 3
 
@@ -208,11 +210,17 @@ def _mark_unresolved(q: dict[str, Estimate], z: float) -> None:
 
 def heterogeneity(summaries: list[SeedSummary], pooled: np.ndarray, names: list[str],
                   alpha: float = 0.01) -> dict:
-    """Cochran's Q of per-seed slopes against the pooled fit, for tracer and polarisation.
+    """Seed-to-seed consistency of the tracer and polarisation slopes.
 
-    Each seed's variance is evaluated at the pooled parameters (its expected
-    scatter if it belonged to the group).  A seed is flagged when its two-sided
-    p-value is below ``alpha / n_seeds`` (Bonferroni).
+    * Cochran's Q of the per-seed GLS slopes about their inverse-variance mean,
+      with each seed's variance evaluated at the pooled parameters (its expected
+      scatter if it belonged to the group); p-value from χ²(n−1); I².
+    * Per seed, a leave-one-out z: the seed against its siblings (their median when
+      there are at least three, else their inverse-variance mean),
+      ``z = (x_s − ref) / sqrt(var_s + var(ref))``.  A seed is
+      flagged when its two-sided p-value is below ``alpha / n_seeds`` (Bonferroni).
+      Leaving the seed out keeps one wild seed from dragging the reference
+      towards itself and making its siblings look inconsistent.
     """
     n = len(summaries)
     out = {"alpha": alpha, "per_seed": {nm: {} for nm in names}}
@@ -226,15 +234,25 @@ def heterogeneity(summaries: list[SeedSummary], pooled: np.ndarray, names: list[
             est.append(s.theta_hat[idx] / f)
             var.append(cov[idx, idx] / f / f)
         est, var = np.array(est), np.array(var)
-        ref = pooled[idx]
-        z = (est - ref) / np.sqrt(var)
-        Q = float(np.sum(z * z))
-        dof = max(n - 1, 1)
-        p = float(stats.chi2.sf(Q, dof)) if n > 1 else 1.0
-        p_seed = 2 * stats.norm.sf(np.abs(z))
+        w = 1.0 / var
+        mean = float(np.sum(w * est) / np.sum(w))
+        Q = float(np.sum(w * (est - mean) ** 2))
+        p = float(stats.chi2.sf(Q, n - 1)) if n > 1 else 1.0
         out[key] = {"Q": Q, "dof": n - 1, "p_value": p, "I2": max(0.0, (Q - (n - 1)) / Q) if Q > 0 else 0.0}
-        for nm, zz, ps in zip(names, z, p_seed):
-            out["per_seed"][nm][key] = {"z": float(zz), "p_value": float(ps), "flagged": bool(ps < alpha / n)}
+        for i, nm in enumerate(names):
+            others = np.arange(n) != i
+            if not others.any():
+                continue
+            wo = w[others]
+            # the median of the siblings resists a second outlier; its variance is
+            # about π/2 that of their mean (one or two siblings: the mean itself)
+            if others.sum() >= 3:
+                ref, ref_var = float(np.median(est[others])), np.pi / 2 / np.sum(wo)
+            else:
+                ref, ref_var = float(np.sum(wo * est[others]) / np.sum(wo)), 1.0 / np.sum(wo)
+            z = (est[i] - ref) / np.sqrt(var[i] + ref_var)
+            ps = float(2 * stats.norm.sf(abs(z)))
+            out["per_seed"][nm][key] = {"z": float(z), "p_value": ps, "flagged": bool(ps < alpha / n)}
     return out
 
 
@@ -286,7 +304,7 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
         end = max_fraction * max(s.duration_ps for s in seeds)
         k = int(np.searchsorted(lag, end))
         growth = float(y[min(k, len(y) - 1)] - y[min(4, len(y) - 1)])
-        if growth < no_diffusion_msd_A2:
+        if growth < no_diffusion_msd_A2 and end >= MIN_WINDOW_FRAMES * seeds[0].dt_ps:
             return _no_diffusion_result(seeds, group_labels, end, ci_prob, growth)
         raise
     lags = window_lags(win, seeds[0].dt_ps, max(s.n_frames for s in seeds), n_lags)
@@ -313,7 +331,6 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
     diagnostics: dict = {"kappa_times_N": [s.kappa * s.n_mobile for s in series],
                          "chi_times_N": [s.chi * s.n_mobile for s in series], "n_lags": int(len(lags))}
     idata = None
-    pooled = None
     for m in methods:
         if m == "bayes":
             fit = BayesianRegression(rng=rng, n_steps=n_steps, n_burn=n_steps // 3).fit(summaries)
@@ -327,17 +344,15 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
                 notes.append(f"σ is not resolved from zero (pooled polarisation slope z = "
                              f"{fit.slope_z_['polarisation']:.2f} < {RESOLVED_Z:g}): read σ as an upper bound "
                              "and H_R as a lower bound; run longer or more seeds")
-            pooled = np.array([np.median(fit.samples_[k]) for k in
-                               ("slope_tr", "intercept_tr", "slope_P_per_volume", "intercept_P_per_volume")])
         else:
             from .estimators import resampling
 
             samples = resampling.line_samples(m, seeds, series, rng=rng, ci_prob=ci_prob)
             by_method[m] = estimates_from_samples(physical_samples(samples, seeds), ci_prob=ci_prob, method=m)
-    if pooled is None:
-        pooled = _pooled_gls(summaries)
     seed_results = []
-    het = heterogeneity(summaries, pooled, [s.name for s in seeds]) if len(seeds) > 1 else {}
+    # heterogeneity is judged at the GLS pooled fit: robust even when the posterior
+    # is distorted by seeds that disagree
+    het = heterogeneity(summaries, _pooled_gls(summaries), [s.name for s in seeds]) if len(seeds) > 1 else {}
     if per_seed:
         for s, summ in zip(seeds, summaries):
             with warnings.catch_warnings():

@@ -14,7 +14,9 @@ where too few independent samples remain.
 * **Fallback**: when the MSD grows but never becomes linear within the usable lags
   (short AIMD runs, caged ions), the window ``[t_max/3, t_max]`` is used and marked
   *provisional*: the analysis reports it with a warning that the estimate may be
-  biased and the runs should be longer.
+  biased and the runs should be longer.  This needs the log-log slope to reach at
+  least ``fallback_min_slope`` (0.5); otherwise the runs are too short and an error
+  says by how much.
 
 :func:`choose_window` returns a :class:`FitWindow` with the reasons; a user window
 overrides the choice but is still checked.  :func:`window_lags` picks the K lags
@@ -59,7 +61,7 @@ def choose_window(lag_ps: np.ndarray, msd: np.ndarray, *, shortest_run_ps: float
                   longest_run_ps: float | None = None, max_fraction: float = 0.25,
                   min_loglog_slope: float = 0.8, min_start_ps: float | None = None,
                   user: tuple[float, float] | None = None, min_span_ratio: float = 2.0,
-                  allow_fallback: bool = True) -> FitWindow:
+                  allow_fallback: bool = True, fallback_min_slope: float = 0.5) -> FitWindow:
     """The fit window for a tracer MSD curve (averaged over seeds).
 
     Raises
@@ -92,10 +94,12 @@ def choose_window(lag_ps: np.ndarray, msd: np.ndarray, *, shortest_run_ps: float
         if first < t.size:
             start = max(float(t[first]), min_start_ps)
     too_short = end < 8 * dt
-    if (start is None or end < min_span_ratio * start) and allow_fallback and not too_short:
+    best = float(np.nanmax(slope)) if slope.size and np.isfinite(slope).any() else float("nan")
+    if (start is None or end < min_span_ratio * start) and allow_fallback and not too_short \
+            and best >= fallback_min_slope:
         fb = max(end / 3.0, min_start_ps)
         if end >= min_span_ratio * fb:
-            worst = float(np.nanmax(slope)) if slope.size else float("nan")
+            worst = best
             return FitWindow(fb, end, f"provisional: the MSD never reaches log-log slope {min_loglog_slope} "
                                       f"below {end:g} ps (largest {worst:.2f}); fitted over [{fb:g}, {end:g}] ps. "
                                       "The estimate may be biased: run longer", provisional=True)

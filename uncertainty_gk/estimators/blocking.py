@@ -198,8 +198,8 @@ def flyvbjerg_petersen(x, *, min_blocks: int = 8, warn: bool = True) -> Blocking
     >>> import numpy as np
     >>> x = np.random.default_rng(0).standard_normal(4096)
     >>> r = flyvbjerg_petersen(x)
-    >>> r.converged, round(r.se / (1 / 64), 1)       # white noise: SE ≈ 1/sqrt(n)
-    (True, 1.0)
+    >>> r.converged, bool(0.8 < r.se / (1 / 64) < 1.2)      # white noise: SE ≈ 1/sqrt(n)
+    (True, True)
     """
     if min_blocks < 2:
         raise ValueError(f"min_blocks must be at least 2, got {min_blocks}")

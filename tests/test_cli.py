@@ -1,0 +1,112 @@
+"""The ugk command line: exit codes, one-line errors, JSON output."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from uncertainty_gk import synthetic
+from uncertainty_gk.archive import write_archive
+from uncertainty_gk.cli import main
+
+from conftest import EXAMPLES
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    dst = tmp_path / "tiny"
+    shutil.copytree(EXAMPLES / "tiny", dst)
+    return dst
+
+
+def test_ingest_and_info(tiny, tmp_path, capsys):
+    out = tmp_path / "t.nc"
+    code, stdout, _ = run_cli(["ingest", str(tiny / "campaign.toml"), "-o", str(out), "-q"], capsys)
+    assert code == 0 and "1 runs, 101 frames" in stdout
+    code, stdout, _ = run_cli(["info", str(out), "--json", str(tmp_path / "info.json")], capsys)
+    assert code == 0
+    assert "lpso_pedone_seed1_T1000" in stdout and "297" in stdout and "Li117 O144 P27 Si9" in stdout
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["runs"][0]["n_frames"] == 101
+
+
+def test_info_on_single_dump_with_types(tiny, capsys):
+    dump = next(tiny.rglob("dump*"))
+    code, stdout, _ = run_cli(["info", str(dump), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001"], capsys)
+    assert code == 0 and "101" in stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["info", "nope.nc"], "nope.nc: no such file"),
+    (["ingest", "missing.toml", "-o", "x.nc"], "missing.toml: manifest not found"),
+    (["info", "{dump}"], "atom type(s) [1, 2, 3, 4] have no element"),
+    (["info", "{dump}", "--types", "1=Li,2"], "--types: expected TYPE=ELEMENT pairs"),
+])
+def test_bad_input_gives_one_error_line(args, message, tiny, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    dump = str(next(tiny.rglob("dump*")))
+    args = [a.replace("{dump}", dump) for a in args]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_debug_shows_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "uncertainty_gk.cli", "info", str(tmp_path / "nope.nc"), "--debug"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_truncated_dump_error_names_frame(tiny, tmp_path, capsys):
+    import gzip
+
+    dump = next(tiny.rglob("dump*"))
+    text = gzip.open(dump, "rt").read().splitlines()
+    bad = tmp_path / "bad.lammpstrj"
+    # frame 1 loses two atoms (count stays 297): the atom count no longer matches
+    lines = text[:306 + 9 + 295] + text[306 + 9 + 297:]
+    bad.write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli(["info", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001"], capsys)
+    assert code == 2
+    assert "bad.lammpstrj" in err and "frame" in err and "Traceback" not in err
+
+
+def test_analyze_json_shape(tmp_path, capsys):
+    system = synthetic.generate(n_mobile=24, n_frames=1500, n_seeds=3, rng=3)
+    arch = tmp_path / "syn.nc"
+    write_archive(system.runs, arch)
+    out = tmp_path / "res.json"
+    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q"], capsys)
+    assert code == 0
+    assert "σ_tr" in stdout and "H_R" in stdout and "seeds: 3" in stdout
+    doc = json.loads(out.read_text())
+    (g,) = doc["groups"]
+    assert g["n_seeds"] == 3 and len(g["window_ps"]) == 2 and g["window_ps"][0] < g["window_ps"][1]
+    assert set(g["quantities"]) == {"sigma", "sigma_tr", "haven_ratio", "D_tr"}
+    for q in g["quantities"].values():
+        assert {"median", "lower", "upper", "ci_prob", "units", "method"} <= set(q)
+        assert q["lower"] <= q["median"] <= q["upper"] and q["ci_prob"] == 0.95
+    assert g["quantities"]["sigma"]["units"] == "S/cm" and g["quantities"]["D_tr"]["units"] == "cm^2/s"
+    assert len(g["seeds"]) == 3 and "quantities" in g["seeds"][0]
+    assert g["labels"]["temperature_K"] == 800
+    assert doc["provenance"]["uncertainty_gk_version"]
+
+
+def test_analyze_too_short_gives_remedy(tmp_path, capsys):
+    system = synthetic.generate(n_mobile=24, n_frames=30, n_seeds=2, rng=3, rattle_amplitude=0.5,
+                                rattle_time_ps=2.0)
+    arch = tmp_path / "short.nc"
+    write_archive(system.runs, arch)
+    code, _, err = run_cli(["analyze", str(arch), "-q"], capsys)
+    assert code == 2
+    assert "no diffusive window" in err and "Run longer" in err and "ps" in err
