@@ -1,0 +1,89 @@
+"""The diagnose() API, Flag / RunDiagnosis objects and their JSON form."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import xarray as xr
+from test_diagnostics_helpers import crystal_dataset, crystal_positions
+
+from uncertainty_gk.diagnostics import DEFAULT_THRESHOLDS, THRESHOLD_DOCS, Flag, RunDiagnosis, collapse_flags, diagnose
+
+
+def test_every_threshold_is_documented():
+    assert set(THRESHOLD_DOCS) == set(DEFAULT_THRESHOLDS)
+
+
+def test_flag_validates_severity():
+    with pytest.raises(ValueError, match="severity"):
+        Flag("x", 0.0, 1.0, 2.0, "m", severity="fatal")
+
+
+def test_collapse_keeps_first_and_counts():
+    flags = [Flag("min_distance", t, 0.5, 1.0, f"at {t}", subject="O-O", count=2) for t in (3.0, 1.0, 2.0)]
+    flags.append(Flag("min_distance", 0.5, 0.9, 1.0, "other pair", subject="Li-O"))
+    out = collapse_flags(flags)
+    assert [f.subject for f in out] == ["Li-O", "O-O"]
+    oo = out[1]
+    assert oo.time_ps == 1.0 and oo.count == 6 and oo.last_time_ps == 3.0 and oo.message == "at 1.0"
+
+
+def test_diagnosis_status_and_trusted_segment():
+    warn = Flag("log_warning", 2.0, 0, float("nan"), "w", severity="warning")
+    fail = Flag("temperature", 5.0, 2000.0, 1300.0, "hot")
+    d = RunDiagnosis.from_flags([warn, fail], labels={"seed": 1}, thresholds={"a": 1}, margin_ps=1.0,
+                                run_start_ps=0.0, run_end_ps=10.0)
+    assert d.status == "failed" and d.first_flag_time_ps == 5.0 and d.trusted_until_ps == 4.0
+    d = RunDiagnosis.from_flags([warn], labels={}, thresholds={}, margin_ps=1.0, run_start_ps=0.0, run_end_ps=10.0)
+    assert d.status == "warning" and d.first_flag_time_ps is None and d.trusted_until_ps == 10.0
+    d = RunDiagnosis.from_flags([Flag("x", 0.3, 1, 1, "m")], labels={}, thresholds={}, margin_ps=1.0,
+                                run_start_ps=0.0, run_end_ps=10.0)
+    assert d.trusted_until_ps == 0.0  # clipped at the run start: nothing trusted
+
+
+def test_json_shape_round_trip():
+    pos, species, cell = crystal_positions(100)
+    pos[70:, 0] = pos[70:, 1] + [0.4, 0, 0]  # P onto O
+    d = diagnose(crystal_dataset(100, positions=pos, labels={"seed": 1}))
+    out = json.loads(d.to_json())
+    assert {"labels", "status", "first_flag_time_ps", "trusted_until_ps", "flags", "thresholds"} <= set(out)
+    assert out["labels"] == {"seed": 1} and out["status"] == "failed"
+    assert out["first_flag_time_ps"] == pytest.approx(1.4)
+    assert out["trusted_until_ps"] == pytest.approx(0.4)
+    f0 = out["flags"][0]
+    assert {"check", "time_ps", "value", "threshold", "message", "severity", "count"} <= set(f0)
+    th = out["thresholds"]
+    assert th["min_distance_fraction"] == DEFAULT_THRESHOLDS["min_distance_fraction"]
+    assert "subsample" in th and "checks_skipped" in th
+    again = RunDiagnosis.from_dict(out)
+    assert again.status == d.status and len(again.flags) == len(d.flags)
+
+
+def test_thresholds_are_keywords_echoed_and_validated():
+    ds = crystal_dataset(40)
+    d = diagnose(ds, min_distance_fraction=0.6, skip=("rdf_drift",), margin_ps=0.5)
+    assert d.thresholds["min_distance_fraction"] == 0.6
+    assert d.thresholds["skip"] == ["rdf_drift"] and d.thresholds["margin_ps"] == 0.5
+    assert "rdf" not in d.thresholds["subsample"]
+    with pytest.raises(TypeError, match="unknown threshold"):
+        diagnose(ds, min_distanse_fraction=0.6)
+    with pytest.raises(ValueError, match="unknown checks"):
+        diagnose(ds, skip=("nope",))
+
+
+def test_lazily_loaded_netcdf(tmp_path):
+    pos, species, cell = crystal_positions(120)
+    pos[90:, 2] = pos[90:, 3] + [0.3, 0.0, 0.0]
+    crystal_dataset(120, positions=pos).to_netcdf(tmp_path / "run.nc")
+    with xr.open_dataset(tmp_path / "run.nc") as lazy:
+        assert lazy["positions"].variable._in_memory is False
+        d = diagnose(lazy, stride=7)
+    assert d.status == "failed" and d.first_flag_time_ps == pytest.approx(90 * 0.02)
+
+
+def test_no_temperature_skips_thermal_limits_but_still_runs():
+    d = diagnose(crystal_dataset(60, temperature_K=None))
+    assert d.status == "ok"
+    assert "jump (thermal limit)" in d.thresholds["checks_skipped"]
+    assert d.thresholds["temperature_K"] is None

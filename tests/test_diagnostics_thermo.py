@@ -1,0 +1,149 @@
+"""Log-based failure checks: events, incomplete runs, NaN, temperature, energy drift, NVE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_diagnostics_helpers import canonical_thermo, crystal_dataset, log_dataset
+
+from uncertainty_gk.diagnostics import diagnose
+from uncertainty_gk.diagnostics.thermo import (
+    canonical_temperature_sigma, check_energy_drift, check_nve_drift, check_temperature, kinetic_temperature,
+)
+
+N_ATOMS = 64
+
+
+def run_with_log(columns=None, *, times=None, n_frames=100, **log_kw):
+    """A 2 ps crystal run (frames every 0.02 ps) with a thermo row every 0.01 ps."""
+    times = np.arange(201) * 0.01 if times is None else times
+    cols = canonical_thermo(times, n_atoms=N_ATOMS) if columns is None else columns
+    return crystal_dataset(n_frames, log=log_dataset(times, cols, **log_kw))
+
+
+def test_clean_run_with_log_is_ok():
+    d = diagnose(run_with_log())
+    assert d.status == "ok", d.summary()
+    assert d.thresholds["temperature_K"] == 300.0
+    assert d.thresholds["production_block"] == 0
+
+
+def test_temperature_spike_in_thermo():
+    t = np.arange(201) * 0.01
+    cols = canonical_thermo(t, n_atoms=N_ATOMS)
+    sigma = canonical_temperature_sigma(300.0, N_ATOMS)
+    cols["Temp"][123] = 300.0 + 9 * sigma
+    d = diagnose(run_with_log(cols, times=t))
+    f = d.flags_of("temperature")
+    assert len(f) == 1 and f[0].time_ps == pytest.approx(1.23) and f[0].count == 1
+    assert f[0].threshold == pytest.approx(300.0 + 6 * sigma)
+    assert d.status == "failed" and d.trusted_until_ps == pytest.approx(0.23)
+
+
+def test_temperature_ceiling_and_sigma_multiple_is_a_keyword():
+    t = np.linspace(0, 1, 50)
+    temp = np.full(50, 1000.0)
+    temp[30:] = 2e4
+    f = check_temperature(t, temp, target_K=1000.0, n_atoms=100, sigma_multiple=6, ceiling_K=1e4)
+    assert {x.subject for x in f} == {"excursion", "ceiling"}
+    assert all(x.time_ps == pytest.approx(t[30]) for x in f)
+    d = diagnose(run_with_log(), temperature_sigma=1.0)  # absurdly strict: canonical noise now fails
+    assert d.status == "failed" and d.thresholds["temperature_sigma"] == 1.0
+
+
+def test_energy_drift_change_point():
+    t = np.arange(0, 20.0, 0.1)
+    rng = np.random.default_rng(2)
+    sigma = 8.617e-5 * 300 * np.sqrt(1.5 * 300)
+    e = -1000 + sigma * rng.standard_normal(len(t))
+    e[t >= 8.0] -= 3.0 * (t[t >= 8.0] - 8.0)  # drifts by -3 eV/ps from 8 ps
+    f = check_energy_drift(t, e, column="PotEng", n_atoms=300, temperature_K=300.0, reference_ps=2.0,
+                           window_ps=1.0, drift_sigma=5.0, drift_eV_per_atom=0.005)
+    assert len(f) == 1
+    assert 7.0 <= f[0].time_ps <= 9.0  # the change point, not the (later) alarm
+    assert f[0].value < 0 and "departs" in f[0].message
+    # no drift -> no flag
+    e0 = -1000 + sigma * rng.standard_normal(len(t))
+    assert check_energy_drift(t, e0, column="PotEng", n_atoms=300, temperature_K=300.0, reference_ps=2.0,
+                              window_ps=1.0, drift_sigma=5.0, drift_eV_per_atom=0.005) == []
+
+
+def test_energy_drift_through_diagnose_judges_production_block_only():
+    t0 = np.arange(0, 1.0, 0.1)  # an NPT block whose energy is far away: must be ignored
+    t1 = np.arange(0, 2.01, 0.01)
+    c0 = canonical_thermo(t0, n_atoms=N_ATOMS, e0=-400.0)
+    c1 = canonical_thermo(t1, n_atoms=N_ATOMS)
+    c1["PotEng"][t1 >= 1.2] -= 5.0  # a 5 eV step (0.08 eV/atom) at 1.2 ps
+    c1["TotEng"][t1 >= 1.2] -= 5.0
+    cols = {k: np.concatenate([c0[k], c1[k]]) for k in c1}
+    blocks = np.r_[np.zeros(len(t0)), np.ones(len(t1))]
+    d = diagnose(run_with_log(cols, times=np.r_[t0, t1], blocks=blocks))
+    f = d.flags_of("energy_drift")
+    assert {x.subject for x in f} == {"PotEng", "TotEng"}
+    assert all(x.time_ps == pytest.approx(1.0) for x in f)  # start of the 1 ps window holding the step
+    assert d.thresholds["production_block"] == 1
+
+
+def test_lost_atoms_error_and_incomplete_run():
+    t = np.arange(66) * 0.001
+    cols = canonical_thermo(t, n_atoms=N_ATOMS)
+    d = diagnose(run_with_log(cols, times=t, n_frames=4,
+                              events=[("WARNING", "WARNING: Energy due to 3 extra global DOFs", -1),
+                                      ("ERROR", "ERROR: Lost atoms: original 64 current 62", 65)],
+                              requested_steps=[2000], steps_done=[65], ended_with_error=True))
+    checks = {f.check: f for f in d.flags}
+    assert checks["log_error"].time_ps == pytest.approx(0.065) and "Lost atoms" in checks["log_error"].message
+    assert checks["incomplete_run"].value == 65 and checks["incomplete_run"].threshold == 2000
+    assert "log_warning" not in checks  # set-up warning before the first thermo row is ignored
+    assert d.thresholds["log_setup_warnings_ignored"]
+    assert d.status == "failed"
+
+
+def test_warning_events_severity():
+    t = np.arange(201) * 0.01
+    d = diagnose(run_with_log(times=t, events=[("WARNING", "WARNING: Out of range atoms - cannot compute PPPM", 1500),
+                                               ("WARNING", "WARNING: Something harmless happened", 500)]))
+    by = {f.severity: f for f in d.flags_of("log_warning")}
+    assert by["failed"].time_ps == pytest.approx(1.5)
+    assert by["warning"].time_ps == pytest.approx(0.5)
+    assert d.status == "failed" and d.first_flag_time_ps == pytest.approx(1.5)
+
+
+def test_nan_in_thermo():
+    t = np.arange(201) * 0.01
+    cols = canonical_thermo(t, n_atoms=N_ATOMS)
+    cols["PotEng"][150:] = np.nan
+    d = diagnose(run_with_log(cols, times=t))
+    f = d.flags_of("thermo_nonfinite")
+    assert len(f) == 1 and f[0].subject == "PotEng" and f[0].time_ps == pytest.approx(1.5)
+
+
+def test_nve_total_energy_drift():
+    t = np.arange(0, 10, 0.01)
+    rng = np.random.default_rng(4)
+    pot = -500 + 0.5 * rng.standard_normal(len(t))
+    tot = -480 + 0.001 * rng.standard_normal(len(t)) + 0.05 * t  # 0.05 eV/ps for 100 atoms = 5e-4 eV/atom/ps
+    f, ens = check_nve_drift(t, tot, pot, n_atoms=100, limit_eV_per_atom_ps=1e-4, tolerance_eV_per_atom=0.002,
+                             ensemble="auto")
+    assert ens == "nve" and len(f) == 1
+    assert f[0].value == pytest.approx(5e-4, rel=0.01)
+    # 0.2 eV (0.002 eV/atom) above the mean of the first 5 % of rows (0.0125 eV at 0.25 ps) at 4.25 ps
+    assert f[0].time_ps == pytest.approx(4.25, abs=0.03)
+    f, ens = check_nve_drift(t, pot + 20, pot, n_atoms=100, limit_eV_per_atom_ps=1e-4,
+                             tolerance_eV_per_atom=0.002, ensemble="auto")
+    assert ens == "not-nve" and f == []
+
+
+def test_kinetic_temperature_from_velocities():
+    rng = np.random.default_rng(0)
+    ds0 = crystal_dataset(30)
+    mass = ds0["mass"].values
+    kb_amu = 8.617333262e-5 / 1.0364269656262175e-4  # k_B in amu Å²/ps² per K
+    v = rng.standard_normal((30, ds0.sizes["atom"], 3)) * np.sqrt(kb_amu * 500.0 / mass)[None, :, None]
+    v[20:] *= 3.0  # T x 9 from frame 20
+    ds = crystal_dataset(30, velocities=v)
+    t, temp = kinetic_temperature(ds)
+    assert np.mean(temp[:20]) == pytest.approx(500.0, rel=0.05)
+    d = diagnose(ds, temperature_K=500.0)
+    f = d.flags_of("temperature")
+    assert f and f[0].time_ps == pytest.approx(20 * 0.02) and "velocities" in f[0].message

@@ -1,0 +1,17 @@
+"""Detect MLIP failure (extrapolation) in MD runs and find the trusted segment of each run.
+
+>>> from uncertainty_gk.diagnostics import diagnose
+>>> d = diagnose(ds, training="train.xyz")   # doctest: +SKIP
+>>> print(d.to_json(indent=2))               # doctest: +SKIP
+
+Modules: :mod:`.flags` (Flag, RunDiagnosis), :mod:`.thermo` (log checks),
+:mod:`.structure` (trajectory checks), :mod:`.domain` (training-set domain),
+:mod:`.run` (:func:`diagnose`).  The science is in SCIENCE.md, "Detecting MLIP failure".
+"""
+
+from .domain import TrainingDomain, load_training
+from .flags import Flag, RunDiagnosis, collapse_flags
+from .run import DEFAULT_THRESHOLDS, THRESHOLD_DOCS, diagnose
+
+__all__ = ["diagnose", "DEFAULT_THRESHOLDS", "THRESHOLD_DOCS", "Flag", "RunDiagnosis", "collapse_flags",
+           "TrainingDomain", "load_training"]
