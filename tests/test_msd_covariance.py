@@ -39,3 +39,26 @@ def test_bases_combine_linearly():
 def test_rejects_bad_lags():
     with pytest.raises(ValueError, match="lags must lie in"):
         brownian_bases(np.array([0, 3]), 10)
+
+
+def test_correlated_noise_matches_isserlis():
+    T, lags, v, s = 14, [1, 3, 6, 10], 0.5, 0.8
+    acf = np.array([1.0, 0.6, 0.3, 0.1])
+    R = np.zeros((T, T))
+    for i in range(T):
+        for j in range(T):
+            k = abs(i - j)
+            R[i, j] = acf[k] if k < len(acf) else 0.0
+    C = v * np.minimum.outer(np.arange(T), np.arange(T)).astype(float) + s * R
+
+    def Q(a):
+        M = np.zeros((T, T))
+        for t in range(T - a):
+            e = np.zeros(T)
+            e[t + a], e[t] = 1.0, -1.0
+            M += np.outer(e, e) / (T - a)
+        return M
+
+    exact = np.array([[2 * np.trace(Q(a) @ C @ Q(b) @ C) for b in lags] for a in lags]) * 3
+    got = brownian_covariance(np.array(lags), T, v, s, noise_acf=acf)
+    np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-14)

@@ -33,7 +33,8 @@ from . import units
 from .displacement import msd_fft, polarisation_msd, tracer_msd
 from .errors import AnalysisError, AnalysisWarning, CampaignError
 from .estimators.bayes import BayesianRegression
-from .estimators.series import SeedSeries, SeedSummary, correlation_strengths, summarise
+from .estimators.series import (SeedSeries, SeedSummary, correlation_strengths, noise_acf_from_msd,
+                                summarise)
 from .results import QUANTITY_UNITS, Estimate, GroupResult, SeedResult
 from .schema import labels_of
 from .window import FitWindow, choose_window, window_lags
@@ -167,14 +168,21 @@ def select_window(seeds: list[SeedData], *, window=None, max_fraction: float = 0
 
 def seed_series(seed: SeedData, lags: np.ndarray, max_fraction: float = 0.25) -> SeedSeries:
     """The fit-window data of one seed (lags up to ``max_fraction`` of its length),
-    with κ and χ measured at the middle lag."""
+    with κ and χ measured at the middle lag and the noise autocorrelation of each
+    series measured from its short-lag MSD (up to the window start)."""
     lags = lags[lags <= max(max_fraction * (seed.n_frames - 1), 1)]
     mid = int(np.median(lags))
     d_ion, d_P = seed.window_displacements(mid)
     kappa, chi = correlation_strengths(d_ion, d_P)
-    return SeedSeries(name=seed.name, lags=lags, dt_ps=seed.dt_ps, n_frames=seed.n_frames,
-                      y_tr=seed.msd_tr[lags], y_P=seed.msd_P[lags], n_mobile=seed.n_mobile, charge=seed.charge,
-                      volume=seed.volume, kappa=kappa, chi=chi, labels=seed.labels)
+    series = SeedSeries(name=seed.name, lags=lags, dt_ps=seed.dt_ps, n_frames=seed.n_frames,
+                        y_tr=seed.msd_tr[lags], y_P=seed.msd_P[lags], n_mobile=seed.n_mobile, charge=seed.charge,
+                        volume=seed.volume, kappa=kappa, chi=chi, labels=seed.labels)
+    first = summarise(series)
+    m_tr, c_tr, m_P, c_P = first.theta_hat
+    start = int(lags[0])
+    series.acf_tr = noise_acf_from_msd(seed.msd_tr, m_tr * seed.dt_ps, c_tr, max_lag=start)
+    series.acf_P = noise_acf_from_msd(seed.msd_P, m_P * seed.dt_ps, c_P, max_lag=start)
+    return series
 
 
 def physical_samples(samples: dict, seeds: list[SeedData]) -> dict[str, np.ndarray]:

@@ -14,7 +14,9 @@ exact by Isserlis' (Wick's) theorem:
    \mathrm{Cov}[m(a), m(b)] = \frac{2}{n_a n_b} \sum_{t,t'} g_{ab}(t'-t)^2,\qquad
    g_{ab}(u) = v\,o_{ab}(u) + s\,[\delta_{u,a-b} - \delta_{u,a} - \delta_{u,-b} + \delta_{u,0}],
 
-with :math:`o_{ab}(u)` the number of steps shared by the windows
+with :math:`\rho` the autocorrelation of the noise (a Kronecker delta for white
+noise; measured from the short-lag MSD for vibrations correlated over several frames)
+and :math:`o_{ab}(u)` the number of steps shared by the windows
 :math:`[t, t+a)` and :math:`[t+u, t+u+b)`.  Expanding the square gives
 
 .. math::  \mathrm{Cov} = v^2 B_{vv} + v s B_{vs} + s^2 B_{ss},
@@ -37,33 +39,36 @@ from __future__ import annotations
 import numpy as np
 
 
-def _pair_sums(a: int, b: int, n_frames: int) -> tuple[float, float, float]:
-    """Σ_u count(u)·o(u)², Σ_u count(u)·2·o(u)·d(u), Σ_u count(u)·d(u)² for lags a, b (frames)."""
+def _pair_sums(a: int, b: int, n_frames: int, acf: np.ndarray) -> tuple[float, float, float]:
+    """Σ_u count(u)·o(u)², Σ_u count(u)·2·o(u)·d(u), Σ_u count(u)·d(u)² for lags a, b (frames).
+
+    ``d(u) = ρ(u−a+b) − ρ(u−a) − ρ(u+b) + ρ(u)`` with ρ the noise autocorrelation
+    (``acf[k]`` for |k| ≤ L, zero beyond; white noise is ``acf = [1]``).
+    """
     na, nb = n_frames - a, n_frames - b
     # window overlap o(u) is non-zero for -b < u < a
     u = np.arange(-b + 1, a, dtype=np.int64)
-    ov = np.minimum(a, u + b) - np.maximum(0, u)
-    cnt = np.minimum(na, nb - u) - np.maximum(0, -u)
-    cnt = np.clip(cnt, 0, None).astype(np.float64)
-    ov = ov.astype(np.float64)
+    ov = (np.minimum(a, u + b) - np.maximum(0, u)).astype(np.float64)
+    cnt = np.clip(np.minimum(na, nb - u) - np.maximum(0, -u), 0, None).astype(np.float64)
     s_vv = float(np.dot(cnt, ov * ov))
+    L = len(acf) - 1
+    # d(u) lives within L of the four centres a-b, a, -b, 0
+    centres = np.array([a - b, a, -b, 0])
+    signs = np.array([1.0, -1.0, -1.0, 1.0])
+    uu = np.unique(np.concatenate([np.arange(c - L, c + L + 1) for c in centres]))
+    d = np.zeros(uu.size)
+    for c, sg in zip(centres, signs):
+        k = np.abs(uu - c)
+        m = k <= L
+        d[m] += sg * acf[k[m]]
+    cnt_u = np.clip(np.minimum(na, nb - uu) - np.maximum(0, -uu), 0, None).astype(np.float64)
+    ov_u = np.clip(np.minimum(a, uu + b) - np.maximum(0, uu), 0, None).astype(np.float64)
+    s_vs = float(np.sum(cnt_u * 2.0 * ov_u * d))
+    s_ss = float(np.sum(cnt_u * d * d))
+    return s_vv, s_vs, s_ss
 
-    def count_at(uu):
-        return max(0, min(na, nb - uu) - max(0, -uu))
 
-    def ov_at(uu):
-        return max(0, min(a, uu + b) - max(0, uu))
-
-    # the noise term d(u) is a sum of four unit deltas at u = a-b, a, -b, 0
-    deltas: dict[int, float] = {}
-    for uu, sign in ((a - b, 1.0), (a, -1.0), (-b, -1.0), (0, 1.0)):
-        deltas[uu] = deltas.get(uu, 0.0) + sign
-    s_vs = sum(count_at(uu) * 2.0 * ov_at(uu) * d for uu, d in deltas.items())
-    s_ss = sum(count_at(uu) * d * d for uu, d in deltas.items())
-    return s_vv, float(s_vs), float(s_ss)
-
-
-def brownian_bases(lags, n_frames: int, n_dims: int = 3) -> np.ndarray:
+def brownian_bases(lags, n_frames: int, n_dims: int = 3, noise_acf=None) -> np.ndarray:
     """Basis matrices (3, K, K) of the MSD covariance: ``Cov = v² B[0] + v s B[1] + s² B[2]``.
 
     Parameters
@@ -74,6 +79,11 @@ def brownian_bases(lags, n_frames: int, n_dims: int = 3) -> np.ndarray:
         Frames in the trajectory (the MSD averages over ``n_frames - lag`` origins).
     n_dims : int
         Independent isotropic Cartesian components summed in the MSD.
+    noise_acf : array, optional
+        Autocorrelation ρ(k), k = 0..L, of the localisation noise (ρ(0) = 1, zero
+        beyond L); default white noise.  Vibrations correlated over several frames
+        (phonons, ions rattling in cages) make the noise terms larger than white
+        noise of the same variance would.
 
     Returns
     -------
@@ -87,19 +97,23 @@ def brownian_bases(lags, n_frames: int, n_dims: int = 3) -> np.ndarray:
         raise ValueError("lags must be a non-empty 1-D array of frame counts")
     if lags.min() < 1 or lags.max() >= n_frames:
         raise ValueError(f"lags must lie in [1, {n_frames - 1}] frames; got {lags.min()}..{lags.max()}")
+    acf = np.array([1.0]) if noise_acf is None else np.asarray(noise_acf, dtype=np.float64)
+    if acf.ndim != 1 or acf.size == 0 or acf[0] != 1.0:
+        raise ValueError("noise_acf must be a 1-D array starting with 1.0")
     K = lags.size
     out = np.empty((3, K, K))
     for i in range(K):
         for j in range(i, K):
             a, b = int(lags[i]), int(lags[j])
-            sums = _pair_sums(a, b, n_frames)
+            sums = _pair_sums(a, b, n_frames, acf)
             norm = 2.0 * n_dims / ((n_frames - a) * (n_frames - b))
             for k in range(3):
                 out[k, i, j] = out[k, j, i] = sums[k] * norm
     return out
 
 
-def brownian_covariance(lags, n_frames: int, v: float, s: float = 0.0, n_dims: int = 3) -> np.ndarray:
+def brownian_covariance(lags, n_frames: int, v: float, s: float = 0.0, n_dims: int = 3,
+                        noise_acf=None) -> np.ndarray:
     """Covariance (K, K) of the time-averaged MSD for increment variance ``v``, noise ``s``."""
-    B = brownian_bases(lags, n_frames, n_dims)
+    B = brownian_bases(lags, n_frames, n_dims, noise_acf)
     return v * v * B[0] + v * s * B[1] + s * s * B[2]

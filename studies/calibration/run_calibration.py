@@ -69,8 +69,9 @@ def one_replica(args):
     for name, bl in (res.baselines or {}).items():
         row = {}
         for k in ("sigma", "sigma_tr"):
-            if k in bl:
-                row[k] = {"median": bl[k]["estimate"], "lower": bl[k]["lower"], "upper": bl[k]["upper"]}
+            e = bl.get(k) if isinstance(bl, dict) else None
+            if isinstance(e, dict) and {"estimate", "lower", "upper"} <= set(e):
+                row[k] = {"median": e["estimate"], "lower": e["lower"], "upper": e["upper"]}
         if row:
             out["methods"][f"baseline_{name}"] = row
     out["window_ps"] = res.window_ps
