@@ -86,7 +86,9 @@ def test_analyze_json_shape(tmp_path, capsys):
     arch = tmp_path / "syn.nc"
     write_archive(system.runs, arch)
     out = tmp_path / "res.json"
-    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q"], capsys)
+    # synthetic point walkers come unphysically close: diagnostics would fail them
+    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q",
+                               "--include-flagged"], capsys)
     assert code == 0
     assert "σ_tr" in stdout and "H_R" in stdout and "seeds: 3" in stdout
     doc = json.loads(out.read_text())
@@ -107,6 +109,45 @@ def test_analyze_too_short_gives_remedy(tmp_path, capsys):
                                 rattle_time_ps=2.0)
     arch = tmp_path / "short.nc"
     write_archive(system.runs, arch)
-    code, _, err = run_cli(["analyze", str(arch), "-q"], capsys)
+    code, _, err = run_cli(["analyze", str(arch), "-q", "--include-flagged"], capsys)
     assert code == 2
     assert "no diffusive window" in err and "Run longer" in err and "ps" in err
+
+
+def test_analyze_uses_trusted_segments_by_default(tmp_path, capsys):
+    system = synthetic.generate(n_mobile=24, n_frames=600, n_seeds=2, rng=3)
+    arch = tmp_path / "syn.nc"
+    write_archive(system.runs, arch)
+    code, stdout, err = run_cli(["analyze", str(arch), "-q"], capsys)
+    # point walkers overlap from the first frame: every run fails and nothing is left
+    assert code == 2 and "every run failed its diagnostics" in err
+
+
+def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
+    import gzip
+
+    src = next(tiny.rglob("dump*"))
+    text = gzip.open(src, "rt").read().splitlines()
+    # move atom 2 (Li) onto atom 1 from frame 50 on: a close contact
+    n, per = 297, 9 + 297
+    for f in range(50, 101):
+        base = f * per + 9
+        x1 = text[base].split()
+        fields = text[base + 1].split()
+        fields[2:5] = [f"{float(x1[2]) + 0.3:.4f}", x1[3], x1[4]]
+        text[base + 1] = " ".join(fields)
+    bad = tmp_path / "collapse.lammpstrj"
+    bad.write_text("\n".join(text) + "\n")
+    out = tmp_path / "diag.json"
+    code, stdout, _ = run_cli(["diagnose", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001",
+                               "--temperature-K", "1000", "--json", str(out), "-q"], capsys)
+    assert code == 0 and "failed" in stdout
+    doc = json.loads(out.read_text())
+    (run,) = doc["runs"]
+    assert run["status"] == "failed"
+    assert run["first_flag_time_ps"] == pytest.approx(1.0, abs=0.03)
+    assert run["trusted_until_ps"] == pytest.approx(0.0, abs=0.03)
+    assert any(f["check"] == "min_distance" for f in run["flags"])
+    code, _, _ = run_cli(["diagnose", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001",
+                          "--temperature-K", "1000", "-q", "--fail-on-failed"], capsys)
+    assert code == 3

@@ -19,10 +19,53 @@ from .results import AnalysisResult
 from .schema import labels_of, package_version, sources_of
 
 
+#: A trusted segment shorter than this fraction of its run, or than MIN_TRUSTED_FRAMES
+#: frames, drops the run from the analysis instead of truncating it.
+MIN_TRUSTED_FRAMES = 20
+
+
+def screen_runs(campaign, *, include_flagged: bool = False, training=None, show_progress: bool | None = None,
+                **thresholds):
+    """Diagnose every run; keep the trusted segment of failed runs, drop unusable ones.
+
+    Returns ``(runs, records)``: a mapping name -> Dataset (possibly truncated) and,
+    per run, ``{"run", "labels", "status", "first_flag_time_ps", "trusted_until_ps",
+    "action", "flags"}`` with action ``kept``, ``truncated``, ``dropped`` or
+    ``included (--include-flagged)``.
+    """
+    from .diagnostics import diagnose
+
+    runs, records = {}, []
+    with progress.bar(total=len(campaign), desc="diagnose", unit="run", enabled=show_progress) as bar:
+        for name, ds in campaign.items():
+            d = diagnose(ds, training=training, **thresholds)
+            rec = {"run": name, "labels": labels_of(ds), "status": d.status,
+                   "first_flag_time_ps": d.first_flag_time_ps, "trusted_until_ps": d.trusted_until_ps,
+                   "flags": [f.to_dict() for f in d.flags]}
+            if d.status != "failed":
+                rec["action"] = "kept"
+                runs[name] = ds
+            elif include_flagged:
+                rec["action"] = "included (--include-flagged)"
+                runs[name] = ds
+            else:
+                part = d.trusted(ds)
+                n = int(part.sizes["time"])
+                if n < MIN_TRUSTED_FRAMES:
+                    rec["action"] = "dropped"
+                else:
+                    rec["action"] = "truncated"
+                    runs[name] = part
+            records.append(rec)
+            bar.update(1)
+    return runs, records
+
+
 def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.95, rng=None,
             reference: str = "charge", species: str | None = None, n_steps: int = 2000,
             per_seed: bool = True, group_by_exclude=("seed",), show_progress: bool | None = None,
-            on_group_error=None) -> AnalysisResult:
+            on_group_error=None, trusted_only: bool = True, training=None,
+            diagnose_thresholds: dict | None = None) -> AnalysisResult:
     """σ, σ_tr, H_R and D* with intervals for every group of a :class:`Campaign`.
 
     Parameters
@@ -37,9 +80,23 @@ def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.
     on_group_error : callable(labels, exc), optional
         If given, a group that cannot be analysed is reported through it and skipped;
         otherwise the error propagates.
+    trusted_only : bool
+        Diagnose every run first (:func:`uncertainty_gk.diagnostics.diagnose`) and use
+        only trusted segments: failed runs are truncated before their first failure,
+        or dropped when too little is left.  ``False`` (``--include-flagged``)
+        analyses everything but still reports the flags.
     """
+    from .campaign import Campaign
+
     rng = np.random.default_rng(rng)
-    groups = campaign.groups(exclude=group_by_exclude)
+    runs, records = screen_runs(campaign, include_flagged=not trusted_only, training=training,
+                                show_progress=show_progress, **(diagnose_thresholds or {}))
+    by_run = {r["run"]: r for r in records}
+    if not runs:
+        raise AnalysisError("every run failed its diagnostics and none has a usable trusted segment "
+                            "(see `ugk diagnose`); --include-flagged analyses them anyway")
+    screened = Campaign(runs, attrs=campaign.attrs, source=campaign.source)
+    groups = screened.groups(exclude=group_by_exclude)
     results = []
     with progress.bar(total=len(groups), desc="analyse", unit="group", enabled=show_progress) as bar:
         for key, members in groups.items():
@@ -54,9 +111,21 @@ def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.
                 on_group_error(labels, exc)
                 bar.update(1)
                 continue
+            res.run_status = [by_run[n] for n in members]
+            for n in members:
+                r = by_run[n]
+                if r["action"] == "truncated":
+                    res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps; "
+                                     f"only its trusted segment (to {r['trusted_until_ps']:.4g} ps) is used")
+                elif r["action"].startswith("included"):
+                    res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps "
+                                     "but is included in full (--include-flagged)")
             results.append(res)
             bar.update(1)
+    dropped = [r for r in records if r["action"] == "dropped"]
     provenance = {
+        "diagnostics": records,
+        "dropped_runs": [r["run"] for r in dropped],
         "uncertainty_gk_version": package_version(),
         "source": campaign.source,
         "parameters": {"method": method, "window": window, "ci_prob": ci_prob, "reference": reference,
@@ -73,6 +142,12 @@ def format_table(result: AnalysisResult) -> str:
     from .units import S_PER_CM_TO_MS_PER_CM
 
     lines = []
+    for r in result.provenance.get("diagnostics", []):
+        if r["action"] == "dropped":
+            lines.append(f"!! run {r['run']} dropped: it failed its diagnostics at "
+                         f"{r['first_flag_time_ps']:.4g} ps, leaving no usable trusted segment (see ugk diagnose)")
+    if lines:
+        lines.append("")
     for g in result.groups:
         labels = ", ".join(f"{k}={v}" for k, v in g.labels.items()) or "(all runs)"
         win = "-" if not np.isfinite(g.window_ps[0]) else f"{g.window_ps[0]:.3g}-{g.window_ps[1]:.3g} ps"

@@ -110,7 +110,8 @@ def cmd_analyze(args) -> int:
 
     result = analyse(camp, method=args.method, window=window, ci_prob=args.ci, rng=args.rng,
                      reference=args.reference, species=args.species, n_steps=args.n_steps,
-                     on_group_error=on_error if args.keep_going else None)
+                     on_group_error=on_error if args.keep_going else None,
+                     trusted_only=not args.include_flagged, training=args.training)
     print(format_table(result))
     if args.json:
         result.to_json(args.json)
@@ -144,6 +145,56 @@ def cmd_info(args) -> int:
             print(f"    note: {n}")
     camp.close()
     return 0
+
+
+def _parse_thresholds(items) -> dict:
+    out = {}
+    for item in items or []:
+        key, _, val = item.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise UGKError(f"--threshold: expected NAME=NUMBER, e.g. temperature_sigma=8; found {item!r}") from None
+    return out
+
+
+def cmd_diagnose(args) -> int:
+    from .diagnostics import THRESHOLD_DOCS, diagnose
+
+    thresholds = _parse_thresholds(args.threshold)
+    unknown = sorted(set(thresholds) - set(THRESHOLD_DOCS))
+    if unknown:
+        raise UGKError(f"--threshold: unknown name(s) {unknown}; valid: {', '.join(sorted(THRESHOLD_DOCS))}")
+    camp = _open_any(args.source, args)
+    reports = []
+    from . import progress as _p
+
+    with _p.bar(total=len(camp), desc="diagnose", unit="run") as bar:
+        for name, ds in camp.items():
+            d = diagnose(ds, training=args.training, margin_ps=args.margin_ps, **thresholds)
+            reports.append((name, d))
+            bar.update(1)
+    header = f"{'run':<36} {'status':<8} {'first flag (ps)':>15} {'trusted to (ps)':>16}  checks"
+    print(header)
+    print("-" * len(header))
+    for name, d in reports:
+        first = "-" if d.first_flag_time_ps is None else f"{d.first_flag_time_ps:.4g}"
+        trusted = "-" if d.trusted_until_ps is None else f"{d.trusted_until_ps:.4g}"
+        checks = ", ".join(sorted({f.check for f in d.flags})) or "-"
+        print(f"{name:<36} {d.status:<8} {first:>15} {trusted:>16}  {checks}")
+    for name, d in reports:
+        for f in d.flags:
+            print(f"  {name} [{f.severity}] {f.check} at {f.time_ps:.4g} ps: {f.message}")
+    if reports:
+        used = reports[0][1].thresholds
+        shown = {k: used[k] for k in sorted(THRESHOLD_DOCS) if k in used}
+        print("thresholds: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    if args.json:
+        _write_json(args.json, {"runs": [dict(d.to_dict(), run=name) for name, d in reports]})
+        print(f"wrote {args.json}")
+    camp.close()
+    failed = any(d.status == "failed" for _, d in reports)
+    return 3 if (failed and args.fail_on_failed) else 0
 
 
 def _write_json(path, obj) -> None:
@@ -216,7 +267,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature-K", type=float, help="target temperature for trajectory files")
     s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
     s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+    s.add_argument("--include-flagged", action="store_true",
+                   help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
+    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
     s.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("diagnose", parents=[common], help="flag runs in which the potential failed",
+                       description="Check every run for signs of a failing (extrapolating) potential: log errors, "
+                                   "temperature and energy excursions, close contacts, broken polyhedra, framework "
+                                   "atoms leaving their sites, RDF drift, jumps, and frames outside the training "
+                                   "domain. Prints status, first flagged time and trusted segment per run.")
+    s.add_argument("source", nargs="+", help="archive (.nc), manifest (.toml), or trajectory files")
+    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
+    s.add_argument("--margin-ps", type=float, default=1.0, help="trusted segment ends this long before "
+                   "the first failure (default 1 ps)")
+    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
+                   help="override a threshold, e.g. --threshold temperature_sigma=8 (repeatable)")
+    s.add_argument("--json", help="write the diagnoses as JSON to this file")
+    s.add_argument("--fail-on-failed", action="store_true", help="exit with status 3 if any run failed")
+    s.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
+    s.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
+    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
+    s.add_argument("--temperature-K", type=float, help="thermostat temperature for trajectory files")
+    s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
+    s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+    s.set_defaults(func=cmd_diagnose)
     return p
 
 

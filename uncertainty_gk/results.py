@@ -88,6 +88,7 @@ class GroupResult:
     notes: list[str] = field(default_factory=list)
     window_reason: str = ""
     diffusion_detected: bool = True
+    run_status: list = field(default_factory=list)
     idata: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
@@ -103,6 +104,9 @@ class GroupResult:
                 d[key] = getattr(self, key)
         if self.notes:
             d["notes"] = self.notes
+        if self.run_status:
+            d["runs"] = [{k: v for k, v in r.items() if k != "flags"} | {"n_flags": len(r.get("flags", []))}
+                         for r in self.run_status]
         return d
 
 

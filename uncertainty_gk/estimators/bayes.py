@@ -17,9 +17,13 @@ faster ion gives a noisier MSD.  Parameters shared by the seeds are the tracer
 slope and intercept and the polarisation slope and intercept *per unit volume*, so
 seeds with slightly different NPT-averaged volumes pool correctly.
 
-Priors: flat in log slope (the Jeffreys prior of a scale; it makes the posterior
-median equal to the GLS estimate and the credible interval the inverted pivot
-interval when :math:`\hat m / m` is Gaussian) and flat in the intercepts.  The
+Priors: for each slope the Jeffreys prior of this likelihood,
+:math:`\pi(m) \propto 1/\sqrt{m^2 + m_0^2}`, where :math:`m_0` is the slope below
+which the vibrational noise dominates the slope's variance.  Above :math:`m_0` it is
+flat in log slope (the Jeffreys prior of a scale, which makes the posterior median
+the GLS estimate and the credible interval the inverted pivot interval when
+:math:`\hat m / m` is Gaussian); below it is flat, which keeps the posterior proper
+when the data cannot tell the slope from zero.  Intercepts are flat.  The
 polarisation slope is bounded below by ``1/max_haven`` (default 1/1000) of the
 value the tracer slope implies for uncorrelated ions, :math:`N q^2 m_{tr}`, i.e.
 :math:`H_R \le 1000`; this keeps the posterior proper when the data cannot tell
@@ -60,11 +64,49 @@ def _theta_per_seed(phi: np.ndarray, volume: float) -> np.ndarray:
     return out
 
 
-def log_prior(phi: np.ndarray, summaries: list[SeedSummary], max_haven: float = 1e3) -> np.ndarray:
-    """0 inside the support, -inf outside: ρ V ≥ N q² m_tr / max_haven (H_R ≤ max_haven)."""
+def noise_scales(summaries: list[SeedSummary], start: np.ndarray) -> tuple[float, float]:
+    """Slope scales m0 (tracer; polarisation per volume) below which noise dominates.
+
+    The pooled variance of a fitted slope behaves as ``var(m) ≈ α² m² + β²``: ``β`` is
+    the spread the vibrational noise alone would give.  ``m0 = β / α`` is where the
+    two meet; the Jeffreys prior of this likelihood is ``π(m) ∝ 1/sqrt(m² + m0²)``.
+    """
+    def pooled_var(theta_pv, idx):
+        inv = 0.0
+        for s in summaries:
+            V = s.series.volume
+            th = np.array([theta_pv[0], theta_pv[1], theta_pv[2] * V, theta_pv[3] * V])
+            f = V * V if idx == 2 else 1.0
+            inv += f / s.covariance(th)[idx, idx]
+        return 1.0 / inv
+
+    out = []
+    for idx in (0, 2):
+        at = start.copy()
+        zero = start.copy()
+        zero[idx] = 0.0
+        v_m, v_0 = pooled_var(at, idx), pooled_var(zero, idx)
+        alpha2 = max(v_m - v_0, 1e-300) / start[idx] ** 2
+        out.append(float(np.sqrt(v_0 / alpha2)))
+    return out[0], out[1]
+
+
+def log_prior(phi: np.ndarray, summaries: list[SeedSummary], max_haven: float = 1e3,
+              m0: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Log prior in sampler coordinates (log slopes, intercepts).
+
+    Each slope has the Jeffreys prior ``π(m) ∝ 1/sqrt(m² + m0²)`` (log-uniform
+    above the noise scale m0, uniform below; in log m the density is
+    ``m / sqrt(m² + m0²)``); the intercepts are flat; and ``ρ V ≥ N q² m_tr / max_haven``
+    (H_R ≤ max_haven) as a safeguard.
+    """
     s = summaries[0].series
     floor = np.log(s.n_mobile * s.charge**2 / s.volume / max_haven) + phi[..., 0]
-    return np.where(phi[..., 2] >= floor, 0.0, -np.inf)
+    lp = np.zeros(phi.shape[:-1])
+    for idx, scale in ((0, m0[0]), (2, m0[1])):
+        if scale > 0:
+            lp += phi[..., idx] - 0.5 * np.logaddexp(2 * phi[..., idx], 2 * np.log(scale))
+    return np.where(phi[..., 2] >= floor, lp, -np.inf)
 
 
 def log_likelihood(phi: np.ndarray, summaries: list[SeedSummary]) -> np.ndarray:
@@ -169,6 +211,9 @@ class BayesianRegression:
             raise AnalysisError("no seeds to fit")
         rng = np.random.default_rng(self.rng)
         start, sd, self.slope_z_ = _pooled_start(summaries)
+        # the noise level of every seed's covariance is fixed at the pooled intercepts
+        for summ in summaries:
+            summ.noise_intercepts = (max(start[1], 0.0), max(start[3], 0.0) * summ.series.volume)
         ndim = 4
         # walkers start dispersed over the approximate posterior width, so that
         # R-hat across walkers can reveal a failure to mix
@@ -178,8 +223,11 @@ class BayesianRegression:
                     / summaries[0].series.volume / self.max_haven)
         p0[:, 2] = np.maximum(p0[:, 2], p0[:, 0] + lo + 1e-3)
 
+        self.noise_scale_ = noise_scales(summaries, np.array([np.exp(start[0]), start[1], np.exp(start[2]),
+                                                              start[3]]))
+
         def log_prob(phi):
-            lp = log_prior(phi, summaries, self.max_haven)
+            lp = log_prior(phi, summaries, self.max_haven, self.noise_scale_)
             out = np.full(len(phi), -np.inf)
             ok = np.isfinite(lp)
             if ok.any():

@@ -151,12 +151,23 @@ class SeedSummary:
     P_tr: np.ndarray
     P_P: np.ndarray
     P_x: np.ndarray
+    #: intercepts (tracer Å², polarisation e²Å²) fixing the noise level of the covariance;
+    #: None: use those of the parameters passed to :meth:`covariance`
+    noise_intercepts: tuple[float, float] | None = None
 
     def covariance(self, theta: np.ndarray) -> np.ndarray:
-        """Covariance (…, 4, 4) of ``theta_hat`` when the truth is ``theta`` (…, 4)."""
+        """Covariance (…, 4, 4) of ``theta_hat`` when the truth is ``theta`` (…, 4).
+
+        The slopes set the random-walk terms; the noise level comes from
+        :attr:`noise_intercepts` when set (a plug-in for a nuisance parameter:
+        letting it float lets the sampler trade a smaller slope for more noise).
+        """
         s = self.series
         theta = np.asarray(theta, dtype=np.float64)
         m_tr, c_tr, m_P, c_P = np.moveaxis(theta, -1, 0)
+        if self.noise_intercepts is not None:
+            c_tr = np.full_like(m_tr, self.noise_intercepts[0])
+            c_P = np.full_like(m_P, self.noise_intercepts[1])
         v = m_tr * s.dt_ps / 3.0
         sv = np.clip(c_tr, 0, None) / 6.0
         vP = m_P * s.dt_ps / 3.0
