@@ -34,7 +34,7 @@ from .displacement import msd_fft, polarisation_msd, tracer_msd
 from .errors import AnalysisError, AnalysisWarning, CampaignError
 from .estimators.bayes import BayesianRegression
 from .estimators.series import (SeedSeries, SeedSummary, correlation_strengths, noise_acf_from_msd,
-                                summarise)
+                                noise_level_from_msd, summarise)
 from .results import QUANTITY_UNITS, Estimate, GroupResult, SeedResult
 from .schema import labels_of
 from .window import FitWindow, choose_window, window_lags
@@ -180,8 +180,13 @@ def seed_series(seed: SeedData, lags: np.ndarray, max_fraction: float = 0.25) ->
     first = summarise(series)
     m_tr, c_tr, m_P, c_P = first.theta_hat
     start = int(lags[0])
-    series.acf_tr = noise_acf_from_msd(seed.msd_tr, m_tr * seed.dt_ps, c_tr, max_lag=start)
-    series.acf_P = noise_acf_from_msd(seed.msd_P, m_P * seed.dt_ps, c_P, max_lag=start)
+    for name, msd, m, c in (("tr", seed.msd_tr, m_tr, c_tr), ("P", seed.msd_P, m_P, c_P)):
+        mf = max(m, 0.0) * seed.dt_ps
+        acf = noise_acf_from_msd(msd, mf, c, max_lag=start)
+        level = noise_level_from_msd(msd, mf, 1 if acf is None else len(acf))
+        acf = noise_acf_from_msd(msd, mf, level, max_lag=start)  # again, with the precise plateau
+        setattr(series, f"acf_{name}", acf)
+        setattr(series, f"noise_{name}", level)
     return series
 
 

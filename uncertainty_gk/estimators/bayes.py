@@ -211,9 +211,13 @@ class BayesianRegression:
             raise AnalysisError("no seeds to fit")
         rng = np.random.default_rng(self.rng)
         start, sd, self.slope_z_ = _pooled_start(summaries)
-        # the noise level of every seed's covariance is fixed at the pooled intercepts
+        # the noise level of every seed's covariance is fixed at its short-lag plateau
+        # (or, when not measured, at the pooled intercepts)
         for summ in summaries:
-            summ.noise_intercepts = (max(start[1], 0.0), max(start[3], 0.0) * summ.series.volume)
+            ser = summ.series
+            summ.noise_intercepts = (
+                ser.noise_tr if ser.noise_tr is not None else max(start[1], 0.0),
+                ser.noise_P if ser.noise_P is not None else max(start[3], 0.0) * ser.volume)
         ndim = 4
         # walkers start dispersed over the approximate posterior width, so that
         # R-hat across walkers can reveal a failure to mix

@@ -56,6 +56,9 @@ class SeedSeries:
     acf_tr, acf_P : arrays, optional
         Autocorrelation of the localisation noise of the tracer and polarisation
         series (see :func:`noise_acf_from_msd`); white noise when None.
+    noise_tr, noise_P : float, optional
+        Noise plateau ``c = 6 s`` of each MSD (Å², e²Å²) measured at short lags
+        (:func:`noise_level_from_msd`); sets the noise terms of the covariance.
     """
 
     name: str
@@ -72,6 +75,8 @@ class SeedSeries:
     labels: dict = field(default_factory=dict)
     acf_tr: np.ndarray | None = None
     acf_P: np.ndarray | None = None
+    noise_tr: float | None = None
+    noise_P: float | None = None
 
     @property
     def t_ps(self) -> np.ndarray:
@@ -97,6 +102,21 @@ def noise_acf_from_msd(msd: np.ndarray, slope_per_frame: float, intercept: float
     below = np.nonzero(rho < floor)[0]
     L = int(below[0]) if below.size else len(rho)
     return rho[:max(L, 1)]
+
+
+def noise_level_from_msd(msd: np.ndarray, slope_per_frame: float, acf_length: int) -> float:
+    """The noise plateau ``c`` of an MSD: ``MSD(L) − m L`` at the first lag ``L`` past the
+    noise correlation.
+
+    The MSD at short lags averages over almost every time origin, so this is far
+    more precise than the intercept of the line fitted in the window, and nearly
+    independent of the fitted slope (leverage ``L`` instead of the window's lags).
+    Using the window intercept instead would tie the modelled variance to the
+    slope's own error and make intervals too narrow exactly when the slope is
+    overestimated.
+    """
+    L = int(min(max(acf_length, 1), len(msd) - 1))
+    return float(max(msd[L] - slope_per_frame * L, 0.0))
 
 
 def correlation_strengths(d_ion: np.ndarray, d_P: np.ndarray) -> tuple[float, float]:
