@@ -86,9 +86,7 @@ def test_analyze_json_shape(tmp_path, capsys):
     arch = tmp_path / "syn.nc"
     write_archive(system.runs, arch)
     out = tmp_path / "res.json"
-    # synthetic point walkers come unphysically close: diagnostics would fail them
-    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q",
-                               "--include-flagged"], capsys)
+    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q"], capsys)
     assert code == 0
     assert "σ_tr" in stdout and "H_R" in stdout and "seeds: 3" in stdout
     doc = json.loads(out.read_text())
@@ -114,22 +112,13 @@ def test_analyze_too_short_gives_remedy(tmp_path, capsys):
     assert "no diffusive window" in err and "Run longer" in err and "ps" in err
 
 
-def test_analyze_uses_trusted_segments_by_default(tmp_path, capsys):
-    system = synthetic.generate(n_mobile=24, n_frames=600, n_seeds=2, rng=3)
-    arch = tmp_path / "syn.nc"
-    write_archive(system.runs, arch)
-    code, stdout, err = run_cli(["analyze", str(arch), "-q"], capsys)
-    # point walkers overlap from the first frame: every run fails and nothing is left
-    assert code == 2 and "every run failed its diagnostics" in err
-
-
-def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
+def _collapsed_dump(tiny, tmp_path):
+    """The tiny example with atom 2 (Li) moved onto atom 1 from frame 50 (t = 1 ps) on."""
     import gzip
 
     src = next(tiny.rglob("dump*"))
     text = gzip.open(src, "rt").read().splitlines()
-    # move atom 2 (Li) onto atom 1 from frame 50 on: a close contact
-    n, per = 297, 9 + 297
+    per = 9 + 297
     for f in range(50, 101):
         base = f * per + 9
         x1 = text[base].split()
@@ -138,6 +127,42 @@ def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
         text[base + 1] = " ".join(fields)
     bad = tmp_path / "collapse.lammpstrj"
     bad.write_text("\n".join(text) + "\n")
+    return bad
+
+
+def test_analyze_uses_trusted_segments_by_default(tiny, tmp_path, capsys):
+    bad = _collapsed_dump(tiny, tmp_path)
+    opts = ["--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001", "--temperature-K", "1000", "-q"]
+    code, _, err = run_cli(["analyze", str(bad), *opts], capsys)
+    # the collapse at 1 ps leaves no trusted segment (1 ps margin): the run is dropped
+    assert code == 2 and "every run failed its diagnostics" in err
+    code, _, err = run_cli(["analyze", str(bad), *opts, "--margin-ps", "0.1", "--threshold", "skip=rdf_drift"],
+                           capsys)
+    assert "every run failed" not in err
+
+
+def test_synthetic_runs_are_not_diagnosed(tmp_path, capsys):
+    system = synthetic.generate(n_mobile=24, n_frames=1500, n_seeds=2, rng=3)
+    arch = tmp_path / "syn.nc"
+    write_archive(system.runs, arch)
+    out = tmp_path / "r.json"
+    code, _, _ = run_cli(["analyze", str(arch), "-q", "--n-steps", "400", "--json", str(out)], capsys)
+    assert code == 0
+    runs = json.loads(out.read_text())["groups"][0]["runs"]
+    assert {r["status"] for r in runs} == {"not diagnosed (synthetic)"}
+
+
+def test_threshold_option_errors(tiny, capsys):
+    dump = str(next(tiny.rglob("dump*")))
+    code, _, err = run_cli(["diagnose", dump, "--types", "1=Li,2=P,3=O,4=Si", "--threshold", "nonsense=3"], capsys)
+    assert code == 2 and "unknown name 'nonsense'" in err
+    code, _, err = run_cli(["diagnose", dump, "--types", "1=Li,2=P,3=O,4=Si", "--threshold", "temperature_sigma=x"],
+                           capsys)
+    assert code == 2 and "temperature_sigma needs a number" in err
+
+
+def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
+    bad = _collapsed_dump(tiny, tmp_path)
     out = tmp_path / "diag.json"
     code, stdout, _ = run_cli(["diagnose", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001",
                                "--temperature-K", "1000", "--json", str(out), "-q"], capsys)

@@ -111,7 +111,8 @@ def cmd_analyze(args) -> int:
     result = analyse(camp, method=args.method, window=window, ci_prob=args.ci, rng=args.rng,
                      reference=args.reference, species=args.species, n_steps=args.n_steps,
                      on_group_error=on_error if args.keep_going else None,
-                     trusted_only=not args.include_flagged, training=args.training)
+                     trusted_only=not args.include_flagged, training=args.training,
+                     diagnose_thresholds=dict(_parse_thresholds(args.threshold), margin_ps=args.margin_ps))
     print(format_table(result))
     if args.json:
         result.to_json(args.json)
@@ -148,13 +149,24 @@ def cmd_info(args) -> int:
 
 
 def _parse_thresholds(items) -> dict:
+    """NAME=VALUE pairs: numbers, or for ``skip`` a comma-separated list of checks."""
+    from .diagnostics import THRESHOLD_DOCS
+
     out = {}
     for item in items or []:
-        key, _, val = item.partition("=")
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UGKError(f"--threshold: expected NAME=VALUE, e.g. temperature_sigma=8; found {item!r}")
+        if key not in THRESHOLD_DOCS:
+            raise UGKError(f"--threshold: unknown name {key!r}; valid: {', '.join(sorted(THRESHOLD_DOCS))}")
+        if key == "skip":
+            out[key] = tuple(v.strip() for v in val.split(",") if v.strip())
+            continue
         try:
-            out[key.strip()] = float(val)
+            out[key] = float(val)
         except ValueError:
-            raise UGKError(f"--threshold: expected NAME=NUMBER, e.g. temperature_sigma=8; found {item!r}") from None
+            raise UGKError(f"--threshold: {key} needs a number, found {val!r}") from None
     return out
 
 
@@ -162,9 +174,6 @@ def cmd_diagnose(args) -> int:
     from .diagnostics import THRESHOLD_DOCS, diagnose
 
     thresholds = _parse_thresholds(args.threshold)
-    unknown = sorted(set(thresholds) - set(THRESHOLD_DOCS))
-    if unknown:
-        raise UGKError(f"--threshold: unknown name(s) {unknown}; valid: {', '.join(sorted(THRESHOLD_DOCS))}")
     camp = _open_any(args.source, args)
     reports = []
     from . import progress as _p
@@ -270,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--include-flagged", action="store_true",
                    help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
     s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
+    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
+                   help="diagnostics threshold override, as for ugk diagnose (repeatable)")
+    s.add_argument("--margin-ps", type=float, default=1.0,
+                   help="trusted segment ends this long before the first failure (default 1 ps)")
     s.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("diagnose", parents=[common], help="flag runs in which the potential failed",

@@ -287,7 +287,7 @@ def no_diffusion_bounds(seeds: list[SeedData], end_ps: float, ci_prob: float) ->
 
 
 def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24, ci_prob: float = 0.95,
-                  rng=None, reference: str = "charge", species: str | None = None, n_steps: int = 1500,
+                  rng=None, reference: str = "charge", species: str | None = None, n_steps: int = 2000,
                   per_seed: bool = True, labels: dict | None = None, max_fraction: float = 0.25,
                   no_diffusion_msd_A2: float = NO_DIFFUSION_MSD_A2) -> GroupResult:
     """σ, σ_tr, H_R and D* of one group of seeds.
@@ -318,12 +318,9 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
         k = int(np.searchsorted(lag, end))
         growth = float(y[min(k, len(y) - 1)] - y[min(4, len(y) - 1)])
         if growth < no_diffusion_msd_A2 and end >= MIN_WINDOW_FRAMES * seeds[0].dt_ps:
-            return _no_diffusion_result(seeds, group_labels, end, ci_prob, growth)
+            return _no_diffusion_result(seeds, group_labels, end, ci_prob, growth, no_diffusion_msd_A2)
         raise
     lags = window_lags(win, seeds[0].dt_ps, max(s.n_frames for s in seeds), n_lags)
-    if win.provisional:
-        notes.append(f"fit window {win.reason}")
-        warnings.warn(AnalysisWarning(f"group {group_labels}: {win.reason}"))
     usable = []
     for s in seeds:
         n_in = int(np.sum(lags <= max_fraction * (s.n_frames - 1)))
@@ -338,7 +335,10 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
     series = [seed_series(s, lags, max_fraction) for s in seeds]
     growth = float(np.mean([s.y_tr[-1] - s.y_tr[0] for s in series]))
     if growth < no_diffusion_msd_A2:
-        return _no_diffusion_result(seeds, group_labels, win.end_ps, ci_prob, growth)
+        return _no_diffusion_result(seeds, group_labels, win.end_ps, ci_prob, growth, no_diffusion_msd_A2)
+    if win.provisional:
+        notes.append(f"fit window {win.reason}")
+        warnings.warn(AnalysisWarning(f"group {group_labels}: {win.reason}"))
     summaries = [summarise(s) for s in series]
     by_method: dict[str, dict[str, Estimate]] = {}
     diagnostics: dict = {"kappa_times_N": [s.kappa * s.n_mobile for s in series],
@@ -403,12 +403,12 @@ def _pooled_gls(summaries: list[SeedSummary]) -> np.ndarray:
     return np.array([np.exp(start[0]), start[1], np.exp(start[2]), start[3]])
 
 
-def _no_diffusion_result(seeds, group_labels, end_ps, ci_prob, growth) -> GroupResult:
+def _no_diffusion_result(seeds, group_labels, end_ps, ci_prob, growth, threshold) -> GroupResult:
     q = no_diffusion_bounds(seeds, end_ps, ci_prob)
     return GroupResult(labels=group_labels, n_seeds=len(seeds), window_ps=[float("nan"), float(end_ps)],
                        method="upper_bound", quantities=q, diffusion_detected=False,
                        notes=[f"no long-range diffusion detected: the tracer MSD grows by only {growth:.3g} Å² "
-                              f"over the usable lags (threshold {NO_DIFFUSION_MSD_A2:g} Å²); upper bounds given"])
+                              f"over the usable lags (threshold {threshold:g} Å²); upper bounds given"])
 
 
 def _as_seeds(runs, *, reference: str, species: str | None) -> list[SeedData]:

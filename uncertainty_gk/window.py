@@ -79,7 +79,8 @@ def choose_window(lag_ps: np.ndarray, msd: np.ndarray, *, shortest_run_ps: float
             raise AnalysisError(f"fit window {user} ps: need 0 ≤ start < end")
         if stop > longest:
             raise AnalysisError(f"fit window ends at {stop:g} ps but the longest seed lasts "
-                                f"{longest:g} ps; choose an end below {end:g} ps")
+                                f"{longest:g} ps; choose an end at most {longest:g} ps (the automatic "
+                                f"window ends at {end:g} ps, a quarter of the run)")
         return FitWindow(start, stop, "user")
     if min_start_ps is None:
         min_start_ps = 4 * dt if np.isfinite(dt) else 0.0
