@@ -6,20 +6,26 @@ import pytest
 from uncertainty_gk.msd_covariance import brownian_bases, brownian_covariance
 
 
-def brute_force(lags, T, v, s, n_dims=3):
-    # X(t) = W(t) + eta(t); Cov X = v min(t, t') + s delta; m(a) = x^T Q_a x
-    C = v * np.minimum.outer(np.arange(T), np.arange(T)).astype(float) + s * np.eye(T)
+def msd_form(a, T):
+    """Matrix Q with m(a) = x^T Q x, the time-averaged squared displacement at lag a."""
+    M = np.zeros((T, T))
+    for t in range(T - a):
+        e = np.zeros(T)
+        e[t + a], e[t] = 1.0, -1.0
+        M += np.outer(e, e) / (T - a)
+    return M
 
-    def Q(a):
-        M = np.zeros((T, T))
-        for t in range(T - a):
-            e = np.zeros(T)
-            e[t + a], e[t] = 1.0, -1.0
-            M += np.outer(e, e) / (T - a)
-        return M
 
-    Qs = {a: Q(a) for a in lags}
+def isserlis(lags, T, C, n_dims=3):
+    """Cov[m(a), m(b)] = 2 tr(Q_a C Q_b C) per Gaussian component."""
+    Qs = {a: msd_form(a, T) for a in lags}
     return np.array([[2 * np.trace(Qs[a] @ C @ Qs[b] @ C) for b in lags] for a in lags]) * n_dims
+
+
+def brute_force(lags, T, v, s, n_dims=3):
+    # X(t) = W(t) + eta(t); Cov X = v min(t, t') + s delta
+    C = v * np.minimum.outer(np.arange(T), np.arange(T)).astype(float) + s * np.eye(T)
+    return isserlis(lags, T, C, n_dims)
 
 
 @pytest.mark.parametrize("T,lags,v,s", [(12, [1, 2, 5, 9], 0.7, 0.3), (15, [3, 4, 14], 1.0, 0.0),
@@ -50,15 +56,6 @@ def test_correlated_noise_matches_isserlis():
             k = abs(i - j)
             R[i, j] = acf[k] if k < len(acf) else 0.0
     C = v * np.minimum.outer(np.arange(T), np.arange(T)).astype(float) + s * R
-
-    def Q(a):
-        M = np.zeros((T, T))
-        for t in range(T - a):
-            e = np.zeros(T)
-            e[t + a], e[t] = 1.0, -1.0
-            M += np.outer(e, e) / (T - a)
-        return M
-
-    exact = np.array([[2 * np.trace(Q(a) @ C @ Q(b) @ C) for b in lags] for a in lags]) * 3
+    exact = isserlis(lags, T, C)
     got = brownian_covariance(np.array(lags), T, v, s, noise_acf=acf)
     np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-14)

@@ -225,6 +225,16 @@ def _json_default(o):
 
 
 # --------------------------------------------------------------------------- parser
+def _add_file_options(s) -> None:
+    """Options describing trajectory files given directly instead of a manifest."""
+    s.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
+    s.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
+    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
+    s.add_argument("--temperature-K", type=float, help="target (thermostat) temperature for trajectory files")
+    s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
+    s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ugk", description="Trustworthy ionic conductivities from multi-seed MD "
                                 "(σ, σ_tr, Haven ratio with calibrated intervals; MLIP failure flags).")
@@ -270,12 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
     s.add_argument("--json", help="write the results as JSON to this file")
     s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
-    s.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
-    s.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
-    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
-    s.add_argument("--temperature-K", type=float, help="target temperature for trajectory files")
-    s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
-    s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+    _add_file_options(s)
     s.add_argument("--include-flagged", action="store_true",
                    help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
     s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
@@ -298,12 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a threshold, e.g. --threshold temperature_sigma=8 (repeatable)")
     s.add_argument("--json", help="write the diagnoses as JSON to this file")
     s.add_argument("--fail-on-failed", action="store_true", help="exit with status 3 if any run failed")
-    s.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
-    s.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
-    s.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
-    s.add_argument("--temperature-K", type=float, help="thermostat temperature for trajectory files")
-    s.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
-    s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+    _add_file_options(s)
     s.set_defaults(func=cmd_diagnose)
     return p
 
