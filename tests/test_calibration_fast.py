@@ -1,7 +1,7 @@
 """Coverage of the default (Bayesian) intervals on known-answer synthetic systems.
 
 The full study is studies/calibration/run_calibration.py (docs/calibration.md); this
-runs a fast version in the suite: 50 replicas of small 3-seed systems (independent
+runs a fast version in the suite: 50 replicas of small 3-seed systems of 300 ps (independent
 and paired walkers, vibrating and drifting framework, rattling regime).  Replica i
 uses rng seed i, so the test is deterministic; its bounds are three binomial
 standard errors below the 95 % target, so a calibrated estimator passes and a
@@ -46,7 +46,7 @@ def check(coverage, bias, n, lo_cov):
 @pytest.mark.parametrize("haven", [1.0, 0.5])
 def test_coverage_fast(haven):
     n = 50
-    coverage, bias = run_replicas(n, haven, n_frames=1000, n_steps=500)
+    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=600)
     check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
 
 
@@ -54,7 +54,7 @@ def test_coverage_fast(haven):
 @pytest.mark.parametrize("haven", [1.0, 0.5])
 def test_coverage_slow(haven):
     n = 200
-    coverage, bias = run_replicas(n, haven, n_frames=2000, n_steps=1500, first_seed=500)
+    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=1500, first_seed=500)
     check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
     for q in QUANTS:
         assert coverage[q] <= 0.99, f"{q}: intervals too wide (coverage {coverage[q]:.3f})"
