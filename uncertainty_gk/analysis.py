@@ -166,7 +166,11 @@ def format_table(result: AnalysisResult) -> str:
             if key not in g.quantities:
                 continue
             e = g.quantities[key]
-            med = "   < bound" if not np.isfinite(e.median) else f"{e.median:11.4g}"
+            if not np.isfinite(e.median):
+                bound = f"< {e.upper:.4g}" if np.isfinite(e.upper) else f"> {e.lower:.4g}"
+                lines.append(f"   {label:<12} {bound:>11} {'(bound only)':>27}  {e.units}")
+                continue
+            med = f"{e.median:11.4g}"
             extra = ""
             if key in ("sigma", "sigma_tr"):
                 extra = f"   ({e.median * S_PER_CM_TO_MS_PER_CM:.4g} mS/cm)" if np.isfinite(e.median) else \
@@ -182,6 +186,8 @@ def format_table(result: AnalysisResult) -> str:
             lines.append(f"   ({m}: σ {s.median:.4g} [{s.lower:.4g}, {s.upper:.4g}] S/cm, "
                          f"σ_tr {q['sigma_tr'].median:.4g} [{q['sigma_tr'].lower:.4g}, {q['sigma_tr'].upper:.4g}])")
         for s in g.seeds:
+            if not g.diffusion_detected:
+                break
             e = s.quantities["sigma"]
             t = s.quantities["sigma_tr"]
             mark = "  <- inconsistent with siblings" if s.flagged else ""

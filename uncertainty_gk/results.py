@@ -52,8 +52,12 @@ class Estimate:
         return self.lower <= value <= self.upper
 
     def to_dict(self) -> dict:
-        d = {"median": self.median, "lower": self.lower, "upper": self.upper, "ci_prob": self.ci_prob,
-             "units": self.units, "method": self.method}
+        """JSON form; a bound that does not exist (unresolved quantity) is ``null``."""
+        def num(x):
+            return float(x) if np.isfinite(x) else None
+
+        d = {"median": num(self.median), "lower": num(self.lower), "upper": num(self.upper),
+             "ci_prob": self.ci_prob, "units": self.units, "method": self.method}
         if self.note:
             d["note"] = self.note
         return d

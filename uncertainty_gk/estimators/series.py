@@ -174,6 +174,9 @@ class SeedSummary:
     #: intercepts (tracer Å², polarisation e²Å²) fixing the noise level of the covariance;
     #: None: use those of the parameters passed to :meth:`covariance`
     noise_intercepts: tuple[float, float] | None = None
+    #: overdispersion factors (tracer, polarisation) multiplying the modelled variances
+    #: when the seeds scatter more than the model allows (Birge ratio, see conductivity)
+    inflation: tuple[float, float] = (1.0, 1.0)
 
     def covariance(self, theta: np.ndarray) -> np.ndarray:
         """Covariance (…, 4, 4) of ``theta_hat`` when the truth is ``theta`` (…, 4).
@@ -197,9 +200,10 @@ class SeedSummary:
         def comb(P, a, b, c):
             return (a[..., None, None] * P[0] + b[..., None, None] * P[1] + c[..., None, None] * P[2])
 
-        V_tr = comb(self.P_tr, s.kappa * v * v, v * sv / N, sv * sv / N)
-        V_P = comb(self.P_P, vP * vP, vP * sP, sP * sP)
-        V_x = (s.chi * v * vP)[..., None, None] * self.P_x
+        f_tr, f_P = self.inflation
+        V_tr = f_tr * comb(self.P_tr, s.kappa * v * v, v * sv / N, sv * sv / N)
+        V_P = f_P * comb(self.P_P, vP * vP, vP * sP, sP * sP)
+        V_x = np.sqrt(f_tr * f_P) * (s.chi * v * vP)[..., None, None] * self.P_x
         top = np.concatenate([V_tr, V_x], axis=-1)
         bottom = np.concatenate([np.swapaxes(V_x, -1, -2), V_P], axis=-1)
         return np.concatenate([top, bottom], axis=-2)
