@@ -305,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fail-on-failed", action="store_true", help="exit with status 3 if any run failed")
     _add_file_options(s)
     s.set_defaults(func=cmd_diagnose)
+
+    from .arrhenius import register_cli as _register_arrhenius
+    from .compare import register_cli as _register_compare
+
+    _register_arrhenius(sub, common)
+    _register_compare(sub, common)
     return p
 
 
