@@ -215,7 +215,6 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
     ``runs`` is a mapping name -> Dataset or a list of Datasets (named by their
     ``run_name`` attribute or ``run000``, ``run001``, ...).
     """
-    from .io.dispatch import DatasetReader
 
     items = runs.items() if isinstance(runs, Mapping) else (
         (ds.attrs.get("run_name") or f"run{i:03d}", ds) for i, ds in enumerate(runs))
