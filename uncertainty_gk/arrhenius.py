@@ -59,6 +59,7 @@ import numpy as np
 from .errors import AnalysisError, AnalysisWarning, UGKError
 from .results import Estimate
 from .units import BOLTZMANN_EV_PER_K
+from .fileio import json_default
 
 #: Maximum fraction of non-positive σ samples at one temperature before the point is refused.
 MAX_NONPOSITIVE_FRACTION = 0.025
@@ -117,17 +118,8 @@ class ArrheniusResult:
                 "goodness_of_fit": self.goodness_of_fit, "notes": list(self.notes)}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=_json_default)
+        return json.dumps(self.to_dict(), indent=2, default=json_default)
 
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 # --------------------------------------------------------------------------- inputs

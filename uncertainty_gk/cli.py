@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__, progress
 from .errors import UGKError
+from .fileio import json_default
 
 
 def _parse_types(text: str | None) -> dict | None:
@@ -209,19 +210,8 @@ def cmd_diagnose(args) -> int:
 def _write_json(path, obj) -> None:
     from .fileio import atomic_write_text
 
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
 
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 # --------------------------------------------------------------------------- parser

@@ -29,6 +29,7 @@ from itertools import permutations
 import numpy as np
 
 from .errors import AnalysisError
+from .fileio import json_default
 
 #: Quantities compared, in table order.
 QUANTITIES = ("sigma", "sigma_tr", "haven_ratio")
@@ -100,7 +101,7 @@ class Comparison:
     def to_json(self, path) -> None:
         from .fileio import atomic_write_text
 
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, default=json_default) + "\n")
 
     def csv_text(self) -> str:
         """One line per (labels, value of ``by``, quantity) with ``P(> value)`` columns."""
@@ -135,15 +136,6 @@ class Comparison:
 def _fmt_p(p) -> str:
     return "" if p is None or not np.isfinite(p) else f"{p:.6g}"
 
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _matches(labels: dict, group_labels: dict) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+from .fileio import json_default
 
 #: Units of the reported quantities.
 QUANTITY_UNITS = {"sigma": "S/cm", "sigma_tr": "S/cm", "haven_ratio": "1", "D_tr": "cm^2/s"}
@@ -125,7 +126,7 @@ class AnalysisResult:
     def to_json(self, path) -> None:
         from .fileio import atomic_write_text
 
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, default=json_default) + "\n")
 
     def to_dataset(self) -> xr.Dataset:
         """Estimates as a Dataset: ``estimate(group, quantity)``, ``interval(group, quantity, ci_bound)``."""
@@ -152,15 +153,6 @@ class AnalysisResult:
                     "quantity_units": ("quantity", [QUANTITY_UNITS[q] for q in quants],
                                        {"long_name": "units of each quantity", "units": "1"}),
                     "ci_bound": ("ci_bound", ["lower", "upper"], {"long_name": "interval bound", "units": "1"})},
-            attrs={"provenance": json.dumps(self.provenance, default=_json_default)})
+            attrs={"provenance": json.dumps(self.provenance, default=json_default)})
         return ds
 
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
