@@ -335,8 +335,11 @@ def check_nve_drift(times: np.ndarray, total: np.ndarray, potential: np.ndarray 
         if potential is None or len(t) < 50:
             return [], "unknown"
         p = potential[ok]
-        resid = e - np.polyval(np.polyfit(t, e, 1), t)  # a drift must not hide the ensemble
-        ensemble = "nve" if np.std(resid) < 0.2 * np.std(p) else "not-nve"
+        # compare fluctuations about linear trends of both series: a drift (of either)
+        # must neither hide nor fake the ensemble
+        resid = e - np.polyval(np.polyfit(t, e, 1), t)
+        resid_p = p - np.polyval(np.polyfit(t, p, 1), t)
+        ensemble = "nve" if np.std(resid) < 0.2 * np.std(resid_p) else "not-nve"
     if ensemble != "nve" or len(t) < 3 or t[-1] <= t[0]:
         return [], ensemble
     slope = float(np.polyfit(t, e, 1)[0]) / n_atoms
