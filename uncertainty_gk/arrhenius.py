@@ -386,22 +386,14 @@ def _check_quantity(quantity: str) -> None:
 def cmd_arrhenius(args) -> int:
     import sys
 
-    from .analysis import analyse
-    from .cli import _open_any, _write_json
+    from .cli import _write_json, analyse_source
 
-    camp = _open_any(args.source, args)
-    failed = []
+    result, failed = analyse_source(args)
 
     def on_error(labels, exc):
         failed.append((labels, exc))
         print(f"error: group {labels}: {exc}", file=sys.stderr)
 
-    try:
-        result = analyse(camp, ci_prob=args.ci, rng=args.rng, n_steps=args.n_steps,
-                         on_group_error=on_error if args.keep_going else None,
-                         trusted_only=not args.include_flagged)
-    finally:
-        camp.close()
     fits = arrhenius_from_result(result, quantity=args.quantity, T_target=args.T_target, ci_prob=args.ci,
                                  rng=args.rng, force=args.force, on_error=on_error if args.keep_going else None)
     if not fits:
@@ -426,11 +418,8 @@ def register_cli(subparsers, common_parent) -> None:
     s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
                    help="temperature (K) for the predicted σ (default 300)")
     s.add_argument("--force", action="store_true", help="extrapolate even when curvature is credible")
-    s.add_argument("--ci", type=float, default=0.95, help="interval probability (default 0.95)")
-    s.add_argument("--rng", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
-    s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
-    s.add_argument("--include-flagged", action="store_true",
-                   help="analyse runs in full even when diagnostics flag a failure")
+    from .cli import add_analysis_options
+
+    add_analysis_options(s)
     s.add_argument("--json", help="write the fits (and the underlying analysis) as JSON to this file")
     s.set_defaults(func=cmd_arrhenius)

@@ -98,28 +98,52 @@ def _open_any(paths, args):
     return loaded
 
 
-def cmd_analyze(args) -> int:
-    from .analysis import analyse, format_table
+def analyse_source(args, **kwargs):
+    """Open ``args.source``, analyse every group, close it; returns (result, failed groups).
+
+    Shared by ``analyze``, ``compare`` and ``arrhenius``: with ``--keep-going`` a group
+    that cannot be analysed is reported on stderr and skipped.
+    """
+    from .analysis import analyse
 
     camp = _open_any(args.source, args)
-    window = tuple(args.window) if args.window else None
-    skipped = []
+    failed = []
 
     def on_error(labels, exc):
-        skipped.append((labels, exc))
+        failed.append((labels, exc))
         print(f"error: group {labels}: {exc}", file=sys.stderr)
 
-    result = analyse(camp, method=args.method, window=window, ci_prob=args.ci, rng=args.rng,
-                     reference=args.reference, species=args.species, n_steps=args.n_steps,
-                     on_group_error=on_error if args.keep_going else None,
-                     trusted_only=not args.include_flagged, training=args.training,
-                     diagnose_thresholds=dict(_parse_thresholds(args.threshold), margin_ps=args.margin_ps))
+    try:
+        result = analyse(camp, ci_prob=args.ci, rng=args.rng, n_steps=args.n_steps,
+                         on_group_error=on_error if args.keep_going else None,
+                         trusted_only=not args.include_flagged, **kwargs)
+    finally:
+        camp.close()
+    return result, failed
+
+
+def add_analysis_options(s) -> None:
+    """Options every command that runs the analysis accepts."""
+    s.add_argument("--ci", type=float, default=0.95, help="interval probability (default 0.95)")
+    s.add_argument("--rng", type=int, default=0, help="random seed for MCMC and bootstrap (default 0)")
+    s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
+    s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
+    s.add_argument("--include-flagged", action="store_true",
+                   help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
+
+
+def cmd_analyze(args) -> int:
+    from .analysis import format_table
+
+    result, failed = analyse_source(
+        args, method=args.method, window=tuple(args.window) if args.window else None,
+        reference=args.reference, species=args.species, training=args.training,
+        diagnose_thresholds=dict(_parse_thresholds(args.threshold), margin_ps=args.margin_ps))
     print(format_table(result))
     if args.json:
         result.to_json(args.json)
         print(f"wrote {args.json}")
-    camp.close()
-    return 1 if skipped else 0
+    return 1 if failed else 0
 
 
 def cmd_info(args) -> int:
@@ -262,17 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="estimator (default: bayes; 'all' reports every method)")
     s.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
                    help="fit window in ps (default: chosen automatically)")
-    s.add_argument("--ci", type=float, default=0.95, help="interval probability (default 0.95)")
-    s.add_argument("--rng", type=int, default=0, help="random seed for MCMC and bootstrap (default 0)")
     s.add_argument("--reference", choices=["charge", "mass", "none"], default="charge",
                    help="framework centre for the tracer MSD (default: |charge|-weighted)")
     s.add_argument("--species", help="mobile species to analyse when there are several")
-    s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
     s.add_argument("--json", help="write the results as JSON to this file")
-    s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
     _add_file_options(s)
-    s.add_argument("--include-flagged", action="store_true",
-                   help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
+    add_analysis_options(s)
     s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
     s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
                    help="diagnostics threshold override, as for ugk diagnose (repeatable)")

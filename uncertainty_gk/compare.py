@@ -217,24 +217,9 @@ def format_comparison(cmp: Comparison) -> str:
 
 # --------------------------------------------------------------------------- CLI
 def cmd_compare(args) -> int:
-    import sys
+    from .cli import analyse_source
 
-    from .analysis import analyse
-    from .cli import _open_any
-
-    camp = _open_any(args.source, args)
-    failed = []
-
-    def on_error(labels, exc):
-        failed.append(labels)
-        print(f"error: group {labels}: {exc}", file=sys.stderr)
-
-    try:
-        result = analyse(camp, ci_prob=args.ci, rng=args.rng, n_steps=args.n_steps,
-                         on_group_error=on_error if args.keep_going else None,
-                         trusted_only=not args.include_flagged)
-    finally:
-        camp.close()
+    result, failed = analyse_source(args)
     cmp = compare(result, by=args.by)
     print(format_comparison(cmp))
     if args.json:
@@ -255,12 +240,9 @@ def register_cli(subparsers, common_parent) -> None:
                     "and the runs that diagnostics flagged, truncated or dropped.")
     s.add_argument("source", help="archive (.nc) or manifest (.toml)")
     s.add_argument("--by", default="model", help="label whose values are compared (default: model)")
-    s.add_argument("--ci", type=float, default=0.95, help="interval probability (default 0.95)")
-    s.add_argument("--rng", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--n-steps", type=int, default=2000, help="MCMC steps per walker (default 2000)")
-    s.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
-    s.add_argument("--include-flagged", action="store_true",
-                   help="analyse runs in full even when diagnostics flag a failure")
+    from .cli import add_analysis_options
+
+    add_analysis_options(s)
     s.add_argument("--json", help="write the comparison as JSON to this file")
     s.add_argument("--csv", help="write the comparison as CSV to this file")
     s.set_defaults(func=cmd_compare)
