@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -448,8 +448,3 @@ def load_runs(source, *, show_progress: bool | None = None, log=None):
         return loaded
     return open_archive(p)
 
-
-def runs_from_datasets(datasets: Iterable[xr.Dataset]):
-    from .campaign import Campaign
-
-    return Campaign({ds.attrs.get("run_name") or f"run{i:03d}": ds for i, ds in enumerate(datasets)})

@@ -30,7 +30,7 @@ import xarray as xr
 from scipy import stats
 
 from . import units
-from .displacement import msd_fft, polarisation_msd, tracer_msd
+from .displacement import polarisation_msd, tracer_msd
 from .errors import AnalysisError, AnalysisWarning, CampaignError
 from .estimators.bayes import BayesianRegression
 from .estimators.series import (SeedSeries, SeedSummary, correlation_strengths, noise_acf_from_msd,
@@ -461,7 +461,3 @@ def _as_seeds(runs, *, reference: str, species: str | None) -> list[SeedData]:
     return [r if isinstance(r, SeedData) else prepare_seed(r, name=n, species=species, reference=reference)
             for n, r in items]
 
-
-def msd_of_series(x: np.ndarray) -> np.ndarray:
-    """MSD over all origins of a (T, 3) series (used by resampling estimators)."""
-    return msd_fft(x, components_axis=-1)
