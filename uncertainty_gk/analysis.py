@@ -112,7 +112,7 @@ def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.
             try:
                 res = analyse_group(members.runs, method=method, window=window, ci_prob=ci_prob, rng=rng,
                                     reference=reference, species=species, n_steps=n_steps, per_seed=per_seed,
-                                    labels=labels)
+                                    labels=labels, show_progress=show_progress)
             except AnalysisError as exc:
                 if on_group_error is None:
                     raise AnalysisError(f"group {labels}: {exc}") from None

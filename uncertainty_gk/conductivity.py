@@ -321,7 +321,7 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
                   rng=None, reference: str = "charge", species: str | None = None, n_steps: int = 2000,
                   per_seed: bool = True, labels: dict | None = None, max_fraction: float = 0.25,
                   no_diffusion_msd_A2: float = NO_DIFFUSION_MSD_A2,
-                  overdispersion_alpha: float = 0.05) -> GroupResult:
+                  overdispersion_alpha: float = 0.05, show_progress: bool | None = None) -> GroupResult:
     """σ, σ_tr, H_R and D* of one group of seeds.
 
     Parameters
@@ -332,6 +332,8 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
         Override the automatic fit window.
     rng : numpy Generator or int
         Seeds every random choice (MCMC, bootstrap).
+    show_progress : bool or None
+        Progress bar over the MCMC steps (default: on a terminal unless ``--quiet``).
     """
     rng = np.random.default_rng(rng)
     seeds = _as_seeds(runs, reference=reference, species=species)
@@ -388,7 +390,10 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
     idata = None
     for m in methods:
         if m == "bayes":
-            fit = BayesianRegression(rng=rng, n_steps=n_steps, n_burn=n_steps // 3).fit(summaries)
+            label = " ".join(f"{k}={v}" for k, v in group_labels.items())
+            fit = BayesianRegression(rng=rng, n_steps=n_steps, n_burn=n_steps // 3,
+                                     progress_label=f"sample {label}".strip(),
+                                     show_progress=show_progress).fit(summaries)
             by_method[m] = estimates_from_samples(physical_samples(fit.samples_, seeds), ci_prob=ci_prob, method=m)
             diagnostics.update({"rhat": fit.rhat_, "ess": fit.ess_, "converged": fit.converged_,
                                 "acceptance": fit.acceptance_})
@@ -409,8 +414,8 @@ def analyse_group(runs, *, method: str = "bayes", window=None, n_lags: int = 24,
         for s, summ in zip(seeds, summaries):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = BayesianRegression(rng=rng, n_steps=max(600, n_steps // 2), n_burn=max(200, n_steps // 6)
-                                         ).fit([summ])
+                fit = BayesianRegression(rng=rng, n_steps=max(600, n_steps // 2), n_burn=max(200, n_steps // 6),
+                                         show_progress=False).fit([summ])
             q = estimates_from_samples(physical_samples(fit.samples_, [s]), ci_prob=ci_prob, method="bayes")
             ps = het.get("per_seed", {}).get(s.name, {})
             flagged = any(v.get("flagged") for v in ps.values())

@@ -72,6 +72,8 @@ def run_one(lmp: str, inp: Path, data: Path, rundir: Path, temperature: float, s
            "-var", "DUMPEVERY", str(a.dump_every), "-var", "THERMOEVERY", str(a.thermo_every),
            "-var", "DATA", str(data), "-var", "DUMPFILE", dump.name,
            "-var", "DUMPFMT", a.dump_format, "-var", "FINALDATA", "final.data"]
+    for name, value in a.lammps_var:
+        cmd += ["-var", name, value]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     print(f"[run_seeds] T={fmt_temperature(temperature)} K seed={seed}: {rundir}", flush=True)
     t0 = time.perf_counter()
@@ -143,6 +145,12 @@ def main(argv=None) -> int:
                     help="do not rerun a (T, seed) whose log finished normally")
     ap.add_argument("--structure-label", default="lpso")
     ap.add_argument("--model-label", default="pedone")
+    ap.add_argument("--lammps-var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="extra -var NAME VALUE for lpso_md.in (e.g. --lammps-var LIOD0 0.003 for a "
+                         "model variant); repeatable")
+    ap.add_argument("--run-prefix", default="",
+                    help="subdirectory of runs/ for this call (e.g. the model label), so that "
+                         "several models can share one OUTDIR")
     a = ap.parse_args(argv)
     if a.npt_steps % 20:
         ap.error("--npt-steps must be a multiple of 20")
@@ -164,7 +172,7 @@ def main(argv=None) -> int:
     runs, walls = [], []
     for t in a.temperatures:
         for seed in a.seeds:
-            rel = Path("runs") / f"T{fmt_temperature(t)}" / f"s{seed}"
+            rel = Path("runs") / a.run_prefix / f"T{fmt_temperature(t)}" / f"s{seed}"
             rundir = outdir / rel
             log = rundir / "log.lammps"
             if (a.skip_existing and log.exists() and FINISHED in log.read_text(errors="replace")

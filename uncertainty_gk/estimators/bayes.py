@@ -175,6 +175,9 @@ class BayesianRegression:
         emcee ensemble size, steps per walker, and steps discarded as burn-in.
     rng : numpy Generator or int
         The only source of randomness (walker start and emcee moves).
+    show_progress : bool or None
+        A progress bar over the MCMC steps (default: only when stderr is a terminal
+        and the CLI's ``--quiet`` is not set; see :mod:`uncertainty_gk.progress`).
     rhat_max, ess_min : float
         Convergence thresholds (arviz rank-normalised split R-hat with the walkers as
         chains, and bulk ESS); a ConvergenceWarning is issued when missed.  Walkers of
@@ -195,8 +198,11 @@ class BayesianRegression:
     """
 
     def __init__(self, *, n_walkers: int = 32, n_steps: int = 2000, n_burn: int = 600, rng=None,
-                 rhat_max: float = 1.05, ess_min: float = 400.0, max_haven: float = 1e3):
+                 rhat_max: float = 1.05, ess_min: float = 400.0, max_haven: float = 1e3,
+                 show_progress: bool | None = None, progress_label: str = "sample"):
         self.max_haven = max_haven
+        self.show_progress = show_progress
+        self.progress_label = progress_label
         self.n_walkers = n_walkers
         self.n_steps = n_steps
         self.n_burn = n_burn
@@ -242,7 +248,14 @@ class BayesianRegression:
         sampler = emcee.EnsembleSampler(self.n_walkers, ndim, log_prob, vectorize=True, moves=moves)
         # emcee draws its moves from a legacy RandomState; seed it from rng, never globally
         sampler.random_state = np.random.RandomState(int(rng.integers(2**32 - 1))).get_state()
-        sampler.run_mcmc(p0, self.n_steps, progress=False)
+        from .. import progress
+
+        with progress.bar(total=self.n_steps, desc=self.progress_label, unit="step",
+                          enabled=self.show_progress) as bar:
+            for i, _ in enumerate(sampler.sample(p0, iterations=self.n_steps), 1):
+                if i % 100 == 0:
+                    bar.update(100)
+            bar.update(self.n_steps % 100)
         chain = sampler.get_chain(discard=self.n_burn)  # (steps, walkers, ndim)
         phys = chain.copy()
         phys[..., 0] = np.exp(chain[..., 0])
