@@ -134,3 +134,30 @@ def test_cli_compare_and_arrhenius(tmp_path, capsys):
     assert [f["labels"]["model"] for f in fits] == ["slow"]
     assert len(fits[0]["points"]) == 3
 
+
+
+def test_two_models_three_temperatures_known_answers():
+    """compare + arrhenius on a 2-model x 3-temperature campaign with known E_a."""
+    from uncertainty_gk.arrhenius import arrhenius_from_result
+
+    models = {"fast": (0.25, 0.1), "slow": (0.35, 0.05)}
+    runs, truth = synthetic.arrhenius_campaign(models, [800.0, 900.0, 1000.0], n_mobile=24, n_frames=800,
+                                               n_seeds=2, rng=11)
+    assert len(runs) == 12 and {json.loads(ds.attrs["labels"])["model"] for ds in runs.values()} == {"fast", "slow"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse(Campaign(runs), n_steps=400, rng=0, show_progress=False)
+        fits = arrhenius_from_result(result, quantity="sigma_tr", rng=1)
+    cmp = compare(result, by="model")
+    assert len(cmp.rows) == 3                      # one row per temperature
+    for row in cmp.rows:
+        p_fast = row.probabilities.get(("sigma_tr", "fast", "slow"))
+        if p_fast is None:
+            p_fast = 1.0 - row.probabilities[("sigma_tr", "slow", "fast")]
+        assert p_fast > 0.95, row.labels
+    by_model = {f.labels["model"]: f for f in fits}
+    assert set(by_model) == {"fast", "slow"}
+    for name, (e_a, _) in models.items():
+        fit = by_model[name]
+        assert fit.E_a.lower < e_a < fit.E_a.upper, (name, fit.E_a)
+        assert fit.E_a.upper - fit.E_a.lower < 0.15

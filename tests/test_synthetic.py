@@ -166,3 +166,19 @@ def test_write_lammps_dumps(tmp_path):
     np.testing.assert_allclose(table[:, 2:], ds["positions"].values[1], atol=1e-8)
     box = np.loadtxt(frame1[5:8])
     np.testing.assert_allclose(box[:, 1], 14.0)
+
+
+def test_arrhenius_campaign_truth_follows_arrhenius():
+    from uncertainty_gk.units import BOLTZMANN_EV_PER_K
+
+    runs, truth = synthetic.arrhenius_campaign({"a": (0.3, 0.05)}, [600.0, 1200.0], n_mobile=12,
+                                               n_frames=20, n_seeds=2, rng=4)
+    assert len(runs) == 4
+    t600, t1200 = truth["a"][600.0], truth["a"][1200.0]
+    # sigma*T ∝ exp(-E_a/kT): recover E_a from the exact answers
+    e_a = -BOLTZMANN_EV_PER_K * np.log((t1200["sigma_tr"] * 1200) / (t600["sigma_tr"] * 600)) / (1 / 1200 - 1 / 600)
+    assert abs(e_a - 0.3) < 1e-9
+    labels = [json.loads(ds.attrs["labels"]) for ds in runs.values()]
+    assert {(lab["model"], lab["temperature_K"]) for lab in labels} == {("a", 600.0), ("a", 1200.0)}
+    with pytest.raises(ValueError, match="at least one model"):
+        synthetic.arrhenius_campaign({}, [600.0])

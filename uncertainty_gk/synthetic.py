@@ -91,7 +91,7 @@ from . import units
 from .elements import charges_for, masses_for
 from .schema import FrameChunk, RunHeader, RunInfo, assemble_dataset
 
-__all__ = ["SyntheticSystem", "generate", "write_lammps_dump"]
+__all__ = ["SyntheticSystem", "arrhenius_campaign", "generate", "write_lammps_dump"]
 
 #: Units of the entries of :attr:`SyntheticSystem.truth`.
 TRUTH_UNITS = {
@@ -186,6 +186,39 @@ class SyntheticSystem:
         return paths
 
 
+def arrhenius_campaign(models: Mapping[str, tuple[float, float]], temperatures_K: Sequence[float], *,
+                       T_ref_K: float = 1000.0, rng: np.random.Generator | int | None = None,
+                       **generate_kwargs) -> tuple[dict[str, xr.Dataset], dict]:
+    r"""Runs of several models at several temperatures with Arrhenius diffusion.
+
+    Model ``name -> (E_a, D_ref)``: :math:`D(T) = D_\mathrm{ref}\,
+    \exp[-E_a/k_B\,(1/T - 1/T_\mathrm{ref})]` (E_a in eV, D_ref in Å²/ps).  Every
+    (model, temperature) pair is one :func:`generate` call (``generate_kwargs`` are passed
+    on; its ``model`` and ``temperature_K`` labels are set), so the groups are independent.
+    Because σ ∝ D/T, the exact conductivities follow :math:`\sigma T \propto
+    \exp(-E_a/k_B T)` with the same :math:`E_a`.
+
+    Returns
+    -------
+    runs : dict run name -> Dataset
+    truth : dict model -> {"E_a": eV, temperature: :attr:`SyntheticSystem.truth`}
+    """
+    rng = np.random.default_rng(rng)
+    if not models or not len(temperatures_K):
+        raise ValueError("give at least one model and one temperature")
+    runs: dict[str, xr.Dataset] = {}
+    truth: dict = {}
+    for name, (e_a, d_ref) in models.items():
+        truth[name] = {"E_a": float(e_a)}
+        for T in temperatures_K:
+            D = d_ref * math.exp(-e_a / units.BOLTZMANN_EV_PER_K * (1.0 / T - 1.0 / T_ref_K))
+            system = generate(D=D, temperature_K=float(T), model=str(name), rng=rng, **generate_kwargs)
+            truth[name][float(T)] = system.truth
+            for ds in system.runs:
+                runs[ds.attrs["run_name"]] = ds
+    return runs, truth
+
+
 def _rattle_term(t: np.ndarray, p: Mapping) -> np.ndarray:
     """6 a_c² (1 - exp(-t/τ)) for t > 0 (τ = 0: uncorrelated rattle)."""
     a2 = p["rattle_amplitude"] ** 2
@@ -206,7 +239,7 @@ def generate(*, n_mobile: int = 48, framework: Mapping[str, int] | None = None,
              D: float = 0.05, haven_ratio: float = 1.0, walk: str = "gaussian",
              hop_length: float = 2.5, vibration_amplitude: float = 0.15,
              rattle_amplitude: float = 0.0, rattle_time_ps: float = 0.0,
-             drift_D: float = 0.01, structure: str = "synthetic",
+             drift_D: float = 0.01, structure: str = "synthetic", model: str = "synthetic",
              rng: np.random.Generator | int | None = None,
              block_frames: int = 4096) -> SyntheticSystem:
     """Generate multi-seed trajectories with exactly known D*, σ_tr, σ and H_R.
@@ -246,8 +279,8 @@ def generate(*, n_mobile: int = 48, framework: Mapping[str, int] | None = None,
         time (ps; 0 = uncorrelated between frames).  0 amplitude disables it.
     drift_D
         Diffusion coefficient (Å²/ps) of the common drift of the whole cell.
-    structure
-        Value of the ``structure`` label.
+    structure, model
+        Values of the ``structure`` and ``model`` labels.
     rng
         ``numpy.random.Generator`` or integer seed; the only source of randomness.
     block_frames
@@ -339,7 +372,7 @@ def generate(*, n_mobile: int = 48, framework: Mapping[str, int] | None = None,
         "md_timestep_ps": md_timestep_ps, "temperature_K": temperature_K, "box_length": box_length,
         "D": D, "haven_ratio_requested": haven_ratio, "walk": walk, "hop_length": hop_length,
         "vibration_amplitude": vibration_amplitude, "rattle_amplitude": rattle_amplitude,
-        "rattle_time_ps": rattle_time_ps, "drift_D": drift_D, "structure": structure,
+        "rattle_time_ps": rattle_time_ps, "drift_D": drift_D, "structure": structure, "model": model,
         "block_frames": block_frames,
     }
     q_fw = q_all[order][fw_rows]
@@ -354,16 +387,17 @@ def generate(*, n_mobile: int = 48, framework: Mapping[str, int] | None = None,
                    frame_interval_ps=frame_interval_ps, temperature_K=temperature_K,
                    notes=["synthetic known-answer trajectory (uncertainty_gk.synthetic)"])
     cell = np.eye(3) * box_length
-    model = dict(dt=frame_interval_ps, D=D, walk=walk, hop_length=hop_length, hop_probability=hop_probability,
+    walk_model = dict(dt=frame_interval_ps, D=D, walk=walk, hop_length=hop_length, hop_probability=hop_probability,
                  a_fw=vibration_amplitude, a_c=rattle_amplitude, tau_c=rattle_time_ps, drift_D=drift_D)
     runs = []
     for seed, (n, child) in enumerate(zip(frames, rng.spawn(len(frames)))):
         chunks = _run_chunks(child, n, block_frames, n_atoms, mobile_rows, fw_rows, sites, start_mobile,
-                             group, n_groups, cell, steps_per_frame, model)
-        labels = {"structure": structure, "model": "synthetic", "temperature_K": float(temperature_K),
+                             group, n_groups, cell, steps_per_frame, walk_model)
+        labels = {"structure": structure, "model": model, "temperature_K": float(temperature_K),
                   "seed": seed}
+        prefix = structure if model == "synthetic" else f"{structure}_{model}"
         ds = assemble_dataset(header, chunks, info, charges=charges, mobile=(mobile_species,),
-                              labels=labels, run_name=f"{structure}_T{temperature_K:g}K_seed{seed}")
+                              labels=labels, run_name=f"{prefix}_T{temperature_K:g}K_seed{seed}")
         ds.attrs["synthetic_truth"] = json.dumps(truth, sort_keys=True)
         ds.attrs["synthetic_params"] = json.dumps(params, sort_keys=True)
         runs.append(ds)
