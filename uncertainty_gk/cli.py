@@ -249,6 +249,10 @@ def _add_file_options(s) -> None:
     s.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
 
 
+#: Modules (relative to the package) that add their own sub-command.
+COMMAND_MODULES = ("arrhenius", "compare")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ugk", description="Trustworthy ionic conductivities from multi-seed MD "
                                 "(σ, σ_tr, Haven ratio with calibrated intervals; MLIP failure flags).")
@@ -315,11 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_file_options(s)
     s.set_defaults(func=cmd_diagnose)
 
-    from .arrhenius import register_cli as _register_arrhenius
-    from .compare import register_cli as _register_compare
+    import importlib
 
-    _register_arrhenius(sub, common)
-    _register_compare(sub, common)
+    # commands that live next to their code: each module has register_cli(subparsers, common)
+    for module in COMMAND_MODULES:
+        importlib.import_module(f".{module}", __package__).register_cli(sub, common)
     return p
 
 
