@@ -157,3 +157,29 @@ def test_end_to_end_synthetic_md():
     assert lo <= ea <= hi
     lo, hi = sg.E_a.interval(0.999)
     assert lo <= ea <= hi
+
+
+def test_points_from_result_leaves_out_unresolved_sigma():
+    """A group whose σ is only an upper bound (not resolved from zero) is not an Arrhenius point."""
+    from uncertainty_gk.conductivity import _mark_unresolved
+    from uncertainty_gk.results import AnalysisResult, Estimate, GroupResult
+
+    rng = np.random.default_rng(3)
+    groups = []
+    for T in (600.0, 800.0, 1000.0):
+        q = {}
+        for name in ("sigma", "sigma_tr", "haven_ratio", "D_tr"):
+            s = np.exp(rng.normal(np.log(T / 1000), 0.05, 2000))
+            q[name] = Estimate.from_samples(s, ci_prob=0.95, units="S/cm", method="bayes")
+        if T == 600.0:
+            _mark_unresolved(q, z=1.2)
+        groups.append(GroupResult(labels={"model": "m", "temperature_K": T}, n_seeds=3, window_ps=[1.0, 5.0],
+                                  method="bayes", quantities=q))
+    result = AnalysisResult(groups=groups)
+    skipped = []
+    pts = points_from_result(result, "sigma", skipped=skipped)
+    (series,) = pts.values()
+    assert [p.temperature_K for p in series] == [800.0, 1000.0]
+    assert len(skipped) == 1 and "not resolved" in skipped[0][2]
+    (series_tr,) = points_from_result(result, "sigma_tr").values()
+    assert len(series_tr) == 3

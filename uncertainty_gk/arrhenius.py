@@ -130,7 +130,8 @@ def points_from_result(result, quantity: str = "sigma", by=None, skipped: list |
     Groups are collected by all labels except ``temperature_K`` (and ``seed``), or only
     by the labels named in ``by`` (a list) when given.  Returns
     ``{json-of-labels: [ArrheniusPoint, ...]}`` sorted by temperature.  Groups whose
-    quantity has no samples (e.g. no diffusion detected) are skipped; pass a list as
+    quantity has no samples (e.g. no diffusion detected) or is not resolved from zero
+    (upper bound only) are skipped; pass a list as
     ``skipped`` to receive ``(group_key, labels, reason)`` for each.
     """
     _check_quantity(quantity)
@@ -147,6 +148,13 @@ def points_from_result(result, quantity: str = "sigma", by=None, skipped: list |
             if skipped is not None:
                 skipped.append((key, dict(g.labels), f"T = {g.labels['temperature_K']:g} K left out: no long-range "
                                 f"diffusion detected ({quantity} is only an upper bound)"))
+            continue
+        if not np.isfinite(est.median):
+            # σ not resolved from zero: only an upper bound exists, and its samples are shaped
+            # by the prior, so it cannot anchor a line
+            if skipped is not None:
+                skipped.append((key, dict(g.labels), f"T = {g.labels['temperature_K']:g} K left out: {quantity} "
+                                f"is not resolved from zero ({est.note or 'upper bound only'})"))
             continue
         out.setdefault(key, []).append(ArrheniusPoint(float(g.labels["temperature_K"]),
                                                       np.asarray(est.samples, dtype=float), dict(g.labels)))

@@ -250,7 +250,7 @@ def _add_file_options(s) -> None:
 
 
 #: Modules (relative to the package) that add their own sub-command.
-COMMAND_MODULES = ("arrhenius", "compare")
+COMMAND_MODULES = ("arrhenius", "compare", "tables", "report", "plots.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

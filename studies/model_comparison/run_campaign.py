@@ -14,6 +14,11 @@ one ``OUTDIR/campaign.toml`` listing every run with its ``model`` label.
 
     python studies/model_comparison/run_campaign.py --outdir /tmp/lpso_models \
         --lmp "$(which lmp)"                       # 18 runs, about 30 min on one core
+    # the deeper Li-O well breaks the framework above ~1000 K (diagnose flags it):
+    # add lower temperatures so that both models have three usable ones
+    python studies/model_comparison/run_campaign.py --outdir /tmp/lpso_models --lmp "$(which lmp)" \
+        --model-temperatures pedone 800 900 1050 1200 \
+        --model-temperatures pedone_LiO4 800 850 900 1050 1200     # 9 more runs
     ugk ingest /tmp/lpso_models/campaign.toml -o lpso_models.nc
     ugk compare lpso_models.nc --by model
     ugk arrhenius lpso_models.nc
@@ -80,11 +85,20 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", nargs="+", default=["1", "2", "3"])
     ap.add_argument("--nvt-steps", default="50000")
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--model-temperatures", nargs="+", action="append", default=[], metavar=("MODEL", "T"),
+                    help="temperatures for one model instead of --temperatures (repeatable), "
+                         "e.g. --model-temperatures pedone_LiO4 800 850 900 1050 1200")
     ap.add_argument("--lmp", default=None)
     a = ap.parse_args(argv)
+    per_model = {}
+    for item in a.model_temperatures:
+        if item[0] not in MODELS or len(item) < 2:
+            ap.error(f"--model-temperatures {' '.join(item)}: expected a model ({', '.join(MODELS)}) "
+                     "followed by at least one temperature")
+        per_model[item[0]] = item[1:]
     for model in a.models:
         cmd = [sys.executable, str(RUN_SEEDS), "--outdir", str(a.outdir / model),
-               "--temperatures", *a.temperatures, "--seeds", *a.seeds, "--npt-steps", "2000",
+               "--temperatures", *per_model.get(model, a.temperatures), "--seeds", *a.seeds, "--npt-steps", "2000",
                "--nvt-steps", a.nvt_steps, "--dump-every", "200", "--thermo-every", "200",
                "--model-label", model, "--lammps-var", "LIOD0", MODELS[model], "--skip-existing"]
         if a.lmp:

@@ -1,0 +1,138 @@
+"""MSD against lag time per seed, with the pooled fitted line, its band and the fit window."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+from .groupdata import group_seeds, line_band
+
+#: Lags are drawn up to this fraction of each seed's trusted length (beyond it few origins remain).
+PLOT_FRACTION = 0.5
+
+
+def _panel(ax, curves, which, band, g, *, inset: bool, width):
+    """Draw one MSD panel; returns the legend handles it created (label -> handle)."""
+    handles = {}
+    lo_win, hi_win = g.window_ps
+    if np.all(np.isfinite(g.window_ps)):
+        h = ax.axvspan(lo_win, hi_win, color=style.WINDOW_COLOUR, alpha=0.18, lw=0, zorder=0)
+        h.set_gid("fit_window")
+        handles[f"fit window {lo_win:.3g}–{hi_win:.3g} ps"] = h
+    ymax = 0.0
+    for i, c in enumerate(curves):
+        s = c.seed
+        n = max(2, int(PLOT_FRACTION * (s.n_frames - 1)) + 1)
+        t = s.lag_ps[:n]
+        y = s.msd_tr[:n] if which == "tr" else s.msd_P[:n] / (s.n_mobile * s.charge ** 2)
+        (ln,) = ax.plot(t, y, color=style.colour(i), lw=0.8, ls="-" if c.in_fit else ":", zorder=2)
+        ln.set_gid(f"seed:{c.name}")
+        handles[c.label] = ln
+        ymax = max(ymax, float(np.nanmax(y)))
+    if band is not None:
+        inside = (band.t >= lo_win) & (band.t <= hi_win)
+        b = ax.fill_between(band.t, band.lower, band.upper, color=style.BAND_COLOUR, alpha=0.35, lw=0, zorder=3)
+        b.set_gid(f"band_{which}")
+        (fit,) = ax.plot(band.t[inside], band.median[inside], color=style.FIT_COLOUR, lw=1.1, zorder=4)
+        fit.set_gid(f"fit_{which}")
+        ax.plot(band.t, band.median, color=style.FIT_COLOUR, lw=0.7, ls="--", zorder=4)
+        kind = "credible interval" if band.source == "posterior" else "credible interval (GLS approximation)"
+        fit_label = "pooled fit (posterior median)" if band.source == "posterior" else "pooled fit (GLS)"
+        handles[fit_label] = fit
+        handles[style.interval_label(band.ci_prob, kind) + " of the pooled fit"] = b
+        ymax = max(ymax, float(np.nanmax(band.upper)))
+    ax.set_xlim(0, max(float(c.seed.lag_ps[min(len(c.seed.lag_ps) - 1, int(PLOT_FRACTION * (c.seed.n_frames - 1)))])
+                       for c in curves))
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=1.05 * ymax if ymax > 0 else None)
+    ax.set_xlabel("lag time t (ps)")
+    if which == "tr":
+        ax.set_ylabel("MSD (Å²)")
+    else:
+        ax.set_ylabel("collective MSD ⟨|ΔP|²⟩/(N q²) (Å²)")
+    if inset:
+        _loglog_inset(ax, curves, which, g, width)
+    return handles
+
+
+def _loglog_inset(ax, curves, which, g, width):
+    narrow = style.is_narrow(width)
+    ins = ax.inset_axes([0.1, 0.56, 0.34, 0.38] if not narrow else [0.11, 0.55, 0.32, 0.4])
+    ins.set_gid(f"inset_{which}")
+    for i, c in enumerate(curves):
+        s = c.seed
+        n = max(2, int(PLOT_FRACTION * (s.n_frames - 1)) + 1)
+        y = s.msd_tr[1:n] if which == "tr" else s.msd_P[1:n] / (s.n_mobile * s.charge ** 2)
+        t = s.lag_ps[1:n]
+        ok = y > 0
+        ins.plot(t[ok], y[ok], color=style.colour(i), lw=0.6)
+    if np.all(np.isfinite(g.window_ps)):
+        ins.axvspan(*g.window_ps, color=style.WINDOW_COLOUR, alpha=0.18, lw=0)
+    ins.set_xscale("log")
+    ins.set_yscale("log")
+    ins.tick_params(labelsize=4.5, length=1.5, pad=1)
+    ins.minorticks_off()
+    ins.set_xlabel("t (ps)", fontsize=4.5, labelpad=0.5)
+    ins.set_ylabel("Å²", fontsize=4.5, labelpad=0.5)
+    ins.set_facecolor("white")
+    ins.set_zorder(6)
+
+
+def msd_figure(campaign, result, group=0, *, width="double", collective: bool = True, inset: bool = True,
+               max_draws: int = 400):
+    """Tracer (and collective) MSD against lag time per seed, with the pooled fit.
+
+    Parameters
+    ----------
+    campaign : Campaign
+        The runs that were analysed (raw MSDs are recomputed from them, each run cut
+        to the trusted segment recorded in ``GroupResult.run_status``).
+    result : AnalysisResult
+    group : int, GroupResult or dict of labels
+    width : "single", "double" or inches
+    collective : bool
+        Second panel with the polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²), whose
+        slope / tracer slope is 1/H_R.
+    inset : bool
+        Log-log inset of the same curves (the diffusive regime has slope 1).
+    max_draws : int
+        Posterior draws used for the band (evenly thinned).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Shaded band: pointwise central credible interval of the pooled line from the
+        posterior draws (``GroupResult.idata``); without draws (bootstrap or block
+        analysis) the Gaussian GLS approximation, said so in the legend.
+    """
+    g, curves = group_seeds(campaign, result, group)
+    seeds = [c.seed for c in curves if c.in_fit] or [c.seed for c in curves]
+    t_end = max(c.seed.lag_ps[min(len(c.seed.lag_ps) - 1, int(PLOT_FRACTION * (c.seed.n_frames - 1)))]
+                for c in curves)
+    t = np.linspace(0.0, float(t_end), 80)
+    narrow = style.is_narrow(width)
+    panels = ["tr", "P"] if collective else ["tr"]
+    with style.style():
+        if len(panels) == 2:
+            fig = style.new_figure(width, 4.6 if narrow else 2.9)
+            axes = fig.subplots(2, 1) if narrow else fig.subplots(1, 2)
+        else:
+            fig = style.new_figure(width, 2.6 if narrow else 2.8)
+            axes = [fig.subplots()]
+        handles = {}
+        for k, (ax, which) in enumerate(zip(axes, panels)):
+            band = line_band(g, seeds, t, which, max_draws=max_draws)
+            handles.update(_panel(ax, curves, which, band, g, inset=inset, width=width))
+            if len(panels) > 1:
+                style.panel_label(ax, "ab"[k])
+            ax.set_title("tracer" if which == "tr" else "collective (polarisation)", fontsize=6.5, pad=2.0)
+            if band is None:
+                style.note(ax, "no long-range diffusion detected:\nno line fitted (upper bounds only)",
+                           loc="lower right")
+            elif which == "P" and "not resolved" in g.quantities.get("sigma").note:
+                style.note(ax, "σ not resolved from zero:\nthe band is shaped by the prior", loc="lower right")
+        order = [lab for lab in handles if lab.startswith("seed")] + \
+                [lab for lab in handles if not lab.startswith("seed")]
+        style.figure_legend(fig, [handles[lab] for lab in order], order, width=width,
+                            max_cols=2 if narrow else 3)
+        fig.suptitle(style.label_text(g.labels), fontsize=7.0)
+    return fig

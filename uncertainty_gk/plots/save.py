@@ -1,0 +1,57 @@
+"""Writing figures: several formats, atomically, never silently replacing a file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from ..errors import UGKError
+
+#: Formats save_figure writes (matplotlib names).
+FORMATS = ("png", "pdf", "svg")
+
+
+def save_figure(fig, path, formats=FORMATS, *, overwrite: bool = False, dpi: int = 300) -> list[Path]:
+    """Write ``fig`` as ``path`` with each suffix in ``formats``; returns the paths written.
+
+    ``path`` may carry a suffix (``msd.png``) or not (``msd``); the files are
+    ``path.with_suffix("." + fmt)``.  Every file is rendered in memory, then written
+    to a temporary file beside the target and renamed over it, so a reader never
+    sees a partial figure.  Existing files are refused (before anything is written)
+    unless ``overwrite=True``.
+    """
+    from ..fileio import atomic_write_bytes
+
+    if isinstance(formats, str):
+        formats = (formats,)
+    fmts = []
+    for f in formats:
+        f = str(f).lower().lstrip(".")
+        if f not in FORMATS:
+            raise UGKError(f"figure format {f!r}: choose from {', '.join(FORMATS)}")
+        if f not in fmts:
+            fmts.append(f)
+    if not fmts:
+        raise UGKError(f"no figure format given; choose from {', '.join(FORMATS)}")
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix.lower().lstrip(".") in FORMATS else path
+    targets = [base.with_name(f"{base.name}.{f}") for f in fmts]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise UGKError(f"{', '.join(existing)}: exists; pass overwrite=True (--overwrite) to replace it")
+    for t in targets:
+        if t.parent.exists() and not t.parent.is_dir():
+            raise UGKError(f"{t.parent}: not a directory")
+    written = []
+    for fmt, target in zip(fmts, targets):
+        buf = io.BytesIO()
+        # fixed metadata: the same figure gives the same file (no creation date, fixed SVG ids)
+        meta = {"png": {"Software": "uncertainty_gk"}, "pdf": {"Creator": "uncertainty_gk", "CreationDate": None},
+                "svg": {"Date": None}}[fmt]
+        import matplotlib
+
+        with matplotlib.rc_context({"svg.hashsalt": "uncertainty_gk"}):
+            fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+        atomic_write_bytes(target, buf.getvalue())
+        written.append(target)
+    return written

@@ -1,0 +1,242 @@
+"""The look of every figure: journal widths, fonts, the Okabe–Ito palette, interval wording.
+
+Matplotlib is imported here and only when a figure is made, so ``import
+uncertainty_gk`` (and the ``ugk`` command line) never pays for it.  Figures are
+:class:`matplotlib.figure.Figure` objects with an Agg canvas attached: no pyplot,
+no global figure state, no display needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+
+from ..errors import UGKError
+
+#: Journal column widths (inches): single column ~85 mm, double column ~178 mm.
+WIDTHS = {"single": 3.35, "double": 7.0}
+
+#: Okabe & Ito (2008) colour-blind-safe palette, black first.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+#: Colours for series (seeds, groups) in order; yellow last (weak on white).
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+#: Neutral colours for fits, bands and shading.
+FIT_COLOUR = "#000000"
+BAND_COLOUR = "#7f7f7f"
+WINDOW_COLOUR = "#56B4E9"
+FAIL_COLOUR = "#D55E00"
+WARN_COLOUR = "#E69F00"
+
+_RC = {
+    "font.size": 7.0, "axes.labelsize": 7.0, "axes.titlesize": 7.0, "figure.titlesize": 7.5,
+    "legend.fontsize": 6.0, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
+    "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6,
+    "xtick.minor.width": 0.4, "ytick.minor.width": 0.4, "xtick.major.size": 2.5, "ytick.major.size": 2.5,
+    "xtick.minor.size": 1.5, "ytick.minor.size": 1.5,
+    "lines.linewidth": 1.0, "lines.markersize": 3.5, "errorbar.capsize": 1.5,
+    "legend.frameon": False, "legend.handlelength": 1.6, "legend.borderaxespad": 0.3,
+    "legend.labelspacing": 0.3, "legend.handletextpad": 0.5, "legend.columnspacing": 1.0,
+    "axes.spines.top": True, "axes.spines.right": True, "mathtext.default": "regular",
+    "pdf.fonttype": 42, "svg.fonttype": "none", "savefig.dpi": 300,
+    "figure.constrained_layout.h_pad": 0.02, "figure.constrained_layout.w_pad": 0.02,
+}
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        raise UGKError("figures need matplotlib: pip install matplotlib") from None
+    return matplotlib
+
+
+@contextlib.contextmanager
+def style():
+    """Context in which figures are created with the package's fonts, sizes and palette."""
+    mpl = _matplotlib()
+    from cycler import cycler
+
+    with mpl.rc_context({**_RC, "axes.prop_cycle": cycler(color=list(SERIES_COLOURS))}):
+        yield
+
+
+def figure_width(width) -> float:
+    """``"single"`` (3.35 in), ``"double"`` (7.0 in) or a number of inches."""
+    if isinstance(width, str):
+        try:
+            return WIDTHS[width]
+        except KeyError:
+            raise UGKError(f"width {width!r}: choose 'single', 'double' or a width in inches") from None
+    w = float(width)
+    if not 1.0 <= w <= 20.0:
+        raise UGKError(f"width {w:g} in: choose 'single' (3.35 in), 'double' (7.0 in) or 1-20 inches")
+    return w
+
+
+def is_narrow(width) -> bool:
+    return figure_width(width) < 5.0
+
+
+def new_figure(width, height: float):
+    """An empty constrained-layout Figure of ``width`` × ``height`` inches with an Agg canvas."""
+    _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(figure_width(width), height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def percent(prob: float) -> str:
+    """0.95 -> '95 %' (SI spacing)."""
+    return f"{100 * prob:.4g} %"
+
+
+def interval_label(prob: float, kind: str = "credible interval") -> str:
+    """E.g. ``'95 % credible interval'``: how every band and bar is named."""
+    return f"{percent(prob)} {kind}"
+
+
+def format_value(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True)
+    return str(v)
+
+
+def label_text(labels: dict, skip=("seed",)) -> str:
+    """Readable group labels: ``model=pedone, structure=lpso, T = 1000 K``."""
+    parts = []
+    for k, v in labels.items():
+        if k in skip:
+            continue
+        if k == "temperature_K":
+            parts.append(f"T = {format_value(v)} K")
+        else:
+            parts.append(f"{k}={format_value(v)}")
+    return ", ".join(parts) or "all runs"
+
+
+def label_slug(labels: dict, skip=("seed",)) -> str:
+    """A file-name fragment from labels: ``model-pedone_structure-lpso_T1000``."""
+    parts = []
+    for k, v in labels.items():
+        if k in skip:
+            continue
+        if isinstance(v, (dict, list)):
+            continue  # structured labels (synthetic model parameters) make no file name
+        text = f"T{format_value(v)}" if k == "temperature_K" else f"{k}-{format_value(v)}"
+        parts.append("".join(c if c.isalnum() or c in "-._" else "-" for c in text))
+    return "_".join(parts) or "all"
+
+
+def robust_limits(values, lo_q: float = 0.005, hi_q: float = 0.995, pad: float = 0.05) -> tuple[float, float]:
+    """Axis limits covering the central part of ``values`` with a small margin."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.quantile(v, [lo_q, hi_q])
+    span = hi - lo if hi > lo else max(abs(hi), 1e-30)
+    return float(lo - pad * span), float(hi + pad * span)
+
+
+def thin(n: int, max_draws: int) -> np.ndarray:
+    """Evenly spaced indices of at most ``max_draws`` of ``n`` posterior draws (deterministic)."""
+    if n <= max_draws:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_draws).round().astype(np.int64))
+
+
+def pointwise_band(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise (lower, median, upper) over the first axis of ``draws`` (draws × points)."""
+    lo, med, hi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
+    return lo, med, hi
+
+
+def colour(i: int) -> str:
+    """The i-th series colour (cycles)."""
+    return SERIES_COLOURS[i % len(SERIES_COLOURS)]
+
+
+def marker(i: int) -> str:
+    return MARKERS[i % len(MARKERS)]
+
+
+def conductivity_unit(values, unit: str = "auto") -> tuple[float, str]:
+    """(factor from S/cm, unit text) for plotting conductivities.
+
+    ``"auto"`` picks mS/cm when the typical magnitude of ``values`` (S/cm) is below
+    0.1 S/cm, else S/cm; ``"S/cm"`` and ``"mS/cm"`` force one.
+    """
+    from ..units import S_PER_CM_TO_MS_PER_CM
+
+    if unit == "S/cm":
+        return 1.0, "S/cm"
+    if unit == "mS/cm":
+        return S_PER_CM_TO_MS_PER_CM, "mS/cm"
+    if unit != "auto":
+        raise UGKError(f"conductivity unit {unit!r}: choose 'auto', 'S/cm' or 'mS/cm'")
+    v = np.abs(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and float(np.median(v)) < 0.1:
+        return S_PER_CM_TO_MS_PER_CM, "mS/cm"
+    return 1.0, "S/cm"
+
+
+def shorten(text: str, n: int) -> str:
+    """``text`` cut to at most ``n`` characters with an ellipsis."""
+    return text if len(text) <= n else text[: max(n - 1, 1)] + "…"
+
+
+def chars_per_line(width, fraction: float = 1.0) -> int:
+    """About how many 6-pt legend characters fit across ``fraction`` of a figure of ``width``."""
+    return int(figure_width(width) * fraction * 21)
+
+
+def note(ax, text: str, *, loc: str = "upper right", colour: str = "#333333", fontsize: float = 5.5):
+    """A short boxed note inside an axes (e.g. 'σ not resolved: upper bound only')."""
+    x, ha = (0.97, "right") if "right" in loc else (0.03, "left") if "left" in loc else (0.5, "center")
+    y, va = (0.96, "top") if "upper" in loc else (0.04, "bottom") if "lower" in loc else (0.5, "center")
+    return ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=fontsize, color=colour,
+                   bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#bbbbbb", "lw": 0.4, "alpha": 0.9},
+                   zorder=10)
+
+
+def panel_label(ax, letter: str):
+    """Bold panel letter '(a)' at the top-left corner, outside the data."""
+    ax.set_title(f"({letter})", loc="left", fontweight="bold", fontsize=7.0, pad=2.0)
+
+
+def figure_legend(fig, handles, labels, *, width, max_cols: int | None = None):
+    """One legend for the whole figure, below the axes (never over data).
+
+    As many columns as fit the figure width for the longest label (at most ``max_cols``).
+    """
+    n = len(handles)
+    if n == 0:
+        return None
+    longest = max(len(line) for lab in labels for line in str(lab).split("\n"))
+    fit = max(1, chars_per_line(width) // (longest + 6))
+    cols = min(n, fit, max_cols or 4)
+    return fig.legend(handles, labels, loc="outside lower center", ncols=cols, frameon=False)
+
+
+def dedupe_legend(handles, labels):
+    """Drop repeated labels (keeping the first handle of each)."""
+    seen, h2, l2 = set(), [], []
+    for h, lab in zip(handles, labels):
+        if lab in seen or lab.startswith("_"):
+            continue
+        seen.add(lab)
+        h2.append(h)
+        l2.append(lab)
+    return h2, l2
