@@ -44,7 +44,9 @@ def _msd_caption(g, label, has_draws) -> str:
             f"for each seed of {label} (one colour per seed). Black line: pooled fit over the seeds, solid inside "
             f"the fit window and dashed outside it; {band}; blue shading: fit window {w0:.3g}–{w1:.3g} ps. "
             "Insets: the same curves on log-log axes, where diffusion has slope 1. Runs that diagnostics truncated "
-            "are drawn only over their trusted segment.")
+            "are drawn only over their trusted segment. The fit weights the lags by their modelled covariance: "
+            "neighbouring lags of one curve are strongly correlated, so a whole curve may lie above or below the "
+            "line, and the collective fit leans on the early, least noisy lags of the window.")
 
 
 def _running_caption(g, label) -> str:
