@@ -87,3 +87,22 @@ def test_no_temperature_skips_thermal_limits_but_still_runs():
     assert d.status == "ok"
     assert "jump (thermal limit)" in d.thresholds["checks_skipped"]
     assert d.thresholds["temperature_K"] is None
+
+
+def test_onset_before_alarm_ends_the_trusted_segment_and_round_trips():
+    alarm = Flag("energy_drift", 8.0, -6.0, -5.5, "drift", subject="PotEng", onset_ps=6.5)
+    late = Flag("temperature", 9.0, 2000.0, 1300.0, "hot")
+    d = RunDiagnosis.from_flags([late, alarm], labels={}, thresholds={}, margin_ps=1.0, run_start_ps=0.0,
+                                run_end_ps=20.0)
+    assert d.first_flag_time_ps == 8.0  # the alarm, not the onset
+    assert d.trusted_until_ps == 5.5  # min(first flag, onset) - margin
+    out = json.loads(d.to_json())
+    assert out["flags"][0]["onset_ps"] == 6.5 and out["flags"][1]["onset_ps"] is None
+    again = RunDiagnosis.from_dict(out)
+    assert again.flags[0].onset_ps == 6.5 and again.flags[0].start_ps == 6.5
+    # a warning-level onset does not end the trusted segment; add_flags recomputes the status
+    d = RunDiagnosis.from_flags([], labels={}, thresholds={"margin_ps": 1.0}, margin_ps=1.0, run_start_ps=0.0,
+                                run_end_ps=20.0)
+    d.add_flags([Flag("seed_inconsistent", float("nan"), 4.0, 3.0, "m", severity="warning", subject="tracer")])
+    assert d.status == "warning" and d.trusted_until_ps == 20.0 and d.first_flag_time_ps is None
+    assert json.loads(d.to_json())["flags"][0]["time_ps"] is None

@@ -110,6 +110,32 @@ def test_drifting_framework_atom():
     assert diagnose(ds).status == "failed"
 
 
+def test_framework_msd_growth_above_plateau():
+    """A framework that starts to diffuse mid-run is caught by its MSD growth above the vibrational plateau."""
+    pos, species, cell = crystal_positions(300)
+    rng = np.random.default_rng(3)
+    fw = np.nonzero(species != "Li")[0]
+    k = 150  # frame 150 = 3 ps; D = 0.1 Å²/ps random walk of every framework atom from there
+    steps = rng.standard_normal((300 - k, len(fw), 3)) * np.sqrt(2 * 0.1 * 0.02)
+    pos[k:, fw] += np.cumsum(steps, axis=0)
+    ds = crystal_dataset(300, positions=pos)
+    stats = {}
+    flags = check_framework(ds, displacement_A=5.0, msd_A2=1.0, growth_A2=0.35, reference_frames=50, stats=stats)
+    growth = [f for f in flags if f.subject == "growth"]
+    assert growth and growth[0].check == "framework_msd"
+    # MSD grows by 0.6 Å²/ps: +0.35 Å² after ~0.6 ps
+    assert k * 0.02 < growth[0].time_ps < k * 0.02 + 1.0
+    assert not [f for f in flags if f.subject == "framework" and f.check == "framework_msd"
+                and f.time_ps < growth[0].time_ps]  # the absolute check is slower
+    assert stats["framework_msd_plateau_A2"] < 0.02
+    # the clean crystal: growth stays near zero
+    clean = crystal_dataset(300)
+    stats = {}
+    assert check_framework(clean, displacement_A=5.0, msd_A2=1.0, growth_A2=0.35, reference_frames=50,
+                           stats=stats) == []
+    assert stats["framework_max_msd_growth_A2"] < 0.01
+
+
 def test_nan_positions():
     pos, species, cell = crystal_positions(80)
     pos[33:, 5, 1] = np.nan

@@ -8,7 +8,8 @@ from test_diagnostics_helpers import canonical_thermo, crystal_dataset, log_data
 
 from uncertainty_gk.diagnostics import diagnose
 from uncertainty_gk.diagnostics.thermo import (
-    canonical_temperature_sigma, check_energy_drift, check_nve_drift, check_temperature, kinetic_temperature,
+    canonical_temperature_sigma, check_energy_drift, check_nve_drift, check_temperature, energy_change_statistic,
+    kinetic_temperature,
 )
 
 N_ATOMS = 64
@@ -51,37 +52,82 @@ def test_temperature_ceiling_and_sigma_multiple_is_a_keyword():
     assert d.status == "failed" and d.thresholds["temperature_sigma"] == 1.0
 
 
-def test_energy_drift_change_point():
+SIGMA_U_300 = 8.617e-5 * 300 * np.sqrt(1.5 * 300)  # canonical σ_U of 300 atoms at 300 K (0.55 eV)
+
+
+def _energy(t, rng, *, onset=None, rate=0.0, ar=0.0):
+    """Canonical PotEng noise of 300 atoms at 300 K (AR(1) with lag-1 correlation ``ar``), ramp from ``onset``."""
+    w = rng.standard_normal(len(t))
+    x = np.empty(len(t))
+    x[0] = w[0]
+    for i in range(1, len(t)):
+        x[i] = ar * x[i - 1] + np.sqrt(1 - ar * ar) * w[i]
+    e = -1000 + SIGMA_U_300 * x
+    if onset is not None:
+        e += rate * np.maximum(t - onset, 0.0)
+    return e
+
+
+def _check(t, e, **kw):
+    return check_energy_drift(t, e, column="PotEng", n_atoms=300, temperature_K=300.0, reference_ps=2.0,
+                              drift_sigma=kw.pop("drift_sigma", 5.5), drift_eV_per_atom=0.005, **kw)
+
+
+def test_energy_drift_alarm_is_causal_and_onset_is_estimated():
     t = np.arange(0, 20.0, 0.1)
-    rng = np.random.default_rng(2)
-    sigma = 8.617e-5 * 300 * np.sqrt(1.5 * 300)
-    e = -1000 + sigma * rng.standard_normal(len(t))
-    e[t >= 8.0] -= 3.0 * (t[t >= 8.0] - 8.0)  # drifts by -3 eV/ps from 8 ps
-    f = check_energy_drift(t, e, column="PotEng", n_atoms=300, temperature_K=300.0, reference_ps=2.0,
-                           window_ps=1.0, drift_sigma=5.0, drift_eV_per_atom=0.005)
-    assert len(f) == 1
-    assert 7.0 <= f[0].time_ps <= 9.0  # the change point, not the (later) alarm
-    assert f[0].value < 0 and "departs" in f[0].message
-    # no drift -> no flag
-    e0 = -1000 + sigma * rng.standard_normal(len(t))
-    assert check_energy_drift(t, e0, column="PotEng", n_atoms=300, temperature_K=300.0, reference_ps=2.0,
-                              window_ps=1.0, drift_sigma=5.0, drift_eV_per_atom=0.005) == []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        onset = float(rng.uniform(6.0, 12.0))
+        e = _energy(t, rng, onset=onset, rate=-3.0)  # -3 eV/ps = 5.5 σ_U per ps
+        f = _check(t, e)
+        assert len(f) == 1
+        assert f[0].time_ps >= onset  # the alarm: causal, never before the change
+        assert f[0].time_ps <= onset + 2.0
+        assert abs(f[0].onset_ps - onset) < 1.0 and f[0].onset_ps < f[0].time_ps
+        assert f[0].value < 0 and f[0].threshold == -5.5 and "change point" in f[0].message
+        # the alarm only uses rows up to it: cutting the series after the alarm changes nothing
+        k = int(np.searchsorted(t, f[0].time_ps))
+        g = _check(t[:k + 1], e[:k + 1])
+        assert g[0].time_ps == f[0].time_ps
+
+
+def test_energy_no_alarm_on_stationary_autocorrelated_noise():
+    """Many rows of stationary noise with a realistic lag-1 correlation (0.3) never alarm."""
+    t = np.arange(0, 400.0, 0.1)  # 4000 rows
+    for seed in range(3):
+        e = _energy(t, np.random.default_rng(100 + seed), ar=0.3)
+        stats = {}
+        assert _check(t, e, stats=stats) == []
+        assert stats["energy_tau_int"] > 1.2  # the correlation was measured in the reference window
+        assert stats["energy_PotEng_max_ratio"] < 1.0
+
+
+def test_energy_change_statistic_is_standard_normal_on_white_noise():
+    t = np.arange(0, 50.0, 0.2)
+    z = [energy_change_statistic(t, _energy(t, np.random.default_rng(s)), scale=SIGMA_U_300, min_rows=10)[0]
+         for s in range(20)]
+    z = np.concatenate([x[20:] for x in z])
+    assert 0.7 < np.std(z) < 1.6  # max over the candidate onsets: slightly above 1
+    assert np.max(np.abs(z)) < 5.5
 
 
 def test_energy_drift_through_diagnose_judges_production_block_only():
     t0 = np.arange(0, 1.0, 0.1)  # an NPT block whose energy is far away: must be ignored
-    t1 = np.arange(0, 2.01, 0.01)
+    t1 = np.arange(0, 4.01, 0.01)
     c0 = canonical_thermo(t0, n_atoms=N_ATOMS, e0=-400.0)
     c1 = canonical_thermo(t1, n_atoms=N_ATOMS)
     c1["PotEng"][t1 >= 1.2] -= 5.0  # a 5 eV step (0.08 eV/atom) at 1.2 ps
     c1["TotEng"][t1 >= 1.2] -= 5.0
     cols = {k: np.concatenate([c0[k], c1[k]]) for k in c1}
     blocks = np.r_[np.zeros(len(t0)), np.ones(len(t1))]
-    d = diagnose(run_with_log(cols, times=np.r_[t0, t1], blocks=blocks))
+    d = diagnose(run_with_log(cols, times=np.r_[t0, t1], blocks=blocks), margin_ps=0.1)
     f = d.flags_of("energy_drift")
-    assert {x.subject for x in f} == {"PotEng", "TotEng"}
-    assert all(x.time_ps == pytest.approx(1.0) for x in f)  # start of the 1 ps window holding the step
+    assert [x.subject for x in f] == ["PotEng"]  # PotEng is judged; TotEng only without it
+    assert 1.2 <= f[0].time_ps <= 1.25  # the alarm: a 5 eV step is ~20 σ_U at N = 64
+    assert 1.1 <= f[0].onset_ps < 1.2
+    assert d.trusted_until_ps == pytest.approx(f[0].onset_ps - 0.1)  # the onset ends the trusted segment
     assert d.thresholds["production_block"] == 1
+    assert d.to_dict()["flags"][0]["onset_ps"] == pytest.approx(f[0].onset_ps)
 
 
 def test_lost_atoms_error_and_incomplete_run():

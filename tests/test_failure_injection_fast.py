@@ -4,8 +4,10 @@ A 12 ps slice of the bundled clean example run (examples/lpso_T1000, seed 1: 61 
 0.2 ps, thermo every 0.2 ps) gets each synthetic failure of ``studies/failure_injection/inject.py``
 at three random times (rng seeded by the replica index); every injection must be flagged
 within 1 ps and not before it, and the clean slice must not fail.  The energy drift is
-special: its alarm needs a whole 1 ps window whose mean departs by 5 σ_U, so it is only
-required to be caught with the change point placed within one window of the injection.
+special: a −16.8 meV/atom/ps drift under canonical noise (σ_U = 1.8 eV at N = 297) cannot
+be told from noise within 1 ps at 0.2 ps thermo rows (docs/failure_injection.md), so its
+alarm is required at or after the injection and within 2.5 ps, its onset estimate within
+1 ps of the injection, and the trusted segment must end before the injection.
 """
 
 import sys
@@ -66,13 +68,15 @@ def test_injection_detected_within_1ps(clean, kind):
         assert 0.0 <= delay <= 1.0, (kind, t_inj, delay, d.summary(), info)
 
 
-def test_energy_drift_change_point(clean):
+def test_energy_drift_alarm_and_onset(clean):
     for t_inj, rng in _injections("energy"):
         bad, info = inject(clean, "energy", t_inj, rng)
         d = _diagnose(bad)
         assert d.status == "failed"
-        onset = min(f.time_ps for f in d.flags_of("energy_drift"))
-        assert t_inj - 1.0 <= onset <= t_inj + 1.0, (t_inj, onset, d.summary())
+        f = d.flags_of("energy_drift")[0]
+        assert t_inj <= f.time_ps <= t_inj + 2.5, (t_inj, f.time_ps, d.summary())  # the alarm: causal
+        assert abs(f.onset_ps - t_inj) <= 1.0, (t_inj, f.onset_ps, d.summary())
+        assert d.first_flag_time_ps >= t_inj and d.trusted_until_ps <= t_inj
 
 
 @pytest.fixture(scope="module")

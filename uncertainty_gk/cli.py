@@ -197,6 +197,7 @@ def _parse_thresholds(items) -> dict:
 
 def cmd_diagnose(args) -> int:
     from .diagnostics import THRESHOLD_DOCS, diagnose
+    from .diagnostics.seeds import apply_seed_flags, check_seed_consistency
 
     thresholds = _parse_thresholds(args.threshold)
     camp = _open_any(args.source, args)
@@ -208,6 +209,10 @@ def cmd_diagnose(args) -> int:
             d = diagnose(ds, training=args.training, margin_ps=args.margin_ps, **thresholds)
             reports.append((name, d))
             bar.update(1)
+    seed_groups = None
+    if not args.no_seed_check:
+        seed_flags, seed_groups = check_seed_consistency(camp, dict(reports), alpha=args.seed_alpha)
+        apply_seed_flags(dict(reports), seed_flags)
     header = f"{'run':<36} {'status':<8} {'first flag (ps)':>15} {'trusted to (ps)':>16}  checks"
     print(header)
     print("-" * len(header))
@@ -218,13 +223,26 @@ def cmd_diagnose(args) -> int:
         print(f"{name:<36} {d.status:<8} {first:>15} {trusted:>16}  {checks}")
     for name, d in reports:
         for f in d.flags:
-            print(f"  {name} [{f.severity}] {f.check} at {f.time_ps:.4g} ps: {f.message}")
+            when = "" if f.time_ps != f.time_ps else f" at {f.time_ps:.4g} ps"
+            print(f"  {name} [{f.severity}] {f.check}{when}: {f.message}")
+    if seed_groups is not None:
+        multi = [g for g in seed_groups if "skipped" not in g]
+        skipped = [g for g in seed_groups if "skipped" in g and len(g["runs"]) > 1]
+        print(f"seed check (alpha={args.seed_alpha:g}, Bonferroni over the seeds of a group): "
+              f"{len(multi)} group(s) checked" + (f", {len(skipped)} skipped" if skipped else ""))
+        for g in skipped:
+            print(f"  skipped {g['labels']}: {g['skipped']}")
+    else:
+        print("seed check: skipped (--no-seed-check)")
     if reports:
         used = reports[0][1].thresholds
         shown = {k: used[k] for k in sorted(THRESHOLD_DOCS) if k in used}
         print("thresholds: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     if args.json:
-        _write_json(args.json, {"runs": [dict(d.to_dict(), run=name) for name, d in reports]})
+        out = {"runs": [dict(d.to_dict(), run=name) for name, d in reports]}
+        out["seed_check"] = {"alpha": args.seed_alpha, "groups": seed_groups} if seed_groups is not None else \
+            {"skipped": "--no-seed-check"}
+        _write_json(args.json, out)
         print(f"wrote {args.json}")
     camp.close()
     failed = any(d.status == "failed" for _, d in reports)
@@ -316,6 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a threshold, e.g. --threshold temperature_sigma=8 (repeatable)")
     s.add_argument("--json", help="write the diagnoses as JSON to this file")
     s.add_argument("--fail-on-failed", action="store_true", help="exit with status 3 if any run failed")
+    s.add_argument("--no-seed-check", action="store_true",
+                   help="skip the across-seed check (a seed whose σ_tr or σ disagrees with its siblings gets a "
+                        "seed_inconsistent warning)")
+    s.add_argument("--seed-alpha", type=float, default=0.01,
+                   help="family-wise level of the across-seed check per group (default 0.01)")
     _add_file_options(s)
     s.set_defaults(func=cmd_diagnose)
 

@@ -93,6 +93,9 @@ def observed_summary(obs: dict) -> str:
         parts.append(f"d/train {dd[pair]:.2f} ({pair})")
     if "framework_max_displacement_A" in obs:
         parts.append(f"fw {obs['framework_max_displacement_A']:.2f} Å/{obs['framework_max_msd_A2']:.2f} Å²")
+    if "framework_max_msd_growth_A2" in obs:
+        parts.append(f"fw growth +{obs['framework_max_msd_growth_A2']:.2f} Å² (plateau "
+                     f"{obs['framework_msd_plateau_A2']:.2f})")
     if "rdf_drift_max" in obs:
         parts.append(f"rdf {obs['rdf_drift_max']:.2f}")
     if "jump_max_ratio" in obs:

@@ -22,9 +22,12 @@ the type applies to), a run, an injection time uniform in
 * early: status ``failed`` with the first failure flag *before* the injection (counted
   as a false positive, not a detection);
 * delay = first_flag_time_ps − t_inj and whether it is ≤ 1 ps;
-* the delay of the check aimed at (e.g. ``coordination`` for a broken tetrahedron) and
-  the *alarm* delay: when the evidence is complete (for ``energy_drift`` the end of the
-  first offending window, whereas the flag is placed back at the change point).
+* the delay of the check aimed at (e.g. ``coordination`` for a broken tetrahedron);
+  every flag time is an alarm time (causal), and for ``energy_drift`` also the error of
+  its onset estimate (``Flag.onset_ps`` − t_inj) and whether the trusted segment ends
+  before the injection;
+* for the log types, the thermo interval and the delay in thermo rows (rows written
+  from the injection up to and including the alarm).
 
 False positives: every clean run in full, plus M random sub-windows (10-20 ps slices of
 runs ≥ 20 ps long, 50-90 % of shorter runs; log rows sliced with the trajectory); any
@@ -36,13 +39,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -120,18 +122,12 @@ def _failed_flags(d):
     return [f for f in d.flags if f.severity == "failed"]
 
 
-_ALARM_RE = re.compile(r"at t = ([-+0-9.eE]+) ps; the departure")
-
-
-def _alarm_time(f, window_ps: float = 1.0) -> float:
-    """When the evidence of a flag is complete (energy_drift: end of the first offending window)."""
-    if f.check == "energy_drift":
-        m = _ALARM_RE.search(f.message)
-        if m:
-            return float(m.group(1)) + window_ps
-    if f.check == "coordination":
-        return f.time_ps  # persistence over the next examined frame is needed; within one frame interval
-    return f.time_ps
+def _thermo_times(ds) -> np.ndarray:
+    """Times of the production-block thermo rows (empty without a log)."""
+    if "thermo_time" not in ds.coords or ds.sizes.get("thermo", 0) == 0:
+        return np.zeros(0)
+    from inject import production_rows
+    return np.asarray(ds["thermo_time"].values, dtype=np.float64)[production_rows(ds)]
 
 
 def run_injection(task):
@@ -165,7 +161,16 @@ def run_injection(task):
     rec["early_flags"] = [f"{f.check}[{f.subject}]@{f.time_ps:.3g}" for f in firsts if f.time_ps < t_inj - 1e-9]
     aimed = [f for f in failed if f.check in INTENDED[kind]]
     rec["intended_delay_ps"] = round(min(f.time_ps for f in aimed) - t_inj, 4) if aimed else None
-    rec["alarm_delay_ps"] = round(min(_alarm_time(f) for f in failed) - t_inj, 4) if failed else None
+    onsets = [f.onset_ps for f in failed if f.onset_ps is not None]
+    rec["onset_error_ps"] = round(min(onsets) - t_inj, 4) if onsets else None
+    rec["trusted_until_ps"] = d.trusted_until_ps
+    rec["trusted_clean"] = bool(d.trusted_until_ps is not None and d.trusted_until_ps <= t_inj + 1e-9)
+    tt = _thermo_times(bad)
+    if len(tt) > 1:
+        rec["thermo_interval_ps"] = float(np.median(np.diff(tt)))
+        # thermo rows written from the injection up to and including the first flag
+        rec["delay_rows"] = None if first is None or rec["early"] else int(np.sum((tt >= t_inj - 1e-9)
+                                                                                 & (tt <= first + 1e-9)))
     obs = d.thresholds.get("observed", {})
     rec["observed"] = {k: obs[k] for k in ("temperature_max_sigma", "energy_PotEng_max_ratio",
                                            "framework_max_msd_A2", "framework_max_displacement_A",
@@ -228,7 +233,8 @@ def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, e
              "95 % Clopper-Pearson interval of the within-1-ps rate in brackets.")
     L.append("")
     L.append("| failure | n | detected | flagged before injection | within 1 ps | median delay | 95th pct delay "
-             "| max delay | flagged ≤ 1 ps before injection by the aimed check | aimed check: median / 95th pct delay | alarm delay: median / 95th pct | first check(s) |")
+             "| max delay | within 2 ps | aimed check: median / 95th pct delay | trusted segment ends before injection "
+             "| first check(s) |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for kind in FAILURE_TYPES:
@@ -241,17 +247,16 @@ def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, e
         w = sum(r["within_1ps"] for r in rs)
         dl = [r["delay_ps"] for r in det]
         aimed = [r["intended_delay_ps"] for r in rs if r["intended_delay_ps"] is not None]
-        alarm = [r["alarm_delay_ps"] for r in det if r["alarm_delay_ps"] is not None]
+        w2 = sum(r["detected"] and r["delay_ps"] <= 2.0 + 1e-9 for r in rs)
+        clean_tr = sum(r.get("trusted_clean", False) for r in rs)
         firsts = defaultdict(int)
         for r in det:
             for c in r["first_checks"]:
                 firsts[c] += 1
-        near = sum(r["early"] and r["intended_delay_ps"] is not None and -1.0 - 1e-9 <= r["intended_delay_ps"] < 0
-                   and r["first_flag_ps"] >= r["t_inj"] - 1.0 - 1e-9 for r in rs)
         lo, hi = clopper_pearson(w, n)
         L.append(f"| {kind} | {n} | {_pct(len(det) / n)} | {early} | {_pct(w / n)} [{100 * lo:.1f}-{100 * hi:.1f}] "
-                 f"| {_q(dl, 0.5)} | {_q(dl, 0.95)} | {max(dl) if dl else float('nan'):.2f} | {near} "
-                 f"| {_q(aimed, 0.5)} / {_q(aimed, 0.95)} ({len(aimed)}/{n}) | {_q(alarm, 0.5)} / {_q(alarm, 0.95)} "
+                 f"| {_q(dl, 0.5)} | {_q(dl, 0.95)} | {max(dl) if dl else float('nan'):.2f} | {_pct(w2 / n)} "
+                 f"| {_q(aimed, 0.5)} / {_q(aimed, 0.95)} ({len(aimed)}/{n}) | {_pct(clean_tr / n)} "
                  f"| {', '.join(f'{c} {k}' for c, k in sorted(firsts.items(), key=lambda x: -x[1]))} |")
         verdicts.append((kind, w / n, n))
     L.append("")
@@ -268,6 +273,32 @@ def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, e
             cells.append(f"{_pct(sum(r['within_1ps'] for r in rs) / len(rs))} ({len(rs)})" if rs else "n/a")
         L.append(f"| {kind} | " + " | ".join(cells) + " |")
     L.append("")
+    # log types: delay in thermo rows per source
+    logrs = [r for k in ("temperature", "energy") for r in by.get(k, []) if r.get("thermo_interval_ps")]
+    if logrs:
+        L.append("Log-based failures by source, with the delay in thermo rows (rows written from the injection "
+                 "up to and including the alarm) and, for `energy`, the error of the onset estimate "
+                 "(`onset_ps` − t_inj, 5th / 50th / 95th percentile):")
+        L.append("")
+        L.append("| failure | source | thermo every (ps) | n | within 1 ps | within 2 ps | delay median / 95th pct / max (ps) "
+                 "| delay in rows: distribution | onset error (ps) |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for kind in ("temperature", "energy"):
+            for s_ in srcnames:
+                sub = [r for r in by.get(kind, []) if r["source"] == s_ and r.get("thermo_interval_ps")]
+                if not sub:
+                    continue
+                dl = [r["delay_ps"] for r in sub if r["detected"]]
+                rows = [r["delay_rows"] for r in sub if r.get("delay_rows") is not None]
+                hist = ", ".join(f"{k}: {v}" for k, v in sorted(Counter(rows).items()))
+                oe = [r["onset_error_ps"] for r in sub if r.get("onset_error_ps") is not None]
+                oes = (f"{np.quantile(oe, 0.05):+.2f} / {np.quantile(oe, 0.5):+.2f} / {np.quantile(oe, 0.95):+.2f}"
+                       if oe and kind == "energy" else "-")
+                L.append(f"| {kind} | {s_} | {np.median([r['thermo_interval_ps'] for r in sub]):.2g} | {len(sub)} "
+                         f"| {_pct(sum(r['within_1ps'] for r in sub) / len(sub))} "
+                         f"| {_pct(sum(r['detected'] and r['delay_ps'] <= 2.0 + 1e-9 for r in sub) / len(sub))} "
+                         f"| {_q(dl, 0.5)} / {_q(dl, 0.95)} / {max(dl) if dl else float('nan'):.2f} | {hist} | {oes} |")
+        L.append("")
     # temperature by size
     rs = by.get("temperature", [])
     if rs:

@@ -6,12 +6,14 @@
 
 Modules: :mod:`.flags` (Flag, RunDiagnosis), :mod:`.thermo` (log checks),
 :mod:`.structure` (trajectory checks), :mod:`.domain` (training-set domain),
-:mod:`.run` (:func:`diagnose`).  The science is in SCIENCE.md, "Detecting MLIP failure".
+:mod:`.run` (:func:`diagnose`), :mod:`.seeds` (across-seed consistency,
+:func:`check_seed_consistency`).  The science is in SCIENCE.md, "Detecting MLIP failure".
 """
 
 from .domain import TrainingDomain, load_training
 from .flags import Flag, RunDiagnosis, collapse_flags
 from .run import DEFAULT_THRESHOLDS, THRESHOLD_DOCS, diagnose
+from .seeds import apply_seed_flags, check_seed_consistency
 
 __all__ = ["diagnose", "DEFAULT_THRESHOLDS", "THRESHOLD_DOCS", "Flag", "RunDiagnosis", "collapse_flags",
-           "TrainingDomain", "load_training"]
+           "TrainingDomain", "load_training", "check_seed_consistency", "apply_seed_flags"]

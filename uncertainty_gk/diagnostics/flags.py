@@ -4,7 +4,9 @@ A :class:`Flag` records one check that fired: where (``time_ps`` of the first of
 frame or thermo row), by how much (``value`` against ``threshold``), a readable
 ``message`` and a ``severity`` (``"warning"`` or ``"failed"``).  Repeated firings of one
 check on one subject (a species pair, a thermo column, ...) are collapsed into the first
-occurrence plus a ``count`` and the ``last_time_ps``.
+occurrence plus a ``count`` and the ``last_time_ps``.  A sequential detector
+(``energy_drift``) reports its alarm as ``time_ps`` and its estimate of where the change
+began as ``onset_ps``; the trusted segment ends a margin before the earlier of the two.
 
 :class:`RunDiagnosis` is what :func:`uncertainty_gk.diagnostics.diagnose` returns; its
 :meth:`RunDiagnosis.to_dict` is the JSON form::
@@ -13,7 +15,7 @@ occurrence plus a ``count`` and the ``last_time_ps``.
      "trusted_until_ps": 11.4,
      "flags": [{"check": "min_distance", "time_ps": 12.4, "value": 0.61, "threshold": 1.05,
                 "message": "...", "severity": "failed", "subject": "O-O", "count": 3,
-                "last_time_ps": 13.0}],
+                "last_time_ps": 13.0, "onset_ps": null}],
      "thresholds": {...}}
 """
 
@@ -76,6 +78,11 @@ class Flag:
         Number of offending frames/rows (or collapsed occurrences).
     last_time_ps : float, optional
         Time of the last offending frame or row.
+    onset_ps : float, optional
+        Estimated start of the failure when it precedes the alarm (``time_ps``): a
+        sequential change-point detector (``energy_drift``) alarms only once the evidence
+        is complete, while the change began earlier.  The trusted segment ends a margin
+        before the earlier of the two; ``None`` when the flag time is the onset.
     """
 
     check: str
@@ -87,6 +94,7 @@ class Flag:
     subject: str = ""
     count: int = 1
     last_time_ps: float | None = None
+    onset_ps: float | None = None
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -96,7 +104,7 @@ class Flag:
         return {"check": self.check, "time_ps": _json_number(self.time_ps), "value": _json_number(self.value),
                 "threshold": _json_number(self.threshold), "message": self.message,
                 "severity": self.severity, "subject": self.subject, "count": int(self.count),
-                "last_time_ps": _json_number(self.last_time_ps)}
+                "last_time_ps": _json_number(self.last_time_ps), "onset_ps": _json_number(self.onset_ps)}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Flag:
@@ -105,7 +113,13 @@ class Flag:
                    value=nan if d.get("value") is None else d["value"],
                    threshold=nan if d.get("threshold") is None else d["threshold"], message=d.get("message", ""),
                    severity=d.get("severity", "failed"), subject=d.get("subject", ""),
-                   count=int(d.get("count", 1)), last_time_ps=d.get("last_time_ps"))
+                   count=int(d.get("count", 1)), last_time_ps=d.get("last_time_ps"), onset_ps=d.get("onset_ps"))
+
+    @property
+    def start_ps(self) -> float:
+        """Earliest time the flag implicates: ``min(time_ps, onset_ps)`` (NaN-safe)."""
+        times = [t for t in (self.time_ps, self.onset_ps) if t is not None and math.isfinite(t)]
+        return min(times) if times else float("nan")
 
 
 def _sort_time(f: Flag) -> float:
@@ -127,10 +141,11 @@ def collapse_flags(flags: Iterable[Flag]) -> list[Flag]:
         last = [t for t in (g.last_time_ps, f.last_time_ps, g.time_ps, f.time_ps)
                 if t is not None and math.isfinite(t)]
         first, other = (f, g) if _sort_time(f) < _sort_time(g) else (g, f)
+        onsets = [t for t in (f.onset_ps, g.onset_ps) if t is not None and math.isfinite(t)]
         groups[key] = Flag(check=first.check, time_ps=first.time_ps, value=first.value,
                            threshold=first.threshold, message=first.message, severity=first.severity,
                            subject=first.subject, count=first.count + other.count,
-                           last_time_ps=max(last) if last else None)
+                           last_time_ps=max(last) if last else None, onset_ps=min(onsets) if onsets else None)
     return sorted(groups.values(), key=lambda f: (_sort_time(f), f.severity != "failed", f.check))
 
 
@@ -145,10 +160,12 @@ class RunDiagnosis:
     status : {"ok", "warning", "failed"}
         ``failed`` if any flag is a failure, else ``warning`` if any flag, else ``ok``.
     first_flag_time_ps : float or None
-        Time of the earliest failure-level flag (None when nothing failed).
+        Time of the earliest failure-level flag (None when nothing failed); for a
+        sequential detector this is its alarm time.
     trusted_until_ps : float
-        End of the trusted segment: ``first_flag_time_ps - margin_ps`` clipped to the run
-        start (then nothing is trusted), or the end of the run when nothing failed.
+        End of the trusted segment: ``min(first_flag_time_ps, earliest onset_ps of a
+        failure flag) - margin_ps`` clipped to the run start (then nothing is trusted),
+        or the end of the run when nothing failed.
     flags : list of Flag
         Collapsed flags, earliest first.
     thresholds : dict
@@ -176,8 +193,9 @@ class RunDiagnosis:
         if failed:
             first = min(_sort_time(f) for f in failed)
             first = run_start_ps if not math.isfinite(first) else first
+            onsets = [f.onset_ps for f in failed if f.onset_ps is not None and math.isfinite(f.onset_ps)]
             status = "failed"
-            trusted = max(run_start_ps, first - margin_ps)
+            trusted = max(run_start_ps, min([first] + onsets) - margin_ps)
         else:
             first = None
             status = "warning" if flags else "ok"
@@ -191,6 +209,19 @@ class RunDiagnosis:
 
     def flags_of(self, check: str) -> list[Flag]:
         return [f for f in self.flags if f.check == check]
+
+    def add_flags(self, flags: Iterable[Flag], *, margin_ps: float | None = None) -> RunDiagnosis:
+        """Add flags found later (e.g. the across-seed check); recompute status and trusted segment.
+
+        ``margin_ps`` defaults to the one echoed in ``thresholds`` (else 1 ps).
+        """
+        margin = margin_ps if margin_ps is not None else float(self.thresholds.get("margin_ps", 1.0) or 1.0)
+        new = RunDiagnosis.from_flags(list(self.flags) + list(flags), labels=self.labels, thresholds=self.thresholds,
+                                      margin_ps=margin, run_start_ps=self.run_start_ps or 0.0,
+                                      run_end_ps=self.run_end_ps if self.run_end_ps is not None else math.nan)
+        self.status, self.first_flag_time_ps = new.status, new.first_flag_time_ps
+        self.trusted_until_ps, self.flags = new.trusted_until_ps, new.flags
+        return self
 
     def trusted(self, ds):
         """The trusted part of a trajectory Dataset: frames with time ≤ ``trusted_until_ps``."""

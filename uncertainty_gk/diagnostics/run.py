@@ -33,8 +33,7 @@ DEFAULT_THRESHOLDS: dict = {
     # log checks
     "temperature_sigma": 6.0,
     "temperature_ceiling_K": 1.0e4,
-    "energy_window_ps": 1.0,
-    "energy_drift_sigma": 5.0,
+    "energy_drift_sigma": 5.5,
     "energy_drift_eV_per_atom": 0.005,
     "ensemble": "auto",
     "nve_drift_eV_per_atom_ps": 1.0e-4,
@@ -47,6 +46,7 @@ DEFAULT_THRESHOLDS: dict = {
     "coordination_frames": 2,
     "framework_displacement_A": 5.0,
     "framework_msd_A2": 1.0,
+    "framework_msd_growth_A2": 0.35,
     "jump_factor": 10.0,
     "rdf_window_ps": 1.0,
     "rdf_r_max_A": 6.0,
@@ -71,9 +71,9 @@ THRESHOLD_DOCS: dict = {
     "production_block": "thermo block judged for drift/excursions; default the last block with rows",
     "temperature_sigma": "temperature excursion limit in canonical σ_T = T sqrt(2/3N)",
     "temperature_ceiling_K": "absolute temperature ceiling (K)",
-    "energy_window_ps": "window for energy means (ps)",
-    "energy_drift_sigma": "energy window-mean departure limit in σ (max of reference std and k_B T sqrt(3N/2))",
-    "energy_drift_eV_per_atom": "and at least this departure per atom (eV/atom)",
+    "energy_drift_sigma": "alarm limit of the energy change-point (ramp likelihood-ratio) statistic, in σ "
+                          "(σ = max(k_B T sqrt(3N/2), spread of the earlier rows) × sqrt(τ_int))",
+    "energy_drift_eV_per_atom": "and at least this fitted departure per atom (eV/atom)",
     "ensemble": "'auto', 'nve' or 'nvt' (NVE enables the total-energy drift check)",
     "nve_drift_eV_per_atom_ps": "NVE total-energy drift limit (eV/atom/ps)",
     "neighbour_radius_A": "neighbour search radius for distances and coordination (Å)",
@@ -83,7 +83,9 @@ THRESHOLD_DOCS: dict = {
     "like_ion_floor_fraction": "floor for anion-anion and framework cation-cation pairs, × (r_cov,A + r_cov,B)",
     "coordination_frames": "a polyhedron coordination change must persist this many examined frames",
     "framework_displacement_A": "max framework-atom displacement from its reference site (Å)",
-    "framework_msd_A2": "framework mean squared displacement from the reference sites (Å²)",
+    "framework_msd_A2": "framework mean squared displacement from the first-frame sites (Å²)",
+    "framework_msd_growth_A2": "framework MSD growth above its reference-window (vibrational) plateau, "
+                               "sites = reference-window mean positions (Å²)",
     "jump_factor": "frame-to-frame displacement limit in units of sqrt(k_B T/m) × Δt",
     "rdf_window_ps": "RDF window length (ps)",
     "rdf_r_max_A": "upper limit of the RDF integral (Å)",
@@ -116,7 +118,7 @@ def _resolve(thresholds: dict) -> dict:
         raise ValueError(f"skip={bad_skip} names unknown checks; valid: {list(_ALL_CHECKS)}")
     if th["ensemble"] not in ("auto", "nve", "nvt"):
         raise ValueError(f"ensemble={th['ensemble']!r}; valid: 'auto', 'nve', 'nvt'")
-    for key in ("reference_ps", "energy_window_ps", "rdf_window_ps", "neighbour_radius_A", "bond_factor",
+    for key in ("reference_ps", "energy_drift_sigma", "rdf_window_ps", "neighbour_radius_A", "bond_factor",
                 "jump_factor", "rdf_dr_A", "rdf_r_max_A"):
         if not th[key] > 0:
             raise ValueError(f"{key}={th[key]!r} must be positive")
@@ -146,14 +148,18 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
     -------
     RunDiagnosis
         ``status`` is ``failed`` if any failure-level flag fired, ``warning`` if only
-        warnings did, else ``ok``; ``trusted_until_ps`` = first failure − ``margin_ps``
-        (clipped to the run start), or the run end.
+        warnings did, else ``ok``; ``trusted_until_ps`` = min(first failure, earliest
+        ``onset_ps`` of a failure flag) − ``margin_ps`` (clipped to the run start), or the
+        run end.  Flag times are alarm times (causal); the energy change-point detector
+        also reports its onset estimate as ``Flag.onset_ps``.  The across-seed check
+        needs several runs: :func:`uncertainty_gk.diagnostics.seeds.check_seed_consistency`.
 
     Notes
     -----
     ``thresholds["observed"]`` records how close the run came to each threshold (largest
-    temperature excursion in σ_T, energy departure / limit, smallest distance / threshold
-    per pair, largest framework displacement and MSD, largest RDF drift, jump / limit).
+    temperature excursion in σ_T, largest energy change-point statistic / limit,
+    smallest distance / threshold per pair, largest framework displacement, MSD and MSD
+    growth above the plateau, largest RDF drift, jump / limit).
     Checks that need something missing are skipped and listed in
     ``thresholds["checks_skipped"]``: log checks without a log, temperature checks without
     a temperature, domain checks without a training set.  Neighbour checks examine every
@@ -194,7 +200,7 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
         temp_source = "kinetic temperature from velocities"
     if target is None and temp_series is not None:
         t_s, v_s = temp_series
-        early = t_s <= t_s[0] + max(ref_ps, th["energy_window_ps"])
+        early = t_s <= t_s[0] + max(ref_ps, 1.0)
         target, t_source = float(np.nanmedian(v_s[early])), f"median {temp_source} of the reference window"
     info["temperature_K"] = target
     info["temperature_source"] = t_source
@@ -212,6 +218,8 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
         if "thermo_nonfinite" not in skip:
             flags += _thermo.check_thermo_nonfinite(ds, rows)
         if "energy_drift" not in skip:
+            # PotEng carries the signal with the least noise (TotEng adds the kinetic
+            # fluctuation); TotEng only when PotEng was not printed
             for col in ("PotEng", "TotEng"):
                 series = _thermo.thermo_column(ds, col, rows)
                 if series is None:
@@ -220,8 +228,10 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
                 e_ref = min(th["reference_ps"], max(th["reference_fraction"] * (t_e[-1] - t_e[0]), 0.0))
                 flags += _thermo.check_energy_drift(
                     t_e, v_e, column=col, n_atoms=n_atoms, temperature_K=target, reference_ps=e_ref,
-                    window_ps=th["energy_window_ps"], drift_sigma=th["energy_drift_sigma"],
-                    drift_eV_per_atom=th["energy_drift_eV_per_atom"], stats=observed)
+                    drift_sigma=th["energy_drift_sigma"], drift_eV_per_atom=th["energy_drift_eV_per_atom"],
+                    stats=observed)
+                info["energy_drift_column"] = col
+                break
         if "nve_drift" not in skip:
             tot = _thermo.thermo_column(ds, "TotEng", rows)
             pot = _thermo.thermo_column(ds, "PotEng", rows)
@@ -253,7 +263,8 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
             skipped["jump (thermal limit)"] = "temperature unknown: only the half-cell cap is applied"
     if "framework" not in skip:
         flags += _structure.check_framework(ds, displacement_A=th["framework_displacement_A"],
-                                            msd_A2=th["framework_msd_A2"], stats=observed)
+                                            msd_A2=th["framework_msd_A2"], growth_A2=th["framework_msd_growth_A2"],
+                                            reference_frames=n_ref, stats=observed)
 
     # ---------------------------------------------------------------- structure: neighbour scan
     domain = None

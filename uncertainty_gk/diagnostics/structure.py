@@ -391,27 +391,42 @@ def check_jumps(ds: xr.Dataset, *, temperature_K: float | None, jump_factor: flo
                  last_time_ps=float(times[np.nonzero(bad)[0][-1]]))]
 
 
-def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float,
-                    chunk_frames: int | None = None, stats: dict | None = None) -> list[Flag]:
-    """Framework atoms leaving their starting sites (max displacement) and framework MSD growth.
+def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float, growth_A2: float | None = None,
+                    reference_frames: int | None = None, chunk_frames: int | None = None,
+                    stats: dict | None = None) -> list[Flag]:
+    """Framework atoms leaving their sites (max displacement) and framework MSD: absolute and growth.
 
-    Displacements are measured from the first frame after removing the motion of the
-    framework centroid, so a uniform drift of the cell contents is not counted.  (A
-    reference-window mean would absorb the damage of a run that breaks in its first
-    picoseconds; the thermal offset of a single frame, ~0.1 Å, is negligible against the
-    limits.)
+    Displacements are measured after removing the motion of the framework centroid, so a
+    uniform drift of the cell contents is not counted.
+
+    * ``framework_displacement`` / ``framework_msd`` (subject ``framework``): from the
+      **first-frame** sites, against absolute limits.  A reference-window mean would
+      absorb the damage of a run that breaks in its first picoseconds.
+    * ``framework_msd`` (subject ``growth``): from the **reference-window mean** sites
+      (the first ``reference_frames`` frames), whose MSD is the vibrational plateau
+      <u²> of the framework; flagged when the MSD exceeds that plateau (its mean over the
+      reference window) by more than ``growth_A2``.  This separates systems with
+      different vibrational baselines and catches a framework that starts to diffuse or
+      melt mid-run within a fraction of a picosecond.
     """
     times = np.asarray(ds["time"].values, dtype=np.float64)
     fw = ~np.asarray(ds["mobile"].values, dtype=bool)
     if not fw.any() or len(times) < 2:
         return []
     sp = np.asarray(ds["species"].values).astype(str)[fw]
+    n = len(times)
     first = _positions(ds, slice(0, 1))[0, fw, :]
     site = first - first.mean(axis=0, keepdims=True)  # starting sites, relative to the framework centroid
-    n = len(times)
+    n_ref = int(min(max(reference_frames or 0, 0), n))
+    use_growth = growth_A2 is not None and n_ref >= 3 and n > n_ref
+    if use_growth:
+        ref = _positions(ds, slice(0, n_ref))[:, fw, :]
+        ref = ref - ref.mean(axis=1, keepdims=True)
+        site_ref = ref.mean(axis=0)
     dmax = np.zeros(n)
     who = np.zeros(n, dtype=np.int64)
     msd = np.zeros(n)
+    msd_ref = np.zeros(n)
     for a, b in _chunks(n, chunk_frames or _chunk_frames(ds)):
         pos = _positions(ds, slice(a, b))[:, fw, :]
         pos = pos - pos.mean(axis=1, keepdims=True)
@@ -419,6 +434,8 @@ def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float,
         who[a:b] = np.argmax(np.where(np.isfinite(d2), d2, -1.0), axis=1)
         dmax[a:b] = np.sqrt(d2[np.arange(b - a), who[a:b]])
         msd[a:b] = np.nanmean(d2, axis=1)
+        if use_growth:
+            msd_ref[a:b] = np.nanmean(np.sum((pos - site_ref[None]) ** 2, axis=2), axis=1)
     if stats is not None:
         stats["framework_max_displacement_A"] = float(np.nanmax(dmax))
         stats["framework_max_msd_A2"] = float(np.nanmax(msd))
@@ -432,6 +449,19 @@ def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float,
         lambda t, v: f"framework mean squared displacement from the starting sites is {v:.3g} Å² "
                      f"at t = {t:.4g} ps (limit {msd_A2:g} Å²): the framework is not rigid",
         subject="framework")
+    if use_growth:
+        plateau = float(np.nanmean(msd_ref[:n_ref]))
+        growth = msd_ref - plateau
+        after = np.arange(n) >= n_ref
+        if stats is not None:
+            stats["framework_msd_plateau_A2"] = plateau
+            stats["framework_max_msd_growth_A2"] = float(np.nanmax(growth[after]))
+        flags += first_exceedance(
+            "framework_msd", times, msd_ref, after & (growth > growth_A2), plateau + growth_A2,
+            lambda t, v: f"framework MSD from the reference-window sites is {v:.3g} Å² at t = {t:.4g} ps, "
+                         f"{v - plateau:.3g} Å² above its vibrational plateau {plateau:.3g} Å² (limit "
+                         f"+{growth_A2:g} Å²): the framework has started to diffuse or melt",
+            subject="growth")
     return flags
 
 

@@ -24,16 +24,20 @@ Checks
     :math:`T >` ``temperature_ceiling_K``.  Without thermo output the kinetic temperature
     :math:`\sum_i m_i v_i^2 / (3 N k_B)` from stored velocities is used.
 ``energy_drift``
-    Means of ``PotEng`` (and ``TotEng``) over windows of ``energy_window_ps`` compared with
-    the reference window at the start of the production block.  A window is offending when
-    its mean differs from the reference mean by more than ``energy_drift_sigma`` × σ *and*
-    by more than ``energy_drift_eV_per_atom`` × N, where σ is the canonical fluctuation of
-    a harmonic solid, :math:`\sigma_U = k_B T_0 \sqrt{3N/2}` (:math:`\sqrt{2}\,\sigma_U` for the
-    total energy, whose kinetic part fluctuates as much; the reference standard
-    deviation when the temperature is unknown; a run that breaks inside the reference
-    window would inflate that one).  The flag is placed at the change point: the
-    start of the first window after the last one that was still within 1 σ of the
-    reference before the alarm.
+    A sequential change-point detector on ``PotEng`` (``TotEng`` when there is no
+    ``PotEng``) of the production block: for every thermo row and every candidate onset
+    before it, the likelihood-ratio statistic of a linear ramp starting at the onset
+    against the mean of all earlier rows, in units of σ (:func:`energy_change_statistic`).
+    σ is the canonical fluctuation of a harmonic solid, :math:`\sigma_U = k_B T_0
+    \sqrt{3N/2}` (:math:`\sqrt{2}\,\sigma_U` for the total energy), or the spread of
+    the earlier rows when larger (or when the temperature is unknown), times
+    :math:`\sqrt{\tau_{int}}` with the integrated autocorrelation time τ_int of the rows
+    before the candidate onset (the reference window and every later row up to it; 1
+    below 8 rows, :func:`running_tau_int`).  The **alarm** is the first row at which the statistic
+    exceeds ``energy_drift_sigma`` with a fitted departure of at least
+    ``energy_drift_eV_per_atom`` × N: the flag's ``time_ps``.  It is causal, so it is
+    never before the onset unless it is a false alarm; the onset estimate (the hinge of
+    the alarming candidate) is the flag's ``onset_ps`` and ends the trusted segment.
 ``nve_drift``
     In NVE (``ensemble="nve"``, or ``"auto"`` when the detrended total energy fluctuates
     less than a fifth as much as the potential energy over at least 50 thermo rows) the least-squares slope of the total energy
@@ -57,7 +61,7 @@ __all__ = [
     "has_log", "production_block", "production_rows", "thermo_column", "target_temperature",
     "kinetic_temperature", "check_log_events", "check_incomplete_run", "check_thermo_nonfinite",
     "check_temperature", "check_energy_drift", "check_nve_drift", "canonical_temperature_sigma",
-    "canonical_energy_sigma",
+    "canonical_energy_sigma", "energy_change_statistic", "running_tau_int",
 ]
 
 #: WARNING messages that mean the simulation itself is broken (treated as failures).
@@ -270,53 +274,182 @@ def check_temperature(times: np.ndarray, temp: np.ndarray, *, target_K: float, n
     return flags
 
 
-def _windows(times: np.ndarray, window_ps: float) -> np.ndarray:
-    return np.floor((times - times[0]) / window_ps + 1e-9).astype(np.int64)
+def _lag_grid(max_lag: int, growth: float = 1.3) -> np.ndarray:
+    """Lags 1, 2, 3, ... growing geometrically (×``growth``) up to ``max_lag``."""
+    out, k = [], 1
+    while k <= max_lag:
+        out.append(k)
+        k = max(k + 1, int(round(k * growth)))
+    return np.asarray(out, dtype=np.int64)
+
+
+def running_tau_int(x: np.ndarray, *, max_lag: int = 20, min_rows: int = 8, cap: float = 50.0) -> np.ndarray:
+    """Integrated autocorrelation time of the rows ``0..k``, for every k (causal, O(n · max_lag)).
+
+    τ_int = 1 + 2 Σ ρ_j over the initial positive sequence of the autocorrelations
+    ρ_1..ρ_max_lag about the mean of those rows (Geyer), clipped to [1, ``cap``]:
+    negative correlation (thermostat ringing) is not used to sharpen the test.  With
+    fewer than ``min_rows`` rows τ_int = 1.  The estimate for row k uses rows 0..k only
+    (causal: a drift after the candidate onset cannot inflate it).  A slow drift in the
+    rows before inflates τ_int: the detector then becomes more cautious, never more eager.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    out = np.ones(n)
+    if n < 4:
+        return out
+    x = x - x[0]
+    cx = np.concatenate([[0.0], np.cumsum(x)])
+    cxx = np.concatenate([[0.0], np.cumsum(x * x)])
+    m = np.arange(1, n + 1, dtype=np.float64)       # rows 0..k
+    mu = cx[1:] / m
+    var = cxx[1:] - m * mu * mu                      # Σ (x_i - μ)²
+    alive = np.ones(n, dtype=bool)
+    tau = np.ones(n)
+    for j in range(1, min(max_lag, n - 1) + 1):
+        cp = np.concatenate([[0.0], np.cumsum(x[:-j] * x[j:])])   # cp[r] = Σ_{i<r} x_i x_{i+j}
+        k = np.arange(n)
+        r = np.clip(k - j + 1, 0, None)                 # pairs (i, i+j) with i + j <= k
+        A = cx[r]                                      # Σ_{i<r} x_i
+        B = cx[k + 1] - cx[np.minimum(j, k + 1)]       # Σ_{i=j}^{k} x_i
+        cov = cp[r] - mu * (A + B) + r * mu * mu
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.where((r >= 3) & (var > 0), cov / var, 0.0)
+        alive &= rho > 0
+        tau += np.where(alive, 2.0 * rho, 0.0)
+    tau = np.clip(tau, 1.0, cap)
+    # causal: the value for rows 0..k uses only those rows; below min_rows rows it is
+    # too noisy to estimate and taken as 1 (sparse early rows are barely correlated)
+    return np.where(np.arange(n) + 1 >= min_rows, tau, 1.0)
+
+
+def energy_change_statistic(times: np.ndarray, energy: np.ndarray, *, scale: float | None, min_rows: int,
+                            tau_int=None, floor_eV: float = 0.0, std_rows: int = 10):
+    r"""Hinge (ramp) change-point statistic of an energy series, row by row, causally.
+
+    For every row n and every candidate onset τ < n (the last unchanged row; lags n − τ
+    on a geometric grid, so slow drifts are covered at O(n log n) cost) the energy after
+    τ is compared with the mean μ_τ of **all rows up to τ** through the likelihood-ratio
+    statistic of a linear ramp starting at t_τ, with weights w_i = t_i − t_τ:
+
+    .. math::  z(n, τ) = \frac{\sum_{τ<i≤n} w_i (E_i - μ_τ)}
+                               {s_τ \sqrt{τ_{int}} \sqrt{\sum w_i^2 + (\sum w_i)^2 / m_τ}}
+
+    (m_τ rows before the onset; the second term is the uncertainty of μ_τ; τ_int the
+    integrated autocorrelation time of the rows up to τ, :func:`running_tau_int`, or a
+    given constant or per-row array).  Under a stationary series z is standard normal.  s_τ is ``scale`` (the canonical
+    fluctuation) or, once ``std_rows`` rows precede τ, the larger of it and their
+    standard deviation; without ``scale`` only that standard deviation is used.
+    Candidates whose fitted departure |β̂ (t_n − t_τ)| is below ``floor_eV`` are ignored.
+    Only row n and earlier rows enter z(n, ·): the statistic is causal.
+
+    Returns ``(z, onset_index, departure_eV, slope_eV_ps, s_used)`` per row: the candidate
+    with the largest |z| (0 and -1 where no candidate is available); ``s_used`` includes
+    the sqrt(τ_int) factor.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    x = np.asarray(energy, dtype=np.float64)
+    n = len(x)
+    x0 = x - (x[0] if n else 0.0)  # numerical conditioning of the cumulative sums
+    t0 = t - (t[0] if n else 0.0)
+
+    def csum(a):
+        return np.concatenate([[0.0], np.cumsum(a)])
+
+    c1, cx, cxx = csum(np.ones(n)), csum(x0), csum(x0 * x0)
+    ct, ctt, ctx = csum(t0), csum(t0 * t0), csum(t0 * x0)
+    best = np.zeros(n)
+    arg = np.full(n, -1, dtype=np.int64)
+    dep = np.zeros(n)
+    slope = np.zeros(n)
+    s_used = np.full(n, np.nan)
+    rows = np.arange(n)
+    if tau_int is None:
+        tau_int = running_tau_int(x)
+    tau_row = np.broadcast_to(np.asarray(tau_int, dtype=np.float64), (n,))
+    for lag in _lag_grid(max(n - 1, 0)):
+        tau = rows - lag
+        ok = tau + 1 >= max(min_rows, 1)
+        if scale is None:
+            ok &= tau + 1 >= std_rows
+        if not ok.any():
+            continue
+        nn, tt = rows[ok], tau[ok]
+        m = tt + 1.0
+        mu = cx[tt + 1] / m
+        with np.errstate(invalid="ignore"):
+            sd = np.sqrt(np.maximum(cxx[tt + 1] / m - mu * mu, 0.0) * m / np.maximum(m - 1.0, 1.0))
+        sd = np.where(m >= std_rows, sd, 0.0)
+        s = sd if scale is None else np.maximum(scale, sd)
+        s = np.maximum(s, 1e-12) * np.sqrt(tau_row[tt])
+        S1 = c1[nn + 1] - c1[tt + 1]
+        Sx = cx[nn + 1] - cx[tt + 1]
+        St = ct[nn + 1] - ct[tt + 1]
+        Stt = ctt[nn + 1] - ctt[tt + 1]
+        Stx = ctx[nn + 1] - ctx[tt + 1]
+        a = t0[tt]
+        sw = St - a * S1
+        sww = Stt - 2 * a * St + a * a * S1
+        num = (Stx - a * Sx) - mu * sw
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = num / (s * np.sqrt(sww + sw * sw / m))
+            beta = num / sww
+        d = beta * (t0[nn] - a)
+        z = np.where(np.isfinite(z) & (np.abs(d) >= floor_eV), z, 0.0)
+        better = np.abs(z) > np.abs(best[nn])
+        k = nn[better]
+        best[k], arg[k], dep[k], slope[k], s_used[k] = z[better], tt[better], d[better], beta[better], s[better]
+    return best, arg, dep, slope, s_used
 
 
 def check_energy_drift(times: np.ndarray, energy: np.ndarray, *, column: str, n_atoms: int,
-                       temperature_K: float | None, reference_ps: float, window_ps: float,
-                       drift_sigma: float, drift_eV_per_atom: float, stats: dict | None = None) -> list[Flag]:
-    """Energy drift / change point against the reference window (failed); see module docstring."""
+                       temperature_K: float | None, reference_ps: float, drift_sigma: float,
+                       drift_eV_per_atom: float, stats: dict | None = None) -> list[Flag]:
+    """Sequential energy change-point detector (failed); see the module docstring.
+
+    The flag's ``time_ps`` is the **alarm**: the first row at which the hinge statistic
+    (:func:`energy_change_statistic`) exceeds ``drift_sigma``; it uses only that row and
+    earlier ones, so without a false alarm it is never before the onset.  ``onset_ps`` is
+    the hinge point of the alarming candidate (the last row before the change), used for
+    the trusted segment.
+    """
     ok = np.isfinite(energy) & np.isfinite(times)
-    t, e = times[ok], energy[ok]
-    if len(t) < 4:
+    t, e = np.asarray(times, dtype=np.float64)[ok], np.asarray(energy, dtype=np.float64)[ok]
+    n_ref = int(np.sum(t <= t[0] + reference_ps + 1e-9)) if len(t) else 0
+    min_rows = max(3, n_ref)
+    if len(t) < min_rows + 1:
         return []
-    ref = t <= t[0] + reference_ps
-    if ref.sum() < 2:
-        ref[:2] = True
-    mu = float(np.mean(e[ref]))
     if temperature_K is not None:
         # TotEng = PotEng + KinEng: two independent canonical fluctuations of equal size
         scale = canonical_energy_sigma(temperature_K, n_atoms) * (np.sqrt(2.0) if column == "TotEng" else 1.0)
+        scale_src = "k_B T sqrt(3N/2)" + (" × √2" if column == "TotEng" else "")
     else:
-        scale = float(np.std(e[ref], ddof=1))
-    scale = max(scale, 1e-12)
-    w = _windows(t, window_ps)
-    uw, start = np.unique(w, return_index=True)
-    sums = np.add.reduceat(e, start)
-    counts = np.diff(np.append(start, len(e)))
-    means = sums / counts
-    wt = t[start]
-    dev = means - mu
-    limit = max(drift_sigma * scale, drift_eV_per_atom * n_atoms)
-    after_ref = wt > t[0] + reference_ps - 1e-9
-    bad = after_ref & (np.abs(dev) > limit)
-    if stats is not None and after_ref.any():
-        stats[f"energy_{column}_max_ratio"] = float(np.max(np.abs(dev[after_ref])) / limit)
+        scale, scale_src = None, "standard deviation of the rows before the onset"
+    tau_int = running_tau_int(e)
+    floor = drift_eV_per_atom * n_atoms
+    z, arg, dep, slope, s_used = energy_change_statistic(t, e, scale=scale, min_rows=min_rows, tau_int=tau_int,
+                                                         floor_eV=floor)
+    if stats is not None:
+        stats[f"energy_{column}_max_ratio"] = float(np.max(np.abs(z)) / drift_sigma)
+        stats["energy_tau_int"] = float(tau_int[-1])
+    bad = np.abs(z) > drift_sigma
     if not bad.any():
         return []
     k = int(np.nonzero(bad)[0][0])
-    sign = np.sign(dev[k])
-    calm = np.nonzero(sign * dev[:k] <= scale)[0]
-    onset = int(calm[-1]) + 1 if len(calm) else 0
-    rate = np.polyfit(t[t >= wt[onset]], e[t >= wt[onset]], 1)[0] if (t >= wt[onset]).sum() > 2 else float("nan")
-    return [Flag(check="energy_drift", time_ps=float(wt[onset]), value=float(dev[k]), threshold=float(sign * limit),
-                 message=(f"{column} window mean departs from the reference mean {mu:.6g} eV by {dev[k]:+.4g} eV "
-                          f"({abs(dev[k]) / scale:.1f} σ, {dev[k] / n_atoms * 1e3:+.3g} meV/atom) at "
-                          f"t = {wt[k]:.4g} ps; the departure starts at {wt[onset]:.4g} ps "
-                          f"(slope since then {rate:+.3g} eV/ps)"),
-                 subject=column, count=int(bad.sum()), last_time_ps=float(wt[np.nonzero(bad)[0][-1]]))]
+    j = int(arg[k])
+    tij = float(tau_int[j])
+    sign = float(np.sign(z[k]))
+    onset = float(t[j])
+    per_row = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
+    msg = (f"{column} change point: the ramp statistic reaches {z[k]:+.2f} σ at t = {t[k]:.4g} ps (limit "
+           f"{drift_sigma:g}); estimated onset {onset:.4g} ps, {t[k] - onset:.3g} ps = {k - j} thermo rows before "
+           f"the alarm; since then {slope[k]:+.3g} eV/ps ({slope[k] / n_atoms * 1e3:+.3g} meV/atom/ps), a departure "
+           f"of {dep[k]:+.4g} eV ({dep[k] / n_atoms * 1e3:+.3g} meV/atom, floor {drift_eV_per_atom * 1e3:g}) from the "
+           f"mean of the {j + 1} rows before; σ = {s_used[k] / np.sqrt(tij):.3g} eV ({scale_src}, or the rows' "
+           f"own spread if larger), τ_int = {tij:.2f}, thermo every {per_row:.3g} ps")
+    return [Flag(check="energy_drift", time_ps=float(t[k]), value=float(z[k]), threshold=sign * drift_sigma,
+                 message=msg, subject=column, count=int(bad.sum()), last_time_ps=float(t[np.nonzero(bad)[0][-1]]),
+                 onset_ps=onset)]
 
 
 def check_nve_drift(times: np.ndarray, total: np.ndarray, potential: np.ndarray | None, *, n_atoms: int,

@@ -1,0 +1,153 @@
+"""Across-seed check: a seed whose σ_tr or σ is inconsistent with its siblings.
+
+A failing potential does not always leave a local signature: a run can stay at the
+right temperature with intact polyhedra and still diffuse too fast (the shared
+``bad_C1`` run: Li MSD 3× that of the clean seeds).  Replicas of one system (runs
+sharing every label but the seed) must agree within their statistical errors, so a
+seed that does not is suspicious.
+
+:func:`check_seed_consistency` uses the estimators' own heterogeneity statistic
+(:func:`uncertainty_gk.conductivity.heterogeneity`), on the **trusted segments** of
+the runs, exactly as :func:`uncertainty_gk.conductivity.analyse_group` does: common
+fit window of the pooled tracer MSD, per-seed GLS slopes of the tracer MSD (∝ D*, σ_tr)
+and of the polarisation MSD (∝ σ) with their modelled variances evaluated at the pooled
+GLS fit, and per seed a leave-one-out z against its siblings (their median for ≥ 3
+siblings).  A seed is flagged when the two-sided p-value of either z is below
+``alpha / n_seeds`` (Bonferroni over the seeds of the group).  The flag is a
+``warning`` (check ``seed_inconsistent``, subject ``tracer`` or ``polarisation``): it
+says the seed disagrees, not where it broke, so it does not shorten the trusted
+segment.  When the whole group scatters beyond the model (Cochran's Q p < 0.05 with a
+sibling |z| > 2, e.g. short AIMD runs with non-Gaussian hops), the message says so:
+the flagged seed may then be the tail of an ordinary overdispersion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..schema import labels_of
+from .flags import Flag, RunDiagnosis
+
+__all__ = ["check_seed_consistency", "apply_seed_flags", "SEED_CHECK_DEFAULTS"]
+
+#: Defaults of :func:`check_seed_consistency` (echoed in its ``info`` output).
+SEED_CHECK_DEFAULTS = {"alpha": 0.01, "reference": "charge", "species": None, "max_fraction": 0.25,
+                       "n_lags": 24, "min_frames": 20, "group_by_exclude": ("seed",)}
+
+_QUANTITY = {"tracer": "tracer MSD slope (D*, σ_tr)", "polarisation": "polarisation MSD slope (σ)"}
+
+
+def _group_key(ds, exclude) -> str:
+    return json.dumps({k: v for k, v in labels_of(ds).items() if k not in exclude}, sort_keys=True, default=str)
+
+
+def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] | None = None, *,
+                           alpha: float = 0.01, reference: str = "charge", species: str | None = None,
+                           max_fraction: float = 0.25, n_lags: int = 24, min_frames: int = 20,
+                           group_by_exclude=("seed",)) -> tuple[dict[str, list[Flag]], list[dict]]:
+    """Flag seeds inconsistent with their siblings (σ_tr or σ), per group of ≥ 2 seeds.
+
+    Parameters
+    ----------
+    runs : mapping name -> trajectory Dataset (a Campaign)
+    diagnoses : mapping name -> RunDiagnosis, optional
+        When given, each run is cut to its trusted segment first (``RunDiagnosis.trusted``);
+        a run with fewer than ``min_frames`` trusted frames is left out of its group.
+    alpha : float
+        Family-wise level per group; a seed is flagged when p < alpha / n_seeds.
+    reference, species, max_fraction, n_lags
+        As in :func:`uncertainty_gk.conductivity.analyse_group`.
+    group_by_exclude : labels that do not define a group (default: the seed).
+
+    Returns
+    -------
+    flags : dict name -> list of Flag
+        ``seed_inconsistent`` warnings (empty lists for consistent seeds).
+    groups : list of dict
+        Per group: labels, seeds used, fit window, Cochran's Q p-values, per-seed z and
+        p-values, or ``skipped`` with the reason (one seed, no diffusion, ...).
+    """
+    from ..conductivity import (
+        MIN_LAGS_PER_SEED, _as_seeds, _pooled_gls, check_group, heterogeneity, seed_series, select_window,
+    )
+    from ..estimators.series import summarise
+    from ..window import window_lags
+
+    by_group: dict[str, dict] = {}
+    for name, ds in runs.items():
+        by_group.setdefault(_group_key(ds, group_by_exclude), {})[name] = ds
+    flags: dict[str, list[Flag]] = {name: [] for name in runs}
+    groups: list[dict] = []
+    for key, members in by_group.items():
+        info: dict = {"labels": json.loads(key), "runs": sorted(members), "alpha": alpha}
+        groups.append(info)
+        used = {}
+        for name, ds in members.items():
+            d = diagnoses.get(name) if diagnoses is not None else None
+            part = d.trusted(ds) if d is not None else ds
+            if int(part.sizes["time"]) >= min_frames:
+                used[name] = part
+        info["seeds_used"] = sorted(used)
+        if len(used) < 2:
+            info["skipped"] = f"{len(used)} seed(s) with ≥ {min_frames} trusted frames"
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seeds = _as_seeds(used, reference=reference, species=species)
+                check_group(seeds)
+                win = select_window(seeds, max_fraction=max_fraction)
+                lags = window_lags(win, seeds[0].dt_ps, max(s.n_frames for s in seeds), n_lags)
+                seeds = [s for s in seeds if np.sum(lags <= max_fraction * (s.n_frames - 1)) >= MIN_LAGS_PER_SEED]
+                if len(seeds) < 2:
+                    info["skipped"] = "fewer than 2 seeds long enough for the common fit window"
+                    continue
+                summaries = [summarise(seed_series(s, lags, max_fraction)) for s in seeds]
+                het = heterogeneity(summaries, _pooled_gls(summaries), [s.name for s in seeds], alpha=alpha)
+        except Exception as exc:  # noqa: BLE001 - a group that cannot be analysed is reported, not fatal
+            info["skipped"] = f"{type(exc).__name__}: {exc}"
+            continue
+        n = len(seeds)
+        info["window_ps"] = win.as_list()
+        info["cochran_p"] = {k: het[k]["p_value"] for k in ("tracer", "polarisation") if k in het}
+        info["per_seed"] = het["per_seed"]
+        z_crit = float(_z_two_sided(alpha / n))
+        for s in seeds:
+            for quantity, res in het["per_seed"].get(s.name, {}).items():
+                if not res.get("flagged"):
+                    continue
+                end = float(s.ds["time"].values[-1])
+                q = het.get(quantity, {})
+                others = [v[quantity]["z"] for nm, v in het["per_seed"].items() if nm != s.name and quantity in v]
+                spread = ""
+                if q.get("p_value", 1.0) < 0.05 and others and np.max(np.abs(others)) > 2.0:
+                    spread = (f"; note that the group as a whole scatters beyond the model (Cochran's Q p = "
+                              f"{q['p_value']:.2g}, I² = {q['I2']:.2f}, sibling |z| up to {np.max(np.abs(others)):.1f}): "
+                              "this seed may be the tail of an ordinary overdispersion rather than a broken run")
+                flags[s.name].append(Flag(
+                    check="seed_inconsistent", time_ps=math.nan, value=float(res["z"]),
+                    threshold=math.copysign(z_crit, res["z"]), severity="warning", subject=quantity,
+                    message=(f"the {_QUANTITY[quantity]} of this seed is inconsistent with its {n - 1} sibling(s): "
+                             f"z = {res['z']:+.2f} (p = {res['p_value']:.2g} < alpha/n = {alpha:g}/{n}; leave-one-out "
+                             f"against the siblings' {'median' if n - 1 >= 3 else 'mean'}, fit window "
+                             f"{win.start_ps:.3g}-{win.end_ps:.3g} ps, trusted segment up to {end:.4g} ps): "
+                             "check this run for a silently failing potential" + spread)))
+    return flags, groups
+
+
+def _z_two_sided(p: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.isf(p / 2.0))
+
+
+def apply_seed_flags(diagnoses: Mapping[str, RunDiagnosis], flags: Mapping[str, list[Flag]]) -> None:
+    """Add the ``seed_inconsistent`` warnings to the diagnoses (status at least ``warning``), in place."""
+    for name, fl in flags.items():
+        if fl and name in diagnoses:
+            diagnoses[name].add_flags(fl)
