@@ -326,6 +326,17 @@ def _diagnose_all(campaign, *, training, thresholds, show_progress) -> dict:
             out[name] = None if ds.attrs.get("reader") == "synthetic" else \
                 diagnose(ds, training=training, **thresholds)
             bar.update(1)
+    diagnosed = {name: d for name, d in out.items() if d is not None}
+    if diagnosed:
+        # the across-seed check of `ugk diagnose`: a seed that disagrees with its siblings is a warning
+        from .diagnostics.seeds import apply_seed_flags, check_seed_consistency
+
+        runs = {name: campaign[name] for name in diagnosed}
+        try:
+            flags, _ = check_seed_consistency(runs, diagnosed)
+        except AnalysisError:
+            flags = {}
+        apply_seed_flags(diagnosed, flags)
     return out
 
 
@@ -611,7 +622,16 @@ def _diagnostic_records(ctx) -> list[dict]:
     """The analysis's per-run records (with action), or the diagnoses when the analysis has none."""
     recs = ctx.result.provenance.get("diagnostics")
     if recs:
-        return recs
+        # the report's own diagnoses also carry the across-seed warnings; the analysis adds the action
+        out = []
+        for r in recs:
+            d = ctx.diagnoses.get(r["run"])
+            if d is not None:
+                dd = d.to_dict()
+                r = dict(r, **{k: dd[k] for k in ("status", "first_flag_time_ps", "trusted_until_ps", "flags")
+                               if k in dd})
+            out.append(r)
+        return out
     return [dict(d.to_dict(), run=n) for n, d in ctx.diagnoses.items() if d is not None]
 
 
