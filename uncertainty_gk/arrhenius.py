@@ -405,6 +405,9 @@ def cmd_arrhenius(args) -> int:
     fits = arrhenius_from_result(result, quantity=args.quantity, T_target=args.T_target, ci_prob=args.ci,
                                  rng=args.rng, force=args.force, on_error=on_error if args.keep_going else None)
     if not fits:
+        if failed:
+            raise AnalysisError(f"no group could be fitted: {len(failed)} refused or failed (see the errors above; "
+                                "a curved series is fitted anyway with --force)")
         raise AnalysisError("no group could be fitted (each needs at least 2 temperatures with resolved "
                             f"{args.quantity})")
     print(format_arrhenius(fits))
