@@ -132,6 +132,26 @@ def add_analysis_options(s) -> None:
                    help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
 
 
+def add_estimator_options(s) -> None:
+    """How ``analyze`` and ``report`` estimate: method, fit window, drift reference, species."""
+    s.add_argument("--method", choices=["bayes", "bootstrap", "block", "all"], default="bayes",
+                   help="estimator (default: bayes; 'all' reports every method)")
+    s.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
+                   help="fit window in ps (default: chosen automatically)")
+    s.add_argument("--reference", choices=["charge", "mass", "none"], default="charge",
+                   help="framework centre for the tracer MSD (default: |charge|-weighted)")
+    s.add_argument("--species", help="mobile species to analyse when there are several")
+
+
+def add_screening_options(s) -> None:
+    """How commands that analyse screen runs first: training domain, threshold overrides, margin."""
+    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
+    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
+                   help="diagnostics threshold override, as for ugk diagnose (repeatable)")
+    s.add_argument("--margin-ps", type=float, default=1.0,
+                   help="trusted segment ends this long before the first failure (default 1 ps)")
+
+
 def cmd_analyze(args) -> int:
     from .analysis import format_table
 
@@ -304,21 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(runs sharing all labels but the seed). SOURCE is an archive, a manifest, or "
                                    "trajectory files (one seed each).")
     s.add_argument("source", nargs="+", help="archive (.nc), manifest (.toml), or trajectory files")
-    s.add_argument("--method", choices=["bayes", "bootstrap", "block", "all"], default="bayes",
-                   help="estimator (default: bayes; 'all' reports every method)")
-    s.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
-                   help="fit window in ps (default: chosen automatically)")
-    s.add_argument("--reference", choices=["charge", "mass", "none"], default="charge",
-                   help="framework centre for the tracer MSD (default: |charge|-weighted)")
-    s.add_argument("--species", help="mobile species to analyse when there are several")
+    add_estimator_options(s)
     s.add_argument("--json", help="write the results as JSON to this file")
     _add_file_options(s)
     add_analysis_options(s)
-    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
-    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
-                   help="diagnostics threshold override, as for ugk diagnose (repeatable)")
-    s.add_argument("--margin-ps", type=float, default=1.0,
-                   help="trusted segment ends this long before the first failure (default 1 ps)")
+    add_screening_options(s)
     s.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("diagnose", parents=[common], help="flag runs in which the potential failed",

@@ -7,11 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def _default_mode() -> int:
-    """0666 minus the process umask: the mode ``open(path, "w")`` would give a new file."""
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _default_mode() -> int:
+    """0666 minus the process umask: the mode ``open(path, "w")`` would give a new file."""
+    return 0o666 & ~current_umask()
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

@@ -288,8 +288,9 @@ def _check_out_dir(out: Path, overwrite: bool) -> None:
 
 def _normal_permissions(root: Path) -> None:
     """Temporary files and directories are private (0600/0700); give the report the usual umask modes."""
-    umask = os.umask(0)
-    os.umask(umask)
+    from .fileio import current_umask
+
+    umask = current_umask()
     root.chmod(0o777 & ~umask)
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
@@ -1032,7 +1033,7 @@ def cmd_report(args) -> int:
 
 def register_cli(subparsers, common_parent) -> None:
     """Add ``ugk report`` to an argparse sub-parser collection."""
-    from .cli import _add_file_options, add_analysis_options
+    from .cli import _add_file_options, add_analysis_options, add_estimator_options, add_screening_options
 
     s = subparsers.add_parser(
         "report", parents=[common_parent], help="one-directory report: HTML page, Markdown, figures, tables, JSON",
@@ -1046,18 +1047,8 @@ def register_cli(subparsers, common_parent) -> None:
     s.add_argument("--by", help="label to compare across (default: model, when it takes 2 or more values)")
     s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
                    help="temperature (K) of the Arrhenius prediction (default 300)")
-    s.add_argument("--method", choices=["bayes", "bootstrap", "block", "all"], default="bayes",
-                   help="estimator (default: bayes; 'all' reports every method)")
-    s.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
-                   help="fit window in ps (default: chosen automatically)")
-    s.add_argument("--reference", choices=["charge", "mass", "none"], default="charge",
-                   help="framework centre for the tracer MSD (default: |charge|-weighted)")
-    s.add_argument("--species", help="mobile species to analyse when there are several")
-    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
-    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
-                   help="diagnostics threshold override, as for ugk diagnose (repeatable)")
-    s.add_argument("--margin-ps", type=float, default=1.0,
-                   help="trusted segment ends this long before the first failure (default 1 ps)")
+    add_estimator_options(s)
+    add_screening_options(s)
     s.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     _add_file_options(s)
     add_analysis_options(s)

@@ -845,7 +845,7 @@ def cmd_table(args) -> int:
 
 def register_cli(subparsers, common_parent) -> None:
     """Add ``ugk table`` to an argparse sub-parser collection."""
-    from .cli import _add_file_options, add_analysis_options
+    from .cli import _add_file_options, add_analysis_options, add_screening_options
 
     s = subparsers.add_parser(
         "table", parents=[common_parent], help="a publication table (CSV, Markdown or LaTeX) of one kind",
@@ -862,11 +862,7 @@ def register_cli(subparsers, common_parent) -> None:
     s.add_argument("--by", default="model", help="label compared by KIND compare (default: model)")
     s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
                    help="temperature (K) of the predicted σ for KIND arrhenius (default 300)")
-    s.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
-    s.add_argument("--threshold", action="append", metavar="NAME=VALUE",
-                   help="diagnostics threshold override, as for ugk diagnose (repeatable)")
-    s.add_argument("--margin-ps", type=float, default=1.0,
-                   help="trusted segment ends this long before the first failure (default 1 ps)")
+    add_screening_options(s)
     _add_file_options(s)
     add_analysis_options(s)
     s.set_defaults(func=cmd_table)
