@@ -94,7 +94,7 @@ def test_onset_before_alarm_ends_the_trusted_segment_and_round_trips():
     late = Flag("temperature", 9.0, 2000.0, 1300.0, "hot")
     d = RunDiagnosis.from_flags([late, alarm], labels={}, thresholds={}, margin_ps=1.0, run_start_ps=0.0,
                                 run_end_ps=20.0)
-    assert d.first_flag_time_ps == 8.0  # the alarm, not the onset
+    assert d.first_flag_time_ps == 6.5  # where it went wrong: the onset, not the alarm at 8.0
     assert d.trusted_until_ps == 5.5  # min(first flag, onset) - margin
     out = json.loads(d.to_json())
     assert out["flags"][0]["onset_ps"] == 6.5 and out["flags"][1]["onset_ps"] is None

@@ -2,12 +2,13 @@
 
 A 12 ps slice of the bundled clean example run (examples/lpso_T1000, seed 1: 61 frames every
 0.2 ps, thermo every 0.2 ps) gets each synthetic failure of ``studies/failure_injection/inject.py``
-at three random times (rng seeded by the replica index); every injection must be flagged
-within 1 ps and not before it, and the clean slice must not fail.  The energy drift is
-special: a −16.8 meV/atom/ps drift under canonical noise (σ_U = 1.8 eV at N = 297) cannot
-be told from noise within 1 ps at 0.2 ps thermo rows (docs/failure_injection.md), so its
-alarm is required at or after the injection and within 2.5 ps, its onset estimate within
-1 ps of the injection, and the trusted segment must end before the injection.
+at three random times (rng seeded by the replica index); the run's first flagged time
+(where ugk says it went wrong) must be within 1 ps of every injection, no alarm may come
+before the injection, the trusted segment must end before it, and the clean slice must not
+fail.  The alarms must also come within 1 ps, except for the energy drift: a
+−16.8 meV/atom/ps drift under canonical noise (σ_U = 1.8 eV at N = 297) cannot be told from
+noise within 1 ps at 0.2 ps thermo rows (docs/failure_injection.md), so its alarm is
+required within 2.5 ps, while its off-line onset estimate must be within 0.6 ps.
 """
 
 import sys
@@ -55,8 +56,12 @@ def _injections(kind):
         yield float(rng.uniform(3.0, T_END - 3.0)), rng
 
 
-@pytest.mark.parametrize("kind", [k for k in FAILURE_TYPES if k != "energy"])
-def test_injection_detected_within_1ps(clean, kind):
+def _alarm(d):
+    return min(f.time_ps for f in d.flags if f.severity == "failed")
+
+
+@pytest.mark.parametrize("kind", FAILURE_TYPES)
+def test_injection_located_within_1ps(clean, kind):
     for t_inj, rng in _injections(kind):
         bad, info = inject(clean, kind, t_inj, rng)
         # the clean part is untouched
@@ -64,8 +69,12 @@ def test_injection_detected_within_1ps(clean, kind):
         np.testing.assert_array_equal(bad["positions"].values[before], clean["positions"].values[before])
         d = _diagnose(bad)
         assert d.status == "failed", (kind, t_inj, info)
-        delay = d.first_flag_time_ps - t_inj
-        assert 0.0 <= delay <= 1.0, (kind, t_inj, delay, d.summary(), info)
+        error = d.first_flag_time_ps - t_inj   # where ugk says the run went wrong
+        assert abs(error) <= 1.0, (kind, t_inj, error, d.summary(), info)
+        assert _alarm(d) >= t_inj - 1e-9, (kind, t_inj, d.summary())   # alarms are causal
+        if kind != "energy":
+            assert _alarm(d) - t_inj <= 1.0, (kind, t_inj, d.summary(), info)
+        assert d.trusted_until_ps <= t_inj
 
 
 def test_energy_drift_alarm_and_onset(clean):
@@ -75,8 +84,8 @@ def test_energy_drift_alarm_and_onset(clean):
         assert d.status == "failed"
         f = d.flags_of("energy_drift")[0]
         assert t_inj <= f.time_ps <= t_inj + 2.5, (t_inj, f.time_ps, d.summary())  # the alarm: causal
-        assert abs(f.onset_ps - t_inj) <= 1.0, (t_inj, f.onset_ps, d.summary())
-        assert d.first_flag_time_ps >= t_inj and d.trusted_until_ps <= t_inj
+        assert abs(f.onset_ps - t_inj) <= 0.6, (t_inj, f.onset_ps, d.summary())
+        assert d.first_flag_time_ps == f.onset_ps and d.trusted_until_ps <= t_inj
 
 
 @pytest.fixture(scope="module")

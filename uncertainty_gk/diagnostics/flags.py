@@ -4,9 +4,11 @@ A :class:`Flag` records one check that fired: where (``time_ps`` of the first of
 frame or thermo row), by how much (``value`` against ``threshold``), a readable
 ``message`` and a ``severity`` (``"warning"`` or ``"failed"``).  Repeated firings of one
 check on one subject (a species pair, a thermo column, ...) are collapsed into the first
-occurrence plus a ``count`` and the ``last_time_ps``.  A sequential detector
-(``energy_drift``) reports its alarm as ``time_ps`` and its estimate of where the change
-began as ``onset_ps``; the trusted segment ends a margin before the earlier of the two.
+occurrence plus a ``count`` and the ``last_time_ps``.  Checks that can tell where a
+failure began before the evidence was complete (the energy change point, a temperature
+excursion) report the alarm as ``time_ps`` and the estimated start as ``onset_ps``; the
+run's first flagged time is the earliest start and the trusted segment ends a margin
+before it.
 
 :class:`RunDiagnosis` is what :func:`uncertainty_gk.diagnostics.diagnose` returns; its
 :meth:`RunDiagnosis.to_dict` is the JSON form::
@@ -79,10 +81,11 @@ class Flag:
     last_time_ps : float, optional
         Time of the last offending frame or row.
     onset_ps : float, optional
-        Estimated start of the failure when it precedes the alarm (``time_ps``): a
-        sequential change-point detector (``energy_drift``) alarms only once the evidence
-        is complete, while the change began earlier.  The trusted segment ends a margin
-        before the earlier of the two; ``None`` when the flag time is the onset.
+        Estimated start of the failure when it precedes the alarm (``time_ps``): the
+        energy change point alarms only once the evidence is complete, while the change
+        began earlier (its off-line hinge estimate); a temperature excursion began after
+        the last row still within ``temperature_onset_sigma``.  The run's first flagged
+        time is the earlier of the two; ``None`` when the flag time is the onset.
     """
 
     check: str
@@ -160,12 +163,14 @@ class RunDiagnosis:
     status : {"ok", "warning", "failed"}
         ``failed`` if any flag is a failure, else ``warning`` if any flag, else ``ok``.
     first_flag_time_ps : float or None
-        Time of the earliest failure-level flag (None when nothing failed); for a
-        sequential detector this is its alarm time.
+        Where the run first went wrong, by the diagnostics' estimate: the earliest
+        :attr:`Flag.start_ps` (``min(time_ps, onset_ps)``) of a failure-level flag; None
+        when nothing failed.  For the energy change point this is its off-line onset
+        estimate and for a temperature excursion the last row before it, while the flag's
+        ``time_ps`` keeps the alarm (the first row at which the evidence was complete).
     trusted_until_ps : float
-        End of the trusted segment: ``min(first_flag_time_ps, earliest onset_ps of a
-        failure flag) - margin_ps`` clipped to the run start (then nothing is trusted),
-        or the end of the run when nothing failed.
+        End of the trusted segment: ``first_flag_time_ps - margin_ps`` clipped to the run
+        start (then nothing is trusted), or the end of the run when nothing failed.
     flags : list of Flag
         Collapsed flags, earliest first.
     thresholds : dict
@@ -191,11 +196,10 @@ class RunDiagnosis:
         flags = collapse_flags(flags)
         failed = [f for f in flags if f.severity == "failed"]
         if failed:
-            first = min(_sort_time(f) for f in failed)
-            first = run_start_ps if not math.isfinite(first) else first
-            onsets = [f.onset_ps for f in failed if f.onset_ps is not None and math.isfinite(f.onset_ps)]
+            starts = [f.start_ps for f in failed if math.isfinite(f.start_ps)]
+            first = min(starts) if starts else run_start_ps
             status = "failed"
-            trusted = max(run_start_ps, min([first] + onsets) - margin_ps)
+            trusted = max(run_start_ps, first - margin_ps)
         else:
             first = None
             status = "warning" if flags else "ok"

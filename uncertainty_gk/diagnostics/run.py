@@ -32,6 +32,7 @@ DEFAULT_THRESHOLDS: dict = {
     "production_block": None,
     # log checks
     "temperature_sigma": 6.0,
+    "temperature_onset_sigma": 3.0,
     "temperature_ceiling_K": 1.0e4,
     "energy_drift_sigma": 5.5,
     "energy_drift_eV_per_atom": 0.005,
@@ -70,6 +71,8 @@ THRESHOLD_DOCS: dict = {
     "temperature_K": "thermostat temperature (K); default attrs['temperature_K'] or labels",
     "production_block": "thermo block judged for drift/excursions; default the last block with rows",
     "temperature_sigma": "temperature excursion limit in canonical σ_T = T sqrt(2/3N)",
+    "temperature_onset_sigma": "the excursion's onset is the last row before the rows beyond this many σ_T "
+                               "(at most temperature_sigma) that lead to the alarm",
     "temperature_ceiling_K": "absolute temperature ceiling (K)",
     "energy_drift_sigma": "alarm limit of the energy change-point (ramp likelihood-ratio) statistic, in σ "
                           "(σ = max(k_B T sqrt(3N/2), spread of the earlier rows) × sqrt(τ_int))",
@@ -118,7 +121,7 @@ def _resolve(thresholds: dict) -> dict:
         raise ValueError(f"skip={bad_skip} names unknown checks; valid: {list(_ALL_CHECKS)}")
     if th["ensemble"] not in ("auto", "nve", "nvt"):
         raise ValueError(f"ensemble={th['ensemble']!r}; valid: 'auto', 'nve', 'nvt'")
-    for key in ("reference_ps", "energy_drift_sigma", "rdf_window_ps", "neighbour_radius_A", "bond_factor",
+    for key in ("reference_ps", "energy_drift_sigma", "temperature_sigma", "temperature_onset_sigma", "rdf_window_ps", "neighbour_radius_A", "bond_factor",
                 "jump_factor", "rdf_dr_A", "rdf_r_max_A"):
         if not th[key] > 0:
             raise ValueError(f"{key}={th[key]!r} must be positive")
@@ -148,10 +151,11 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
     -------
     RunDiagnosis
         ``status`` is ``failed`` if any failure-level flag fired, ``warning`` if only
-        warnings did, else ``ok``; ``trusted_until_ps`` = min(first failure, earliest
-        ``onset_ps`` of a failure flag) − ``margin_ps`` (clipped to the run start), or the
-        run end.  Flag times are alarm times (causal); the energy change-point detector
-        also reports its onset estimate as ``Flag.onset_ps``.  The across-seed check
+        warnings did, else ``ok``; ``first_flag_time_ps`` is the earliest start
+        (``min(time_ps, onset_ps)``) of a failure flag and ``trusted_until_ps`` =
+        ``first_flag_time_ps`` − ``margin_ps`` (clipped to the run start), or the run end.
+        Flag times are alarm times (causal); the energy change point and temperature
+        excursions also report where the failure began as ``Flag.onset_ps``.  The across-seed check
         needs several runs: :func:`uncertainty_gk.diagnostics.seeds.check_seed_consistency`.
 
     Notes
@@ -252,6 +256,7 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
             flags += _thermo.check_temperature(
                 temp_series[0], temp_series[1], target_K=target, n_atoms=n_atoms,
                 sigma_multiple=th["temperature_sigma"], ceiling_K=th["temperature_ceiling_K"], source=temp_source,
+                onset_sigma=min(th["temperature_onset_sigma"], th["temperature_sigma"]),
                 stats=observed)
 
     # ---------------------------------------------------------------- structure: full passes

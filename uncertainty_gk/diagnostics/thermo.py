@@ -36,8 +36,10 @@ Checks
     below 8 rows, :func:`running_tau_int`).  The **alarm** is the first row at which the statistic
     exceeds ``energy_drift_sigma`` with a fitted departure of at least
     ``energy_drift_eV_per_atom`` × N: the flag's ``time_ps``.  It is causal, so it is
-    never before the onset unless it is a false alarm; the onset estimate (the hinge of
-    the alarming candidate) is the flag's ``onset_ps`` and ends the trusted segment.
+    never before the onset unless it is a false alarm.  The **onset** is then estimated
+    off-line, by a least-squares jump-and-ramp fitted to the rows up to the alarm and as
+    many after it (:func:`refine_hinge_onset`, with a 95 % interval in the message): the flag's
+    ``onset_ps``, the run's first flagged time, and the end of the trusted segment.
 ``nve_drift``
     In NVE (``ensemble="nve"``, or ``"auto"`` when the detrended total energy fluctuates
     less than a fifth as much as the potential energy over at least 50 thermo rows) the least-squares slope of the total energy
@@ -61,7 +63,7 @@ __all__ = [
     "has_log", "production_block", "production_rows", "thermo_column", "target_temperature",
     "kinetic_temperature", "check_log_events", "check_incomplete_run", "check_thermo_nonfinite",
     "check_temperature", "check_energy_drift", "check_nve_drift", "canonical_temperature_sigma",
-    "canonical_energy_sigma", "energy_change_statistic", "running_tau_int",
+    "canonical_energy_sigma", "energy_change_statistic", "running_tau_int", "refine_hinge_onset", "excursion_onset",
 ]
 
 #: WARNING messages that mean the simulation itself is broken (treated as failures).
@@ -251,22 +253,52 @@ def check_thermo_nonfinite(ds: xr.Dataset, rows: np.ndarray) -> list[Flag]:
 
 
 # --------------------------------------------------------------------------- series checks
+def excursion_onset(times: np.ndarray, dev: np.ndarray, alarm: int, level: float) -> tuple[float | None, int]:
+    """Last row before the contiguous excursion that contains row ``alarm``.
+
+    Walks back from the alarm row over the rows whose deviation ``dev`` stays beyond
+    ``level`` (same sign as at the alarm); the row before them is the last one still
+    within it: the failure began after it.  Returns ``(time, rows in the excursion)``,
+    or ``(None, rows)`` when the excursion reaches back to the first row.
+    """
+    sign = np.sign(dev[alarm])
+    i = alarm
+    while i > 0 and np.isfinite(dev[i - 1]) and sign * dev[i - 1] > level:
+        i -= 1
+    return (float(times[i - 1]) if i > 0 else None), alarm - i + 1
+
+
 def check_temperature(times: np.ndarray, temp: np.ndarray, *, target_K: float, n_atoms: int,
                       sigma_multiple: float, ceiling_K: float, source: str = "thermo Temp",
-                      stats: dict | None = None) -> list[Flag]:
-    """Temperature excursions beyond ``sigma_multiple`` canonical σ_T, or above ``ceiling_K`` (failed)."""
+                      onset_sigma: float = 3.0, stats: dict | None = None) -> list[Flag]:
+    """Temperature excursions beyond ``sigma_multiple`` canonical σ_T, or above ``ceiling_K`` (failed).
+
+    The flag's ``time_ps`` is the first row beyond the limit; its ``onset_ps`` is the last
+    row before the contiguous run of rows beyond ``onset_sigma`` σ_T (same side) that
+    leads to it (:func:`excursion_onset`): the excursion began after that row.
+    """
     sigma = canonical_temperature_sigma(target_K, n_atoms)
-    dev = np.abs(temp - target_K)
+    signed = temp - target_K
+    dev = np.abs(signed)
     limit = sigma_multiple * sigma
     if stats is not None and np.isfinite(dev).any():
         stats["temperature_max_sigma"] = float(np.nanmax(dev) / sigma)
+    over = np.isfinite(temp) & (dev > limit)
     flags = first_exceedance(
-        "temperature", times, temp, np.isfinite(temp) & (dev > limit), target_K + limit,
+        "temperature", times, temp, over, target_K + limit,
         lambda t, v: f"{source} = {v:.5g} K at t = {t:.4g} ps, {abs(v - target_K) / sigma:.1f} σ_T from "
                      f"{target_K:.5g} K (σ_T = T sqrt(2/3N) = {sigma:.3g} K for N = {n_atoms}; limit "
                      f"{sigma_multiple:g} σ_T)", subject="excursion")
-    if flags and flags[0].value < target_K:
-        flags[0].threshold = target_K - limit
+    if flags:
+        f = flags[0]
+        if f.value < target_K:
+            f.threshold = target_K - limit
+        k = int(np.argmax(over))
+        onset, n_rows = excursion_onset(times, signed, k, onset_sigma * sigma)
+        f.onset_ps = onset if onset is not None else float(times[0])
+        f.message += (f"; estimated onset {f.onset_ps:.4g} ps, the last row within {onset_sigma:g} σ_T before the "
+                      f"{n_rows} row(s) beyond it that lead here" if onset is not None else
+                      f"; beyond {onset_sigma:g} σ_T from the first row on (onset: the run start)")
     flags += first_exceedance(
         "temperature", times, temp, np.isfinite(temp) & (temp > ceiling_K), ceiling_K,
         lambda t, v: f"{source} = {v:.5g} K at t = {t:.4g} ps exceeds the ceiling {ceiling_K:g} K",
@@ -402,16 +434,92 @@ def energy_change_statistic(times: np.ndarray, energy: np.ndarray, *, scale: flo
     return best, arg, dep, slope, s_used
 
 
+def refine_hinge_onset(times: np.ndarray, energy: np.ndarray, *, lo: int, hi: int, last: int, sigma: float,
+                       subdivide: int = 8) -> tuple[float, float, float]:
+    r"""Least-squares onset of a change (a jump and/or a ramp) on rows ``0..last``, off-line.
+
+    The model is :math:`E_i = μ + δ\,[t_i > τ] + β\,(t_i - τ)_+`: the mean μ of every
+    row before the onset τ, then a jump δ and a ramp β (either may be zero: a sudden
+    step and a slow drift are both fitted without bias; the jump is kept only when it is
+    significant, since it costs precision on a pure drift).  For each candidate τ (every row
+    from ``lo`` to ``hi`` and ``subdivide`` points between consecutive rows) μ, δ and β
+    are fitted by least squares; the onset is the τ with the smallest residual sum of
+    squares.  Unlike the causal alarm, the rows after the alarm (up to ``last``) also
+    inform the onset, which an analysis of an archived run can afford.  The 95 %
+    interval is the set of τ whose residual sum of squares exceeds the minimum by at most
+    3.84 σ² (profile likelihood with the noise σ known).  Returns
+    ``(onset, interval_low, interval_high)`` in ps.
+    """
+    t = np.asarray(times, dtype=np.float64)[: last + 1]
+    x = np.asarray(energy, dtype=np.float64)[: last + 1]
+    x = x - x[0]
+    t0 = t[0]
+    t = t - t0
+    n = len(t)
+
+    def csum(v):
+        return np.concatenate([[0.0], np.cumsum(v)])
+
+    c1, ct, ctt, cx, ctx = csum(np.ones(n)), csum(t), csum(t * t), csum(x), csum(t * x)
+    lo, hi = max(int(lo), 0), min(int(hi), n - 2)
+    if hi < lo:
+        return float("nan"), float("nan"), float("nan")
+    # candidates: row i itself and points inside (t_i, t_{i+1}); the rows after the
+    # candidate are i+1..last (a candidate exactly on row i leaves row i unchanged)
+    frac = np.arange(subdivide) / subdivide
+    idx = np.repeat(np.arange(lo, hi + 1), subdivide)
+    tau = t[idx] + np.tile(frac, hi - lo + 1) * (t[idx + 1] - t[idx])
+    a = idx + 1                                            # first row after the onset
+    S1 = c1[n] - c1[a]
+    St = ct[n] - ct[a]
+    Sx = cx[n] - cx[a]
+    sw = St - tau * S1                                     # Σ w with w = t - τ after the onset
+    sww = (ctt[n] - ctt[a]) - 2 * tau * St + tau * tau * S1
+    swx = (ctx[n] - ctx[a]) - tau * Sx
+    N, SX = float(n), cx[n]
+    A = np.empty((len(tau), 3, 3))
+    A[:, 0] = np.stack([np.full_like(tau, N), S1, sw], axis=1)
+    A[:, 1] = np.stack([S1, S1, sw], axis=1)
+    A[:, 2] = np.stack([sw, sw, sww], axis=1)
+    rhs = np.stack([np.full_like(tau, SX), Sx, swx], axis=1)
+    xx = float(np.sum(x * x))
+    # the continuous hinge (δ = 0) and the jump-and-ramp; the jump is used only when it
+    # lowers the residual sum of squares by more than 10.83 σ² (χ²₁, p = 0.001), so a
+    # slow drift keeps the sharper hinge estimate
+    fits = []
+    for cols in ((0, 2), (0, 1, 2)):
+        sub = A[:, cols][:, :, cols]
+        r = rhs[:, cols]
+        det = np.linalg.det(sub)
+        scale = np.prod(np.maximum(np.abs(np.diagonal(sub, axis1=1, axis2=2)), 1e-300), axis=1)
+        ok = np.abs(det) > 1e-12 * scale
+        rss = np.full(len(tau), np.inf)
+        if ok.any():
+            coef = np.linalg.solve(sub[ok], r[ok][..., None])[..., 0]
+            rss[ok] = xx - np.sum(coef * r[ok], axis=1)
+        fits.append(rss)
+    rss = fits[0]
+    if np.isfinite(fits[1]).any() and (not np.isfinite(rss).any()
+                                       or np.min(rss) - np.min(fits[1]) > 10.83 * sigma * sigma):
+        rss = fits[1]
+    if not np.isfinite(rss).any():
+        return float("nan"), float("nan"), float("nan")
+    k = int(np.argmin(rss))
+    inside = tau[rss <= rss[k] + 3.84 * sigma * sigma]
+    return float(tau[k] + t0), float(inside.min() + t0), float(inside.max() + t0)
+
+
 def check_energy_drift(times: np.ndarray, energy: np.ndarray, *, column: str, n_atoms: int,
                        temperature_K: float | None, reference_ps: float, drift_sigma: float,
-                       drift_eV_per_atom: float, stats: dict | None = None) -> list[Flag]:
+                       drift_eV_per_atom: float, stats: dict | None = None, refine_rows: int = 20) -> list[Flag]:
     """Sequential energy change-point detector (failed); see the module docstring.
 
     The flag's ``time_ps`` is the **alarm**: the first row at which the hinge statistic
     (:func:`energy_change_statistic`) exceeds ``drift_sigma``; it uses only that row and
     earlier ones, so without a false alarm it is never before the onset.  ``onset_ps`` is
-    the hinge point of the alarming candidate (the last row before the change), used for
-    the trusted segment.
+    the off-line estimate of where the change began (:func:`refine_hinge_onset` on the
+    rows up to the alarm and as many after it, at least ``refine_rows``); it is the
+    run's first flagged time and ends the trusted segment.
     """
     ok = np.isfinite(energy) & np.isfinite(times)
     t, e = np.asarray(times, dtype=np.float64)[ok], np.asarray(energy, dtype=np.float64)[ok]
@@ -439,11 +547,19 @@ def check_energy_drift(times: np.ndarray, energy: np.ndarray, *, column: str, n_
     j = int(arg[k])
     tij = float(tau_int[j])
     sign = float(np.sign(z[k]))
-    onset = float(t[j])
     per_row = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
+    # off-line onset: the change fitted to the rows up to the alarm and as many again after
+    # it (at least refine_rows), searched between the reference window (or well before
+    # the causal onset, which bounds the cost on long logs) and the alarm
+    last = min(len(t) - 1, k + max(k - j, refine_rows))
+    lo = max(min_rows - 1, j - 3 * (k - j) - 5 * refine_rows)
+    onset, on_lo, on_hi = refine_hinge_onset(t, e, lo=lo, hi=k - 1, last=last, sigma=float(s_used[k]))
+    if not np.isfinite(onset):
+        onset = on_lo = on_hi = float(t[j])
     msg = (f"{column} change point: the ramp statistic reaches {z[k]:+.2f} σ at t = {t[k]:.4g} ps (limit "
-           f"{drift_sigma:g}); estimated onset {onset:.4g} ps, {t[k] - onset:.3g} ps = {k - j} thermo rows before "
-           f"the alarm; since then {slope[k]:+.3g} eV/ps ({slope[k] / n_atoms * 1e3:+.3g} meV/atom/ps), a departure "
+           f"{drift_sigma:g}); onset {onset:.4g} ps (95 % {on_lo:.4g}-{on_hi:.4g} ps, jump and ramp fitted to the "
+           f"rows up to {t[last]:.4g} ps), {t[k] - onset:.3g} ps before the alarm; since then {slope[k]:+.3g} eV/ps "
+           f"({slope[k] / n_atoms * 1e3:+.3g} meV/atom/ps), a departure "
            f"of {dep[k]:+.4g} eV ({dep[k] / n_atoms * 1e3:+.3g} meV/atom, floor {drift_eV_per_atom * 1e3:g}) from the "
            f"mean of the {j + 1} rows before; σ = {s_used[k] / np.sqrt(tij):.3g} eV ({scale_src}, or the rows' "
            f"own spread if larger), τ_int = {tij:.2f}, thermo every {per_row:.3g} ps")
