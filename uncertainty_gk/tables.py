@@ -775,7 +775,9 @@ def diagnostics_table(records) -> Table:
             f = flags[0]
             subj = f" [{f['subject']}]" if f.get("subject") else ""
             t = f.get("time_ps")
-            first = f"{f['check']}{subj} ({f['severity']})" + (f" at {t:.4g} ps" if _finite(t) else "")
+            on = f.get("onset_ps")
+            first = (f"{f['check']}{subj} ({f['severity']})" + (f" at {t:.4g} ps" if _finite(t) else "")
+                     + (f" (onset {on:.4g} ps)" if _finite(on) and _finite(t) and on < t else ""))
         checks = ", ".join(sorted({f["check"] for f in flags}))
         rows.append([r.get("run", "")] + [r.get("labels", {}).get(k) for k in keys] + [r.get("status", "")]
                     + ([r.get("action", "")] if has_action else [])

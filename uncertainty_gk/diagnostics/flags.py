@@ -125,6 +125,11 @@ class Flag:
         return min(times) if times else float("nan")
 
 
+def _start_time(f: Flag) -> float:
+    t = f.start_ps
+    return t if math.isfinite(t) else math.inf
+
+
 def _sort_time(f: Flag) -> float:
     return f.time_ps if math.isfinite(f.time_ps) else math.inf
 
@@ -132,7 +137,8 @@ def _sort_time(f: Flag) -> float:
 def collapse_flags(flags: Iterable[Flag]) -> list[Flag]:
     """Merge flags of the same (check, subject, severity) into the earliest, summing counts.
 
-    Returns the flags sorted by time (failures before warnings at equal times).
+    Returns the flags sorted by where they start (``start_ps``, then the alarm time;
+    failures before warnings at equal times).
     """
     groups: dict[tuple, Flag] = {}
     for f in flags:
@@ -149,7 +155,7 @@ def collapse_flags(flags: Iterable[Flag]) -> list[Flag]:
                            threshold=first.threshold, message=first.message, severity=first.severity,
                            subject=first.subject, count=first.count + other.count,
                            last_time_ps=max(last) if last else None, onset_ps=min(onsets) if onsets else None)
-    return sorted(groups.values(), key=lambda f: (_sort_time(f), f.severity != "failed", f.check))
+    return sorted(groups.values(), key=lambda f: (_start_time(f), _sort_time(f), f.severity != "failed", f.check))
 
 
 @dataclass
