@@ -25,8 +25,11 @@ MIN_TRUSTED_FRAMES = 20
 
 
 def screen_runs(campaign, *, include_flagged: bool = False, training=None, show_progress: bool | None = None,
-                margin_ps: float = 1.0, **thresholds):
+                margin_ps: float = 1.0, diagnoses: dict | None = None, **thresholds):
     """Diagnose every run; keep the trusted segment of failed runs, drop unusable ones.
+
+    ``diagnoses`` (run name -> :class:`~uncertainty_gk.diagnostics.RunDiagnosis`) reuses
+    verdicts made before, e.g. by ``ugk report``; runs without one are diagnosed here.
 
     Returns ``(runs, records)``: a mapping name -> Dataset (possibly truncated) and,
     per run, ``{"run", "labels", "status", "first_flag_time_ps", "trusted_until_ps",
@@ -46,7 +49,9 @@ def screen_runs(campaign, *, include_flagged: bool = False, training=None, show_
                 runs[name] = ds
                 bar.update(1)
                 continue
-            d = diagnose(ds, training=training, margin_ps=margin_ps, **thresholds)
+            d = (diagnoses or {}).get(name)
+            if d is None:
+                d = diagnose(ds, training=training, margin_ps=margin_ps, **thresholds)
             rec = {"run": name, "labels": labels_of(ds), "status": d.status,
                    "first_flag_time_ps": d.first_flag_time_ps, "trusted_until_ps": d.trusted_until_ps,
                    "flags": [f.to_dict() for f in d.flags]}
@@ -73,7 +78,7 @@ def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.
             reference: str = "charge", species: str | None = None, n_steps: int = 2000,
             per_seed: bool = True, group_by_exclude=("seed",), show_progress: bool | None = None,
             on_group_error=None, trusted_only: bool = True, training=None,
-            diagnose_thresholds: dict | None = None) -> AnalysisResult:
+            diagnose_thresholds: dict | None = None, diagnoses: dict | None = None) -> AnalysisResult:
     """σ, σ_tr, H_R and D* with intervals for every group of a :class:`Campaign`.
 
     Parameters
@@ -93,12 +98,18 @@ def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.
         only trusted segments: failed runs are truncated before their first failure,
         or dropped when too little is left.  ``False`` (``--include-flagged``)
         analyses everything but still reports the flags.
+    training, diagnose_thresholds
+        Passed to ``diagnose`` (the MLIP training set; thresholds and ``margin_ps``).
+    diagnoses : dict, optional
+        Run name -> ``RunDiagnosis`` already made with the same settings (they are
+        used as given, not checked against ``diagnose_thresholds``); the other runs are
+        diagnosed here.
     """
     from .campaign import Campaign
 
     rng = np.random.default_rng(rng)
     runs, records = screen_runs(campaign, include_flagged=not trusted_only, training=training,
-                                show_progress=show_progress, **(diagnose_thresholds or {}))
+                                show_progress=show_progress, diagnoses=diagnoses, **(diagnose_thresholds or {}))
     by_run = {r["run"]: r for r in records}
     if not runs:
         raise AnalysisError("every run failed its diagnostics and none has a usable trusted segment "

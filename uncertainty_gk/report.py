@@ -508,7 +508,8 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
                                  reference=reference, species=species, n_steps=n_steps, show_progress=show_progress,
                                  on_group_error=on_group_error if keep_going else None,
                                  trusted_only=not include_flagged, training=training,
-                                 diagnose_thresholds=dict(thr, margin_ps=margin_ps))
+                                 diagnose_thresholds=dict(thr, margin_ps=margin_ps),
+                                 diagnoses={k: v for k, v in diagnoses.items() if v is not None})
             except AnalysisError as exc:
                 if not keep_going:
                     raise AnalysisError(f"{exc}; with --keep-going the report is written with the diagnostics "
