@@ -147,6 +147,52 @@ def test_garbage(tmp_path):
         read_extxyz(p, frame_interval_ps=0.1)
 
 
+def _energy_file(tmp_path, energies, *, name="e.xyz", drop_at=None):
+    text = ""
+    for k, e in enumerate(energies):
+        extra = "" if k == drop_at else f"energy={e}"
+        text += frame(f"{1 + 0.01 * k} 5 5", "3 3 3", extra=extra)
+    return write(tmp_path, text, name)
+
+
+def test_frame_energies_become_a_thinned_thermo_log(tmp_path):
+    """energy= of every frame -> thermo_PotEng on rows >= 0.1 ps apart; diagnose finds the drift."""
+    e = -100.0 + np.zeros(60)
+    p = _energy_file(tmp_path, e)
+    ds = read_extxyz(p, frame_interval_ps=0.02)
+    assert ds.sizes["time"] == 60 and ds.sizes["thermo"] == 12  # every 5th frame: 0.1 ps apart
+    np.testing.assert_allclose(ds["thermo_time"].values, np.arange(12) * 0.1)
+    np.testing.assert_array_equal(ds["thermo_step"].values, np.arange(0, 60, 5))
+    assert ds["thermo_PotEng"].attrs["units"] == "eV" and int(ds["thermo_block"].max()) == 0
+    assert "thermo log from the 'energy'" in str(ds.attrs["notes"])
+    assert "thermo" not in read_extxyz(p, frame_interval_ps=0.02, energies=False).dims
+    # frames without energy: no log, and a note says why
+    q = _energy_file(tmp_path, e, name="gap.xyz", drop_at=7)
+    r = ExtxyzReader(q, frame_interval_ps=0.02)
+    assert r.energy_log() is None and "frame 7 has no 'energy'" in r.notes[-1]
+    assert ExtxyzReader(write(tmp_path, frame("1 1 1", "2 2 2")), frame_interval_ps=0.02).energy_log() is None
+
+
+def test_energy_log_through_ingest_and_diagnose(tmp_path):
+    """An extended XYZ run ingested from a manifest keeps its energies; a 2 eV jump is flagged."""
+    from uncertainty_gk.archive import load_runs
+    from uncertainty_gk.diagnostics import diagnose
+
+    rng = np.random.default_rng(0)
+    e = -100.0 + 0.01 * rng.standard_normal(400)
+    e[250:] -= 2.0  # a jump at frame 250 = 5.0 ps
+    _energy_file(tmp_path, e, name="run.xyz")
+    (tmp_path / "m.toml").write_text(
+        '[campaign]\nname = "x"\n[defaults]\nformat = "extxyz"\nframe_interval_ps = 0.02\n'
+        '[[runs]]\nname = "r"\ntrajectory = "run.xyz"\nlabels = {seed = 1}\n')
+    camp = load_runs(tmp_path / "m.toml")
+    ds = camp["r"].load()
+    assert ds.sizes["thermo"] == 80
+    d = diagnose(ds, temperature_K=300.0, skip=("rdf_drift", "jump"))
+    f = d.flags_of("energy_drift")
+    assert f and 4.9 <= f[0].onset_ps <= 5.0 and f[0].time_ps >= 5.0
+
+
 # ------------------------------------------------------------------ real data
 @pytest.mark.shared_data
 def test_real_mlip_trajectory(tmp_path):

@@ -381,6 +381,8 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
         if timestep is None and log_dt is not None and np.isfinite(log_dt):
             timestep = float(log_dt)
     reader = open_trajectory(spec, timestep_ps=timestep)
+    if log_ds is None and hasattr(reader, "energy_log"):
+        log_ds = reader.energy_log()  # extended XYZ: the frames' own energies are the log
     types = type_map(spec)
     extra = {"ingest_fingerprint": opts, "origin": spec.origin}
     summary = write_run(tmp, spec.name, reader, types=types, charges=spec.options.get("charges"),

@@ -16,6 +16,13 @@
   else ``frame index × frame_interval_ps``; with a ``step`` info key and ``timestep_ps``
   the time is ``step × timestep_ps``.  A given ``frame_interval_ps`` wins over stored times.
 * the cell must be periodic in 3D (``Lattice=`` with ``pbc="T T T"``).
+* energies: when every frame's comment line has a potential energy (``energy=``, as ASE
+  and MLIP MD drivers write it; also ``potential_energy``, ``Epot``, ``epot``), it becomes
+  a one-block thermo log with column ``PotEng`` (eV; :meth:`ExtxyzReader.energy_log`),
+  so that ``diagnose`` can look for energy drifts and change points without a separate
+  log.  Rows are thinned to at least ``ENERGY_ROW_INTERVAL_PS`` apart: consecutive
+  frames a few fs apart carry strongly correlated energies, which the change-point
+  detector's false-alarm rate is not calibrated for (see docs/diagnostics.md).
 """
 
 from __future__ import annotations
@@ -23,11 +30,15 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import json
 import lzma
+import math
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +52,12 @@ __all__ = ["ExtxyzReader", "read_extxyz"]
 
 #: A fractional coordinate further than this outside [0, 1] means the file is not wrapped.
 _OUTSIDE_TOL = 1e-3
+
+#: Comment-line keys taken as the frame's potential energy (eV), in order of preference.
+ENERGY_KEYS = ("energy", "potential_energy", "Epot", "epot")
+
+#: The energy log keeps rows at least this far apart (ps).
+ENERGY_ROW_INTERVAL_PS = 0.1
 
 
 @contextlib.contextmanager
@@ -143,6 +160,84 @@ class ExtxyzReader:
         if "forces" in atoms.arrays:
             return np.asarray(atoms.arrays["forces"], dtype=np.float64)
         return None
+
+    def energy_log(self, *, min_interval_ps: float = ENERGY_ROW_INTERVAL_PS) -> xr.Dataset | None:
+        """The per-frame potential energies as a thermo log Dataset, or None.
+
+        Reads only the comment lines (a text pass, no structure parsing).  None when the
+        first frame has no energy key (:data:`ENERGY_KEYS`), when a later frame lacks it
+        (a note says so), when the frame times are unknown, or when the file cannot be
+        scanned (the frame reader then reports what is wrong).  Rows are the frames
+        ``0, m, 2m, ...`` with ``m`` the smallest stride putting them at least
+        ``min_interval_ps`` apart.  The log has one block (0), no events and no requested
+        step count, so only the energy and non-finite checks of ``diagnose`` use it.
+        """
+        from ase.io.extxyz import key_val_str_to_dict
+
+        energies, times, steps = [], [], []
+        key = None
+        with _plain_copy(self.path) as plain, open(plain, encoding="utf-8", errors="replace") as fh:
+            k = 0
+            while True:
+                head = fh.readline()
+                if not head:
+                    break
+                if not head.strip():
+                    continue
+                try:
+                    n = int(head.split()[0])
+                    info = key_val_str_to_dict(fh.readline())
+                except Exception:  # malformed: the frame reader gives the precise error
+                    return None
+                if key is None:
+                    key = next((c for c in ENERGY_KEYS if c in info), None)
+                    if key is None:
+                        return None
+                if key not in info:
+                    self.notes.append(f"frame {k} has no '{key}' in its comment line (frame 0 has): the "
+                                      "energies are not used as a log")
+                    return None
+                try:
+                    energies.append(float(info[key]))
+                except (TypeError, ValueError):
+                    energies.append(math.nan)
+                times.append(info.get("time"))
+                steps.append(info.get("step"))
+                deque(islice(fh, n), maxlen=0)
+                k += 1
+        if not energies:
+            return None
+        idx = np.arange(len(energies))
+        if self.frame_interval_ps is not None:
+            t = idx * self.frame_interval_ps
+        elif all(x is not None for x in times):
+            t = np.array([_ase_time_to_ps(x) for x in times])
+        elif self.timestep_ps is not None and all(x is not None for x in steps):
+            t = np.array(steps, dtype=np.float64) * self.timestep_ps
+        else:
+            return None
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else math.inf
+        stride = max(1, math.ceil(min_interval_ps / dt - 1e-9)) if dt > 0 else 1
+        keep = idx[::stride]
+        step = (np.array(steps, dtype=np.int64) if all(x is not None for x in steps) else idx)[keep]
+        note = (f"thermo log from the '{key}' of every frame's comment line"
+                + (f", every {stride}th frame ({stride * dt:.3g} ps apart)" if stride > 1 else ""))
+        self.notes.append(note)
+        ds = xr.Dataset(
+            {"thermo_PotEng": ("thermo", np.asarray(energies, dtype=np.float64)[keep])},
+            coords={"thermo_step": ("thermo", step.astype(np.int64)),
+                    "thermo_time": ("thermo", np.asarray(t, dtype=np.float64)[keep]),
+                    "thermo_block": ("thermo", np.zeros(len(keep), dtype=np.int64)),
+                    "event_step": ("event", np.zeros(0, dtype=np.int64)),
+                    "event_kind": ("event", np.zeros(0, "<U7")),
+                    "event_message": ("event", np.zeros(0, "<U1")),
+                    "event_line": ("event", np.zeros(0, dtype=np.int64))},
+            attrs={"units": "metal", "timestep_ps": float("nan") if self.timestep_ps is None else self.timestep_ps,
+                   "run_lengths": "[]", "steps_done": "[null]", "block_commands": json.dumps([note]),
+                   "block_requested_steps": "[null]", "ended_with_error": 0, "production_block": 0,
+                   "path": str(self.path), "notes": json.dumps([note])})
+        ds["thermo_PotEng"].attrs.update(units="eV", long_name=f"potential energy ('{key}' of the extended XYZ frame)")
+        return ds
 
     # ------------------------------------------------------------------ protocol
     def header(self) -> RunHeader:
@@ -259,12 +354,18 @@ class ExtxyzReader:
 def read_extxyz(path, *, frame_interval_ps: float | None = None, timestep_ps: float | None = None,
                 charges: Mapping | None = None, masses: Mapping | None = None, mobile: Sequence[str] = ("Li",),
                 labels: Mapping | None = None, temperature_K: float | None = None, run_name: str = "",
-                max_unwrap_fraction: float = 0.25, wrapped: bool | None = None) -> xr.Dataset:
-    """Read an extended XYZ trajectory into a trajectory Dataset (see :mod:`uncertainty_gk.schema`)."""
+                max_unwrap_fraction: float = 0.25, wrapped: bool | None = None,
+                energies: bool = True) -> xr.Dataset:
+    """Read an extended XYZ trajectory into a trajectory Dataset (see :mod:`uncertainty_gk.schema`).
+
+    With ``energies`` (default) the frames' potential energies, when present, are merged
+    as a thermo log (:meth:`ExtxyzReader.energy_log`).
+    """
     reader = ExtxyzReader(path, frame_interval_ps=frame_interval_ps, timestep_ps=timestep_ps,
                           max_unwrap_fraction=max_unwrap_fraction, temperature_K=temperature_K,
                           wrapped=wrapped)
     header = reader.header()
+    log = reader.energy_log() if energies else None
     info = reader.info()
     return assemble_dataset(header, reader.iter_chunks(), info, charges=charges, masses=masses, mobile=mobile,
-                            labels=labels, run_name=run_name or Path(path).name)
+                            labels=labels, run_name=run_name or Path(path).name, thermo=log)
