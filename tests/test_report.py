@@ -180,16 +180,22 @@ def test_crash_leaves_no_half_report(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_report_end_to_end(tmp_path, capsys, monkeypatch):
-    from uncertainty_gk.cli import main
+def _report_args(tmp_path, n_frames: int) -> list[str]:
+    """``ugk report`` arguments for two synthetic LAMMPS dumps written into tmp_path/runs."""
     from uncertainty_gk.synthetic import generate
 
-    _use_stand_in_plots(monkeypatch)
-    system = generate(n_mobile=24, n_frames=300, n_seeds=2, D=0.3, rng=3)
+    system = generate(n_mobile=24, n_frames=n_frames, n_seeds=2, D=0.3, rng=3)
     paths = [str(p) for p in system.write_lammps_dumps(tmp_path / "runs")]
     types_ = ",".join(f"{k}={v}" for k, v in system.types.items())
-    args = ["report", *paths, "-o", str(tmp_path / "rep"), "--types", types_, "--timestep-ps", "0.001",
-            "--temperature-K", "800", "--n-steps", "300", "-q", "--include-flagged"]
+    return ["report", *paths, "-o", str(tmp_path / "rep"), "--types", types_, "--timestep-ps", "0.001",
+            "--temperature-K", "800", "-q"]
+
+
+def test_cli_report_end_to_end(tmp_path, capsys, monkeypatch):
+    from uncertainty_gk.cli import main
+
+    _use_stand_in_plots(monkeypatch)
+    args = _report_args(tmp_path, 300) + ["--n-steps", "300", "--include-flagged"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "report.html" in out
@@ -219,13 +225,7 @@ def test_cli_report_when_every_run_fails(tmp_path, capsys, monkeypatch):
     from uncertainty_gk.cli import main
 
     _use_stand_in_plots(monkeypatch)
-    from uncertainty_gk.synthetic import generate
-
-    system = generate(n_mobile=24, n_frames=100, n_seeds=2, D=0.3, rng=3)
-    paths = [str(p) for p in system.write_lammps_dumps(tmp_path / "runs")]
-    types_ = ",".join(f"{k}={v}" for k, v in system.types.items())
-    args = ["report", *paths, "-o", str(tmp_path / "rep"), "--types", types_, "--timestep-ps", "0.001",
-            "--temperature-K", "800", "-q", "--no-figures"]
+    args = _report_args(tmp_path, 100) + ["--no-figures"]
     assert main(args) == 2                   # point walkers overlap: every run fails its diagnostics
     assert "--keep-going" in capsys.readouterr().err
     assert not (tmp_path / "rep").exists()

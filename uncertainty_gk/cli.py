@@ -244,8 +244,8 @@ def cmd_diagnose(args) -> int:
     for name, d in reports:
         for f in d.flags:
             when = "" if f.time_ps != f.time_ps else f" at {f.time_ps:.4g} ps"
-            if f.onset_ps is not None and f.onset_ps == f.onset_ps and f.onset_ps < f.time_ps:
-                when += f" (onset {f.onset_ps:.4g} ps)"
+            if f.start_ps < f.time_ps:
+                when += f" (onset {f.start_ps:.4g} ps)"
             print(f"  {name} [{f.severity}] {f.check}{when}: {f.message}")
     if seed_groups is not None:
         multi = [g for g in seed_groups if "skipped" not in g]

@@ -224,12 +224,13 @@ def _pct(x):
     return f"{100 * x:.1f} %"
 
 
-def _q(vals, q):
-    return f"{np.quantile(vals, q):.2f}" if len(vals) else "-"
-
-
-def _q2(vals, q, fmt="{:.2f}"):
+def _q(vals, q, fmt="{:.2f}"):
     return fmt.format(np.quantile(vals, q)) if len(vals) else "-"
+
+
+def _signed_pcts(vals):
+    """5th / 50th / 95th percentile with signs (location errors)."""
+    return " / ".join(_q(vals, q, "{:+.2f}") for q in (0.05, 0.5, 0.95))
 
 
 def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, elapsed: float) -> str:
@@ -271,7 +272,7 @@ def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, e
         lo, hi = clopper_pearson(w, n)
         alo, ahi = clopper_pearson(wa, n)
         L.append(f"| {kind} | {n} | {_pct(len(det) / n)} | {early} | **{_pct(w / n)}** [{100 * lo:.1f}-{100 * hi:.1f}] "
-                 f"| {_q2(err, 0.05, '{:+.2f}')} / {_q2(err, 0.5, '{:+.2f}')} / {_q2(err, 0.95, '{:+.2f}')} "
+                 f"| {_signed_pcts(err)} "
                  f"| {sum(r['alarm_early'] for r in rs)} | {_pct(wa / n)} [{100 * alo:.1f}-{100 * ahi:.1f}] "
                  f"| {_q(ad, 0.5)} / {_q(ad, 0.95)} / {max(ad) if ad else float('nan'):.2f} "
                  f"| {_q(aimed, 0.5)} / {_q(aimed, 0.95)} ({len(aimed)}/{n}) | {_pct(clean_tr / n)} "
@@ -315,7 +316,7 @@ def summarise(inj: list[dict], clean: list[dict], n_replicas: int, srcs: dict, e
                 hist = ", ".join(f"{k}: {v}" for k, v in sorted(Counter(rows).items()))
                 L.append(f"| {kind} | {s_} | {np.median([r['thermo_interval_ps'] for r in sub]):.2g} | {len(sub)} "
                          f"| {_pct(sum(r['within_1ps'] for r in sub) / len(sub))} "
-                         f"| {_q2(err, 0.05, '{:+.2f}')} / {_q2(err, 0.5, '{:+.2f}')} / {_q2(err, 0.95, '{:+.2f}')} "
+                         f"| {_signed_pcts(err)} "
                          f"/ {max(abs(x) for x in err) if err else float('nan'):.2f} "
                          f"| {_pct(sum(r['alarm_within_1ps'] for r in sub) / len(sub))} "
                          f"| {_pct(sum(r['detected'] and 0 <= r['alarm_delay_ps'] <= 2.0 + 1e-9 for r in sub) / len(sub))} "

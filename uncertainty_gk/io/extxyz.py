@@ -36,6 +36,7 @@ import math
 import os
 import shutil
 import tempfile
+import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
@@ -114,22 +115,30 @@ class ExtxyzReader:
         self.temperature_K = temperature_K
         self.notes: list[str] = []
         self._first = None
+        self._plain: Path | None = None
 
     # ------------------------------------------------------------------ helpers
+    def _plain_path(self) -> Path:
+        """The plain file to read: decompressed once per reader, removed with it."""
+        if self._plain is None:
+            stack = contextlib.ExitStack()
+            self._plain = stack.enter_context(_plain_copy(self.path))
+            weakref.finalize(self, stack.close)
+        return self._plain
+
     def _frames(self):
         from ase.io import iread
 
-        with _plain_copy(self.path) as plain:
-            try:
-                for k, atoms in enumerate(iread(str(plain), index=":", format="extxyz")):
-                    yield k, atoms
-            except InputFormatError:
-                raise
-            except StopIteration:
-                return
-            except Exception as exc:  # ASE raises many types for malformed files
-                raise InputFormatError(f"cannot parse as extended XYZ: {type(exc).__name__}: {exc}",
-                                       path=self.path) from None
+        try:
+            for k, atoms in enumerate(iread(str(self._plain_path()), index=":", format="extxyz")):
+                yield k, atoms
+        except InputFormatError:
+            raise
+        except StopIteration:
+            return
+        except Exception as exc:  # ASE raises many types for malformed files
+            raise InputFormatError(f"cannot parse as extended XYZ: {type(exc).__name__}: {exc}",
+                                   path=self.path) from None
 
     def _first_frame(self):
         if self._first is None:
@@ -176,7 +185,7 @@ class ExtxyzReader:
 
         energies, times, steps = [], [], []
         key = None
-        with _plain_copy(self.path) as plain, open(plain, encoding="utf-8", errors="replace") as fh:
+        with open(self._plain_path(), encoding="utf-8", errors="replace") as fh:
             k = 0
             while True:
                 head = fh.readline()
