@@ -50,7 +50,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     from uncertainty_gk import synthetic
-    from uncertainty_gk.conductivity import analyse_group
+    from uncertainty_gk.analysis import analyse_group
+    from uncertainty_gk.settings import AnalysisSettings
     from uncertainty_gk.diagnostics import diagnose
 
     t0 = time.perf_counter()
@@ -67,7 +68,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyse_group(system.runs, rng=0)
+        res = analyse_group(system.runs, AnalysisSettings(seed=0))
     t_an = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from uncertainty_gk import synthetic
-from uncertainty_gk.analysis import analyse
+from uncertainty_gk.pipeline import analyse
+from uncertainty_gk.settings import AnalysisSettings
 from uncertainty_gk.arrhenius import (ArrheniusPoint, arrhenius_fit, arrhenius_from_result, format_arrhenius,
                                       points_from_result)
 from uncertainty_gk.campaign import Campaign
@@ -146,7 +147,7 @@ def test_end_to_end_synthetic_md():
         runs.update({ds.attrs["run_name"]: ds for ds in system.runs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), n_steps=400, rng=0, show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
         pts = points_from_result(result, "sigma_tr")
         assert len(pts) == 1 and len(next(iter(pts.values()))) == 3
         (tr,) = arrhenius_from_result(result, quantity="sigma_tr", rng=0)
@@ -161,7 +162,7 @@ def test_end_to_end_synthetic_md():
 
 def test_points_from_result_leaves_out_unresolved_sigma():
     """A group whose σ is only an upper bound (not resolved from zero) is not an Arrhenius point."""
-    from uncertainty_gk.conductivity import _mark_unresolved
+    from uncertainty_gk.analysis import _mark_unresolved
     from uncertainty_gk.results import AnalysisResult, Estimate, GroupResult
 
     rng = np.random.default_rng(3)

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from uncertainty_gk import conductivity, synthetic
+from uncertainty_gk import synthetic
+from uncertainty_gk.estimators import build_group_data
+from uncertainty_gk.settings import AnalysisSettings
 from uncertainty_gk.estimators.baselines import fit_line, ols_wls_gls
 
 pytest.importorskip("statsmodels")
@@ -16,15 +18,13 @@ pytest.importorskip("statsmodels")
 @pytest.fixture(scope="module")
 def group():
     system = synthetic.generate(n_mobile=48, n_frames=3000, n_seeds=3, rng=4)
-    seeds = [conductivity.prepare_seed(ds, name=f"s{i}") for i, ds in enumerate(system.runs)]
-    win = conductivity.select_window(seeds)
-    lags = conductivity.window_lags(win, seeds[0].dt_ps, min(s.n_frames for s in seeds), 24)
-    return system, seeds, lags
+    data = build_group_data({f"s{i}": ds for i, ds in enumerate(system.runs)}, AnalysisSettings(seed=0))
+    return system, data, data.lags
 
 
 def test_keys_finite_and_json(group):
     system, seeds, lags = group
-    out = ols_wls_gls(seeds, lags, ci_prob=0.9)
+    out = ols_wls_gls(seeds, ci_prob=0.9)
     json.dumps(out)
     assert out["ci_prob"] == 0.9
     for m in ("ols", "wls", "gls"):
@@ -42,7 +42,7 @@ def test_keys_finite_and_json(group):
 def test_naive_ols_se_too_small(group):
     """The point of the baselines: OLS error bars are far below the seed-to-seed scatter."""
     _, seeds, lags = group
-    d = ols_wls_gls(seeds, lags, ci_prob=0.95)["ols"]["sigma"]
+    d = ols_wls_gls(seeds, ci_prob=0.95)["ols"]["sigma"]
     assert d["naive_se"] < 0.5 * d["seed_scatter_se"]
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from uncertainty_gk import synthetic
-from uncertainty_gk.conductivity import analyse_group
+from uncertainty_gk.analysis import analyse_group
+from uncertainty_gk.settings import AnalysisSettings
 
 QUANTS = ("D_tr", "sigma_tr", "sigma", "haven_ratio")
 
@@ -27,7 +28,7 @@ def run_replicas(n, haven, n_frames, n_steps, first_seed=0):
                                     rattle_amplitude=0.3, rattle_time_ps=0.2, drift_D=0.01, rng=i)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = analyse_group(system.runs, rng=1000 + i, per_seed=False, n_steps=n_steps)
+            res = analyse_group(system.runs, AnalysisSettings(seed=1000 + i, per_seed=False, n_steps=n_steps))
         for q in QUANTS:
             e = res.quantities[q]
             hits[q].append(e.lower <= system.truth[q] <= e.upper)

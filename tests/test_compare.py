@@ -1,6 +1,5 @@
 """compare(): two synthetic 'models' side by side, P(faster > slower); CLI handlers."""
 
-import argparse
 import csv
 import json
 import warnings
@@ -8,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from uncertainty_gk import arrhenius, compare as compare_mod, synthetic
-from uncertainty_gk.analysis import analyse
+from uncertainty_gk import synthetic
+from uncertainty_gk.pipeline import analyse
+from uncertainty_gk.settings import AnalysisSettings
 from uncertainty_gk.archive import write_archive
 from uncertainty_gk.campaign import Campaign
 from uncertainty_gk.compare import compare, format_comparison, prob_greater
@@ -35,7 +35,7 @@ def two_models():
 def result():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyse(Campaign(two_models()), n_steps=400, rng=0, show_progress=False)
+        return analyse(Campaign(two_models()), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
 
 
 def test_prob_greater_exact():
@@ -57,10 +57,10 @@ def test_faster_model_wins(result, tmp_path):
     row = cmp.rows[0]
     assert row.labels == {"structure": "synthetic", "temperature_K": 800.0}
     assert [e.value for e in row.entries] == ["fast", "slow"]
-    assert row.probabilities[("sigma_tr", "fast", "slow")] > 0.99
-    assert row.probabilities[("sigma", "fast", "slow")] > 0.95
-    assert row.probabilities[("sigma_tr", "slow", "fast")] < 0.01
-    h = row.probabilities[("haven_ratio", "fast", "slow")]
+    assert row.p("sigma_tr", "fast", "slow") > 0.99
+    assert row.p("sigma", "fast", "slow") > 0.95
+    assert row.p("sigma_tr", "slow", "fast") < 0.01
+    h = row.p("haven_ratio", "fast", "slow")
     assert 0.0 <= h <= 1.0
     text = format_comparison(cmp)
     assert "P(σ_tr[fast] > σ_tr[slow])" in text
@@ -97,14 +97,9 @@ def test_compare_errors(result):
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="ugk")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true")
-    common.add_argument("-q", "--quiet", action="store_true")
-    sub = p.add_subparsers(dest="command")
-    arrhenius.register_cli(sub, common)
-    compare_mod.register_cli(sub, common)
-    return p
+    from uncertainty_gk.cli import build_parser
+
+    return build_parser()
 
 
 def test_cli_compare_and_arrhenius(tmp_path, capsys):
@@ -146,15 +141,12 @@ def test_two_models_three_temperatures_known_answers():
     assert len(runs) == 12 and {json.loads(ds.attrs["labels"])["model"] for ds in runs.values()} == {"fast", "slow"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), n_steps=400, rng=0, show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
         fits = arrhenius_from_result(result, quantity="sigma_tr", rng=1)
     cmp = compare(result, by="model")
     assert len(cmp.rows) == 3                      # one row per temperature
     for row in cmp.rows:
-        p_fast = row.probabilities.get(("sigma_tr", "fast", "slow"))
-        if p_fast is None:
-            p_fast = 1.0 - row.probabilities[("sigma_tr", "slow", "fast")]
-        assert p_fast > 0.95, row.labels
+        assert row.p("sigma_tr", "fast", "slow") > 0.95, row.labels
     by_model = {f.labels["model"]: f for f in fits}
     assert set(by_model) == {"fast", "slow"}
     for name, (e_a, _) in models.items():

@@ -111,7 +111,7 @@ def test_onset_before_alarm_ends_the_trusted_segment_and_round_trips():
 def test_screen_runs_reuses_given_diagnoses_and_truncates(monkeypatch):
     """``analyse``/``screen_runs`` take verdicts made before (``ugk report``) instead of diagnosing again."""
     import uncertainty_gk.diagnostics as diag
-    from uncertainty_gk.analysis import screen_runs
+    from uncertainty_gk.pipeline import screen_runs
 
     runs = {"a": crystal_dataset(100), "b": crystal_dataset(100)}
     made = {"a": RunDiagnosis.from_flags([Flag("temperature", 1.5, 2000.0, 1300.0, "hot", onset_ps=1.3)],
@@ -120,9 +120,11 @@ def test_screen_runs_reuses_given_diagnoses_and_truncates(monkeypatch):
     calls = []
     real = diag.diagnose
     monkeypatch.setattr(diag, "diagnose", lambda ds, **kw: calls.append(1) or real(ds, **kw))
-    kept, records = screen_runs(runs, diagnoses=made, show_progress=False)
+    from uncertainty_gk.analysis import cut_to_trusted
+
+    rec = screen_runs(runs, diagnoses=made, show_progress=False)
     assert len(calls) == 1  # only "b" was diagnosed here
-    rec = {r["run"]: r for r in records}
     assert rec["a"]["action"] == "truncated" and rec["a"]["first_flag_time_ps"] == 1.3
+    kept = {n: cut_to_trusted(ds, rec[n]) for n, ds in runs.items()}
     assert float(kept["a"]["time"].values[-1]) <= 1.1 + 1e-9 and kept["b"].sizes["time"] == 100
     assert rec["b"]["action"] == "kept"

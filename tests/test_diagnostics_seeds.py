@@ -85,4 +85,6 @@ def test_cli_diagnose_seed_check(tmp_path):
     assert a.no_seed_check and a.seed_alpha == 0.01
     a = p.parse_args(["diagnose", "x.nc", "--seed-alpha", "0.05"])
     assert not a.no_seed_check and a.seed_alpha == 0.05
-    assert np.isfinite(a.margin_ps)
+    from uncertainty_gk.cli.options import settings_from_args
+
+    assert np.isfinite(settings_from_args(a).margin_ps)

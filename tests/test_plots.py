@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from uncertainty_gk import synthetic
-from uncertainty_gk.analysis import analyse
+from uncertainty_gk.pipeline import analyse
+from uncertainty_gk.settings import AnalysisSettings
 from uncertainty_gk.arrhenius import arrhenius_fit
 from uncertainty_gk.campaign import Campaign
 from uncertainty_gk.diagnostics import Flag, RunDiagnosis
@@ -29,7 +30,7 @@ def small():
     camp = Campaign({ds.attrs["run_name"]: ds for ds in system.runs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(camp, rng=0, n_steps=400, per_seed=False, show_progress=False)
+        result = analyse(camp, AnalysisSettings(seed=0, n_steps=400, per_seed=False), show_progress=False)
     return camp, result, system
 
 
@@ -41,7 +42,7 @@ def multi():
     camp = Campaign(runs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(camp, rng=1, n_steps=300, per_seed=False, show_progress=False)
+        result = analyse(camp, AnalysisSettings(seed=1, n_steps=300, per_seed=False), show_progress=False)
     return camp, result
 
 
@@ -65,7 +66,7 @@ def all_text(fig) -> str:
 def test_msd_figure_content(small):
     camp, result, _ = small
     g = result.groups[0]
-    fig = msd_figure(camp, result, 0, width="single")
+    fig = msd_figure(result, 0, width="single")
     main = [ax for ax in fig.axes if ax.get_xlabel() == "lag time t (ps)"]
     assert len(main) == 2
     tr, pol = main
@@ -89,43 +90,61 @@ def test_msd_figure_content(small):
 
 
 def test_msd_truncated_run_drawn_over_trusted_segment_only(small):
-    camp, result, _ = small
-    res = copy.deepcopy(result)
-    g = res.groups[0]
-    rec = g.run_status[1]
-    end = float(camp[rec["run"]]["time"].values[-1])
-    rec.update(action="truncated", status="failed", trusted_until_ps=end / 2, first_flag_time_ps=end / 2 + 1)
-    fig = msd_figure(camp, res, 0, collective=False, inset=False)
+    """The figure draws what the analysis used: a run cut by diagnostics shows only its trusted part."""
+    from uncertainty_gk.analysis import analyse_runs
+
+    camp, _, _ = small
+    names = list(camp)
+    end = float(camp[names[1]]["time"].values[-1])
+    screening = {names[1]: {"run": names[1], "labels": {}, "action": "truncated", "status": "failed",
+                            "trusted_until_ps": end / 2, "first_flag_time_ps": end / 2 + 1}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyse_runs(camp, AnalysisSettings(seed=0, n_steps=300, per_seed=False), screening=screening)
+    fig = msd_figure(res, 0, collective=False, inset=False)
     ax = fig.axes[0]
     lines = {ln.get_gid(): ln for ln in by_gid(ax, "seed:")}
-    x_trunc = lines[f"seed:{rec['run']}"].get_xdata().max()
-    x_full = lines[f"seed:{g.run_status[0]['run']}"].get_xdata().max()
+    x_trunc = lines[f"seed:{names[1]}"].get_xdata().max()
+    x_full = lines[f"seed:{names[0]}"].get_xdata().max()
     assert x_trunc <= 0.5 * end / 2 + 1e-9 < x_full
     assert any("truncated at" in t for t in legend_texts(fig))
 
 
-def test_msd_without_posterior_draws_uses_gls_and_says_so(small):
+def test_msd_band_of_a_method_without_intercept_draws_says_so(small):
     camp, result, _ = small
-    res = copy.deepcopy(result)
-    res.groups[0].idata = None
-    fig = msd_figure(camp, res, 0, collective=False)
-    assert any("GLS approximation" in t and CI in t for t in legend_texts(fig))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyse(camp, AnalysisSettings(seed=0, method="bootstrap", n_boot=200, per_seed=False),
+                      show_progress=False)
+    fig = msd_figure(res, 0, collective=False)
+    assert any("GLS intercept" in t and CI in t for t in legend_texts(fig))
     t, y = by_gid(fig.axes[0], "fit_tr")[0].get_data()
-    expected = 6 * result.groups[0].quantities["D_tr"].median / A2_PER_PS_TO_CM2_PER_S
-    assert np.polyfit(t, y, 1)[0] == pytest.approx(expected, rel=0.1)
+    expected = 6 * res.groups[0].quantities["D_tr"].median / A2_PER_PS_TO_CM2_PER_S
+    assert np.polyfit(t, y, 1)[0] == pytest.approx(expected, rel=0.05)
+
+
+def test_msd_figure_from_a_results_file(small, tmp_path):
+    """Figures read results only: the same figure from the saved file, without the trajectories."""
+    from uncertainty_gk.results import load_results, save_results
+
+    _, result, _ = small
+    back = load_results(save_results(result, tmp_path / "r.nc"))
+    a = by_gid(msd_figure(result, 0).axes[0], "fit_tr")[0].get_ydata()
+    b = by_gid(msd_figure(back, 0).axes[0], "fit_tr")[0].get_ydata()
+    np.testing.assert_allclose(a, b)
 
 
 def test_bad_group_index_names_the_groups(small):
     camp, result, _ = small
     with pytest.raises(UGKError, match="has 1 groups"):
-        msd_figure(camp, result, 5)
+        msd_figure(result, 5)
 
 
 # --------------------------------------------------------------------------- running
 def test_running_figure(small):
     camp, result, _ = small
     g = result.groups[0]
-    fig = running_figure(camp, result, 0, width="double")
+    fig = running_figure(result, 0, width="double")
     axes = [ax for ax in fig.axes if ax.get_xlabel().startswith("end of fit window")]
     assert len(axes) == 2
     assert axes[0].get_ylabel().startswith("σ_tr (") and axes[1].get_ylabel().startswith("σ (")
@@ -160,7 +179,7 @@ def test_haven_figure(small):
 
 
 def test_haven_figure_unresolved_and_no_diffusion(small):
-    from uncertainty_gk.conductivity import _mark_unresolved
+    from uncertainty_gk.analysis import _mark_unresolved
     from uncertainty_gk.results import Estimate
 
     _, result, _ = small

@@ -3,7 +3,8 @@
 import numpy as np
 
 from uncertainty_gk import progress, synthetic
-from uncertainty_gk.conductivity import analyse_group
+from uncertainty_gk.analysis import analyse_group
+from uncertainty_gk.settings import AnalysisSettings
 
 
 def _runs():
@@ -19,15 +20,15 @@ def test_enabled_follows_switches(monkeypatch):
 
 def test_sampling_bar_on_request_only(capsys):
     runs = _runs()
-    a = analyse_group(runs, n_steps=300, rng=1, per_seed=False, show_progress=True)
+    a = analyse_group(runs, AnalysisSettings(n_steps=300, seed=1, per_seed=False), show_progress=True)
     err = capsys.readouterr().err
     assert "sample" in err and "300" in err
-    b = analyse_group(runs, n_steps=300, rng=1, per_seed=False, show_progress=False)
+    b = analyse_group(runs, AnalysisSettings(n_steps=300, seed=1, per_seed=False), show_progress=False)
     assert capsys.readouterr().err == ""
     # the bar does not change the numbers: same rng, same samples
     assert np.array_equal(a.quantities["sigma"].samples, b.quantities["sigma"].samples)
 
 
 def test_not_a_terminal_is_quiet(capsys):
-    analyse_group(_runs(), n_steps=300, rng=1, per_seed=False)   # pytest's stderr is not a tty
+    analyse_group(_runs(), AnalysisSettings(n_steps=300, seed=1, per_seed=False))   # pytest's stderr is not a tty
     assert capsys.readouterr().err == ""

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from uncertainty_gk.settings import AnalysisSettings
+
 from uncertainty_gk.campaign import Campaign
 from uncertainty_gk.errors import UGKError
 from uncertainty_gk.report import REPORT_ENTRIES, write_report
@@ -93,7 +95,7 @@ def report(tmp_path_factory):
     _use_stand_in_plots(mp)
     out = tmp_path_factory.mktemp("rep") / "report"
     try:
-        res = write_report(_campaign(n_seeds=2), out, n_steps=300, rng=0, show_progress=False)
+        res = write_report(_campaign(n_seeds=2), out, AnalysisSettings(n_steps=300, seed=0), show_progress=False)
     finally:
         mp.undo()
     return res
@@ -157,7 +159,7 @@ def test_headline_numbers_equal_results_json(report):
 
 def test_refuses_non_empty_directory(report, tmp_path):
     with pytest.raises(UGKError, match=r"not empty; use --overwrite"):
-        write_report(_campaign(), report.out_dir, n_steps=300, figures=False, show_progress=False)
+        write_report(_campaign(), report.out_dir, AnalysisSettings(n_steps=300, seed=0), figures=False, show_progress=False)
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
@@ -175,7 +177,7 @@ def test_crash_leaves_no_half_report(tmp_path, monkeypatch):
     monkeypatch.setattr(rep, "_write_outputs", boom)
     out = tmp_path / "r"
     with pytest.raises(RuntimeError, match="disk full"):
-        write_report(_campaign({"m": (0.3, 0.5)}, (1000.0,), n_seeds=2), out, n_steps=200, figures=False,
+        write_report(_campaign({"m": (0.3, 0.5)}, (1000.0,), n_seeds=2), out, AnalysisSettings(n_steps=200, seed=0), figures=False,
                      show_progress=False)
     assert list(tmp_path.iterdir()) == []
 

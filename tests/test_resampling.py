@@ -7,7 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from uncertainty_gk import conductivity, synthetic
+from uncertainty_gk import synthetic
+from uncertainty_gk.estimators import build_group_data
+from uncertainty_gk.settings import AnalysisSettings
 from uncertainty_gk.errors import AnalysisError
 from uncertainty_gk.estimators import resampling
 from uncertainty_gk.estimators.resampling import (block_slope_series, line_samples, per_ion_window_msd,
@@ -18,10 +20,8 @@ KEYS = ("slope_tr", "slope_P_per_volume")
 
 def make(rng, n_seeds=3, n_frames=3000, haven_ratio=1.0):
     system = synthetic.generate(n_mobile=48, n_frames=n_frames, n_seeds=n_seeds, haven_ratio=haven_ratio, rng=rng)
-    seeds = [conductivity.prepare_seed(ds, name=f"s{i}") for i, ds in enumerate(system.runs)]
-    win = conductivity.select_window(seeds)
-    lags = conductivity.window_lags(win, seeds[0].dt_ps, min(s.n_frames for s in seeds), 24)
-    series = [conductivity.seed_series(s, lags) for s in seeds]
+    data = build_group_data({f"s{i}": ds for i, ds in enumerate(system.runs)}, AnalysisSettings(seed=0))
+    seeds, series, lags = list(data.seeds), list(data.series), data.lags
     truth = (system.truth["msd_slope"], system.truth["polarisation_msd_slope"] / system.truth["volume"])
     return seeds, series, lags, truth
 

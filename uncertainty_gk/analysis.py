@@ -1,168 +1,347 @@
-"""Analyse a whole campaign: every group (runs sharing all labels but the seed).
+"""The analysis core: every group of a campaign, prepared once, fitted by registered estimators.
 
->>> from uncertainty_gk.archive import open_archive              # doctest: +SKIP
->>> from uncertainty_gk.analysis import analyse
->>> result = analyse(open_archive("campaign.nc"), method="bayes", rng=0)
->>> result.to_json("results.json")
+>>> import uncertainty_gk as ugk                                   # doctest: +SKIP
+>>> camp = ugk.open_archive("campaign.nc")
+>>> result = ugk.analyse(camp, ugk.AnalysisSettings(seed=0))    # screened by diagnostics first
+>>> ugk.save_results(result, "results.nc")
+
+This module is the core below the diagnostics: :func:`analyse_runs` analyses the runs it
+is given (already cut to their trusted segments by :func:`uncertainty_gk.pipeline.analyse`,
+which diagnoses them first).  For each group it builds one
+:class:`~uncertainty_gk.estimators.GroupData` (:func:`~uncertainty_gk.estimators.build_group_data`),
+runs the estimators named by the settings on it, each with its own random stream
+spawned from the root seed and the group key, and returns a
+:class:`~uncertainty_gk.results.GroupResult` carrying everything it was computed from.
+A group's numbers therefore do not depend on the other groups or on the execution order.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from . import progress
-from .conductivity import analyse_group
-from .errors import AnalysisError
-from .results import AnalysisResult
+from .campaign import Campaign, group_key
+from .conductivity import QUANTITIES
+from .errors import AnalysisError, UGKError
+from .estimators import available, build_group_data, create
+from .estimators.baselines import ols_wls_gls
+from .estimators.bayes import BayesEstimator
+from .estimators.data import GroupData
+from .estimators.heterogeneity import pooled_gls
+from .estimators.running import running_estimates
+from .results import QUANTITY_UNITS, AnalysisResult, Estimate, GroupResult, SeedResult
 from .schema import labels_of, package_version, sources_of
+from .settings import AnalysisSettings
+
+__all__ = ["analyse_runs", "analyse_group", "cut_to_trusted", "estimates_from_draws", "format_table", "MAX_CURVE_POINTS",
+           "MAX_LINE_DRAWS"]
+
+#: Points per stored MSD curve (log-spaced and evenly spaced lags, plus every fitted lag).
+MAX_CURVE_POINTS = 240
+#: Stored MSD curves reach this fraction of each seed's length (beyond it few origins remain).
+CURVE_FRACTION = 0.5
+#: Joint line-parameter draws kept for figures.
+MAX_LINE_DRAWS = 400
 
 
-#: A trusted segment shorter than this fraction of its run, or than MIN_TRUSTED_FRAMES
-#: frames, drops the run from the analysis instead of truncating it.
-MIN_TRUSTED_FRAMES = 20
+def _thin(n: int, k: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int)) if n else np.zeros(0, dtype=int)
 
 
-def screen_runs(campaign, *, include_flagged: bool = False, training=None, show_progress: bool | None = None,
-                margin_ps: float = 1.0, diagnoses: dict | None = None, **thresholds):
-    """Diagnose every run; keep the trusted segment of failed runs, drop unusable ones.
+def estimates_from_draws(phys: dict, *, ci_prob: float, method: str, regime: str = "diffusive"
+                         ) -> dict[str, Estimate]:
+    """Estimates of every quantity from (chain, draw) arrays, with MCSEs, and the H_R verdict."""
+    out = {}
+    for k in QUANTITIES:
+        chains = np.atleast_2d(phys[k])
+        out[k] = Estimate.from_samples(chains.reshape(-1), ci_prob=ci_prob, units=QUANTITY_UNITS[k], method=method,
+                                       chains=chains)
+        out[k].regime = regime
+    h = out["haven_ratio"]
+    h.note = "interval includes 1 (uncorrelated hopping not excluded)" if h.lower <= 1 <= h.upper else \
+        "interval excludes 1 (correlated ion motion)"
+    return out
 
-    ``diagnoses`` (run name -> :class:`~uncertainty_gk.diagnostics.RunDiagnosis`) reuses
-    verdicts made before, e.g. by ``ugk report``; runs without one are diagnosed here.
 
-    Returns ``(runs, records)``: a mapping name -> Dataset (possibly truncated) and,
-    per run, ``{"run", "labels", "status", "first_flag_time_ps", "trusted_until_ps",
-    "action", "flags"}`` with action ``kept``, ``truncated``, ``dropped`` or
-    ``included (--include-flagged)``.
+def _mark_unresolved(q: dict[str, Estimate], z: float) -> None:
+    """σ not resolved from zero: report only its upper bound, and only a lower bound of H_R.
+
+    The upper bound is the posterior's upper quantile; a median or lower bound would
+    suggest a precision the data do not have.  It is the upper end of the central
+    interval, i.e. a one-sided bound at probability (1 + ci_prob)/2, and says so.
     """
-    from .diagnostics import diagnose
-
-    runs, records = {}, []
-    with progress.bar(total=len(campaign), desc="diagnose", unit="run", enabled=show_progress) as bar:
-        for name, ds in campaign.items():
-            if ds.attrs.get("reader") == "synthetic":
-                # known-answer point walkers overlap by construction; nothing to diagnose
-                records.append({"run": name, "labels": labels_of(ds), "status": "not diagnosed (synthetic)",
-                                "first_flag_time_ps": None, "trusted_until_ps": None, "flags": [],
-                                "action": "kept"})
-                runs[name] = ds
-                bar.update(1)
-                continue
-            d = (diagnoses or {}).get(name)
-            if d is None:
-                d = diagnose(ds, training=training, margin_ps=margin_ps, **thresholds)
-            rec = {"run": name, "labels": labels_of(ds), "status": d.status,
-                   "first_flag_time_ps": d.first_flag_time_ps, "trusted_until_ps": d.trusted_until_ps,
-                   "flags": [f.to_dict() for f in d.flags]}
-            if d.status != "failed":
-                rec["action"] = "kept"
-                runs[name] = ds
-            elif include_flagged:
-                rec["action"] = "included (--include-flagged)"
-                runs[name] = ds
-            else:
-                part = d.trusted(ds)
-                n = int(part.sizes["time"])
-                if n < MIN_TRUSTED_FRAMES:
-                    rec["action"] = "dropped"
-                else:
-                    rec["action"] = "truncated"
-                    runs[name] = part
-            records.append(rec)
-            bar.update(1)
-    return runs, records
+    sig, hr = q["sigma"], q["haven_ratio"]
+    one_sided = (1 + sig.ci_prob) / 2
+    q["sigma"] = Estimate(median=float("nan"), lower=0.0, upper=sig.upper, ci_prob=sig.ci_prob, units=sig.units,
+                          method=sig.method, samples=sig.samples, mcse={"upper": sig.mcse.get("upper", np.nan)},
+                          regime=sig.regime,
+                          note=f"not resolved from zero (pooled GLS z = {z:.2f}): upper bound only "
+                               f"(one-sided {one_sided:.1%} bound)")
+    q["haven_ratio"] = Estimate(median=float("nan"), lower=hr.lower, upper=float("inf"), ci_prob=hr.ci_prob,
+                                units=hr.units, method=hr.method, samples=hr.samples,
+                                mcse={"lower": hr.mcse.get("lower", np.nan)}, regime=hr.regime,
+                                note=f"σ not resolved (z = {z:.2f}): lower bound only (one-sided {one_sided:.1%} bound)")
 
 
-def analyse(campaign, *, method: str = "bayes", window=None, ci_prob: float = 0.95, rng=None,
-            reference: str = "charge", species: str | None = None, n_steps: int = 2000,
-            per_seed: bool = True, group_by_exclude=("seed",), show_progress: bool | None = None,
-            on_group_error=None, trusted_only: bool = True, training=None,
-            diagnose_thresholds: dict | None = None, diagnoses: dict | None = None) -> AnalysisResult:
-    """σ, σ_tr, H_R and D* with intervals for every group of a :class:`Campaign`.
+def _no_diffusion_result(data: GroupData) -> GroupResult:
+    """Upper bounds when no long-range diffusion is detected: MSD(t)/(6t) at the last usable lag."""
+    st = data.settings
+    seeds = data.seeds
+    k = int(round(data.no_diffusion_end_ps / seeds[0].dt_ps))
+    k = max(1, min(k, min(s.n_frames for s in seeds) - 1))
+    t = k * seeds[0].dt_ps
+    slope_tr = max(float(np.max([s.msd_tr[k] for s in seeds])), 0.0) / t
+    rho = max(float(np.max([s.msd_P[k] / s.volume for s in seeds])), 0.0) / t
+    phys = data.physical({"slope_tr": np.array([slope_tr]), "slope_P_per_volume": np.array([rho])})
+    note = f"no long-range diffusion detected; upper bound MSD({t:g} ps)/(6·{t:g} ps), largest over seeds"
+    q = {key: Estimate(median=float("nan"), lower=0.0, upper=float(phys[key][0]), ci_prob=st.ci_prob,
+                       units=QUANTITY_UNITS[key], method="upper_bound", note=note, regime="not diffusive")
+         for key in ("sigma", "sigma_tr", "D_tr")}
+    res = _base_result(data, "upper_bound", q)
+    res.window_ps = [float("nan"), float(data.no_diffusion_end_ps)]
+    res.diffusion_detected = False
+    res.notes.append(f"no long-range diffusion detected: the tracer MSD grows by only {data.growth_A2:.3g} Å² over "
+                     f"the usable lags (threshold {st.no_diffusion_msd_A2:g} Å²); upper bounds given")
+    return res
+
+
+def _base_result(data: GroupData, method: str, quantities: dict) -> GroupResult:
+    s0 = data.seeds[0]
+    return GroupResult(labels=data.labels, n_seeds=len(data.seeds),
+                       window_ps=data.window.as_list() if data.window else [float("nan"), float("nan")],
+                       method=method, quantities=quantities, notes=list(data.notes),
+                       window_reason=data.window.reason if data.window else "", key=data.key,
+                       fitted_lags_ps=data.fitted_lags_ps(), temperature_K=data.temperature_K,
+                       temperature_source=data.temperature_source, charges=data.charges, species=s0.species,
+                       n_mobile=s0.n_mobile, volume_A3=data.volume_A3, curves=_curves(data))
+
+
+def _curves(data: GroupData) -> dict:
+    """Per-seed tracer MSD and polarisation MSD per mobile ion (⟨|ΔP|²⟩/(N q²)) on a thinned lag grid."""
+    out: dict = {"units": {"lag_ps": "ps", "msd_tr": "Å^2", "msd_P_per_ion": "Å^2"}, "seeds": {}}
+    fitted = {s.name: set(s.lags.tolist()) for s in data.series}
+    for s in data.seeds:
+        n = len(s.lag_ps)
+        top = max(1, min(n - 1, int(CURVE_FRACTION * (s.n_frames - 1))))
+        grid = np.unique(np.concatenate([np.geomspace(1, top, MAX_CURVE_POINTS // 2).round().astype(int),
+                                         np.linspace(1, top, MAX_CURVE_POINTS // 2).round().astype(int),
+                                         sorted(fitted.get(s.name, ()))])).astype(int)
+        grid = grid[(grid >= 1) & (grid <= top)]
+        norm = s.n_mobile * s.charge ** 2
+        out["seeds"][s.name] = {"lag_ps": [0.0, *(grid * s.dt_ps).tolist()],
+                                "msd_tr": [0.0, *s.msd_tr[grid].tolist()],
+                                "msd_P_per_ion": [0.0, *(s.msd_P[grid] / norm).tolist()],
+                                "duration_ps": s.duration_ps, "in_fit": s.name in fitted}
+    return out
+
+
+def _lines(data: GroupData, draws: dict, rng: np.random.Generator) -> dict:
+    """Thinned joint draws of the fitted lines; intercepts from the pooled GLS fit when the
+    method gives only slopes."""
+    flat = {k: np.asarray(v).reshape(-1) for k, v in draws.items()}
+    idx = np.sort(rng.choice(flat["slope_tr"].size, size=min(MAX_LINE_DRAWS, flat["slope_tr"].size), replace=False))
+    out: dict = {"source": "joint draws", "units": {"slope_tr": "Å^2/ps", "intercept_tr": "Å^2",
+                                                   "slope_P_per_volume": "e^2 Å^2/ps/Å^3",
+                                                   "intercept_P_per_volume": "e^2 Å^2/Å^3"}}
+    gls = pooled_gls(list(data.summaries))
+    for k, j in (("slope_tr", 0), ("intercept_tr", 1), ("slope_P_per_volume", 2), ("intercept_P_per_volume", 3)):
+        if k in flat:
+            out[k] = flat[k][idx].tolist()
+        else:
+            out[k] = [float(gls[j])] * idx.size
+            out["source"] = "slope draws with the pooled GLS intercept"
+    return out
+
+
+def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dict | None = None,
+                  show_progress: bool | None = None) -> GroupResult:
+    """σ, σ_tr, H_R and D* of one group.
+
+    ``data`` is a :class:`~uncertainty_gk.estimators.GroupData`, or the group's runs (a
+    mapping name -> Dataset or a list), which are then prepared with ``settings``
+    (default ``AnalysisSettings()`` with a fresh recorded seed).
+    """
+    if not isinstance(data, GroupData):
+        data = build_group_data(data, (settings or AnalysisSettings()).resolved(), labels=labels)
+    elif settings is not None and settings != data.settings:
+        raise ValueError("analyse_group: the GroupData was prepared with other settings; rebuild it")
+    st = data.settings
+    if not data.diffusive:
+        return _no_diffusion_result(data)
+    methods = available("interval") if st.method == "all" else [st.method]
+    regime = "provisional" if data.window is not None and data.window.provisional else "diffusive"
+    _, _, slope_z = _pooled(data)
+    by_method: dict[str, dict[str, Estimate]] = {}
+    draws: dict[str, dict] = {}
+    diagnostics: dict = {"kappa_times_N": [s.kappa * s.n_mobile for s in data.series],
+                         "chi_times_N": [s.chi * s.n_mobile for s in data.series], "n_lags": int(len(data.lags)),
+                         "slope_z": slope_z, "convergence": {}}
+    notes: list[str] = []
+    lines: dict = {}
+    for m in methods:
+        est = create(m, st)
+        if show_progress is not None and hasattr(est, "show_progress"):
+            est.show_progress = show_progress
+        js = est.fit(data, data.rng(m))
+        phys = data.physical(js.draws)
+        by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
+        draws[m] = {**phys, **js.draws}
+        diagnostics["convergence"][m] = js.convergence
+        if js.convergence.get("converged") is False:
+            notes.append(f"{m}: {js.convergence.get('message', 'did not converge')}")
+        if m == methods[0]:
+            diagnostics.update({k: js.convergence[k] for k in ("rhat", "ess", "converged", "acceptance")
+                                if k in js.convergence})
+            lines = _lines(data, js.draws, data.rng(f"lines {m}"))
+        if slope_z["polarisation"] < st.resolved_z:
+            _mark_unresolved(by_method[m], slope_z["polarisation"])
+    if slope_z["polarisation"] < st.resolved_z:
+        notes.append(f"σ is not resolved from zero (pooled polarisation slope z = {slope_z['polarisation']:.2f} < "
+                     f"{st.resolved_z:g}): read σ as an upper bound and H_R as a lower bound; run longer or more seeds")
+    if regime == "provisional":
+        notes.append("the estimates are provisional: the MSD is not clearly linear in the window "
+                     "(see window_reason); run longer")
+    res = _base_result(data, methods[0], by_method[methods[0]])
+    res.by_method = by_method if len(by_method) > 1 else {}
+    res.heterogeneity = data.heterogeneity
+    res.diagnostics = diagnostics
+    res.draws = draws
+    res.lines = lines
+    res.notes.extend(notes)
+    if st.per_seed:
+        res.seeds = _per_seed(data, notes=res.notes)
+    res.baselines = ols_wls_gls(data, ci_prob=st.ci_prob)
+    res.running = running_estimates(data)
+    return res
+
+
+def _pooled(data: GroupData):
+    from .estimators.heterogeneity import pooled_start
+
+    return pooled_start(list(data.summaries))
+
+
+def _per_seed(data: GroupData, *, notes: list[str]) -> list[SeedResult]:
+    """Each seed fitted alone (Bayes, shorter chains): its values, convergence and consistency."""
+    st = data.settings
+    est = BayesEstimator(st, per_seed=True)
+    out = []
+    for i, s in enumerate(data.seeds):
+        sub = data.subset(i)
+        js = est.fit(sub, data.rng(f"seed {s.name}"))
+        q = estimates_from_draws(sub.physical(js.draws), ci_prob=st.ci_prob, method="bayes",
+                                 regime="provisional" if data.window and data.window.provisional else "diffusive")
+        ps = data.heterogeneity.get("per_seed", {}).get(s.name, {})
+        flagged = any(v.get("flagged") for v in ps.values())
+        out.append(SeedResult(name=s.name, labels={"seed": s.labels.get("seed", s.name)}, quantities=q,
+                              flagged=flagged, z_scores={k: v["z"] for k, v in ps.items()},
+                              convergence=js.convergence, fitted_lags_ps=(data.series[i].lags * s.dt_ps).tolist()))
+        if js.convergence.get("converged") is False:
+            notes.append(f"seed {s.name}: its own fit did not converge ({js.convergence.get('message', '')}); "
+                         "its per-seed values are unreliable (raise per_seed_steps, --per-seed-steps)")
+        if flagged:
+            zs = ", ".join(f"{k} {v['z']:+.1f}" for k, v in ps.items())
+            notes.append(f"seed {s.name} is inconsistent with its siblings (z = {zs})")
+    return out
+
+
+def cut_to_trusted(ds, record: Mapping | None):
+    """A run cut to the segment a screening record trusts (None: whole run; 'dropped': None)."""
+    if record is None:
+        return ds
+    action = record.get("action", "kept")
+    if action == "dropped":
+        return None
+    if action == "truncated":
+        return ds.sel(time=slice(None, record["trusted_until_ps"]))
+    return ds
+
+
+def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
+                 screening: Mapping[str, Mapping] | None = None, show_progress: bool | None = None,
+                 on_group_error: Callable | None = None) -> AnalysisResult:
+    """σ, σ_tr, H_R and D* with intervals for every group of a campaign.
 
     Parameters
     ----------
-    campaign : Campaign
-        From :func:`uncertainty_gk.archive.open_archive` or ``load_runs``.
-    method : "bayes" (default), "bootstrap", "block" or "all"
-    window : (start_ps, end_ps), optional
-        Fit window for every group (default: chosen per group).
-    rng : int or numpy Generator
-        Makes the analysis reproducible.
+    campaign : Campaign or mapping name -> Dataset
+    settings : AnalysisSettings
+        Default: ``AnalysisSettings()`` with a fresh root seed (recorded in the result).
+    screening : mapping run name -> record, optional
+        From :func:`uncertainty_gk.pipeline.screen_runs`: ``action`` (``kept``,
+        ``truncated``, ``dropped``, ``included ...``), ``trusted_until_ps``,
+        ``first_flag_time_ps``.  Runs are cut accordingly; without it every run is used whole.
     on_group_error : callable(labels, exc), optional
-        If given, a group that cannot be analysed is reported through it and skipped;
-        otherwise the error propagates.
-    trusted_only : bool
-        Diagnose every run first (:func:`uncertainty_gk.diagnostics.diagnose`) and use
-        only trusted segments: failed runs are truncated before their first failure,
-        or dropped when too little is left.  ``False`` (``--include-flagged``)
-        analyses everything but still reports the flags.
-    training, diagnose_thresholds
-        Passed to ``diagnose`` (the MLIP training set; thresholds and ``margin_ps``).
-    diagnoses : dict, optional
-        Run name -> ``RunDiagnosis`` already made with the same settings (they are
-        used as given, not checked against ``diagnose_thresholds``); the other runs are
-        diagnosed here.
+        A group that cannot be analysed is reported through it and skipped; otherwise the
+        error propagates, naming the group.
     """
-    from .campaign import Campaign
-
-    rng = np.random.default_rng(rng)
-    runs, records = screen_runs(campaign, include_flagged=not trusted_only, training=training,
-                                show_progress=show_progress, diagnoses=diagnoses, **(diagnose_thresholds or {}))
-    by_run = {r["run"]: r for r in records}
-    if not runs:
+    st = (settings or AnalysisSettings()).resolved()
+    runs = campaign.runs if isinstance(campaign, Campaign) else dict(campaign)
+    screening = dict(screening or {})
+    kept = {}
+    for name, ds in runs.items():
+        part = cut_to_trusted(ds, screening.get(name))
+        if part is not None:
+            kept[name] = part
+    if not kept:
         raise AnalysisError("every run failed its diagnostics and none has a usable trusted segment "
                             "(see `ugk diagnose`); --include-flagged analyses them anyway")
-    screened = Campaign(runs, attrs=campaign.attrs, source=campaign.source)
-    groups = screened.groups(exclude=group_by_exclude)
+    groups: dict[str, dict] = {}
+    for name, ds in kept.items():
+        groups.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
     results = []
     with progress.bar(total=len(groups), desc="analyse", unit="group", enabled=show_progress) as bar:
-        for key, members in groups.items():
-            labels = json.loads(key)
+        for key in sorted(groups):
+            members = groups[key]
+            labels = {k: v for k, v in labels_of(next(iter(members.values()))).items()
+                      if k not in st.group_by_exclude}
             try:
-                res = analyse_group(members.runs, method=method, window=window, ci_prob=ci_prob, rng=rng,
-                                    reference=reference, species=species, n_steps=n_steps, per_seed=per_seed,
-                                    labels=labels, show_progress=show_progress)
-            except AnalysisError as exc:
+                data = build_group_data(members, st, labels=labels)
+                res = analyse_group(data, show_progress=show_progress)
+            except UGKError as exc:
                 if on_group_error is None:
-                    raise AnalysisError(f"group {labels}: {exc}") from None
+                    if isinstance(exc, AnalysisError):
+                        raise AnalysisError(f"group {labels}: {exc}") from None
+                    raise
                 on_group_error(labels, exc)
                 bar.update(1)
                 continue
-            res.run_status = [by_run[n] for n in members]
+            res.run_status = [dict(screening.get(n, {"run": n, "labels": labels_of(runs[n]), "action": "kept"}))
+                              for n in members]
             for n in members:
-                r = by_run[n]
-                if r["action"] == "truncated":
+                r = screening.get(n, {})
+                if r.get("action") == "truncated":
                     res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps; "
                                      f"only its trusted segment (to {r['trusted_until_ps']:.4g} ps) is used")
-                elif r["action"].startswith("included"):
+                elif str(r.get("action", "")).startswith("included"):
                     res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps "
                                      "but is included in full (--include-flagged)")
             results.append(res)
             bar.update(1)
-    dropped = [r for r in records if r["action"] == "dropped"]
+    source = getattr(campaign, "source", "")
     provenance = {
-        "diagnostics": records,
-        "dropped_runs": [r["run"] for r in dropped],
         "uncertainty_gk_version": package_version(),
-        "source": campaign.source,
-        "parameters": {"method": method, "window": window, "ci_prob": ci_prob, "reference": reference,
-                       "species": species, "n_steps": n_steps},
+        "settings": st.to_dict(),
+        "seed": st.seed,
+        "source": source,
+        "diagnostics": list(screening.values()),
+        "dropped_runs": [n for n, r in screening.items() if r.get("action") == "dropped"],
         "inputs": {name: [{"path": s["path"], "sha256": s["sha256"]} for s in sources_of(ds)]
-                   for name, ds in campaign.items()},
-        "runs": {name: labels_of(ds) for name, ds in campaign.items()},
+                   for name, ds in runs.items()},
+        "runs": {name: labels_of(ds) for name, ds in runs.items()},
     }
     return AnalysisResult(groups=results, provenance=provenance)
 
 
 def format_table(result: AnalysisResult) -> str:
-    """A readable text table: one block per group."""
+    """A readable text table: one block per group; digits limited by the Monte-Carlo error."""
     from .units import S_PER_CM_TO_MS_PER_CM
 
     lines = []
     for r in result.provenance.get("diagnostics", []):
-        if r["action"] == "dropped":
+        if r.get("action") == "dropped":
             lines.append(f"!! run {r['run']} dropped: it failed its diagnostics at "
                          f"{r['first_flag_time_ps']:.4g} ps, leaving no usable trusted segment (see ugk diagnose)")
     if lines:
@@ -170,7 +349,12 @@ def format_table(result: AnalysisResult) -> str:
     for g in result.groups:
         labels = ", ".join(f"{k}={v}" for k, v in g.labels.items()) or "(all runs)"
         win = "-" if not np.isfinite(g.window_ps[0]) else f"{g.window_ps[0]:.3g}-{g.window_ps[1]:.3g} ps"
-        lines.append(f"== {labels}   seeds: {g.n_seeds}   window: {win}   method: {g.method}")
+        fw = g.fitted_window_ps
+        if np.isfinite(fw[0]) and np.isfinite(g.window_ps[0]) and not np.allclose(fw, g.window_ps, rtol=0.02):
+            win += f" (fitted lags {fw[0]:.3g}-{fw[1]:.3g} ps)"
+        mark = "   PROVISIONAL" if g.provisional else ""
+        lines.append(f"== {labels}   seeds: {g.n_seeds}   window: {win}   method: {g.method}   "
+                     f"T = {g.temperature_K:g} K{mark}")
         ci = next(iter(g.quantities.values())).ci_prob
         lines.append(f"   {'quantity':<12} {'median':>11} {f'{ci:.0%} interval':>27}  units")
         for key, label in (("sigma", "σ"), ("sigma_tr", "σ_tr"), ("haven_ratio", "H_R"), ("D_tr", "D*")):
@@ -178,32 +362,38 @@ def format_table(result: AnalysisResult) -> str:
                 continue
             e = g.quantities[key]
             if not np.isfinite(e.median):
-                bound = f"< {e.upper:.4g}" if np.isfinite(e.upper) else f"> {e.lower:.4g}"
+                b = (e.upper, e.mcse.get("upper")) if np.isfinite(e.upper) else (e.lower, e.mcse.get("lower"))
+                bound = ("< " if np.isfinite(e.upper) else "> ") + _mc_fmt(*b)
                 lines.append(f"   {label:<12} {bound:>11} {'(bound only)':>27}  {e.units}")
                 continue
-            med = f"{e.median:11.4g}"
+            med = _mc_fmt(e.median, e.mcse.get("median"))
+            lo, hi = _mc_fmt(e.lower, e.mcse.get("lower")), _mc_fmt(e.upper, e.mcse.get("upper"))
             extra = ""
             if key in ("sigma", "sigma_tr"):
-                extra = f"   ({e.median * S_PER_CM_TO_MS_PER_CM:.4g} mS/cm)" if np.isfinite(e.median) else \
-                    f"   (< {e.upper * S_PER_CM_TO_MS_PER_CM:.4g} mS/cm)"
-            lines.append(f"   {label:<12} {med} [{e.lower:11.4g}, {e.upper:11.4g}]  {e.units}{extra}")
+                extra = f"   ({e.median * S_PER_CM_TO_MS_PER_CM:.3g} mS/cm)"
+            lines.append(f"   {label:<12} {med:>11} [{lo:>11}, {hi:>11}]  {e.units}{extra}")
         h = g.quantities.get("haven_ratio")
         if h is not None and h.note:
             lines.append(f"   H_R: {h.note}")
         for m, q in g.by_method.items():
             if m == g.method:
                 continue
-            s = q["sigma"]
-            lines.append(f"   ({m}: σ {s.median:.4g} [{s.lower:.4g}, {s.upper:.4g}] S/cm, "
-                         f"σ_tr {q['sigma_tr'].median:.4g} [{q['sigma_tr'].lower:.4g}, {q['sigma_tr'].upper:.4g}])")
-        for s in g.seeds:
+            s, t = q["sigma"], q["sigma_tr"]
+            lines.append(f"   ({m}: σ {s.median:.3g} [{s.lower:.3g}, {s.upper:.3g}] S/cm, "
+                         f"σ_tr {t.median:.3g} [{t.lower:.3g}, {t.upper:.3g}])")
+        if g.charges:
+            lines.append("   charges (e): " + ", ".join(f"{k} {v:+g}" for k, v in g.charges.items())
+                         + f"   (T from {g.temperature_source})")
+        for sr in g.seeds:
             if not g.diffusion_detected:
                 break
-            e = s.quantities["sigma"]
-            t = s.quantities["sigma_tr"]
-            mark = "  <- inconsistent with siblings" if s.flagged else ""
-            lines.append(f"   seed {s.labels.get('seed')}: σ {e.median:.4g} [{e.lower:.4g}, {e.upper:.4g}]  "
-                         f"σ_tr {t.median:.4g} [{t.lower:.4g}, {t.upper:.4g}] S/cm{mark}")
+            e = sr.quantities["sigma"]
+            t = sr.quantities["sigma_tr"]
+            mark = "  <- inconsistent with siblings" if sr.flagged else ""
+            if sr.convergence.get("converged") is False:
+                mark += "  (fit not converged)"
+            lines.append(f"   seed {sr.labels.get('seed')}: σ {e.median:.3g} [{e.lower:.3g}, {e.upper:.3g}]  "
+                         f"σ_tr {t.median:.3g} [{t.lower:.3g}, {t.upper:.3g}] S/cm{mark}")
         if g.heterogeneity:
             het = g.heterogeneity
             lines.append(f"   heterogeneity: σ_tr p = {het['tracer']['p_value']:.3g}, "
@@ -214,3 +404,18 @@ def format_table(result: AnalysisResult) -> str:
             lines.append(f"   note: {n}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _mc_fmt(x: float, mcse: float | None) -> str:
+    """``x`` with its last printed digit at the order of its Monte-Carlo standard error
+    (at least 2 and at most 4 significant digits)."""
+    if x is None or not np.isfinite(x):
+        return "nan"
+    if x == 0:
+        return "0"
+    mag = int(np.floor(np.log10(abs(x))))
+    digits = 4
+    if mcse is not None and np.isfinite(mcse) and mcse > 0:
+        digits = int(np.clip(mag - int(np.floor(np.log10(2 * mcse))) + 1, 2, 4))
+    return f"{x:.{digits}g}"
+

@@ -123,6 +123,16 @@ class ArrheniusResult:
 
 
 # --------------------------------------------------------------------------- inputs
+def _label_temperature(labels: dict) -> float | None:
+    for k in ("temperature_K", "T"):
+        if k in labels:
+            try:
+                return float(labels[k])
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 def points_from_result(result, quantity: str = "sigma", by=None, skipped: list | None = None
                        ) -> dict[str, list[ArrheniusPoint]]:
     """Arrhenius points from an :class:`~uncertainty_gk.results.AnalysisResult`.
@@ -137,27 +147,28 @@ def points_from_result(result, quantity: str = "sigma", by=None, skipped: list |
     _check_quantity(quantity)
     out: dict[str, list[ArrheniusPoint]] = {}
     for g in result.groups:
-        if "temperature_K" not in g.labels:
-            raise AnalysisError(f"group {g.labels}: no temperature_K label; an Arrhenius fit needs one per group")
-        rest = {k: v for k, v in g.labels.items() if k not in ("temperature_K", "seed")}
+        T = g.temperature_K if np.isfinite(g.temperature_K) else _label_temperature(g.labels)
+        if T is None:
+            raise AnalysisError(f"group {g.labels}: no temperature; an Arrhenius fit needs one per group")
+        rest = {k: v for k, v in g.labels.items() if k not in ("temperature_K", "T", "seed")}
         if by is not None:
             rest = {k: v for k, v in rest.items() if k in set(by)}
-        key = json.dumps(rest, sort_keys=True)
+        key = json.dumps(rest, sort_keys=True, default=str)
         est = g.quantities.get(quantity)
         if est is None or est.samples is None or not g.diffusion_detected:
             if skipped is not None:
-                skipped.append((key, dict(g.labels), f"T = {g.labels['temperature_K']:g} K left out: no long-range "
+                skipped.append((key, dict(g.labels), f"T = {T:g} K left out: no long-range "
                                 f"diffusion detected ({quantity} is only an upper bound)"))
             continue
         if not np.isfinite(est.median):
             # σ not resolved from zero: only an upper bound exists, and its samples are shaped
             # by the prior, so it cannot anchor a line
             if skipped is not None:
-                skipped.append((key, dict(g.labels), f"T = {g.labels['temperature_K']:g} K left out: {quantity} "
+                skipped.append((key, dict(g.labels), f"T = {T:g} K left out: {quantity} "
                                 f"is not resolved from zero ({est.note or 'upper bound only'})"))
             continue
-        out.setdefault(key, []).append(ArrheniusPoint(float(g.labels["temperature_K"]),
-                                                      np.asarray(est.samples, dtype=float), dict(g.labels)))
+        out.setdefault(key, []).append(ArrheniusPoint(float(T), np.asarray(est.samples, dtype=float),
+                                                      dict(g.labels)))
     for pts in out.values():
         pts.sort(key=lambda p: p.temperature_K)
     return out
@@ -388,49 +399,3 @@ def format_arrhenius(fits: list[ArrheniusResult]) -> str:
 def _check_quantity(quantity: str) -> None:
     if quantity not in QUANTITIES:
         raise UGKError(f"arrhenius: quantity must be one of {', '.join(QUANTITIES)}; got {quantity!r}")
-
-
-# --------------------------------------------------------------------------- CLI
-def cmd_arrhenius(args) -> int:
-    import sys
-
-    from .cli import _write_json, analyse_source
-
-    result, failed = analyse_source(args)
-
-    def on_error(labels, exc):
-        failed.append((labels, exc))
-        print(f"error: group {labels}: {exc}", file=sys.stderr)
-
-    fits = arrhenius_from_result(result, quantity=args.quantity, T_target=args.T_target, ci_prob=args.ci,
-                                 rng=args.rng, force=args.force, on_error=on_error if args.keep_going else None)
-    if not fits:
-        if failed:
-            raise AnalysisError(f"no group could be fitted: {len(failed)} refused or failed (see the errors above; "
-                                "a curved series is fitted anyway with --force)")
-        raise AnalysisError("no group could be fitted (each needs at least 2 temperatures with resolved "
-                            f"{args.quantity})")
-    print(format_arrhenius(fits))
-    if args.json:
-        _write_json(args.json, {"fits": [f.to_dict() for f in fits], "analysis": result.to_dict()})
-        print(f"wrote {args.json}")
-    return 1 if failed else 0
-
-
-def register_cli(subparsers, common_parent) -> None:
-    """Add ``ugk arrhenius`` to an argparse sub-parser collection."""
-    s = subparsers.add_parser(
-        "arrhenius", parents=[common_parent], help="E_a, ln A and σ(T) with intervals across temperatures",
-        description="Analyse every group, then fit ln(σT) = ln A - E_a/(k_B T) across temperatures for every "
-                    "group of labels other than temperature_K, propagating each temperature's posterior samples. "
-                    "Refuses to extrapolate when curvature (non-Arrhenius behaviour) is credible unless --force.")
-    s.add_argument("source", help="archive (.nc) or manifest (.toml)")
-    s.add_argument("--quantity", choices=list(QUANTITIES), default="sigma", help="quantity to fit (default sigma)")
-    s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
-                   help="temperature (K) for the predicted σ (default 300)")
-    s.add_argument("--force", action="store_true", help="extrapolate even when curvature is credible")
-    from .cli import add_analysis_options
-
-    add_analysis_options(s)
-    s.add_argument("--json", help="write the fits (and the underlying analysis) as JSON to this file")
-    s.set_defaults(func=cmd_arrhenius)

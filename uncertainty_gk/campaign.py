@@ -17,6 +17,17 @@ from .errors import CampaignError
 from .schema import labels_of, sources_of
 
 
+def group_key(labels: Mapping, exclude=("seed",)) -> str:
+    """The key of the group a run with ``labels`` belongs to: its labels except ``exclude``,
+    as canonical JSON (sorted keys).  The one place a group key is built."""
+    return json.dumps({k: v for k, v in labels.items() if k not in exclude}, sort_keys=True, default=str)
+
+
+def labels_match(labels: Mapping, selection: Mapping) -> bool:
+    """True when every ``key=value`` of ``selection`` is in ``labels`` (values also compared as text)."""
+    return all(k in labels and (labels[k] == v or str(labels[k]) == str(v)) for k, v in selection.items())
+
+
 class Campaign(Mapping):
     """Mapping ``run name -> trajectory Dataset`` with label-based selection.
 
@@ -56,22 +67,17 @@ class Campaign(Mapping):
 
     def select(self, **labels) -> Campaign:
         """Runs whose labels match every ``key=value`` given (values compared as strings too)."""
-        def match(ds):
-            lab = labels_of(ds)
-            return all(k in lab and (lab[k] == v or str(lab[k]) == str(v)) for k, v in labels.items())
-
-        chosen = {n: ds for n, ds in self._runs.items() if match(ds)}
+        chosen = {n: ds for n, ds in self._runs.items() if labels_match(labels_of(ds), labels)}
         if not chosen:
             known = sorted({f"{k}={v}" for ds in self._runs.values() for k, v in labels_of(ds).items()})
             raise CampaignError(f"no run matches {labels}; labels present: {', '.join(known)}")
         return Campaign(chosen, attrs=self.attrs, source=self.source)
 
     def groups(self, exclude=("seed",)) -> dict[str, Campaign]:
-        """Runs grouped by all labels except ``exclude`` (default: the seed)."""
+        """Runs grouped by all labels except ``exclude`` (default: the seed), keyed by :func:`group_key`."""
         out: dict[str, dict] = {}
         for name, ds in self._runs.items():
-            key = json.dumps({k: v for k, v in labels_of(ds).items() if k not in exclude}, sort_keys=True)
-            out.setdefault(key, {})[name] = ds
+            out.setdefault(group_key(labels_of(ds), exclude), {})[name] = ds
         return {k: Campaign(v, attrs=self.attrs, source=self.source) for k, v in out.items()}
 
     def summary(self) -> list[dict]:

@@ -8,7 +8,10 @@ independent simulations, so their posteriors are independent and
     P(q_A > q_B) = Σ_i Σ_j [a_i > b_j] / (n_A n_B)      (ties count one half)
 
 over *all* pairs of posterior samples — computed exactly by sorting, with no random
-pairing.  Runs that diagnostics flagged, truncated or dropped, and seeds that are
+pairing.  Probabilities are given only between *resolved* values from a diffusive
+regime: a value that is only a bound (σ not resolved from zero, no diffusion detected)
+or provisional (the MSD was not clearly linear in the fit window) is listed but never
+turned into a probability, and each pair is listed once.  Runs that diagnostics flagged, truncated or dropped, and seeds that are
 inconsistent with their siblings, are listed per group so a comparison is never read
 without them.  Usage::
 
@@ -24,7 +27,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from itertools import permutations
+from itertools import combinations
 
 import numpy as np
 
@@ -81,6 +84,10 @@ class ComparisonRow:
     #: {(quantity, value_a, value_b): P(q_a > q_b)}
     probabilities: dict
 
+    def p(self, quantity: str, a, b) -> float | None:
+        """P(quantity[a] > quantity[b]); None when either value is only a bound or provisional."""
+        return _p(self.probabilities, quantity, a, b)
+
     def to_dict(self) -> dict:
         return {"labels": self.labels, "entries": [e.to_dict() for e in self.entries],
                 "probabilities": [{"quantity": q, "a": a, "b": b, "P_a_greater_b": p}
@@ -119,8 +126,7 @@ class Comparison:
         for r in self.rows:
             for e in r.entries:
                 for q, est in e.estimates.items():
-                    probs = ["" if v == e.value else _fmt_p(r.probabilities.get((q, e.value, v)))
-                             for v in values]
+                    probs = ["" if v == e.value else _fmt_p(_p(r.probabilities, q, e.value, v)) for v in values]
                     w.writerow([r.labels.get(k, "") for k in label_keys]
                                + [e.value, q, repr(est.median), repr(est.lower), repr(est.upper), est.ci_prob,
                                   est.units, e.n_seeds, ";".join(e.runs_flagged), ";".join(e.runs_truncated),
@@ -133,6 +139,15 @@ class Comparison:
         atomic_write_text(path, self.csv_text())
 
 
+def _p(probs: dict, q, a, b):
+    """P(q_a > q_b) from a table holding each pair once."""
+    if (q, a, b) in probs:
+        return probs[(q, a, b)]
+    if (q, b, a) in probs:
+        return 1.0 - probs[(q, b, a)]
+    return None
+
+
 def _fmt_p(p) -> str:
     return "" if p is None or not np.isfinite(p) else f"{p:.6g}"
 
@@ -141,6 +156,18 @@ def _fmt_p(p) -> str:
 def _matches(labels: dict, group_labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in group_labels.items()) and \
         set(labels) - {"seed"} == set(group_labels)
+
+
+def _comparable(e) -> bool:
+    """A value that may enter a probability: resolved, from a diffusive regime, with samples."""
+    return e is not None and e.samples is not None and bool(np.isfinite(e.median)) and \
+        getattr(e, "regime", "diffusive") == "diffusive"
+
+
+def _bound_text(est) -> str:
+    if np.isfinite(est.upper) and not np.isfinite(est.median):
+        return f"{'< ' + format(est.upper, '.4g'):>11} {'(upper bound only)':>27}"
+    return f"{'> ' + format(est.lower, '.4g'):>11} {'(lower bound only)':>27}"
 
 
 def compare(result, by: str = "model", quantities=QUANTITIES) -> Comparison:
@@ -176,10 +203,10 @@ def compare(result, by: str = "model", quantities=QUANTITIES) -> Comparison:
                 diffusion_detected=g.diffusion_detected, notes=list(g.notes))
             entries.append(entry)
         probs = {}
-        for a, b in permutations(entries, 2):
+        for a, b in combinations(entries, 2):
             for q in quantities:
                 ea, eb = a.estimates.get(q), b.estimates.get(q)
-                if ea is None or eb is None or ea.samples is None or eb.samples is None:
+                if not (_comparable(ea) and _comparable(eb)):
                     continue
                 probs[(q, a.value, b.value)] = prob_greater(ea.samples, eb.samples)
         out.append(ComparisonRow(labels=json.loads(key), entries=entries, probabilities=probs))
@@ -198,12 +225,19 @@ def format_comparison(cmp: Comparison) -> str:
         lines.append(f"   {cmp.by:<16} {'qty':<5} {'median':>11} {f'{cmp.ci_prob:.0%} interval':>27}  units  seeds")
         for e in r.entries:
             for q, est in e.estimates.items():
-                med = "   < bound" if not np.isfinite(est.median) else f"{est.median:11.4g}"
-                lines.append(f"   {str(e.value):<16} {_SYMBOL.get(q, q):<5} {med} [{est.lower:11.4g}, "
-                             f"{est.upper:11.4g}]  {est.units:<5}  {e.n_seeds}")
+                mark = "  PROVISIONAL" if getattr(est, "regime", "diffusive") != "diffusive" else ""
+                if not np.isfinite(est.median):
+                    lines.append(f"   {str(e.value):<16} {_SYMBOL.get(q, q):<5} {_bound_text(est)}  "
+                                 f"{est.units:<5}  {e.n_seeds}{mark}")
+                    continue
+                lines.append(f"   {str(e.value):<16} {_SYMBOL.get(q, q):<5} {est.median:11.4g} [{est.lower:11.4g}, "
+                             f"{est.upper:11.4g}]  {est.units:<5}  {e.n_seeds}{mark}")
         for (q, a, b), p in r.probabilities.items():
-            if str(a) < str(b) or len(r.entries) > 2:
-                lines.append(f"   P({_SYMBOL.get(q, q)}[{a}] > {_SYMBOL.get(q, q)}[{b}]) = {p:.3f}")
+            lines.append(f"   P({_SYMBOL.get(q, q)}[{a}] > {_SYMBOL.get(q, q)}[{b}]) = {p:.3f}")
+        skipped = [f"{_SYMBOL.get(q, q)}" for q in dict.fromkeys(q for e in r.entries for q in e.estimates)
+                   if sum(_comparable(e.estimates.get(q)) for e in r.entries) < len(r.entries)]
+        if skipped and len(r.entries) > 1:
+            lines.append(f"   (no probability for {', '.join(skipped)} where a value is only a bound or provisional)")
         for e in r.entries:
             if not e.diffusion_detected:
                 lines.append(f"   !! {cmp.by}={e.value}: no long-range diffusion detected; values are upper bounds")
@@ -213,37 +247,3 @@ def format_comparison(cmp: Comparison) -> str:
                     lines.append(f"   !! {cmp.by}={e.value}: runs {kind}: {', '.join(map(str, runs))}")
         lines.append("")
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- CLI
-def cmd_compare(args) -> int:
-    from .cli import analyse_source
-
-    result, failed = analyse_source(args)
-    cmp = compare(result, by=args.by)
-    print(format_comparison(cmp))
-    if args.json:
-        cmp.to_json(args.json)
-        print(f"wrote {args.json}")
-    if args.csv:
-        cmp.to_csv(args.csv)
-        print(f"wrote {args.csv}")
-    return 1 if failed else 0
-
-
-def register_cli(subparsers, common_parent) -> None:
-    """Add ``ugk compare`` to an argparse sub-parser collection."""
-    s = subparsers.add_parser(
-        "compare", parents=[common_parent], help="σ, σ_tr, H_R side by side across one label, with P(A > B)",
-        description="Analyse every group, then for each combination of the other labels list σ, σ_tr and H_R of "
-                    "every value of --by side by side with the posterior probability that one exceeds the other, "
-                    "and the runs that diagnostics flagged, truncated or dropped.")
-    s.add_argument("source", help="archive (.nc) or manifest (.toml)")
-    s.add_argument("--by", default="model", help="label whose values are compared (default: model)")
-    from .cli import add_analysis_options
-
-    add_analysis_options(s)
-    s.add_argument("--json", help="write the comparison as JSON to this file")
-    s.add_argument("--csv", help="write the comparison as CSV to this file")
-    s.set_defaults(func=cmd_compare)
-

@@ -32,13 +32,13 @@ import os
 import platform
 import re
 import shutil
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import progress
+from .settings import AnalysisSettings
 from .errors import AnalysisError, UGKError
 from .fileio import atomic_write_text, json_default
 from .tables import (Column, Table, arrhenius_table, comparison_table, diagnostics_table, html_symbols,
@@ -79,9 +79,9 @@ _METHOD_TEXT = {
               "displacements, with a multivariate-normal likelihood whose lag-to-lag covariance is modelled "
               "(random walk plus localisation noise) rather than taken from one noisy curve [mccluskey2025, "
               "bullerjahn2020]. Seeds are pooled in the likelihood; each seed's polarisation is summed over its "
-              "own atoms only. Posterior sampled with emcee (32 walkers, {n_steps} steps each, first third "
+              "own atoms only. Posterior sampled with emcee ({n_walkers} walkers, {n_steps} steps each, first {burn} "
               "discarded, differential-evolution moves) [foremanmackey2013]; convergence: rank-normalised split "
-              "R-hat ≤ 1.05 and bulk ESS ≥ 400 for every parameter."),
+              "R-hat ≤ {rhat_max} and bulk ESS ≥ {ess_min:g} for every parameter."),
     "bootstrap": ("Bootstrap: over seeds when there are at least 8, otherwise over ions (tracer) and over blocks "
                   "of time origins (collective) [politis1992]."),
     "block": "Blocking (Flyvbjerg-Petersen) of per-origin slope series with the automatic level of Lee et al. "
@@ -317,16 +317,12 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 
 # --------------------------------------------------------------------------- pipeline
-def _diagnose_all(campaign, *, training, thresholds, show_progress) -> dict:
-    """``diagnose`` every run (synthetic known-answer runs are skipped, as in the analysis)."""
-    from .diagnostics import diagnose
+def _diagnose_all(campaign, settings: AnalysisSettings, *, show_progress) -> dict:
+    """``diagnose`` every run (synthetic known-answer runs are skipped, as in the analysis),
+    then the across-seed check of ``ugk diagnose``."""
+    from .pipeline import diagnose_all
 
-    out = {}
-    with progress.bar(total=len(campaign), desc="diagnose", unit="run", enabled=show_progress) as bar:
-        for name, ds in campaign.items():
-            out[name] = None if ds.attrs.get("reader") == "synthetic" else \
-                diagnose(ds, training=training, **thresholds)
-            bar.update(1)
+    out = diagnose_all(campaign, settings, show_progress=show_progress)
     diagnosed = {name: d for name, d in out.items() if d is not None}
     if diagnosed:
         # the across-seed check of `ugk diagnose`: a seed that disagrees with its siblings is a warning
@@ -439,12 +435,10 @@ def _close_figure(fig) -> None:
         pass
 
 
-def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method: str = "bayes", rng=0,
-                 n_steps: int = 2000, ci_prob: float = 0.95, by: str | None = None, T_target: float = 300.0,
-                 include_flagged: bool = False, show_progress: bool | None = None, window=None,
-                 reference: str = "charge", species: str | None = None, training=None,
-                 thresholds: dict | None = None, margin_ps: float = 1.0, keep_going: bool = False,
-                 figures: bool = True, max_thermo_runs: int = 12, command: str | None = None) -> ReportOutput:
+def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None = None, *, overwrite: bool = False,
+                 by: str | None = None, T_target: float = 300.0, show_progress: bool | None = None,
+                 keep_going: bool = False, figures: bool = True, max_thermo_runs: int = 12,
+                 command: str | None = None) -> ReportOutput:
     """Analyse a campaign and write the report directory ``out_dir``.
 
     Parameters
@@ -454,16 +448,13 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
     out_dir : path
         Directory to create.  A non-empty one is refused unless ``overwrite``; even then
         only a previous report (entries in :data:`REPORT_ENTRIES`) is replaced.
-    method, rng, n_steps, ci_prob, window, reference, species
-        Passed to :func:`uncertainty_gk.analysis.analyse`.
+    settings : AnalysisSettings
+        How to screen and analyse (default ``AnalysisSettings(seed=0)``); recorded in the
+        provenance section.
     by : str, optional
         Label to compare across (default ``model`` when it takes ≥ 2 values, else no comparison).
     T_target : float
         Temperature (K) of the Arrhenius prediction; fits run when some series has ≥ 3 temperatures.
-    include_flagged : bool
-        Analyse failed runs in full instead of their trusted segments.
-    training, thresholds, margin_ps
-        Diagnostics options (:func:`uncertainty_gk.diagnostics.diagnose`).
     keep_going : bool
         List groups that cannot be analysed in the report instead of stopping.
     command : str, optional
@@ -474,9 +465,11 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
     UGKError
         ``out_dir`` is not empty (without ``overwrite``) or not a report directory; analysis errors.
     """
-    from .analysis import analyse
     from .campaign import Campaign
+    from .pipeline import analyse
 
+    st = (settings or AnalysisSettings(seed=0)).resolved()
+    ci_prob, rng = st.ci_prob, st.seed
     out = Path(out_dir)
     _check_out_dir(out, overwrite)
     opened = not isinstance(source_or_campaign, Campaign)
@@ -489,7 +482,6 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
         campaign = load_runs(path, show_progress=show_progress)
     else:
         campaign = source_or_campaign
-    thr = dict(thresholds or {})
     failed_groups: list = []
 
     def on_group_error(labels, exc):
@@ -499,16 +491,12 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         with progress.bar(total=5, desc="report", unit="step", enabled=show_progress) as bar:
-            diagnoses = _diagnose_all(campaign, training=training, thresholds=dict(thr, margin_ps=margin_ps),
-                                      show_progress=show_progress)
+            diagnoses = _diagnose_all(campaign, st, show_progress=show_progress)
             bar.update(1)
             analysis_error = None
             try:
-                result = analyse(campaign, method=method, window=window, ci_prob=ci_prob, rng=rng,
-                                 reference=reference, species=species, n_steps=n_steps, show_progress=show_progress,
+                result = analyse(campaign, st, show_progress=show_progress,
                                  on_group_error=on_group_error if keep_going else None,
-                                 trusted_only=not include_flagged, training=training,
-                                 diagnose_thresholds=dict(thr, margin_ps=margin_ps),
                                  diagnoses={k: v for k, v in diagnoses.items() if v is not None})
             except AnalysisError as exc:
                 if not keep_going:
@@ -541,11 +529,7 @@ def write_report(source_or_campaign, out_dir, *, overwrite: bool = False, method
                                            fig_dir=tmp / "figures", max_thermo_runs=max_thermo_runs,
                                            problems=problems)
             bar.update(1)
-            params = {"method": method, "rng": rng if isinstance(rng, (int, type(None))) else repr(rng),
-                      "n_steps": n_steps, "ci_prob": ci_prob, "window": window, "reference": reference,
-                      "species": species, "by": cmp_label, "T_target_K": T_target,
-                      "include_flagged": include_flagged, "training": None if training is None else str(training),
-                      "thresholds": thr, "margin_ps": margin_ps, "keep_going": keep_going}
+            params = dict(st.to_dict(), by=cmp_label, T_target_K=T_target, keep_going=keep_going)
             ctx = _Context(campaign=campaign, result=result, diagnoses=diagnoses, comparison=comparison,
                            fits=fits, refused=refused, arrhenius_messages=arr_messages, figures=fig_blocks,
                            problems=problems, failed_groups=failed_groups, params=params, command=command,
@@ -786,7 +770,7 @@ def _sections(ctx, tables: dict, files: dict) -> list[Section]:
                  "RDF drift [fu2023], jumps and frames outside the training domain. A failed run is analysed only "
                  "up to its trusted segment (a margin before its first failure), or dropped when too little is "
                  "left" + (" — except that this report was made with include_flagged, so flagged runs are "
-                           "analysed in full." if ctx.params["include_flagged"] else ".")),
+                           "analysed in full." if not ctx.params["trusted_only"] else ".")),
             tb("diagnostics")]
     flags = []
     for r in _diagnostic_records(ctx):
@@ -865,19 +849,23 @@ def _sections(ctx, tables: dict, files: dict) -> list[Section]:
 def _methods_blocks(ctx, tables, files) -> list:
     res = ctx.result
     p = ctx.params
-    methods = sorted({g.method for g in res.groups} | ({"bayes", "bootstrap", "block"} if p["method"] == "all"
-                                                        else set()))
+    methods = sorted({m for g in res.groups for m in ([g.method] + list(g.by_method))})
     blocks = [Para("Quantities: tracer diffusion coefficient D* = slope/6 of the framework-relative tracer MSD; "
                    "tracer conductivity σ_tr = N q² D*/(V k_B T) (Nernst-Einstein); ionic conductivity σ from the "
                    "Einstein-Helfand slope of the polarisation displacement of each seed, divided by 6 V k_B T; "
                    "Haven ratio H_R = σ_tr/σ computed per posterior sample, so its interval carries the "
                    "correlation of σ_tr and σ [murch1982].")]
-    blocks += [Para(_METHOD_TEXT.get(m, m).format(n_steps=p["n_steps"])) for m in methods]
-    blocks.append(Para("Fit window: from the lag where the log-log slope of the tracer MSD stays ≥ 0.8 to a quarter "
-                       "of the longest seed (or as given); 24 lags spread over it. Seeds are tested against each "
-                       "other (Cochran's Q and leave-one-out z); when they scatter beyond the model (p < 0.05) the "
-                       "variances are inflated by the Birge ratio Q/(n−1). σ is reported as an upper bound when the "
-                       "pooled polarisation slope is less than 2 standard errors above zero [he2018]."))
+    fmt = dict(p, burn=p["n_burn"] if p["n_burn"] is not None else p["n_steps"] // 3)
+    blocks += [Para(_METHOD_TEXT.get(m, m).format(**fmt)) for m in methods]
+    window = ("as given: " + "-".join(f"{x:g}" for x in p["window_ps"]) + " ps") if p["window_ps"] else \
+        (f"from the lag where the log-log slope of the tracer MSD stays ≥ {p['min_loglog_slope']:g} to "
+         f"{p['max_fraction']:g} of the longest seed")
+    blocks.append(Para(f"Fit window: {window}; {p['n_lags']} lags spread over it (the lags each seed actually fits "
+                       "are listed per group in results.json). Seeds are tested against each "
+                       "other (Cochran's Q and leave-one-out z); when they scatter beyond the model "
+                       f"(p < {p['overdispersion_alpha']:g}) the variances are inflated by the Birge ratio Q/(n−1). "
+                       "σ is reported as an upper bound when the pooled polarisation slope is less than "
+                       f"{p['resolved_z']:g} standard errors above zero [he2018]. Root random seed {p['seed']}."))
     if "fits" in tables:
         blocks.append(TableBlock(tables["fits"], files.get("fits", [])))
     infl = [f"{labels_text(g.labels)}: {n}" for g in res.groups for n in g.notes if "Birge" in n]
@@ -1001,56 +989,3 @@ def _render_markdown(title: str, ctx, sections: list[Section]) -> str:
         for b in s.blocks:
             out += [b.markdown().rstrip("\n"), ""]
     return "\n".join(out)
-
-
-# --------------------------------------------------------------------------- CLI
-def cmd_report(args) -> int:
-    import shlex
-
-    from .cli import _open_any, _parse_thresholds
-
-    thresholds = _parse_thresholds(args.threshold)
-    camp = _open_any(args.source, args)
-    command = shlex.join(["ugk", *sys.argv[1:]]) if Path(sys.argv[0]).name == "ugk" else None
-    try:
-        out = write_report(camp, args.output, overwrite=args.overwrite, method=args.method, rng=args.rng,
-                           n_steps=args.n_steps, ci_prob=args.ci, by=args.by, T_target=args.T_target,
-                           include_flagged=args.include_flagged, window=tuple(args.window) if args.window else None,
-                           reference=args.reference, species=args.species, training=args.training,
-                           thresholds=thresholds, margin_ps=args.margin_ps, keep_going=args.keep_going,
-                           figures=not args.no_figures, command=command)
-    finally:
-        camp.close()
-    for lab, msg in out.failed_groups:
-        print(f"error: group {lab}: {msg}", file=sys.stderr)
-    if out.analysis_error:
-        print(f"error: analysis failed, report holds the diagnostics only: {out.analysis_error}", file=sys.stderr)
-    for p in out.problems:
-        print(f"warning: {p}", file=sys.stderr)
-    print(f"wrote {out.html}")
-    print(f"wrote {out.markdown}, {len(out.figures)} figures, {len(out.tables)} tables in {out.out_dir}")
-    return 1 if (out.failed_groups or out.analysis_error) else 0
-
-
-def register_cli(subparsers, common_parent) -> None:
-    """Add ``ugk report`` to an argparse sub-parser collection."""
-    from .cli import _add_file_options, add_analysis_options, add_estimator_options, add_screening_options
-
-    s = subparsers.add_parser(
-        "report", parents=[common_parent], help="one-directory report: HTML page, Markdown, figures, tables, JSON",
-        description="Diagnose every run, analyse every group (trusted segments only), compare across a label, fit "
-                    "Arrhenius laws when a series has 3 or more temperatures, draw the figures, and write "
-                    "report.html (self-contained), report.md, figures/, tables/, results.json and "
-                    "diagnostics.json into one directory.")
-    s.add_argument("source", nargs="+", help="archive (.nc), manifest (.toml), or trajectory files")
-    s.add_argument("-o", "--output", required=True, help="report directory to create (e.g. report/)")
-    s.add_argument("--overwrite", action="store_true", help="replace a previous report in that directory")
-    s.add_argument("--by", help="label to compare across (default: model, when it takes 2 or more values)")
-    s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
-                   help="temperature (K) of the Arrhenius prediction (default 300)")
-    add_estimator_options(s)
-    add_screening_options(s)
-    s.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
-    _add_file_options(s)
-    add_analysis_options(s)
-    s.set_defaults(func=cmd_report)

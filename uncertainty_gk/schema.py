@@ -74,7 +74,7 @@ REQUIRED_ATTRS = ("reader", "uncertainty_gk_version", "labels", "sources", "time
 
 
 def package_version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

@@ -44,7 +44,8 @@ COMMON = dict(n_seeds=3, n_frames=3000, frame_interval_ps=0.1, D=0.05, rattle_am
 def one_replica(args):
     scenario, i, methods, quick = args
     from uncertainty_gk import synthetic
-    from uncertainty_gk.conductivity import analyse_group
+    from uncertainty_gk.analysis import analyse_group
+    from uncertainty_gk.settings import AnalysisSettings
 
     kw = {**COMMON, **SCENARIOS[scenario]}
     if quick:
@@ -55,8 +56,9 @@ def one_replica(args):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyse_group(system.runs, method="all" if len(methods) > 1 else methods[0], rng=10_000 + i,
-                            per_seed=False, n_steps=800 if quick else 2000)
+        res = analyse_group(system.runs, AnalysisSettings(method="all" if len(methods) > 1 else methods[0],
+                                                          seed=10_000 + i, per_seed=False,
+                                                          n_steps=800 if quick else 2000))
     out["seconds"] = time.perf_counter() - t0
     by = res.by_method or {res.method: res.quantities}
     for m, q in by.items():

@@ -130,7 +130,8 @@ def one_replica(scenario, i):
     from run_calibration import COMMON, SCENARIOS
 
     from uncertainty_gk import synthetic
-    from uncertainty_gk.conductivity import analyse_group
+    from uncertainty_gk.analysis import analyse_group
+    from uncertainty_gk.settings import AnalysisSettings
 
     system = synthetic.generate(**COMMON, **SCENARIOS[scenario], rng=i)
     truth = {k: float(system.truth[k]) for k in QUANTS}
@@ -138,7 +139,7 @@ def one_replica(scenario, i):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyse_group(system.runs, rng=10_000 + i, per_seed=False)
+        res = analyse_group(system.runs, AnalysisSettings(seed=10_000 + i, per_seed=False))
     row["seconds"]["ugk"] = time.perf_counter() - t0
     row["methods"]["ugk"] = {k: {"median": float(res.quantities[k].median), "lower": float(res.quantities[k].lower),
                                  "upper": float(res.quantities[k].upper)} for k in QUANTS}

@@ -7,8 +7,8 @@ sharing every label but the seed) must agree within their statistical errors, so
 seed that does not is suspicious.
 
 :func:`check_seed_consistency` uses the estimators' own heterogeneity statistic
-(:func:`uncertainty_gk.conductivity.heterogeneity`), on the **trusted segments** of
-the runs, exactly as :func:`uncertainty_gk.conductivity.analyse_group` does: common
+(:func:`uncertainty_gk.estimators.heterogeneity.heterogeneity`), on the **trusted segments** of
+the runs, from the same :class:`~uncertainty_gk.estimators.GroupData` the analysis builds: common
 fit window of the pooled tracer MSD, per-seed GLS slopes of the tracer MSD (∝ D*, σ_tr)
 and of the polarisation MSD (∝ σ) with their modelled variances evaluated at the pooled
 GLS fit, and per seed a leave-one-out z against its siblings (their median for ≥ 3
@@ -25,31 +25,27 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
+from ..campaign import group_key
+from ..errors import UGKError
 from ..schema import labels_of
+from ..settings import AnalysisSettings
 from .flags import Flag, RunDiagnosis
 
 __all__ = ["check_seed_consistency", "apply_seed_flags", "SEED_CHECK_DEFAULTS"]
 
 #: Defaults of :func:`check_seed_consistency` (echoed in its ``info`` output).
-SEED_CHECK_DEFAULTS = {"alpha": 0.01, "reference": "charge", "species": None, "max_fraction": 0.25,
-                       "n_lags": 24, "min_frames": 20, "group_by_exclude": ("seed",)}
+SEED_CHECK_DEFAULTS = {"alpha": 0.01, "min_frames": 20}
 
 _QUANTITY = {"tracer": "tracer MSD slope (D*, σ_tr)", "polarisation": "polarisation MSD slope (σ)"}
 
 
-def _group_key(ds, exclude) -> str:
-    return json.dumps({k: v for k, v in labels_of(ds).items() if k not in exclude}, sort_keys=True, default=str)
-
-
 def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] | None = None, *,
-                           alpha: float = 0.01, reference: str = "charge", species: str | None = None,
-                           max_fraction: float = 0.25, n_lags: int = 24, min_frames: int = 20,
-                           group_by_exclude=("seed",)) -> tuple[dict[str, list[Flag]], list[dict]]:
+                           alpha: float = 0.01, settings: AnalysisSettings | None = None,
+                           min_frames: int = 20) -> tuple[dict[str, list[Flag]], list[dict]]:
     """Flag seeds inconsistent with their siblings (σ_tr or σ), per group of ≥ 2 seeds.
 
     Parameters
@@ -60,9 +56,8 @@ def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] 
         a run with fewer than ``min_frames`` trusted frames is left out of its group.
     alpha : float
         Family-wise level per group; a seed is flagged when p < alpha / n_seeds.
-    reference, species, max_fraction, n_lags
-        As in :func:`uncertainty_gk.conductivity.analyse_group`.
-    group_by_exclude : labels that do not define a group (default: the seed).
+    settings : AnalysisSettings
+        Window, lags, reference, species and grouping, as for the analysis (default settings).
 
     Returns
     -------
@@ -72,15 +67,13 @@ def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] 
         Per group: labels, seeds used, fit window, Cochran's Q p-values, per-seed z and
         p-values, or ``skipped`` with the reason (one seed, no diffusion, ...).
     """
-    from ..conductivity import (
-        MIN_LAGS_PER_SEED, _as_seeds, _pooled_gls, check_group, heterogeneity, seed_series, select_window,
-    )
-    from ..estimators.series import summarise
-    from ..window import window_lags
+    from ..estimators.data import build_group_data
 
+    st = settings or AnalysisSettings()
+    st = st if st.seed is not None else st.replace(seed=0)   # no randomness is used here
     by_group: dict[str, dict] = {}
     for name, ds in runs.items():
-        by_group.setdefault(_group_key(ds, group_by_exclude), {})[name] = ds
+        by_group.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
     flags: dict[str, list[Flag]] = {name: [] for name in runs}
     groups: list[dict] = []
     for key, members in by_group.items():
@@ -97,21 +90,17 @@ def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] 
             info["skipped"] = f"{len(used)} seed(s) with ≥ {min_frames} trusted frames"
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                seeds = _as_seeds(used, reference=reference, species=species)
-                check_group(seeds)
-                win = select_window(seeds, max_fraction=max_fraction)
-                lags = window_lags(win, seeds[0].dt_ps, max(s.n_frames for s in seeds), n_lags)
-                seeds = [s for s in seeds if np.sum(lags <= max_fraction * (s.n_frames - 1)) >= MIN_LAGS_PER_SEED]
-                if len(seeds) < 2:
-                    info["skipped"] = "fewer than 2 seeds long enough for the common fit window"
-                    continue
-                summaries = [summarise(seed_series(s, lags, max_fraction)) for s in seeds]
-                het = heterogeneity(summaries, _pooled_gls(summaries), [s.name for s in seeds], alpha=alpha)
-        except Exception as exc:  # noqa: BLE001 - a group that cannot be analysed is reported, not fatal
+            data = build_group_data(used, st, show_warnings=False)
+        except UGKError as exc:   # a group that cannot be analysed is reported, not fatal
             info["skipped"] = f"{type(exc).__name__}: {exc}"
             continue
+        if not data.diffusive:
+            info["skipped"] = "no long-range diffusion detected"
+            continue
+        if len(data.seeds) < 2:
+            info["skipped"] = "fewer than 2 seeds long enough for the common fit window"
+            continue
+        seeds, het, win = data.seeds, data.heterogeneity, data.window
         n = len(seeds)
         info["window_ps"] = win.as_list()
         info["cochran_p"] = {k: het[k]["p_value"] for k in ("tracer", "polarisation") if k in het}
@@ -119,7 +108,7 @@ def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] 
         z_crit = float(_z_two_sided(alpha / n))
         for s in seeds:
             for quantity, res in het["per_seed"].get(s.name, {}).items():
-                if not res.get("flagged"):
+                if not res["p_value"] < alpha / n:
                     continue
                 end = float(s.ds["time"].values[-1])
                 q = het.get(quantity, {})

@@ -30,9 +30,18 @@ and the interval is normal.  Slopes are converted to σ_tr and σ (S/cm) with
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["ols_wls_gls", "fit_line"]
+from .base import JointSamples, register
+
+if TYPE_CHECKING:
+    from ..settings import AnalysisSettings
+    from .data import GroupData
+
+__all__ = ["ols_wls_gls", "fit_line", "BaselineEstimator"]
 
 METHODS = ("ols", "wls", "gls")
 
@@ -83,16 +92,31 @@ def fit_line(method: str, t_ps, y, *, lags, n_frames: int, ci_prob: float = 0.95
     return {"slope": float(res.params[0]), "se": float(res.bse[0]), "lower": float(lo), "upper": float(hi)}
 
 
-def ols_wls_gls(seeds, lags, *, ci_prob: float = 0.95) -> dict:
+def _pooled_slopes(method: str, data: GroupData, ci_prob: float) -> dict:
+    """Per-seed naive fits of one method on each seed's fitted lags, pooled by simple averaging."""
+    per: dict[str, list] = {"slope_tr": [], "slope_P_per_volume": []}
+    for ser in data.series:
+        t = ser.lags * ser.dt_ps
+        fits = {"slope_tr": fit_line(method, t, ser.y_tr, lags=ser.lags, n_frames=ser.n_frames, ci_prob=ci_prob),
+                "slope_P_per_volume": fit_line(method, t, ser.y_P / ser.volume, lags=ser.lags,
+                                               n_frames=ser.n_frames, ci_prob=ci_prob)}
+        for key, f in fits.items():
+            per[key].append((f["slope"], f["se"]))
+    S = len(data.series)
+    out = {}
+    for key, rows in per.items():
+        vals = np.array([r[0] for r in rows])
+        ses = np.array([r[1] for r in rows])
+        out[key] = {"value": float(vals.mean()), "naive_se": float(np.sqrt(np.sum(ses ** 2)) / S),
+                    "seed_scatter_se": float(vals.std(ddof=1) / np.sqrt(S)) if S > 1 else None,
+                    "per_seed": vals.tolist()}
+    return out
+
+
+def ols_wls_gls(data: GroupData, *, ci_prob: float = 0.95) -> dict:
     """Naive statsmodels OLS, WLS and GLS estimates of σ and σ_tr (S/cm), pooled over seeds.
 
-    Parameters
-    ----------
-    seeds : list of :class:`uncertainty_gk.conductivity.SeedData`
-    lags : (K,) int array
-        Fit-window lags in frames (lags beyond a seed's length are dropped for it).
-    ci_prob : float
-        Probability of the (naive, normal) intervals.
+    Every seed is fitted at the lags the analysis fits for it (``data.series[i].lags``).
 
     Returns
     -------
@@ -103,38 +127,48 @@ def ols_wls_gls(seeds, lags, *, ci_prob: float = 0.95) -> dict:
     """
     from scipy import stats
 
-    from ..conductivity import physical_samples
-
-    lags = np.asarray(lags, dtype=np.int64)
-    unit = physical_samples({"slope_tr": np.array([1.0]), "slope_P_per_volume": np.array([1.0])}, seeds)
-    to_S = {"sigma_tr": float(unit["sigma_tr"][0]), "sigma": float(unit["sigma"][0])}
+    unit = data.physical({"slope_tr": np.array([1.0]), "slope_P_per_volume": np.array([1.0])})
+    to_S = {"slope_tr": ("sigma_tr", float(unit["sigma_tr"][0])), "slope_P_per_volume": ("sigma", float(unit["sigma"][0]))}
     z = float(stats.norm.ppf(0.5 + ci_prob / 2))
-    S = len(seeds)
-    out: dict = {"ci_prob": float(ci_prob), "n_seeds": S,
-                 "window_lags_ps": (lags * seeds[0].dt_ps).tolist(),
+    out: dict = {"ci_prob": float(ci_prob), "n_seeds": len(data.series),
+                 "window_lags_ps": (np.asarray(data.lags) * data.dt_ps).tolist(),
                  "warning": "naive statsmodels standard errors (independent-residual assumption); "
                             "not a valid uncertainty - compare naive_se with seed_scatter_se"}
     for method in METHODS:
-        per = {"sigma_tr": [], "sigma": []}
-        for s in seeds:
-            lg = lags[lags < s.n_frames]
-            t = lg * s.dt_ps
-            fits = {"sigma_tr": fit_line(method, t, s.msd_tr[lg], lags=lg, n_frames=s.n_frames, ci_prob=ci_prob),
-                    "sigma": fit_line(method, t, s.msd_P[lg] / s.volume, lags=lg, n_frames=s.n_frames,
-                                      ci_prob=ci_prob)}
-            for key, f in fits.items():
-                per[key].append((f["slope"] * to_S[key], f["se"] * to_S[key]))
-        block = {}
-        for key, rows in per.items():
-            vals = np.array([r[0] for r in rows])
-            ses = np.array([r[1] for r in rows])
-            value = float(vals.mean())
-            se = float(np.sqrt(np.sum(ses ** 2)) / S)
-            scatter = float(vals.std(ddof=1) / np.sqrt(S)) if S > 1 else None
-            block[key] = {"value": value, "naive_se": se, "lower": value - z * se, "upper": value + z * se,
-                          "seed_scatter_se": scatter, "per_seed": vals.tolist(), "units": "S/cm"}
+        block: dict = {}
+        for key, f in _pooled_slopes(method, data, ci_prob).items():
+            name, factor = to_S[key]
+            value, se = f["value"] * factor, f["naive_se"] * factor
+            scatter = None if f["seed_scatter_se"] is None else f["seed_scatter_se"] * factor
+            block[name] = {"value": value, "naive_se": se, "lower": value - z * se, "upper": value + z * se,
+                           "seed_scatter_se": scatter, "per_seed": [v * factor for v in f["per_seed"]],
+                           "units": "S/cm"}
         tr, sg = block["sigma_tr"]["value"], block["sigma"]["value"]
         block["haven_ratio"] = {"value": float(tr / sg) if sg != 0 else float("nan"), "units": "1",
                                 "note": "ratio of point values; no interval"}
         out[method] = block
     return out
+
+
+class BaselineEstimator:
+    """A registered naive baseline (``"ols"``, ``"wls"``, ``"gls"``): normal draws about the
+    pooled slopes with the statsmodels standard errors (kind ``"baseline"``: for
+    comparison, never a reported interval; see the warning above)."""
+
+    kind = "baseline"
+
+    def __init__(self, settings: AnalysisSettings, method: str):
+        self.name = method
+        self.n_draws = settings.n_boot
+        self.ci_prob = settings.ci_prob
+
+    def fit(self, data: GroupData, rng: np.random.Generator) -> JointSamples:
+        pooled = _pooled_slopes(self.name, data, self.ci_prob)
+        draws = {k: (v["value"] + v["naive_se"] * rng.standard_normal(self.n_draws))[None, :]
+                 for k, v in pooled.items()}
+        return JointSamples(method=self.name, draws=draws, independent=True,
+                            info={"pooled": pooled, "warning": "naive statsmodels standard errors"})
+
+
+for _m in METHODS:
+    register(_m, partial(BaselineEstimator, method=_m), kind="baseline")

@@ -45,11 +45,19 @@ References: McCluskey, Coles & Morgan, JCTC 21, 79 (2025); Bullerjahn, von Bülo
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import AnalysisError, ConvergenceWarning
+from .base import JointSamples, register
+from .heterogeneity import pooled_start
 from .series import SeedSummary
+
+if TYPE_CHECKING:
+    from ..settings import AnalysisSettings
+    from .data import GroupData
 
 PARAMS = ("slope_tr", "intercept_tr", "slope_P_per_volume", "intercept_P_per_volume")
 
@@ -131,41 +139,6 @@ def log_likelihood(phi: np.ndarray, summaries: list[SeedSummary]) -> np.ndarray:
     return total
 
 
-def _pooled_start(summaries: list[SeedSummary]) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse-variance pooled estimate in sampler coordinates and its rough s.d.
-
-    Every seed's variance is evaluated at the *common* current estimate (never at
-    its own, which would give a seed with a near-zero slope a near-zero variance
-    and all the weight); two passes starting from the plain mean.
-    """
-    rows = np.array([[s.theta_hat[0], s.theta_hat[1], s.theta_hat[2] / s.series.volume,
-                      s.theta_hat[3] / s.series.volume] for s in summaries])
-    mean = rows.mean(axis=0)
-    sd = np.abs(mean) + 1e-300
-    for _ in range(2):
-        if mean[0] <= 0:
-            break
-        mean[2] = max(mean[2], 0.05 * abs(rows[:, 2]).mean() + 1e-300)
-        ws = []
-        for summ in summaries:
-            V = summ.series.volume
-            cov = summ.covariance(np.array([mean[0], mean[1], mean[2] * V, mean[3] * V]))
-            var = np.diag(cov) / np.array([1, 1, V * V, V * V])
-            ws.append(1.0 / np.clip(var, 1e-300, None))
-        ws = np.array(ws)
-        mean = (rows * ws).sum(0) / ws.sum(0)
-        sd = 1.0 / np.sqrt(ws.sum(0))
-    if mean[0] <= 0:
-        raise AnalysisError(f"the fitted tracer MSD slope is not positive ({mean[0]:.3g} Å²/ps): "
-                            "no long-range diffusion in the fit window")
-    z = {"tracer": float(mean[0] / sd[0]), "polarisation": float(mean[2] / sd[2])}
-    if mean[2] <= 0:  # collective slope not resolved: start at a small positive value
-        mean[2] = max(sd[2], 1e-12)
-    start = np.array([np.log(mean[0]), mean[1], np.log(mean[2]), mean[3]])
-    start_sd = np.array([min(sd[0] / mean[0], 1.0), sd[1], min(sd[2] / mean[2], 1.0), sd[3]])
-    return start, start_sd, z
-
-
 class BayesianRegression:
     """Posterior of the tracer and polarisation MSD lines pooled over seeds.
 
@@ -216,14 +189,13 @@ class BayesianRegression:
         if not summaries:
             raise AnalysisError("no seeds to fit")
         rng = np.random.default_rng(self.rng)
-        start, sd, self.slope_z_ = _pooled_start(summaries)
-        # the noise level of every seed's covariance is fixed at its short-lag plateau
-        # (or, when not measured, at the pooled intercepts)
-        for summ in summaries:
-            ser = summ.series
-            summ.noise_intercepts = (
-                ser.noise_tr if ser.noise_tr is not None else max(start[1], 0.0),
-                ser.noise_P if ser.noise_P is not None else max(start[3], 0.0) * ser.volume)
+        start, sd, self.slope_z_ = pooled_start(summaries)
+        # a seed whose noise level was not fixed by the caller gets the pooled intercepts;
+        # copies, never the caller's objects
+        summaries = [summ if summ.noise_intercepts is not None else replace(summ, noise_intercepts=(
+            summ.series.noise_tr if summ.series.noise_tr is not None else max(start[1], 0.0),
+            summ.series.noise_P if summ.series.noise_P is not None else max(start[3], 0.0) * summ.series.volume))
+            for summ in summaries]
         ndim = 4
         # walkers start dispersed over the approximate posterior width, so that
         # R-hat across walkers can reveal a failure to mix
@@ -282,3 +254,46 @@ class BayesianRegression:
                 "MCMC did not converge for " + ", ".join(
                     f"{k} (R-hat {self.rhat_[k]:.3f}, ESS {self.ess_[k]:.0f})" for k in bad)
                 + f"; thresholds R-hat ≤ {self.rhat_max}, ESS ≥ {self.ess_min:g}: increase n_steps"))
+
+
+class BayesEstimator:
+    """The registered ``"bayes"`` estimator: :class:`BayesianRegression` on a group's summaries.
+
+    The draws are the posterior chains, one chain per walker (walkers of one ensemble
+    are not independent chains; R-hat is therefore judged against ``rhat_max`` = 1.05).
+    """
+
+    name = "bayes"
+    kind = "interval"
+
+    def __init__(self, settings: AnalysisSettings, *, per_seed: bool = False):
+        self.n_walkers = settings.n_walkers
+        self.n_steps = settings.per_seed_steps if per_seed else settings.n_steps
+        self.n_burn = settings.seed_burn if per_seed else settings.burn
+        self.rhat_max = settings.rhat_max
+        self.ess_min = settings.ess_min
+        self.show_progress: bool | None = False if per_seed else None
+
+    def fit(self, data: GroupData, rng: np.random.Generator) -> JointSamples:
+        label = " ".join(f"{k}={v}" for k, v in data.labels.items())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            fit = BayesianRegression(rng=rng, n_walkers=self.n_walkers, n_steps=self.n_steps, n_burn=self.n_burn,
+                                     rhat_max=self.rhat_max, ess_min=self.ess_min,
+                                     show_progress=self.show_progress,
+                                     progress_label=f"sample {label}".strip()).fit(list(data.summaries))
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        draws = {name: np.swapaxes(fit.chain_[..., i], 0, 1) for i, name in enumerate(PARAMS)}
+        conv = {"rhat": fit.rhat_, "ess": fit.ess_, "converged": fit.converged_, "acceptance": fit.acceptance_,
+                "rhat_max": self.rhat_max, "ess_min": self.ess_min}
+        if not fit.converged_:
+            conv["message"] = "; ".join(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
+        return JointSamples(method=self.name, draws=draws, independent=False, convergence=conv,
+                            slope_z=dict(fit.slope_z_),
+                            info={"n_walkers": self.n_walkers, "n_steps": self.n_steps, "n_burn": self.n_burn,
+                                  "noise_scale": list(fit.noise_scale_)})
+
+
+register("bayes", BayesEstimator)

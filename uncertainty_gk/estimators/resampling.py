@@ -98,16 +98,23 @@ Samples are drawn from the bivariate normal with the pooled means and covariance
 from __future__ import annotations
 
 import warnings
+from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..displacement import msd_fft
 from ..errors import AnalysisError, ConvergenceWarning
 from ..msd_covariance import brownian_bases
+from .base import JointSamples, register
 from .blocking import flyvbjerg_petersen
 
+if TYPE_CHECKING:
+    from ..settings import AnalysisSettings
+    from .data import GroupData
+
 __all__ = ["line_samples", "slope_map", "per_ion_window_msd", "block_slope_series", "bootstrap_samples",
-           "block_samples"]
+           "block_samples", "ResamplingEstimator"]
 
 KEYS = ("slope_tr", "slope_P_per_volume")
 #: Fewest seeds for which ``level="auto"`` bootstraps over seeds (see the module docstring).
@@ -374,3 +381,33 @@ def block_samples(seeds, series, *, rng, n_boot: int = 1000, min_blocks: int = 8
     info = {"method": "block", "weights": weights, "n_boot": int(n_boot), "pooling": "weighted by number of origins",
             "per_seed": levels, "mean": mean.tolist(), "covariance": cov.tolist()}
     return {"slope_tr": draws[:, 0], "slope_P_per_volume": draws[:, 1], "info": info}
+
+
+class ResamplingEstimator:
+    """The registered ``"bootstrap"`` and ``"block"`` estimators (:func:`line_samples` on a group)."""
+
+    kind = "interval"
+
+    def __init__(self, settings: AnalysisSettings, method: str):
+        self.name = method
+        self.n_boot = settings.n_boot
+        self.ci_prob = settings.ci_prob
+
+    def fit(self, data: GroupData, rng: np.random.Generator) -> JointSamples:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            out = line_samples(self.name, list(data.seeds), list(data.series), rng=rng, ci_prob=self.ci_prob,
+                               n_boot=self.n_boot, return_info=True)
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+        conv = {"converged": not messages}
+        if messages:
+            conv["message"] = "; ".join(messages)
+        return JointSamples(method=self.name, draws={k: np.asarray(out[k])[None, :] for k in KEYS},
+                            independent=True, convergence=conv, info=out["info"])
+
+
+for _m in ("bootstrap", "block"):
+    register(_m, partial(ResamplingEstimator, method=_m))

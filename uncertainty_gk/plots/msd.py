@@ -7,8 +7,6 @@ import numpy as np
 from . import style
 from .groupdata import group_seeds, line_band
 
-#: Lags are drawn up to this fraction of each seed's trusted length (beyond it few origins remain).
-PLOT_FRACTION = 0.5
 
 
 def _panel(ax, curves, which, band, g, *, inset: bool, width):
@@ -21,10 +19,8 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
         handles[f"fit window {lo_win:.3g}–{hi_win:.3g} ps"] = h
     ymax = 0.0
     for i, c in enumerate(curves):
-        s = c.seed
-        n = max(2, int(PLOT_FRACTION * (s.n_frames - 1)) + 1)
-        t = s.lag_ps[:n]
-        y = s.msd_tr[:n] if which == "tr" else s.msd_P[:n] / (s.n_mobile * s.charge ** 2)
+        t = c.lag_ps
+        y = c.msd_tr if which == "tr" else c.msd_P_per_ion
         (ln,) = ax.plot(t, y, color=style.colour(i), lw=0.8, ls="-" if c.in_fit else ":", zorder=2)
         ln.set_gid(f"seed:{c.name}")
         handles[c.label] = ln
@@ -36,13 +32,12 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
         (fit,) = ax.plot(band.t[inside], band.median[inside], color=style.FIT_COLOUR, lw=1.1, zorder=4)
         fit.set_gid(f"fit_{which}")
         ax.plot(band.t, band.median, color=style.FIT_COLOUR, lw=0.7, ls="--", zorder=4)
-        kind = "credible interval" if band.source == "posterior" else "credible interval (GLS approximation)"
-        fit_label = "pooled fit (posterior median)" if band.source == "posterior" else "pooled fit (GLS)"
+        kind = "credible interval" if band.source == "joint draws" else "credible interval (GLS intercept)"
+        fit_label = f"pooled fit ({g.method}, median)"
         handles[fit_label] = fit
         handles[style.interval_label(band.ci_prob, kind) + " of the pooled fit"] = b
         ymax = max(ymax, float(np.nanmax(band.upper)))
-    ax.set_xlim(0, max(float(c.seed.lag_ps[min(len(c.seed.lag_ps) - 1, int(PLOT_FRACTION * (c.seed.n_frames - 1)))])
-                       for c in curves))
+    ax.set_xlim(0, max(float(c.lag_ps[-1]) for c in curves))
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=1.05 * ymax if ymax > 0 else None)
     ax.set_xlabel("lag time t (ps)")
     if which == "tr":
@@ -59,11 +54,9 @@ def _loglog_inset(ax, curves, which, g, width):
     ins = ax.inset_axes([0.1, 0.56, 0.34, 0.38] if not narrow else [0.11, 0.55, 0.32, 0.4])
     ins.set_gid(f"inset_{which}")
     for i, c in enumerate(curves):
-        s = c.seed
-        n = max(2, int(PLOT_FRACTION * (s.n_frames - 1)) + 1)
-        y = s.msd_tr[1:n] if which == "tr" else s.msd_P[1:n] / (s.n_mobile * s.charge ** 2)
-        t = s.lag_ps[1:n]
-        ok = y > 0
+        y = c.msd_tr[1:] if which == "tr" else c.msd_P_per_ion[1:]
+        t = c.lag_ps[1:]
+        ok = (y > 0) & (t > 0)
         ins.plot(t[ok], y[ok], color=style.colour(i), lw=0.6)
     if np.all(np.isfinite(g.window_ps)):
         ins.axvspan(*g.window_ps, color=style.WINDOW_COLOUR, alpha=0.18, lw=0)
@@ -77,16 +70,14 @@ def _loglog_inset(ax, curves, which, g, width):
     ins.set_zorder(6)
 
 
-def msd_figure(campaign, result, group=0, *, width="double", collective: bool = True, inset: bool = True,
+def msd_figure(result, group=0, *, width="double", collective: bool = True, inset: bool = True,
                max_draws: int = 400):
     """Tracer (and collective) MSD against lag time per seed, with the pooled fit.
 
     Parameters
     ----------
-    campaign : Campaign
-        The runs that were analysed (raw MSDs are recomputed from them, each run cut
-        to the trusted segment recorded in ``GroupResult.run_status``).
     result : AnalysisResult
+        Read only: the MSD curves, fitted line draws and window it stores.
     group : int, GroupResult or dict of labels
     width : "single", "double" or inches
     collective : bool
@@ -100,14 +91,12 @@ def msd_figure(campaign, result, group=0, *, width="double", collective: bool = 
     Returns
     -------
     matplotlib.figure.Figure
-        Shaded band: pointwise central credible interval of the pooled line from the
-        posterior draws (``GroupResult.idata``); without draws (bootstrap or block
-        analysis) the Gaussian GLS approximation, said so in the legend.
+        Shaded band: pointwise central interval of the pooled line from the stored joint
+        draws of the headline method (``GroupResult.lines``); methods without intercept
+        draws (bootstrap, block) use the pooled GLS intercept, said so in the legend.
     """
-    g, curves = group_seeds(campaign, result, group)
-    seeds = [c.seed for c in curves if c.in_fit] or [c.seed for c in curves]
-    t_end = max(c.seed.lag_ps[min(len(c.seed.lag_ps) - 1, int(PLOT_FRACTION * (c.seed.n_frames - 1)))]
-                for c in curves)
+    g, curves = group_seeds(result, group)
+    t_end = max(float(c.lag_ps[-1]) for c in curves)
     t = np.linspace(0.0, float(t_end), 80)
     narrow = style.is_narrow(width)
     panels = ["tr", "P"] if collective else ["tr"]
@@ -120,7 +109,7 @@ def msd_figure(campaign, result, group=0, *, width="double", collective: bool = 
             axes = [fig.subplots()]
         handles = {}
         for k, (ax, which) in enumerate(zip(axes, panels)):
-            band = line_band(g, seeds, t, which, max_draws=max_draws)
+            band = line_band(g, t, which, max_draws=max_draws)
             handles.update(_panel(ax, curves, which, band, g, inset=inset, width=width))
             if len(panels) > 1:
                 style.panel_label(ax, "ab"[k])

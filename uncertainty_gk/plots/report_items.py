@@ -37,9 +37,10 @@ def _msd_caption(g, label, has_draws) -> str:
                 f"time for each seed of {label} (one colour per seed). No long-range diffusion was detected, so no "
                 "line is fitted and only upper bounds are reported. Insets: the same curves on log-log axes.")
     w0, w1 = g.window_ps
-    band = (f"shaded grey band: {ci} credible interval of the pooled fit (pointwise, from the posterior draws)"
-            if has_draws else f"shaded grey band: {ci} credible interval of the pooled fit in the Gaussian "
-            "generalised-least-squares approximation (the analysis method stored no posterior draws)")
+    band = (f"shaded grey band: {ci} credible interval of the pooled fit (pointwise, from the joint draws of "
+            f"slope and intercept of the {g.method} fit)" if has_draws else
+            f"shaded grey band: {ci} credible interval of the pooled fit from the {g.method} slope draws with the "
+            "pooled generalised-least-squares intercept (the method draws no intercepts)")
     return (f"Tracer MSD (a) and collective polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²) (b), against lag time "
             f"for each seed of {label} (one colour per seed). Black line: pooled fit over the seeds, solid inside "
             f"the fit window and dashed outside it; {band}; blue shading: fit window {w0:.3g}–{w1:.3g} ps. "
@@ -111,11 +112,11 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
             slug = f"{slug}_{slugs[slug]}"
         else:
             slugs[slug] = 0
-        attempt(f"msd_{slug}", f"MSD: {label}", _msd_caption(g, label, g.idata is not None) + capped,
-                lambda g=g: msd_figure(campaign, result, g, width=width))
+        attempt(f"msd_{slug}", f"MSD: {label}", _msd_caption(g, label, (g.lines or {}).get("source") == "joint draws") + capped,
+                lambda g=g: msd_figure(result, g, width=width))
         if g.diffusion_detected and np.all(np.isfinite(g.window_ps)):
             attempt(f"running_{slug}", f"Running estimates: {label}", _running_caption(g, label) + capped,
-                    lambda g=g: running_figure(campaign, result, g, width=width))
+                    lambda g=g: running_figure(result, g, width=width))
         sig = g.quantities.get("sigma")
         if sig is not None and np.isfinite(sig.median) and "haven_ratio" in g.quantities:
             attempt(f"haven_{slug}", f"Haven ratio: {label}", _haven_caption(g, label) + capped,

@@ -10,8 +10,7 @@ from .groupdata import group_seeds, running_estimates
 _SYMBOL = {"sigma_tr": "σ_tr", "sigma": "σ"}
 
 
-def running_figure(campaign, result, group=0, *, width="double", unit: str = "auto", max_fraction: float = 0.5,
-                   n_points: int = 24):
+def running_figure(result, group=0, *, width="double", unit: str = "auto"):
     """σ_tr(t_max) and σ(t_max): estimates on fit windows [start, t_max] of growing length.
 
     The window start is the analysis' (``GroupResult.window_ps[0]``); ``t_max`` runs from
@@ -22,13 +21,13 @@ def running_figure(campaign, result, group=0, *, width="double", unit: str = "au
     (± z × GLS standard error).  The vertical line marks the window end the analysis
     chose, where the reported value with its interval is drawn as a point.
 
+    The estimates are read from the result (:mod:`uncertainty_gk.estimators.running`).
+
     Parameters
     ----------
     unit : "auto", "S/cm" or "mS/cm"
-    max_fraction : float
-        Longest window end as a fraction of a seed's length (the analysis uses 0.25).
     """
-    g, curves = group_seeds(campaign, result, group)
+    g, curves = group_seeds(result, group)
     with style.style():
         narrow = style.is_narrow(width)
         fig = style.new_figure(width, 4.4 if narrow else 2.7)
@@ -41,13 +40,13 @@ def running_figure(campaign, result, group=0, *, width="double", unit: str = "au
                 ax.set_xlabel("end of fit window t_max (ps)")
                 ax.set_ylabel(f"{_SYMBOL[q]} (S/cm)")
             return fig
-        seeds = [c.seed for c in curves]
-        ci = next(iter(g.quantities.values())).ci_prob
-        run = running_estimates(seeds, g.window_ps, ci_prob=ci, max_fraction=max_fraction, n_points=n_points)
+        run = running_estimates(g)
+        by_name = {c.name: c for c in curves}
         handles = {}
         for k, (ax, q) in enumerate(zip(axes, ("sigma_tr", "sigma"))):
             factor, unit_text = style.conductivity_unit(run.pooled[q], unit)
-            for i, c in enumerate(curves):
+            for i, name in enumerate(run.seeds):
+                c = by_name[name]
                 (ln,) = ax.plot(run.t_max, run.per_seed[q][i] * factor, color=style.colour(i), lw=0.9)
                 ln.set_gid(f"seed:{c.name}")
                 handles[c.label] = ln
@@ -58,7 +57,7 @@ def running_figure(campaign, result, group=0, *, width="double", unit: str = "au
             (avg,) = ax.plot(run.t_max, p, color=style.FIT_COLOUR, ls="--", lw=1.1, zorder=3)
             avg.set_gid(f"average_{q}")
             handles["average over seeds (GLS)"] = avg
-            handles[style.interval_label(ci) + " of the average (GLS)"] = band
+            handles[style.interval_label(run.ci_prob) + " of the average (GLS)"] = band
             end = ax.axvline(run.window_end_ps, color=style.OKABE_ITO["vermillion"], lw=0.8, ls=":", zorder=2)
             end.set_gid("window_end")
             handles[f"chosen window end ({run.window_end_ps:.3g} ps)"] = end

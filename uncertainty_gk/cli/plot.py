@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UGKError
+from .options import add_estimation, add_screening, add_source
+from .sources import open_campaign
 
 KINDS = ("msd", "running", "haven", "thermo", "arrhenius", "forest")
 
@@ -21,35 +23,55 @@ def _parse_select(items) -> dict:
 
 
 def _analyse(camp, args):
-    from ..analysis import analyse
+    from ..pipeline import analyse
+    from .options import settings_from_args
 
-    failed = []
+    failed: list = []
 
     def on_error(labels, exc):
         failed.append((labels, exc))
         print(f"error: group {labels}: {exc}", file=sys.stderr)
 
-    result = analyse(camp, method=args.method, ci_prob=args.ci, rng=args.rng, n_steps=args.n_steps,
-                     on_group_error=on_error if args.keep_going else None, trusted_only=not args.include_flagged)
+    result = analyse(camp, settings_from_args(args), on_group_error=on_error if args.keep_going else None)
     return result, failed
 
 
-def _make_figure(args, camp, select):
-    from . import (arrhenius_figure, forest_figure, haven_figure, msd_figure, running_figure, style,
-                   thermo_figure)
+def _result_for(args, select):
+    """The result to draw: read from a results file (restricted to ``select``) or analysed now."""
+    from ..campaign import labels_match
+    from ..results import AnalysisResult, is_results_file, load_results
+
+    src = args.source
+    if len(src) == 1 and is_results_file(src[0]):
+        res = load_results(src[0])
+        if select:
+            res = AnalysisResult([g for g in res.groups if labels_match(g.labels, select)], res.provenance)
+        return res, []
+    source = open_campaign(src, args)
+    try:
+        camp = source.select(**select) if select else source
+        return _analyse(camp, args)
+    finally:
+        source.close()
+
+
+def _make_figure(args, select):
+    from ..plots import (arrhenius_figure, forest_figure, haven_figure, msd_figure, running_figure, style,
+                         thermo_figure)
 
     kind = args.kind
     if kind == "thermo":
-        from .. import progress
-        from ..diagnostics import diagnose
+        from ..pipeline import diagnose_all
+        from .options import settings_from_args
 
-        diagnoses = {}
-        with progress.bar(total=len(camp), desc="diagnose", unit="run") as bar:
-            for name, ds in camp.items():
-                diagnoses[name] = diagnose(ds)
-                bar.update(1)
-        return thermo_figure(camp, diagnoses, width=args.width, max_runs=args.max_runs), "thermo", []
-    result, failed = _analyse(camp, args)
+        source = open_campaign(args.source, args)
+        try:
+            camp = source.select(**select) if select else source
+            diagnoses = diagnose_all(camp, settings_from_args(args))
+            return thermo_figure(camp, diagnoses, width=args.width, max_runs=args.max_runs), "thermo", []
+        finally:
+            source.close()
+    result, failed = _result_for(args, select)
     if not result.groups:
         raise UGKError("no group could be analysed; nothing to plot")
     if kind in ("msd", "running", "haven"):
@@ -57,14 +79,14 @@ def _make_figure(args, camp, select):
         if select and args.group is None and len(result.groups) > 1:
             raise UGKError(f"--select {select} matches {len(result.groups)} groups; add labels or give --group N: "
                            + "; ".join(f"[{i}] {style.label_text(g.labels)}" for i, g in enumerate(result.groups)))
-        from .groupdata import resolve_group
+        from ..plots.groupdata import resolve_group
 
         g = resolve_group(result, group)
         slug = style.label_slug(g.labels)
         if kind == "msd":
-            return msd_figure(camp, result, g, width=args.width), f"msd_{slug}", failed
+            return msd_figure(result, g, width=args.width), f"msd_{slug}", failed
         if kind == "running":
-            return running_figure(camp, result, g, width=args.width), f"running_{slug}", failed
+            return running_figure(result, g, width=args.width), f"running_{slug}", failed
         return haven_figure(result, g, width=args.width), f"haven_{slug}", failed
     if kind == "forest":
         return forest_figure(result, args.quantity or "sigma", args.by, width=args.width), \
@@ -79,7 +101,9 @@ def _make_figure(args, camp, select):
         raise UGKError(f"--quantity {args.quantity}: an Arrhenius plot takes sigma or sigma_tr")
     fits = []
     for q in quantities:
-        fits += arrhenius_from_result(result, quantity=q, T_target=args.T_target, ci_prob=args.ci, rng=args.rng,
+        fits += arrhenius_from_result(result, quantity=q, T_target=args.T_target,
+                                      ci_prob=float(result.provenance.get("settings", {}).get("ci_prob", 0.95)),
+                                      rng=args.seed or 0,
                                       on_error=on_fit_error)
     if not fits:
         raise UGKError("no Arrhenius fit possible (each needs ≥ 2 temperatures with a resolved quantity)")
@@ -87,19 +111,13 @@ def _make_figure(args, camp, select):
 
 
 def cmd_plot(args) -> int:
-    from ..cli import _open_any
-    from .save import FORMATS, save_figure
+    from ..plots.save import FORMATS, save_figure
 
     select = _parse_select(args.select)
     out = Path(args.output) if args.output else None
     if out is not None and out.suffix.lower().lstrip(".") not in FORMATS:
         raise UGKError(f"-o {out}: give a file name ending in {', '.join('.' + f for f in FORMATS)}")
-    source = _open_any(args.source, args)
-    try:
-        camp = source.select(**select) if select else source
-        fig, default_name, failed = _make_figure(args, camp, select)
-    finally:
-        source.close()
+    fig, default_name, failed = _make_figure(args, select)
     if out is None:
         out = Path(f"{default_name}.png")
     for path in save_figure(fig, out, formats=(out.suffix.lstrip("."),), overwrite=args.overwrite):
@@ -107,19 +125,18 @@ def cmd_plot(args) -> int:
     return 1 if failed else 0
 
 
-def register_cli(subparsers, common_parent) -> None:
+def register(subparsers, common_parent) -> None:
     """Add ``ugk plot`` to an argparse sub-parser collection."""
-    from ..cli import add_analysis_options
-
     s = subparsers.add_parser(
         "plot", parents=[common_parent], help="publication figures: msd, running, haven, thermo, arrhenius, forest",
-        description="Analyse SOURCE (an archive or manifest) and draw one figure: msd (MSD per seed with the pooled "
+        description="Draw one figure from SOURCE: a results file of `ugk analyze -o` (instant; read only) or an "
+                    "archive/manifest (analysed first): msd (MSD per seed with the pooled "
                     "fit and its credible band), running (σ_tr and σ against the end of the fit window), haven "
                     "(σ against σ_tr and the H_R posterior), thermo (T and PE per run with diagnostics flags; no "
-                    "analysis), arrhenius (σT against 1000/T with fits) or forest (one row per group). "
+                    "analysis; needs the archive), arrhenius (σT against 1000/T with fits) or forest (one row per group). "
                     "See docs/figures.md.")
     s.add_argument("kind", choices=KINDS, help="which figure")
-    s.add_argument("source", help="archive (.nc) or manifest (.toml)")
+    add_source(s)
     s.add_argument("-o", "--output", help="file to write (.png, .pdf or .svg; default KIND_LABELS.png here)")
     s.add_argument("--group", type=int, help="group index for msd/running/haven (default 0; see ugk analyze)")
     s.add_argument("--select", action="append", metavar="KEY=VALUE",
@@ -127,13 +144,12 @@ def register_cli(subparsers, common_parent) -> None:
     s.add_argument("--width", choices=["single", "double"], default="double",
                    help="journal column width: single 3.35 in, double 7.0 in (default double)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    s.add_argument("--method", choices=["bayes", "bootstrap", "block"], default="bayes",
-                   help="estimator (default bayes; the others have no posterior draws for the bands)")
     s.add_argument("--quantity", choices=["sigma", "sigma_tr", "haven_ratio", "D_tr"],
                    help="forest: quantity (default sigma); arrhenius: fit only this one (default both σ and σ_tr)")
     s.add_argument("--by", default="model", help="forest: label whose values colour the rows (default model)")
     s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
                    help="arrhenius: extrapolation temperature in K (default 300)")
     s.add_argument("--max-runs", type=int, default=12, help="thermo: at most this many runs (default 12)")
-    add_analysis_options(s)
+    add_estimation(s)
+    add_screening(s)
     s.set_defaults(func=cmd_plot)

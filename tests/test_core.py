@@ -1,0 +1,137 @@
+"""The analysis core: settings as a value, per-group random streams, one temperature,
+convergence kept, results that round-trip and reproduce themselves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from uncertainty_gk import synthetic
+from uncertainty_gk.analysis import analyse_group, analyse_runs
+from uncertainty_gk.errors import AnalysisError
+from uncertainty_gk.estimators import JointSamples, available, build_group_data, create, register
+from uncertainty_gk.results import load_results, save_results
+from uncertainty_gk.settings import AnalysisSettings, SettingsError
+
+FAST = dict(n_steps=300, per_seed=False)
+
+
+def _campaign():
+    """Two temperatures of the same synthetic system (two groups)."""
+    runs = {}
+    for T, D, seed in ((800.0, 0.03, 1), (1000.0, 0.05, 2)):
+        for i, ds in enumerate(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, D=D, temperature_K=T,
+                                                  rng=seed).runs):
+            runs[f"T{T:g}_s{i}"] = ds
+    return runs
+
+
+def test_settings_round_trip_and_validation():
+    s = AnalysisSettings(window_ps=(10, 25), seed=3, thresholds={"temperature_sigma": 8})
+    assert AnalysisSettings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    with pytest.raises(SettingsError, match="window_ps"):
+        AnalysisSettings(window_ps=(30, 10))
+    with pytest.raises(SettingsError, match="unknown analysis settings"):
+        AnalysisSettings.from_dict({"windw": [1, 2]})
+    assert AnalysisSettings().resolved().seed is not None
+
+
+def test_group_result_does_not_depend_on_other_groups():
+    """Regression: one random stream shared by all groups made σ(1000 K) depend on whether an
+    800 K group was analysed too.  Each group now draws from its own stream."""
+    runs = _campaign()
+    st = AnalysisSettings(seed=7, **FAST)
+    both = analyse_runs(runs, st)
+    alone = analyse_runs({k: v for k, v in runs.items() if k.startswith("T1000")}, st)
+    g_both = [g for g in both.groups if g.temperature_K == 1000.0][0]
+    g_alone = alone.groups[0]
+    for q in ("sigma", "sigma_tr", "haven_ratio"):
+        np.testing.assert_array_equal(g_both.draws["bayes"][q], g_alone.draws["bayes"][q])
+    reordered = analyse_runs(dict(reversed(list(runs.items()))), st)
+    assert [g.quantities["sigma"].median for g in reordered.groups] == [g.quantities["sigma"].median
+                                                                         for g in both.groups]
+
+
+def test_disagreeing_temperatures_raise_naming_both():
+    ds = synthetic.generate(n_mobile=24, n_frames=400, n_seeds=1, temperature_K=1050.0, rng=1).runs[0]
+    labels = json.loads(ds.attrs["labels"])
+    labels["temperature_K"] = 1000
+    ds.attrs["labels"] = json.dumps(labels)
+    with pytest.raises(AnalysisError, match=r"1050 K.*1000 K"):
+        build_group_data({"a": ds}, AnalysisSettings(seed=0))
+
+
+def test_log_temperature_disagreeing_with_the_manifest_raises():
+    ds = synthetic.generate(n_mobile=24, n_frames=400, n_seeds=1, temperature_K=1000.0, rng=1).runs[0]
+    ds = ds.assign_coords(thermo_time=("thermo", np.arange(5.0)), thermo_block=("thermo", np.zeros(5, int)))
+    ds["thermo_Temp"] = ("thermo", np.full(5, 600.0))
+    with pytest.raises(AnalysisError, match=r"600\.0 K"):
+        build_group_data({"a": ds}, AnalysisSettings(seed=0))
+
+
+def test_non_converged_per_seed_fit_is_reported():
+    system = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=5)
+    res = analyse_group(system.runs, AnalysisSettings(seed=0, n_steps=300, per_seed_steps=12, per_seed_burn=2))
+    assert all(s.convergence.get("converged") is False for s in res.seeds)
+    assert sum("its own fit did not converge" in n for n in res.notes) == 2
+
+
+def test_result_round_trips_and_reproduces_from_its_own_settings(tmp_path):
+    runs = _campaign()
+    res = analyse_runs(runs, AnalysisSettings(seed=11, **FAST))
+    path = save_results(res, tmp_path / "r.nc")
+    back = load_results(path)
+    again = analyse_runs(runs, back.settings)
+    for g0, g1, g2 in zip(res.groups, back.groups, again.groups):
+        for q in ("sigma", "sigma_tr", "haven_ratio", "D_tr"):
+            assert g1.quantities[q].median == g0.quantities[q].median
+            np.testing.assert_array_equal(g1.draws["bayes"][q], g0.draws["bayes"][q])
+            np.testing.assert_array_equal(g2.draws["bayes"][q], g0.draws["bayes"][q])
+        assert g1.fitted_lags_ps == g0.fitted_lags_ps
+        assert g1.charges == g0.charges and g1.temperature_K == g0.temperature_K
+    with pytest.raises(Exception, match="exists"):
+        save_results(res, path)
+
+
+def test_every_estimate_has_a_monte_carlo_error():
+    res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=6).runs,
+                        AnalysisSettings(seed=0, **FAST))
+    for e in res.quantities.values():
+        assert set(e.mcse) == {"median", "lower", "upper"}
+        assert all(np.isfinite(v) and v > 0 for v in e.mcse.values())
+        # MCSE of a median from ~10^4 correlated draws is a small fraction of the interval width
+        assert e.mcse["median"] < 0.1 * (e.upper - e.lower)
+
+
+def test_estimators_are_a_family_that_does_not_mutate_its_input():
+    system = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=8)
+    st = AnalysisSettings(seed=0, n_steps=200, n_boot=100)
+    data = build_group_data(system.runs, st)
+    before = [(s.noise_intercepts, s.inflation, s.theta_hat.copy()) for s in data.summaries]
+    for name in available():
+        js = create(name, st).fit(data, data.rng(name))
+        assert isinstance(js, JointSamples) and js.draws["slope_tr"].ndim == 2
+    after = [(s.noise_intercepts, s.inflation, s.theta_hat) for s in data.summaries]
+    for (a, b, c), (x, y, z) in zip(before, after):
+        assert a == x and b == y and np.array_equal(c, z)
+
+
+def test_a_new_estimator_is_one_registration():
+    class Fixed:
+        name, kind = "fixed_test", "interval"
+
+        def __init__(self, settings):
+            self.n = settings.n_boot
+
+        def fit(self, data, rng):
+            return JointSamples(self.name, {"slope_tr": 0.3 + 0.01 * rng.standard_normal(self.n),
+                                            "slope_P_per_volume": 0.01 + 1e-4 * rng.standard_normal(self.n)},
+                                independent=True)
+
+    register("fixed_test", Fixed, replace=True)
+    res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=9).runs,
+                        AnalysisSettings(seed=0, method="fixed_test", per_seed=False, n_boot=200))
+    assert res.method == "fixed_test"
+    assert res.quantities["D_tr"].median == pytest.approx(0.3 / 6 * 1e-4, rel=0.01)

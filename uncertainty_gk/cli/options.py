@@ -1,0 +1,123 @@
+"""One option set per job, shared by every sub-command, and the one place settings are built.
+
+The same option means the same thing in every command: ``--method``, ``--window``,
+``--seed`` ... are defined here once and turned into an
+:class:`~uncertainty_gk.settings.AnalysisSettings` by :func:`settings_from_args`; the
+defaults shown in ``--help`` are read from the settings class, never restated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..errors import UGKError
+from ..settings import AnalysisSettings
+
+_DEFAULTS = AnalysisSettings()
+
+
+def add_source(s: argparse.ArgumentParser, *, results: bool = True) -> None:
+    """SOURCE: an archive, a manifest, trajectory files or (``results``) a results file."""
+    what = "archive (.nc/.zarr), manifest (.toml), trajectory files" + (", or results (.nc from ugk analyze -o)"
+                                                                       if results else "")
+    s.add_argument("source", nargs="+", help=what)
+    g = s.add_argument_group("trajectory files given directly (instead of a manifest)")
+    g.add_argument("--types", help="LAMMPS type map for dump files, e.g. 1=Li,2=P,3=O,4=Si")
+    g.add_argument("--timestep-ps", type=float, help="MD timestep for dump files without a log")
+    g.add_argument("--frame-interval-ps", type=float, help="time between frames (XDATCAR, XYZ)")
+    g.add_argument("--temperature-K", type=float, help="target (thermostat) temperature for trajectory files")
+    g.add_argument("--mobile", help="mobile species for trajectory files, e.g. Li")
+    g.add_argument("--charges", help="charges for trajectory files, e.g. Li=1,P=5,O=-2")
+
+
+def add_screening(s: argparse.ArgumentParser) -> None:
+    """How runs are screened by the diagnostics before they are analysed."""
+    g = s.add_argument_group("screening (diagnostics)")
+    g.add_argument("--training", help="MLIP training structures (extended XYZ) for the domain check")
+    g.add_argument("--threshold", action="append", metavar="NAME=VALUE",
+                   help="diagnostics threshold override, e.g. temperature_sigma=8 (repeatable)")
+    g.add_argument("--margin-ps", type=float, default=None,
+                   help=f"trusted segment ends this long before the first failure (default {_DEFAULTS.margin_ps:g} ps)")
+    g.add_argument("--include-flagged", action="store_true",
+                   help="analyse runs in full even when diagnostics flag a failure (default: trusted segments only)")
+
+
+def add_estimation(s: argparse.ArgumentParser) -> None:
+    """How σ, σ_tr, H_R are estimated."""
+    from ..estimators import available
+
+    g = s.add_argument_group("estimation")
+    g.add_argument("--method", choices=[*available(), "all"], default=None,
+                   help=f"estimator (default {_DEFAULTS.method}; 'all' reports every interval method)")
+    g.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
+                   help="fit window in ps (default: chosen from the data)")
+    g.add_argument("--reference", choices=["charge", "mass", "none"], default=None,
+                   help=f"framework centre for the tracer MSD (default {_DEFAULTS.reference})")
+    g.add_argument("--species", help="mobile species to analyse when there are several")
+    g.add_argument("--ci", type=float, default=None, help=f"interval probability (default {_DEFAULTS.ci_prob:g})")
+    g.add_argument("--seed", "--rng", dest="seed", type=int, default=None,
+                   help="root random seed (default 0 on the command line; recorded in the results)")
+    g.add_argument("--n-steps", type=int, default=None,
+                   help=f"MCMC steps per walker (default {_DEFAULTS.n_steps})")
+    g.add_argument("--per-seed-steps", type=int, default=None,
+                   help=f"MCMC steps per walker of each seed's own fit (default {_DEFAULTS.per_seed_steps})")
+    g.add_argument("--settings-from", metavar="RESULTS",
+                   help="take every analysis setting from a results file (.nc or .json) to reproduce it; "
+                        "options given as well override it")
+    g.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
+
+
+def add_output(s: argparse.ArgumentParser, *, json_help: str = "write the output as JSON to this file",
+               output: str | None = None) -> None:
+    g = s.add_argument_group("output")
+    g.add_argument("--json", help=json_help)
+    if output:
+        g.add_argument("-o", "--output", help=output)
+    g.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def parse_thresholds(items) -> dict:
+    """NAME=VALUE pairs: numbers, or for ``skip`` a comma-separated list of checks."""
+    from ..diagnostics import THRESHOLD_DOCS
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UGKError(f"--threshold: expected NAME=VALUE, e.g. temperature_sigma=8; found {item!r}")
+        if key not in THRESHOLD_DOCS:
+            raise UGKError(f"--threshold: unknown name {key!r}; valid: {', '.join(sorted(THRESHOLD_DOCS))}")
+        if key == "skip":
+            out[key] = tuple(v.strip() for v in val.split(",") if v.strip())
+            continue
+        try:
+            out[key] = float(val)
+        except ValueError:
+            raise UGKError(f"--threshold: {key} needs a number, found {val!r}") from None
+    return out
+
+
+def settings_from_args(args: argparse.Namespace) -> AnalysisSettings:
+    """The one place options become :class:`AnalysisSettings` (``--settings-from`` first, then options)."""
+    base = AnalysisSettings.from_result(args.settings_from) if getattr(args, "settings_from", None) \
+        else AnalysisSettings(seed=0)
+    changes: dict = {}
+    simple = {"method": "method", "reference": "reference", "species": "species", "ci": "ci_prob",
+              "seed": "seed", "n_steps": "n_steps", "per_seed_steps": "per_seed_steps", "margin_ps": "margin_ps", "training": "training"}
+    for opt, name in simple.items():
+        v = getattr(args, opt, None)
+        if v is not None:
+            changes[name] = v
+    if getattr(args, "window", None):
+        changes["window_ps"] = tuple(args.window)
+    if getattr(args, "include_flagged", False):
+        changes["trusted_only"] = False
+    th = parse_thresholds(getattr(args, "threshold", None))
+    if th:
+        changes["thresholds"] = th
+    try:
+        return dataclasses.replace(base, **changes) if changes else base
+    except (TypeError, ValueError) as exc:
+        raise UGKError(str(exc)) from None
