@@ -1,6 +1,6 @@
 """Arrhenius fits of σ or σ_tr across temperatures, propagating per-temperature posteriors.
 
-Model (see /work/shared/SCIENCE.md, "Arrhenius")::
+Model (see docs/science.md, section 9 "Arrhenius")::
 
     ln(σ T) = ln A − E_a / (k_B T)
 

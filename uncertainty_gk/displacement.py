@@ -28,8 +28,8 @@ autocorrelation, :math:`\mathrm{irfft}(|\mathrm{rfft}(y)|^2)` with zero padding 
 Comput. Phys. Commun. 91, 191, 1995; Calandrini et al., Collection SFN 12, 201, 2011).
 The power spectra of the x, y, z components are summed before the inverse transform.
 
-Physics (SCIENCE.md)
---------------------
+Physics (docs/science.md, section 2)
+------------------------------------
 Tracer: :math:`\Delta r_i = [r_i(t_0+\delta t) - r_i(t_0)] - [R_F(t_0+\delta t) - R_F(t_0)]`,
 averaged over the ions of a species and all origins; :math:`D^* = \text{slope}/6`.
 Polarisation: :math:`\Delta P = \sum_j q_j [r_j(t_0+\delta t) - r_j(t_0)]` over *all* atoms
@@ -38,7 +38,7 @@ of one run; :math:`\sigma = \text{slope}/(6 V k_B T)`.
 .. warning::
 
    The framework centre is :math:`R_F = \sum_{j\in F} w_j r_j / \sum_{j\in F} w_j` with
-   :math:`w_j = |q_j|` (``reference="charge"``, default).  SCIENCE.md asks for the
+   :math:`w_j = |q_j|` (``reference="charge"``, default).  The reference study (docs/science.md, 2.2) used the
    "centre of charge", but :math:`\sum q_j r_j / \sum q_j` is undefined for a neutral
    framework (and unstable for a nearly neutral one, whose charges have both signs),
    so the charge *magnitudes* are used.  ``reference="mass"`` uses :math:`w_j = m_j`

@@ -1,6 +1,6 @@
 """Element data: formal oxidation states (default charges) and atomic masses.
 
-Formal oxidation numbers are the default charges of SCIENCE.md (Li +1, Na +1, P +5,
+Formal oxidation numbers are the default charges of docs/science.md, section 2.1 (Li +1, Na +1, P +5,
 Si +4, S -2, O -2, Cl -1, I -1, ...).  Users override them in the manifest
 (``charges = {...}``) or by keyword.  Masses come from ASE's IUPAC table.
 """

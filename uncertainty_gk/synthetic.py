@@ -28,7 +28,7 @@ The cell is neutral, :math:`\sum_j q_j = 0`.
 
 Exact answers
 -------------
-Framework-relative displacement (SCIENCE.md):
+Framework-relative displacement (docs/science.md, section 2.2):
 :math:`\Delta r_i = \Delta X_g + \Delta c_i - \Delta \bar u_F`, because the framework
 centre :math:`R_F = \sum_F w_j r_j / \sum_F w_j` moves by :math:`\Delta W + \Delta\bar u_F`
 (any weights).  :math:`c` and :math:`\bar u_F` are bounded, so

@@ -7,7 +7,7 @@
 Modules: :mod:`.flags` (Flag, RunDiagnosis), :mod:`.thermo` (log checks),
 :mod:`.structure` (trajectory checks), :mod:`.domain` (training-set domain),
 :mod:`.run` (:func:`diagnose`), :mod:`.seeds` (across-seed consistency,
-:func:`check_seed_consistency`).  The science is in SCIENCE.md, "Detecting MLIP failure".
+:func:`check_seed_consistency`).  The science is in docs/science.md, section 8 "Detecting MLIP failure".
 """
 
 from .domain import TrainingDomain, load_training
