@@ -61,6 +61,11 @@ from .results import Estimate
 from .units import BOLTZMANN_EV_PER_K
 from .fileio import json_default
 
+__all__ = [
+    "MAX_NONPOSITIVE_FRACTION", "N_DRAWS", "CURVATURE_PROB", "QUANTITIES", "ArrheniusPoint", "ArrheniusResult",
+    "points_from_result", "arrhenius_fit", "arrhenius_from_result", "format_arrhenius"
+]
+
 #: Maximum fraction of non-positive σ samples at one temperature before the point is refused.
 MAX_NONPOSITIVE_FRACTION = 0.025
 #: Default number of joint draws.

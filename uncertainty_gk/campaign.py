@@ -16,6 +16,8 @@ import xarray as xr
 from .errors import CampaignError
 from .schema import labels_of, sources_of
 
+__all__ = ["group_key", "labels_match", "Campaign"]
+
 
 def group_key(labels: Mapping, exclude=("seed",)) -> str:
     """The key of the group a run with ``labels`` belongs to: its labels except ``exclude``,

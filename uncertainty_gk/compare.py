@@ -34,6 +34,10 @@ import numpy as np
 from .errors import AnalysisError
 from .fileio import json_default
 
+__all__ = [
+    "QUANTITIES", "prob_greater", "ComparisonEntry", "ComparisonRow", "Comparison", "compare", "format_comparison"
+]
+
 #: Quantities compared, in table order.
 QUANTITIES = ("sigma", "sigma_tr", "haven_ratio")
 _SYMBOL = {"sigma": "σ", "sigma_tr": "σ_tr", "haven_ratio": "H_R"}

@@ -13,6 +13,8 @@ import numpy as np
 
 from .errors import SchemaError
 
+__all__ = ["FORMAL_CHARGES", "atomic_mass", "is_element", "element_from_mass", "charges_for", "masses_for"]
+
 #: Formal oxidation states used as default charges (e).
 FORMAL_CHARGES: dict[str, float] = {
     "H": 1, "Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Ag": 1, "Cu": 1,

@@ -11,6 +11,12 @@ The CLI prints ``error: <message>`` for any :class:`UGKError` and exits non-zero
 
 from __future__ import annotations
 
+__all__ = [
+    "UGKError", "InputFormatError", "ManifestError", "SchemaError", "CampaignError", "AnalysisError",
+    "UGKWarning", "TruncatedInputWarning", "DuplicateFramesWarning", "ConvergenceWarning", "AnalysisWarning",
+    "LogEventWarning"
+]
+
 
 class UGKError(Exception):
     """Base class of every error raised for bad input or a failed analysis."""

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["brownian_bases", "brownian_covariance"]
+
 
 def _pair_sums(a: int, b: int, n_frames: int, acf: np.ndarray) -> tuple[float, float, float]:
     """Σ_u count(u)·o(u)², Σ_u count(u)·2·o(u)·d(u), Σ_u count(u)·d(u)² for lags a, b (frames).

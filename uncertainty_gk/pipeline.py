@@ -81,5 +81,11 @@ def analyse(campaign: Mapping, settings: AnalysisSettings | None = None, *, diag
     ``diagnoses`` (run name -> RunDiagnosis) reuses verdicts made before, e.g. by ``ugk report``.
     """
     st = (settings or AnalysisSettings()).resolved()
-    records = screen_runs(campaign, st, show_progress=show_progress, diagnoses=diagnoses)
-    return analyse_runs(campaign, st, screening=records, show_progress=show_progress, on_group_error=on_group_error)
+    verdicts = diagnose_all(campaign, st, show_progress=show_progress, diagnoses=diagnoses)
+    records = screen_runs(campaign, st, diagnoses={k: v for k, v in verdicts.items() if v is not None})
+    result = analyse_runs(campaign, st, screening=records, show_progress=show_progress,
+                          on_group_error=on_group_error)
+    # what a report needs later without the trajectories: the runs and their full verdicts
+    result.provenance["campaign"] = campaign.summary() if hasattr(campaign, "summary") else []
+    result.provenance["diagnoses"] = {k: v.to_dict() for k, v in verdicts.items() if v is not None}
+    return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+__all__ = ["QUIET", "progress_enabled", "bar"]
+
 #: Global switch set by the CLI's ``--quiet``.
 QUIET = False
 

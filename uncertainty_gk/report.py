@@ -318,23 +318,17 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 # --------------------------------------------------------------------------- pipeline
 def _diagnose_all(campaign, settings: AnalysisSettings, *, show_progress) -> dict:
-    """``diagnose`` every run (synthetic known-answer runs are skipped, as in the analysis),
-    then the across-seed check of ``ugk diagnose``."""
+    """``diagnose`` every run (synthetic known-answer runs are skipped, as in the analysis)."""
     from .pipeline import diagnose_all
 
-    out = diagnose_all(campaign, settings, show_progress=show_progress)
-    diagnosed = {name: d for name, d in out.items() if d is not None}
-    if diagnosed:
-        # the across-seed check of `ugk diagnose`: a seed that disagrees with its siblings is a warning
-        from .diagnostics.seeds import apply_seed_flags, check_seed_consistency
+    return diagnose_all(campaign, settings, show_progress=show_progress)
 
-        runs = {name: campaign[name] for name in diagnosed}
-        try:
-            flags, _ = check_seed_consistency(runs, diagnosed)
-        except AnalysisError:
-            flags = {}
-        apply_seed_flags(diagnosed, flags)
-    return out
+
+def _add_seed_warnings(diagnoses: dict, result) -> None:
+    """The across-seed check of ``ugk diagnose``, read from the analysis' heterogeneity statistics."""
+    from .diagnostics.seeds import apply_seed_flags, seed_flags_from_result
+
+    apply_seed_flags({n: d for n, d in diagnoses.items() if d is not None}, seed_flags_from_result(result))
 
 
 def _unanalysed_result(campaign, diagnoses: dict, message: str):
@@ -435,6 +429,33 @@ def _close_figure(fig) -> None:
         pass
 
 
+class RecordedCampaign:
+    """The campaign as a results file recorded it (run summaries), for a report made from results."""
+
+    def __init__(self, provenance: dict):
+        self._rows = list(provenance.get("campaign", []))
+        self.source = provenance.get("source", "")
+
+    def summary(self) -> list[dict]:
+        return list(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def close(self) -> None:
+        pass
+
+
+def _recorded_diagnoses(result) -> dict:
+    """RunDiagnosis per run from a result's provenance, with the across-seed warnings that its
+    groups' heterogeneity implies (no MSD or fit recomputed)."""
+    from .diagnostics import RunDiagnosis
+
+    out = {n: RunDiagnosis.from_dict(d) for n, d in result.provenance.get("diagnoses", {}).items()}
+    _add_seed_warnings(out, result)
+    return out
+
+
 def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None = None, *, overwrite: bool = False,
                  by: str | None = None, T_target: float = 300.0, show_progress: bool | None = None,
                  keep_going: bool = False, figures: bool = True, max_thermo_runs: int = 12,
@@ -468,12 +489,24 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
     from .campaign import Campaign
     from .pipeline import analyse
 
-    st = (settings or AnalysisSettings(seed=0)).resolved()
+    from .results import AnalysisResult, is_results_file, load_results
+
+    given = None
+    if isinstance(source_or_campaign, AnalysisResult):
+        given = source_or_campaign
+    elif isinstance(source_or_campaign, (str, Path)) and is_results_file(source_or_campaign):
+        given = load_results(source_or_campaign)
+    if given is not None and settings is not None and settings != given.settings:
+        raise UGKError("a report from results uses the settings they were computed with; rerun `ugk analyze` "
+                       "to change them")
+    st = given.settings if given is not None else (settings or AnalysisSettings(seed=0)).resolved()
     ci_prob, rng = st.ci_prob, st.seed
     out = Path(out_dir)
     _check_out_dir(out, overwrite)
-    opened = not isinstance(source_or_campaign, Campaign)
-    if opened:
+    opened = given is None and not isinstance(source_or_campaign, Campaign)
+    if given is not None:
+        campaign = RecordedCampaign(given.provenance)
+    elif opened:
         from .archive import load_runs
 
         path = Path(source_or_campaign)
@@ -491,19 +524,25 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         with progress.bar(total=5, desc="report", unit="step", enabled=show_progress) as bar:
-            diagnoses = _diagnose_all(campaign, st, show_progress=show_progress)
-            bar.update(1)
             analysis_error = None
+            if given is not None:
+                diagnoses = _recorded_diagnoses(given)
+                bar.update(1)
+            else:
+                diagnoses = _diagnose_all(campaign, st, show_progress=show_progress)
+                bar.update(1)
             try:
-                result = analyse(campaign, st, show_progress=show_progress,
-                                 on_group_error=on_group_error if keep_going else None,
-                                 diagnoses={k: v for k, v in diagnoses.items() if v is not None})
+                result = given if given is not None else analyse(
+                    campaign, st, show_progress=show_progress, on_group_error=on_group_error if keep_going else None,
+                    diagnoses={k: v for k, v in diagnoses.items() if v is not None})
             except AnalysisError as exc:
                 if not keep_going:
                     raise AnalysisError(f"{exc}; with --keep-going the report is written with the diagnostics "
                                         "alone") from None
                 analysis_error = str(exc)
                 result = _unanalysed_result(campaign, diagnoses, analysis_error)
+            if given is None:
+                _add_seed_warnings(diagnoses, result)
             bar.update(1)
             problems: list[str] = []
             comparison, cmp_label = None, _default_by(result, by)
@@ -525,7 +564,7 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
             bar.update(1)
             fig_blocks = []
             if figures:
-                fig_blocks = _make_figures(campaign, result, diagnoses=diagnoses, fits=fits, comparison=comparison,
+                fig_blocks = _make_figures(None if given is not None else campaign, result, diagnoses=diagnoses, fits=fits, comparison=comparison,
                                            fig_dir=tmp / "figures", max_thermo_runs=max_thermo_runs,
                                            problems=problems)
             bar.update(1)
@@ -634,10 +673,10 @@ def _diagnostics_json(ctx) -> dict:
 
 def _campaign_table(campaign) -> Table:
     rows_in = campaign.summary()
-    from .tables import _label_columns, _label_keys
+    from .tables import label_columns, label_keys
 
-    keys = _label_keys([r["labels"] for r in rows_in])
-    cols = [Column("run", "run")] + _label_columns(keys) + [
+    keys = label_keys([r["labels"] for r in rows_in])
+    cols = [Column("run", "run")] + label_columns(keys) + [
         Column("n_atoms", "atoms", kind="int"), Column("n_frames", "frames", kind="int"),
         Column("time", "time", "ps", "range", fmt=".4g"),
         Column("frame_interval_ps", "Δt", "ps", "number", fmt=".3g", latex=r"$\Delta t$"),
@@ -654,10 +693,10 @@ def _campaign_table(campaign) -> Table:
 
 def _fit_table(result) -> Table:
     """Per group: fit window and its reason, MCMC convergence, seed heterogeneity."""
-    from .tables import _label_columns, _label_keys
+    from .tables import label_columns, label_keys
 
-    keys = _label_keys([g.labels for g in result.groups])
-    cols = _label_columns(keys) + [
+    keys = label_keys([g.labels for g in result.groups])
+    cols = label_columns(keys) + [
         Column("method", "method"), Column("window", "window", "ps", "range", fmt=".3g"),
         Column("window_reason", "window choice"),
         Column("rhat_max", "max R-hat", kind="number", fmt=".3f"),

@@ -584,12 +584,12 @@ def labels_text(labels: dict) -> str:
     return ", ".join(parts) or "all runs"
 
 
-def _label_keys(label_dicts, exclude=()) -> list[str]:
+def label_keys(label_dicts, exclude=()) -> list[str]:
     keys = {k for d in label_dicts for k in d if k not in exclude}
     return sorted(keys, key=lambda k: (_LABEL_ORDER.index(k) if k in _LABEL_ORDER else len(_LABEL_ORDER), k))
 
 
-def _label_columns(keys) -> list[Column]:
+def label_columns(keys) -> list[Column]:
     cols = []
     for k in keys:
         title, units, tex = _LABEL_TITLES.get(k, (k, "", ""))
@@ -611,9 +611,9 @@ def _matches(run_labels: dict, group_labels: dict) -> bool:
 
 def results_table(result) -> Table:
     """One row per group: labels, seeds, window, σ, σ_tr, H_R, D* with intervals, run actions."""
-    keys = _label_keys([g.labels for g in result.groups])
+    keys = label_keys([g.labels for g in result.groups])
     quants = [q for q in _QUANTITY_COLUMNS if any(q in g.quantities for g in result.groups)]
-    cols = _label_columns(keys) + [Column("n_seeds", "seeds", kind="int"),
+    cols = label_columns(keys) + [Column("n_seeds", "seeds", kind="int"),
                                    Column("window", "window", "ps", "range", fmt=".3g")]
     cols += [_QUANTITY_COLUMNS[q] for q in quants]
     cols += [Column("runs_flagged", "flagged", kind="int"), Column("runs_truncated", "truncated", kind="int"),
@@ -646,9 +646,9 @@ def results_table(result) -> Table:
 
 def seeds_table(result) -> Table:
     """One row per seed: group labels, seed, σ_tr, σ, D*, heterogeneity z-scores, flagged."""
-    keys = _label_keys([g.labels for g in result.groups])
+    keys = label_keys([g.labels for g in result.groups])
     z_keys = sorted({k for g in result.groups for s in g.seeds for k in s.z_scores})
-    cols = _label_columns(keys) + [Column("seed", "seed"), Column("run", "run", shown=False)]
+    cols = label_columns(keys) + [Column("seed", "seed"), Column("run", "run", shown=False)]
     cols += [_QUANTITY_COLUMNS["sigma_tr"], _QUANTITY_COLUMNS["sigma"], _QUANTITY_COLUMNS["D_tr"]]
     cols += [Column(f"z_{k}", f"z ({k})", kind="number", fmt="+.2f", latex=f"$z$ ({latex_escape(k)})")
              for k in z_keys]
@@ -672,13 +672,13 @@ _SYMBOL = {"sigma": "σ", "sigma_tr": "σ_tr", "haven_ratio": "H_R", "D_tr": "D*
 
 def comparison_table(comparison) -> Table:
     """One row per (other labels, value of ``by``, quantity) with P(q > q[other value])."""
-    keys = _label_keys([r.labels for r in comparison.rows], exclude=(comparison.by,))
+    keys = label_keys([r.labels for r in comparison.rows], exclude=(comparison.by,))
     values = []
     for r in comparison.rows:
         for e in r.entries:
             if e.value not in values:
                 values.append(e.value)
-    cols = _label_columns(keys) + [Column(comparison.by, comparison.by), Column("quantity", "quantity"),
+    cols = label_columns(keys) + [Column(comparison.by, comparison.by), Column("quantity", "quantity"),
                                    Column("estimate", "estimate", kind="interval"), Column("units", "units"),
                                    Column("n_seeds", "seeds", kind="int")]
     cols += [Column(f"P_greater_{v}", f"P(> {v})", kind="number", fmt=".3f") for v in values]
@@ -705,8 +705,8 @@ def arrhenius_table(fits, refused=()) -> Table:
     ``refused`` lists ``(labels, message)`` of series that could not be fitted (e.g. credible
     curvature with an extrapolated target); they appear as rows with the message.
     """
-    keys = _label_keys([f.labels for f in fits] + [dict(lab) for lab, _ in refused])
-    cols = _label_columns(keys) + [
+    keys = label_keys([f.labels for f in fits] + [dict(lab) for lab, _ in refused])
+    cols = label_columns(keys) + [
         Column("quantity", "quantity"), Column("n_temperatures", "temperatures", kind="int"),
         Column("T_range", "T range", "K", "range", fmt="g", latex=r"$T$ range"),
         Column("E_a", "E_a", "eV", "interval", latex=r"$E_a$"),
@@ -758,9 +758,9 @@ def diagnostics_table(records) -> Table:
     ``name -> RunDiagnosis``, or a list of ``(name, RunDiagnosis)`` pairs.
     """
     recs = _as_records(records)
-    keys = _label_keys([r.get("labels", {}) for r in recs])
+    keys = label_keys([r.get("labels", {}) for r in recs])
     has_action = any("action" in r for r in recs)
-    cols = [Column("run", "run")] + _label_columns(keys) + [Column("status", "status")]
+    cols = [Column("run", "run")] + label_columns(keys) + [Column("status", "status")]
     if has_action:
         cols.append(Column("action", "action"))
     cols += [Column("first_flag", "first flag"),

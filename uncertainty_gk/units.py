@@ -20,6 +20,12 @@ Constants are CODATA 2018 exact or recommended values.
 
 from __future__ import annotations
 
+__all__ = [
+    "ELEMENTARY_CHARGE_C", "BOLTZMANN_J_PER_K", "BOLTZMANN_EV_PER_K", "ANGSTROM_M", "ANGSTROM_CM", "PS_S",
+    "FS_PS", "A2_PER_PS_TO_CM2_PER_S", "S_PER_M_TO_S_PER_CM", "S_PER_CM_TO_MS_PER_CM",
+    "conductivity_prefactor_S_per_cm", "LAMMPS_UNITS", "LAMMPS_DEFAULT_TIMESTEP"
+]
+
 #: Elementary charge, C (exact, SI 2019).
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 #: Boltzmann constant, J/K (exact, SI 2019).

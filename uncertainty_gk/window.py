@@ -31,6 +31,8 @@ import numpy as np
 
 from .errors import AnalysisError
 
+__all__ = ["FitWindow", "local_loglog_slope", "choose_window", "window_lags"]
+
 
 @dataclass(frozen=True)
 class FitWindow:

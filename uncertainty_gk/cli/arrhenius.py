@@ -9,6 +9,8 @@ from .commands import write_json
 from .options import add_estimation, add_output, add_screening, add_source
 from .sources import obtain_result
 
+__all__ = ["cmd_arrhenius", "register"]
+
 
 def _ci(result) -> float:
     return float(result.provenance.get("settings", {}).get("ci_prob", 0.95))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .options import add_estimation, add_output, add_screening, add_source
 from .sources import obtain_result
 
+__all__ = ["cmd_compare", "register"]
+
 
 def cmd_compare(args) -> int:
     from ..compare import compare, format_comparison

@@ -10,6 +10,8 @@ import warnings
 from .. import progress
 from ..errors import UGKError
 
+__all__ = ["COMMAND_MODULES", "BUG_REPORT", "build_parser", "main"]
+
 #: Sub-command modules of this package, each with ``register(subparsers, common)``.
 COMMAND_MODULES = ("commands", "compare", "arrhenius", "table", "plot", "report")
 

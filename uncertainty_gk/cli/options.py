@@ -14,6 +14,8 @@ import dataclasses
 from ..errors import UGKError
 from ..settings import AnalysisSettings
 
+__all__ = ["add_source", "add_screening", "add_estimation", "add_output", "parse_thresholds", "settings_from_args"]
+
 _DEFAULTS = AnalysisSettings()
 
 

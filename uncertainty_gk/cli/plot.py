@@ -9,6 +9,8 @@ from ..errors import UGKError
 from .options import add_estimation, add_screening, add_source
 from .sources import open_campaign
 
+__all__ = ["KINDS", "cmd_plot", "register"]
+
 KINDS = ("msd", "running", "haven", "thermo", "arrhenius", "forest")
 
 

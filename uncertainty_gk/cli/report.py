@@ -6,21 +6,33 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..errors import UGKError
 from .options import add_estimation, add_screening, add_source, settings_from_args
 from .sources import open_campaign
+
+__all__ = ["cmd_report", "register"]
 
 
 def cmd_report(args) -> int:
     from ..report import write_report
+    from ..results import is_results_file, load_results
 
-    settings = settings_from_args(args)
-    camp = open_campaign(args.source, args)
     command = shlex.join(["ugk", *sys.argv[1:]]) if Path(sys.argv[0]).name == "ugk" else None
-    try:
-        out = write_report(camp, args.output, settings, overwrite=args.overwrite, by=args.by, T_target=args.T_target,
-                           keep_going=args.keep_going, figures=not args.no_figures, command=command)
-    finally:
-        camp.close()
+    kw = dict(overwrite=args.overwrite, by=args.by, T_target=args.T_target, keep_going=args.keep_going,
+              figures=not args.no_figures, command=command)
+    if len(args.source) == 1 and is_results_file(args.source[0]):
+        given = [o for o in ("method", "window", "reference", "species", "ci", "n_steps", "settings_from", "training")
+                 if getattr(args, o, None)]
+        if given:
+            raise UGKError(f"{args.source[0]} holds results computed before; --{given[0].replace('_', '-')} cannot "
+                           "change them (rerun `ugk analyze` on the archive with the new options)")
+        out = write_report(load_results(args.source[0]), args.output, **kw)
+    else:
+        camp = open_campaign(args.source, args)
+        try:
+            out = write_report(camp, args.output, settings_from_args(args), **kw)
+        finally:
+            camp.close()
     for lab, msg in out.failed_groups:
         print(f"error: group {lab}: {msg}", file=sys.stderr)
     if out.analysis_error:
@@ -35,11 +47,13 @@ def cmd_report(args) -> int:
 def register(sub, common) -> None:
     s = sub.add_parser(
         "report", parents=[common], help="one-directory report: HTML page, Markdown, figures, tables, JSON",
-        description="Diagnose every run, analyse every group (trusted segments only), compare across a label, fit "
+        description="From a results file of `ugk analyze -o` (in seconds; no thermo figure, which needs the logs) or "
+                    "an archive/manifest: diagnose every run, analyse every group (trusted segments only), compare "
+                    "across a label, fit "
                     "Arrhenius laws when a series has 3 or more temperatures, draw the figures, and write "
                     "report.html (self-contained), report.md, figures/, tables/, results.json and "
                     "diagnostics.json into one directory.")
-    add_source(s, results=False)
+    add_source(s)
     s.add_argument("-o", "--output", required=True, help="report directory to create (e.g. report/)")
     s.add_argument("--overwrite", action="store_true", help="replace a previous report in that directory")
     s.add_argument("--by", help="label to compare across (default: model, when it takes 2 or more values)")

@@ -9,6 +9,8 @@ from pathlib import Path
 from ..errors import UGKError
 from .options import settings_from_args
 
+__all__ = ["say", "open_campaign", "obtain_result"]
+
 
 def _parse_types(text: str | None) -> dict | None:
     if not text:

@@ -8,6 +8,8 @@ from ..errors import AnalysisError
 from .options import add_estimation, add_screening, add_source, settings_from_args
 from .sources import obtain_result, open_campaign
 
+__all__ = ["build_table", "cmd_table", "register"]
+
 
 def build_table(kind: str, args):
     """The table of one kind from the CLI arguments (reads or runs the analysis as needed)."""

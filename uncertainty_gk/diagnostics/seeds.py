@@ -35,7 +35,7 @@ from ..schema import labels_of
 from ..settings import AnalysisSettings
 from .flags import Flag, RunDiagnosis
 
-__all__ = ["check_seed_consistency", "apply_seed_flags", "SEED_CHECK_DEFAULTS"]
+__all__ = ["check_seed_consistency", "seed_flags_from_result", "apply_seed_flags", "SEED_CHECK_DEFAULTS"]
 
 #: Defaults of :func:`check_seed_consistency` (echoed in its ``info`` output).
 SEED_CHECK_DEFAULTS = {"alpha": 0.01, "min_frames": 20}
@@ -101,32 +101,55 @@ def check_seed_consistency(runs: Mapping, diagnoses: Mapping[str, RunDiagnosis] 
             info["skipped"] = "fewer than 2 seeds long enough for the common fit window"
             continue
         seeds, het, win = data.seeds, data.heterogeneity, data.window
-        n = len(seeds)
         info["window_ps"] = win.as_list()
         info["cochran_p"] = {k: het[k]["p_value"] for k in ("tracer", "polarisation") if k in het}
         info["per_seed"] = het["per_seed"]
-        z_crit = float(_z_two_sided(alpha / n))
-        for s in seeds:
-            for quantity, res in het["per_seed"].get(s.name, {}).items():
-                if not res["p_value"] < alpha / n:
-                    continue
-                end = float(s.ds["time"].values[-1])
-                q = het.get(quantity, {})
-                others = [v[quantity]["z"] for nm, v in het["per_seed"].items() if nm != s.name and quantity in v]
-                spread = ""
-                if q.get("p_value", 1.0) < 0.05 and others and np.max(np.abs(others)) > 2.0:
-                    spread = (f"; note that the group as a whole scatters beyond the model (Cochran's Q p = "
-                              f"{q['p_value']:.2g}, I² = {q['I2']:.2f}, sibling |z| up to {np.max(np.abs(others)):.1f}): "
-                              "this seed may be the tail of an ordinary overdispersion rather than a broken run")
-                flags[s.name].append(Flag(
-                    check="seed_inconsistent", time_ps=math.nan, value=float(res["z"]),
-                    threshold=math.copysign(z_crit, res["z"]), severity="warning", subject=quantity,
-                    message=(f"the {_QUANTITY[quantity]} of this seed is inconsistent with its {n - 1} sibling(s): "
-                             f"z = {res['z']:+.2f} (p = {res['p_value']:.2g} < alpha/n = {alpha:g}/{n}; leave-one-out "
-                             f"against the siblings' {'median' if n - 1 >= 3 else 'mean'}, fit window "
-                             f"{win.start_ps:.3g}-{win.end_ps:.3g} ps, trusted segment up to {end:.4g} ps): "
-                             "check this run for a silently failing potential" + spread)))
+        ends = {s.name: float(s.ds["time"].values[-1]) for s in seeds}
+        for name, fl in _group_flags(het, ends, tuple(win.as_list()), alpha).items():
+            flags[name].extend(fl)
     return flags, groups
+
+
+def _group_flags(het: dict, ends: Mapping[str, float], window_ps: tuple, alpha: float) -> dict[str, list[Flag]]:
+    """``seed_inconsistent`` warnings of one group from its heterogeneity statistics."""
+    n = len(ends)
+    z_crit = float(_z_two_sided(alpha / n))
+    out: dict[str, list[Flag]] = {name: [] for name in ends}
+    for name, end in ends.items():
+        for quantity, res in het.get("per_seed", {}).get(name, {}).items():
+            if not res["p_value"] < alpha / n:
+                continue
+            q = het.get(quantity, {})
+            others = [v[quantity]["z"] for nm, v in het["per_seed"].items() if nm != name and quantity in v]
+            spread = ""
+            if q.get("p_value", 1.0) < 0.05 and others and np.max(np.abs(others)) > 2.0:
+                spread = (f"; note that the group as a whole scatters beyond the model (Cochran's Q p = "
+                          f"{q['p_value']:.2g}, I² = {q['I2']:.2f}, sibling |z| up to {np.max(np.abs(others)):.1f}): "
+                          "this seed may be the tail of an ordinary overdispersion rather than a broken run")
+            out[name].append(Flag(
+                check="seed_inconsistent", time_ps=math.nan, value=float(res["z"]),
+                threshold=math.copysign(z_crit, res["z"]), severity="warning", subject=quantity,
+                message=(f"the {_QUANTITY[quantity]} of this seed is inconsistent with its {n - 1} sibling(s): "
+                         f"z = {res['z']:+.2f} (p = {res['p_value']:.2g} < alpha/n = {alpha:g}/{n}; leave-one-out "
+                         f"against the siblings' {'median' if n - 1 >= 3 else 'mean'}, fit window "
+                         f"{window_ps[0]:.3g}-{window_ps[1]:.3g} ps, trusted segment up to {end:.4g} ps): "
+                         "check this run for a silently failing potential" + spread)))
+    return out
+
+
+def seed_flags_from_result(result, alpha: float = 0.01) -> dict[str, list[Flag]]:
+    """The across-seed warnings implied by an analysis result: the same statistic as
+    :func:`check_seed_consistency`, read from each group's stored heterogeneity (nothing is
+    recomputed)."""
+    flags: dict[str, list[Flag]] = {}
+    for g in result.groups:
+        if not g.heterogeneity or not g.fitted_lags_ps:
+            continue
+        ends = {name: float(max(c.get("duration_ps", np.nan), 0.0))
+                for name, c in (g.curves or {}).get("seeds", {}).items() if name in g.fitted_lags_ps}
+        for name, fl in _group_flags(g.heterogeneity, ends, tuple(g.window_ps), alpha).items():
+            flags.setdefault(name, []).extend(fl)
+    return flags
 
 
 def _z_two_sided(p: float) -> float:

@@ -55,6 +55,8 @@ from .base import JointSamples, register
 from .heterogeneity import pooled_start
 from .series import SeedSummary
 
+__all__ = ["PARAMS", "noise_scales", "log_prior", "log_likelihood", "BayesianRegression", "BayesEstimator"]
+
 if TYPE_CHECKING:
     from ..settings import AnalysisSettings
     from .data import GroupData

@@ -31,6 +31,11 @@ import numpy as np
 
 from ..msd_covariance import brownian_bases
 
+__all__ = [
+    "SeedSeries", "noise_acf_from_msd", "noise_level_from_msd", "correlation_strengths", "SeedSummary",
+    "summarise"
+]
+
 
 @dataclass
 class SeedSeries:

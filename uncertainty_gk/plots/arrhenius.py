@@ -8,6 +8,8 @@ from ..errors import UGKError
 from ..units import BOLTZMANN_EV_PER_K
 from . import style
 
+__all__ = ["arrhenius_band", "arrhenius_figure"]
+
 _SYMBOL = {"sigma": "σ", "sigma_tr": "σ_tr"}
 
 

@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import UGKError
 from . import style
 
+__all__ = ["ForestRow", "forest_rows", "forest_figure"]
+
 _AXIS = {"sigma": "conductivity σ", "sigma_tr": "tracer conductivity σ_tr", "haven_ratio": "Haven ratio H_R",
          "D_tr": "tracer diffusion coefficient D*"}
 

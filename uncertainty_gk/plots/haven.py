@@ -7,6 +7,8 @@ import numpy as np
 from . import style
 from .groupdata import resolve_group
 
+__all__ = ["HAVEN_GUIDES", "haven_figure"]
+
 #: H_R guide lines drawn in the σ–σ_tr panel.
 HAVEN_GUIDES = (0.5, 1.0, 2.0)
 

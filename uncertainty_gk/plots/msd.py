@@ -7,6 +7,8 @@ import numpy as np
 from . import style
 from .groupdata import group_seeds, line_band
 
+__all__ = ["msd_figure"]
+
 
 
 def _panel(ax, curves, which, band, g, *, inset: bool, width):

@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import AnalysisWarning, UGKError
 from . import style
 
+__all__ = ["MAX_GROUP_FIGURES", "FigureItem", "report_figures"]
+
 #: Per-group figures (MSD, running, Haven) are made for at most this many groups.
 MAX_GROUP_FIGURES = 6
 
@@ -72,7 +74,8 @@ def _haven_caption(g, label) -> str:
 
 def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparison=None, width="double",
                    max_thermo_runs: int = 12) -> list[FigureItem]:
-    """Every applicable figure for a report of ``result`` (analysed from ``campaign``).
+    """Every applicable figure for a report of ``result`` (analysed from ``campaign``; None when the
+    report is made from a results file: then there is no thermo figure, which draws the logs).
 
     Per group (at most the first :data:`MAX_GROUP_FIGURES` groups, said in the
     captions when more exist): MSD, running estimates, and the Haven figure when σ is
@@ -124,7 +127,8 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
     diag = diagnoses if diagnoses is not None else (result.provenance or {}).get("diagnostics")
     statuses = [getattr(d, "status", None) or (d.get("status") if isinstance(d, dict) else None)
                 for d in (diag.values() if isinstance(diag, dict) else diag or [])]
-    if any(s in ("ok", "warning", "failed") for s in statuses):   # synthetic runs are not diagnosed
+    if campaign is not None and any(s in ("ok", "warning", "failed") for s in statuses):
+        # synthetic runs are not diagnosed; without the campaign (a report from results) no logs to draw
         n = len(campaign)
         more = f" Only {max_thermo_runs} of the {n} runs are shown, failed and warned runs first." \
             if n > max_thermo_runs else ""

@@ -7,6 +7,8 @@ import numpy as np
 from . import style
 from .groupdata import group_seeds, running_estimates
 
+__all__ = ["running_figure"]
+
 _SYMBOL = {"sigma_tr": "σ_tr", "sigma": "σ"}
 
 

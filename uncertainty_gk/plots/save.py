@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..errors import UGKError
 
+__all__ = ["FORMATS", "save_figure"]
+
 #: Formats save_figure writes (matplotlib names).
 FORMATS = ("png", "pdf", "svg")
 

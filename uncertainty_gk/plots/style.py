@@ -15,6 +15,13 @@ import numpy as np
 
 from ..errors import UGKError
 
+__all__ = [
+    "WIDTHS", "OKABE_ITO", "SERIES_COLOURS", "MARKERS", "FIT_COLOUR", "BAND_COLOUR", "WINDOW_COLOUR",
+    "FAIL_COLOUR", "WARN_COLOUR", "style", "figure_width", "is_narrow", "new_figure", "percent", "interval_label",
+    "format_value", "label_text", "label_slug", "robust_limits", "thin", "pointwise_band", "colour", "marker",
+    "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend"
+]
+
 #: Journal column widths (inches): single column ~85 mm, double column ~178 mm.
 WIDTHS = {"single": 3.35, "double": 7.0}
 

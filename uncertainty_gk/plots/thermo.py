@@ -8,6 +8,8 @@ import numpy as np
 
 from . import style
 
+__all__ = ["flag_intervals", "thermo_figure"]
+
 _STATUS_ORDER = {"failed": 0, "warning": 1}
 
 
