@@ -135,3 +135,16 @@ def test_a_new_estimator_is_one_registration():
                         AnalysisSettings(seed=0, method="fixed_test", per_seed=False, n_boot=200))
     assert res.method == "fixed_test"
     assert res.quantities["D_tr"].median == pytest.approx(0.3 / 6 * 1e-4, rel=0.01)
+
+
+def test_every_method_gives_inference_data_with_chains():
+    import arviz as az
+
+    res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=10).runs,
+                        AnalysisSettings(seed=0, method="all", n_steps=200, n_boot=100, per_seed=False))
+    for m in ("bayes", "bootstrap", "block"):
+        idata = res.to_inference_data(m)
+        post = idata.posterior
+        assert {"chain", "draw"} <= set(post.sizes) and "sigma" in post and "haven_ratio" in post
+        assert float(az.ess(idata, var_names=["sigma_tr"])["sigma_tr"]) > 10
+    assert res.to_inference_data().posterior.sizes["chain"] == AnalysisSettings().n_walkers

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import AnalysisError, AnalysisWarning, UGKError
+from .estimators.base import central_interval
 from .results import Estimate
 from .units import BOLTZMANN_EV_PER_K
 from .fileio import json_default
@@ -86,7 +87,7 @@ class ArrheniusPoint:
     labels: dict = field(default_factory=dict)
 
     def summary(self, ci_prob: float) -> dict:
-        lo, med, hi = np.quantile(self.samples, [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2])
+        lo, med, hi = central_interval(self.samples, ci_prob)
         return {"temperature_K": float(self.temperature_K), "median": float(med), "lower": float(lo),
                 "upper": float(hi), "ci_prob": ci_prob, "units": "S/cm", "n_samples": int(self.samples.size)}
 
@@ -304,7 +305,7 @@ def arrhenius_fit(points, *, quantity: str = "sigma", T_target: float = 300.0, c
     curv: dict = {"checked": False, "credible": False, "prob": curvature_prob}
     if len(pts) >= 3:
         c = (Y @ _wls_map(xc, w, 2).T)[:, 2]
-        lo, med, hi = np.quantile(c, [(1 - curvature_prob) / 2, 0.5, (1 + curvature_prob) / 2])
+        lo, med, hi = central_interval(c, curvature_prob)
         credible = bool(lo > 0 or hi < 0)
         p_pos = float(np.mean(c > 0))
         curv.update(checked=True, credible=credible, quadratic_coefficient={

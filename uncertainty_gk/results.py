@@ -197,6 +197,16 @@ class GroupResult:
     running: dict = field(default_factory=dict)
     draws: dict = field(default_factory=dict, repr=False)
 
+    def to_inference_data(self, method: str | None = None):
+        """The joint draws of one method (default: the headline) as an arviz InferenceData
+        (posterior group, dims chain/draw; independent draws form one chain)."""
+        import arviz as az
+
+        m = method or self.method
+        if m not in self.draws:
+            raise KeyError(f"no draws of method {m!r}; available: {sorted(self.draws)}")
+        return az.from_dict(posterior={k: np.asarray(v) for k, v in self.draws[m].items()})
+
     @property
     def provisional(self) -> bool:
         """True when the window is provisional (the MSD never became clearly linear)."""

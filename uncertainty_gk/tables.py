@@ -616,8 +616,8 @@ def results_table(result) -> Table:
     cols = label_columns(keys) + [Column("n_seeds", "seeds", kind="int"),
                                    Column("window", "window", "ps", "range", fmt=".3g")]
     cols += [_QUANTITY_COLUMNS[q] for q in quants]
-    cols += [Column("runs_flagged", "flagged", kind="int"), Column("runs_truncated", "truncated", kind="int"),
-             Column("runs_dropped", "dropped", kind="int")]
+    cols += [Column("regime", "regime", kind="text"), Column("runs_flagged", "flagged", kind="int"),
+             Column("runs_truncated", "truncated", kind="int"), Column("runs_dropped", "dropped", kind="int")]
     records = result.provenance.get("diagnostics", [])
     rows, notes, probs, unconverged = [], [], set(), []
     for g in result.groups:
@@ -626,8 +626,12 @@ def results_table(result) -> Table:
         truncated = sum(1 for r in status if r.get("action") == "truncated")
         dropped = sum(1 for r in records if r.get("action") == "dropped" and _matches(r.get("labels", {}), g.labels))
         win = tuple(g.window_ps) if g.diffusion_detected else (None, g.window_ps[-1] if g.window_ps else None)
+        regime = "PROVISIONAL" if g.provisional else ("diffusive" if g.diffusion_detected else "not diffusive")
         rows.append([g.labels.get(k) for k in keys] + [g.n_seeds, win]
-                    + [g.quantities.get(q) for q in quants] + [flagged, truncated, dropped])
+                    + [g.quantities.get(q) for q in quants] + [regime, flagged, truncated, dropped])
+        if g.provisional:
+            notes.append(f"{labels_text(g.labels)}: PROVISIONAL - the MSD is not clearly linear in the fit window "
+                         f"({g.window_reason}); the values may be biased: run longer.")
         probs |= {e.ci_prob for e in g.quantities.values()}
         if not g.diffusion_detected:
             notes.append(f"{labels_text(g.labels)}: no long-range diffusion detected; upper bounds only.")
@@ -690,7 +694,7 @@ def comparison_table(comparison) -> Table:
                       (("flagged", e.runs_flagged), ("truncated", e.runs_truncated), ("dropped", e.runs_dropped),
                        ("inconsistent seeds", e.seeds_inconsistent)) if v]
             for q, est in e.estimates.items():
-                probs = [None if v == e.value else r.probabilities.get((q, e.value, v)) for v in values]
+                probs = [None if v == e.value else r.p(q, e.value, v) for v in values]
                 rows.append([r.labels.get(k) for k in keys] + [e.value, _SYMBOL.get(q, q), est, est.units,
                                                                e.n_seeds] + probs + ["; ".join(issues)])
     notes = [_ci_note(comparison.ci_prob),

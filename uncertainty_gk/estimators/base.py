@@ -133,8 +133,15 @@ def create(name: str, settings: AnalysisSettings) -> Estimator:
 
 
 # --------------------------------------------------------------------------- summaries
-def central_interval(samples, prob: float) -> tuple[float, float, float]:
-    """(lower, median, upper) of the central ``prob`` interval of the finite samples."""
+def central_interval(samples, prob: float, *, axis: int | None = None):
+    """(lower, median, upper) of the central ``prob`` interval of the finite samples.
+
+    The package's one interval rule.  With ``axis`` (e.g. draws × points of a band) the
+    three bounds are arrays over the other axes (all samples must then be finite)."""
+    if axis is not None:
+        lo_a, med_a, hi_a = np.quantile(np.asarray(samples, dtype=np.float64), [(1 - prob) / 2, 0.5, (1 + prob) / 2],
+                                        axis=axis)
+        return lo_a, med_a, hi_a
     s = np.asarray(samples, dtype=np.float64).reshape(-1)
     s = s[np.isfinite(s)]
     if s.size == 0:

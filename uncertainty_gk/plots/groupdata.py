@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UGKError
-from .style import label_text
+from .style import label_text, pointwise_band
 
 __all__ = ["SeedCurve", "LineBand", "RunningEstimates", "resolve_group", "group_seeds", "line_band",
            "running_estimates"]
@@ -121,7 +121,7 @@ def line_band(g, t, which: str = "tr", *, ci_prob: float | None = None, max_draw
     m = np.asarray(lines[ks], dtype=float)[:max_draws] * f
     c = np.asarray(lines[kc], dtype=float)[:max_draws] * f
     y = m[:, None] * t[None, :] + c[:, None]
-    lo, med, hi = np.quantile(y, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+    lo, med, hi = pointwise_band(y, ci)
     return LineBand(t, med, lo, hi, float(np.median(m)), lines.get("source", "joint draws"), ci)
 
 

@@ -165,8 +165,9 @@ def thin(n: int, max_draws: int) -> np.ndarray:
 
 def pointwise_band(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pointwise (lower, median, upper) over the first axis of ``draws`` (draws × points)."""
-    lo, med, hi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
-    return lo, med, hi
+    from ..estimators.base import central_interval
+
+    return central_interval(draws, prob, axis=0)
 
 
 def colour(i: int) -> str:
