@@ -1,15 +1,17 @@
-"""MSD against lag time per seed, with the pooled fitted line, its band and the fit window."""
+"""MSD against lag time per seed, with the pooled fitted line, its band, the seed mean and the fit window."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import style
-from .groupdata import group_seeds, line_band
+from .groupdata import group_seeds, line_band, line_versus_seeds, seed_average
 
-__all__ = ["msd_figure"]
+__all__ = ["LINE_NOTE", "msd_figure"]
 
-
+#: The note drawn on a panel whose pooled line runs below (above) every seed curve.
+LINE_NOTE = ("pooled line {side} all seed curves over\n{fraction} of the window: the fit weights\n"
+             "correlated lags by their covariance\nand fits an intercept")
 
 def _panel(ax, curves, which, band, g, *, inset: bool, width):
     """Draw one MSD panel; returns the legend handles it created (label -> handle)."""
@@ -27,15 +29,21 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
         ln.set_gid(f"seed:{c.name}")
         handles[c.label] = ln
         ymax = max(ymax, float(np.nanmax(y)))
+    avg = seed_average(curves, which)
+    if avg is not None:
+        (mean,) = ax.plot(avg[0], avg[1], color="#444444", lw=0.7, ls=(0, (4, 2)), zorder=4)
+        mean.set_gid(f"seed_mean_{which}")
+        handles["mean of the seed curves (unweighted)"] = mean
     if band is not None:
         inside = (band.t >= lo_win) & (band.t <= hi_win)
         b = ax.fill_between(band.t, band.lower, band.upper, color=style.BAND_COLOUR, alpha=0.35, lw=0, zorder=3)
         b.set_gid(f"band_{which}")
         (fit,) = ax.plot(band.t[inside], band.median[inside], color=style.FIT_COLOUR, lw=1.1, zorder=4)
         fit.set_gid(f"fit_{which}")
-        ax.plot(band.t, band.median, color=style.FIT_COLOUR, lw=0.7, ls="--", zorder=4)
+        (ext,) = ax.plot(band.t, band.median, color=style.FIT_COLOUR, lw=0.7, ls=":", zorder=4)
+        ext.set_gid(f"extended_fit_{which}")
         kind = "credible interval" if band.source == "joint draws" else "credible interval (GLS intercept)"
-        fit_label = f"pooled fit ({g.method}, median)"
+        fit_label = f"pooled fit ({g.method}, median; dotted outside the window)"
         handles[fit_label] = fit
         handles[style.interval_label(band.ci_prob, kind) + " of the pooled fit"] = b
         ymax = max(ymax, float(np.nanmax(band.upper)))
@@ -96,6 +104,10 @@ def msd_figure(result, group=0, *, width="double", collective: bool = True, inse
         Shaded band: pointwise central interval of the pooled line from the stored joint
         draws of the headline method (``GroupResult.lines``); methods without intercept
         draws (bootstrap, block) use the pooled GLS intercept, said so in the legend.
+        Thin dashed grey: the unweighted mean of the seed curves.  When the pooled line
+        runs below (above) every seed curve over most of the fit window
+        (:func:`~uncertainty_gk.plots.groupdata.line_versus_seeds`), a note on the panel
+        says why (correlated lags weighted by their covariance, fitted intercept).
     """
     g, curves = group_seeds(result, group)
     t_end = max(float(c.lag_ps[-1]) for c in curves)
@@ -109,21 +121,29 @@ def msd_figure(result, group=0, *, width="double", collective: bool = True, inse
         else:
             fig = style.new_figure(width, 2.6 if narrow else 2.8)
             axes = [fig.subplots()]
-        handles = {}
+        handles, pending = {}, []
         for k, (ax, which) in enumerate(zip(axes, panels)):
             band = line_band(g, t, which, max_draws=max_draws)
             handles.update(_panel(ax, curves, which, band, g, inset=inset, width=width))
             if len(panels) > 1:
                 style.panel_label(ax, "ab"[k])
             ax.set_title("tracer" if which == "tr" else "collective (polarisation)", fontsize=6.5, pad=2.0)
+            notes = []
             if band is None:
-                style.note(ax, "no long-range diffusion detected:\nno line fitted (upper bounds only)",
-                           loc="lower right")
-            elif which == "P" and "not resolved" in g.quantities.get("sigma").note:
-                style.note(ax, "σ not resolved from zero:\nthe band is shaped by the prior", loc="lower right")
+                notes.append("no long-range diffusion detected:\nno line fitted (upper bounds only)")
+            else:
+                pos = line_versus_seeds(band, curves, which, g.window_ps)
+                if pos.side is not None:
+                    notes.append(LINE_NOTE.format(side=pos.side, fraction=f"{100 * pos.fraction:.0f} %"))
+                sig = g.quantities.get("sigma")
+                if which == "P" and sig is not None and "not resolved" in sig.note:
+                    notes.append(f"{style.symbol('sigma')} not resolved from zero:\nthe band is shaped by the prior")
+            if notes:
+                pending.append((ax, "\n".join(notes), f"note_{which}"))
         order = [lab for lab in handles if lab.startswith("seed")] + \
                 [lab for lab in handles if not lab.startswith("seed")]
         style.figure_legend(fig, [handles[lab] for lab in order], order, width=width,
                             max_cols=2 if narrow else 3)
-        fig.suptitle(style.label_text(g.labels), fontsize=7.0)
+        fig.suptitle(style.display_labels(g.labels), fontsize=7.0)
+        style.place_notes(fig, pending)
     return fig
