@@ -49,7 +49,7 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
         ymax = max(ymax, float(np.nanmax(band.upper)))
     ax.set_xlim(0, max(float(c.lag_ps[-1]) for c in curves))
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]), top=1.05 * ymax if ymax > 0 else None)
-    ax.set_xlabel("lag time t (ps)")
+    ax.set_xlabel(f"lag time {style.symbol('t')} (ps)")
     if which == "tr":
         ax.set_ylabel("MSD (Å²)")
     else:
@@ -74,7 +74,7 @@ def _loglog_inset(ax, curves, which, g, width):
     ins.set_yscale("log")
     ins.tick_params(labelsize=4.5, length=1.5, pad=1)
     ins.minorticks_off()
-    ins.set_xlabel("t (ps)", fontsize=4.5, labelpad=0.5)
+    ins.set_xlabel(f"{style.symbol('t')} (ps)", fontsize=4.5, labelpad=0.5)
     ins.set_ylabel("Å²", fontsize=4.5, labelpad=0.5)
     ins.set_facecolor("white")
     ins.set_zorder(6)

@@ -20,7 +20,7 @@ __all__ = [
     "FAIL_COLOUR", "WARN_COLOUR", "style", "figure_width", "is_narrow", "new_figure", "percent", "interval_label",
     "format_value", "label_text", "display_label", "display_labels", "label_slug", "SYMBOLS", "symbol",
     "axis_label", "mathtext_escape", "robust_limits", "thin", "pointwise_band", "colour", "marker",
-    "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend",
+    "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend", "visible_length",
     "NOTE_CORNERS", "place_notes"
 ]
 
@@ -187,21 +187,24 @@ def label_slug(labels: dict, skip=("seed",)) -> str:
     return "_".join(parts) or "all"
 
 
-#: Mathtext of every quantity symbol drawn in a figure (tables and the CLI keep Unicode ``σ_tr``).
+#: Mathtext of every quantity symbol drawn in a figure (tables and the CLI keep Unicode ``σ_tr``):
+#: the quantity in italic and a descriptive subscript upright (ISO 80000-1), spelled out so that
+#: the figure looks the same whatever ``mathtext.default`` is when it is saved.
 SYMBOLS = {
-    "sigma": r"$\sigma$",
-    "sigma_tr": r"$\sigma_\mathrm{tr}$",
-    "haven_ratio": r"$H_\mathrm{R}$",
-    "D_tr": r"$D^*$",
-    "E_a": r"$E_\mathrm{a}$",
-    "k_B": r"$k_\mathrm{B}$",
-    "t_max": r"$t_\mathrm{max}$",
-    "T": r"$T$",
+    "sigma": r"$\mathit{\sigma}$",
+    "sigma_tr": r"$\mathit{\sigma}_\mathrm{tr}$",
+    "haven_ratio": r"$\mathit{H}_\mathrm{R}$",
+    "D_tr": r"$\mathit{D}^*$",
+    "E_a": r"$\mathit{E}_\mathrm{a}$",
+    "k_B": r"$\mathit{k}_\mathrm{B}$",
+    "t_max": r"$\mathit{t}_\mathrm{max}$",
+    "T": r"$\mathit{T}$",
+    "t": r"$\mathit{t}$",
 }
 
 
 def symbol(name: str) -> str:
-    """The mathtext symbol of a quantity, e.g. ``symbol("sigma_tr")`` -> ``$\\sigma_\\mathrm{tr}$``."""
+    """The mathtext symbol of a quantity, e.g. ``symbol("sigma_tr")`` -> ``$\\mathit{\\sigma}_\\mathrm{tr}$``."""
     try:
         return SYMBOLS[name]
     except KeyError:
@@ -357,6 +360,18 @@ def panel_label(ax, letter: str):
     ax.set_title(f"({letter})", loc="left", fontweight="bold", fontsize=7.0, pad=2.0)
 
 
+def visible_length(text: str) -> int:
+    """About how many characters ``text`` shows once its mathtext is rendered
+    (``$\\sigma_\\mathrm{tr}$`` counts 3), for layout estimates."""
+    import re
+
+    def shown(m):
+        inner = re.sub(r"\\[A-Za-z]+", lambda c: "x" if c.group(0) not in (r"\mathrm", r"\mathit") else "", m.group(1))
+        return re.sub(r"[{}_^\\]", "", inner)
+
+    return len(re.sub(r"(?<!\\)\$(.*?)(?<!\\)\$", shown, str(text)))
+
+
 def figure_legend(fig, handles, labels, *, width, max_cols: int | None = None):
     """One legend for the whole figure, below the axes (never over data).
 
@@ -365,7 +380,7 @@ def figure_legend(fig, handles, labels, *, width, max_cols: int | None = None):
     n = len(handles)
     if n == 0:
         return None
-    longest = max(len(line) for lab in labels for line in str(lab).split("\n"))
+    longest = max(visible_length(line) for lab in labels for line in str(lab).split("\n"))
     fit = max(1, chars_per_line(width) // (longest + 6))
     cols = min(n, fit, max_cols or 4)
     return fig.legend(handles, labels, loc="outside lower center", ncols=cols, frameon=False)

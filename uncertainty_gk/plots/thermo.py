@@ -157,7 +157,7 @@ def thermo_figure(campaign, diagnoses=None, runs=None, *, width="double", max_ru
             axT = fig.add_subplot(gs[i, 0])
             axE = fig.add_subplot(gs[i, 1], sharex=axT)
             axT.set_title(_wrap(head, n_chars), loc="left", fontsize=6.0, pad=2.0)
-            for ax, series, colour, ylabel in ((axT, temp, style.OKABE_ITO["blue"], "T (K)"),
+            for ax, series, colour, ylabel in ((axT, temp, style.OKABE_ITO["blue"], f"{style.symbol('T')} (K)"),
                                                (axE, pe, style.OKABE_ITO["green"], "PE (eV/atom)")):
                 if series is None:
                     style.note(ax, "not in the log", loc="center")
