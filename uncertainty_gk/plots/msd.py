@@ -7,7 +7,7 @@ import numpy as np
 from . import style
 from .groupdata import group_seeds, line_band, line_versus_seeds, seed_average
 
-__all__ = ["LINE_NOTE", "msd_figure"]
+__all__ = ["LINE_NOTE", "line_positions", "msd_figure"]
 
 #: The note drawn on a panel whose pooled line runs below (above) every seed curve.
 LINE_NOTE = ("pooled line {side} all seed curves over\n{fraction} of the window: the fit weights\n"
@@ -57,6 +57,20 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
     if inset:
         _loglog_inset(ax, curves, which, g, width)
     return handles
+
+
+def _line_grid(curves) -> np.ndarray:
+    """The lags (ps) on which the pooled line and its band are drawn."""
+    return np.linspace(0.0, max(float(c.lag_ps[-1]) for c in curves), 80)
+
+
+def line_positions(result, group=0, *, max_draws: int = 400) -> dict:
+    """``{"tr": LinePosition, "P": LinePosition}``: where each panel's pooled line runs against
+    the seed curves (the test behind the figure's note; the report's caption reads it too)."""
+    g, curves = group_seeds(result, group)
+    t = _line_grid(curves)
+    return {which: line_versus_seeds(line_band(g, t, which, max_draws=max_draws), curves, which, g.window_ps)
+            for which in ("tr", "P")}
 
 
 def _loglog_inset(ax, curves, which, g, width):
@@ -110,8 +124,7 @@ def msd_figure(result, group=0, *, width="double", collective: bool = True, inse
         says why (correlated lags weighted by their covariance, fitted intercept).
     """
     g, curves = group_seeds(result, group)
-    t_end = max(float(c.lag_ps[-1]) for c in curves)
-    t = np.linspace(0.0, float(t_end), 80)
+    t = _line_grid(curves)
     narrow = style.is_narrow(width)
     panels = ["tr", "P"] if collective else ["tr"]
     with style.style():

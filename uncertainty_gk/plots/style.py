@@ -148,29 +148,31 @@ def mathtext_escape(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def display_label(key: str, value) -> str:
+def display_label(key: str, value, *, escape: bool = True) -> str:
     """One label as a reader would write it, for figures.
 
     A name ending in a unit gives the value with its unit (``temperature_K=1000`` ->
     ``1000 K``, ``pressure_GPa=2`` -> ``2 GPa``); text values stand alone (``model=pedone``
     -> ``pedone``); other numbers keep their name, with spaces for underscores
-    (``charge_scale=0.8`` -> ``charge scale 0.8``).
+    (``charge_scale=0.8`` -> ``charge scale 0.8``).  ``escape``: a ``$`` is escaped for
+    matplotlib (False for text outside figures, e.g. captions).
     """
+    esc = mathtext_escape if escape else str
     head, _, suffix = str(key).rpartition("_")
-    text = mathtext_escape(format_value(value))
+    text = esc(format_value(value))
     if head and suffix in _UNIT_SUFFIXES:
         return f"{text} {_UNIT_SUFFIXES[suffix]}"
     if isinstance(value, str):
         return text
-    return f"{mathtext_escape(str(key).replace('_', ' '))} {text}"
+    return f"{esc(str(key).replace('_', ' '))} {text}"
 
 
-def display_labels(labels: dict, skip=("seed",)) -> str:
+def display_labels(labels: dict, skip=("seed",), *, escape: bool = True) -> str:
     """Group labels as readable figure text: ``pedone, lpso, 1000 K`` (see :func:`display_label`).
 
     File names keep :func:`label_slug`; messages keep :func:`label_text`.
     """
-    parts = [display_label(k, v) for k, v in labels.items() if k not in skip]
+    parts = [display_label(k, v, escape=escape) for k, v in labels.items() if k not in skip]
     return ", ".join(parts) or "all runs"
 
 

@@ -53,6 +53,11 @@ def _choose_runs(campaign, diag: dict, runs, max_runs: int) -> tuple[list[str], 
     return [drawable[i] for i in keep], empty, len(drawable) - max_runs
 
 
+def _failed_first(names: list, diag: dict) -> list:
+    """``names`` with failed runs first, then warned, then the rest (each in the given order)."""
+    return sorted(names, key=lambda n: _STATUS_ORDER.get(getattr(diag.get(n), "status", "ok"), 2))
+
+
 def _thermo_series(ds):
     """(t, T), where T came from (``"log"`` or ``"velocities"``), and (t, PE per atom); None where absent.
 
@@ -168,7 +173,8 @@ def thermo_figure(campaign, diagnoses=None, runs=None, *, width="double", max_ru
         else:
             series[name] = (temp, source, pe)
     names = [n for n in names if n in series]
-    empty = [n for n in (list(runs) if runs is not None else list(campaign.keys())) if n in set(empty)]
+    empty = _failed_first([n for n in (list(runs) if runs is not None else list(campaign.keys()))
+                           if n in set(empty)], diag)
     with style.style():
         if not names:
             return _no_thermo_figure(width, empty, diag, max_runs)
