@@ -197,9 +197,13 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
         handles.append(ax.errorbar([np.nan], [np.nan], xerr=[[np.nan], [np.nan]], fmt="o", color="#333333", ms=3,
                                    capsize=1.8, lw=0.9))
         labels.append(f"median, {style.interval_label(ci)}")
-        if any(r.estimate is not None and not np.isfinite(r.estimate.median) for r in rows):
+        bounded = [r.estimate for r in rows if r.estimate is not None and not np.isfinite(r.estimate.median)]
+        if any(np.isfinite(e.upper) and e.upper > 0 for e in bounded):
             handles.append(Line2D([], [], color="#333333", marker="<", ms=3, lw=0.9))
-            labels.append(f"bound only ({style.symbol('sigma')} not resolved or no diffusion)")
+            labels.append(f"upper bound only ({style.symbol('sigma')} not resolved or no diffusion)")
+        if any(not (np.isfinite(e.upper) and e.upper > 0) and np.isfinite(e.lower) and e.lower > 0 for e in bounded):
+            handles.append(Line2D([], [], color="#333333", marker=">", ms=3, lw=0.9))
+            labels.append(f"lower bound only ({style.symbol('sigma')} not resolved)")
         if notes:
             handles.append(Line2D([], [], marker="o", mfc="white", color="#333333", ls="none", ms=3.5))
             labels.append("hollow: runs flagged or truncated by diagnostics")
