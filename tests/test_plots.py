@@ -314,9 +314,10 @@ def test_thermo_figure_without_any_log_is_one_note(small, tmp_path):
         text = " ".join(all_text(fig).split())                  # as read, whatever the line breaks
         assert "No thermo log and no velocities in any of the 4 runs" in text
         assert f"{names[0]}: failed at 10 ps, trusted until 9 ps; min_distance, rdf_drift" in text
-        assert "and 2 more runs" in text and "vasp_run1" not in text          # max_runs = 2, failed first
+        assert f"not diagnosed (3 runs): {names[1]}, {names[2]} and 1 more" in text   # max_runs = 2
         fig.savefig(io.BytesIO(), format="png", dpi=50)
-    assert "vasp_run1: not diagnosed" in all_text(thermo_figure(runs, {}))
+    text = " ".join(all_text(thermo_figure(runs, {})).split())
+    assert f"not diagnosed (4 runs): {', '.join(names)}, vasp_run1" in text
 
 
 def with_velocities(ds, temperature_K, rng):
@@ -354,7 +355,8 @@ def test_thermo_figure_draws_only_runs_with_data(small):
         assert len(fig.axes) == 1 + 2 * len(lammps)    # LAMMPS runs: T and PE; the two bare runs: none
         head = " ".join(fig._suptitle.get_text().split())
         assert "Not drawn, no thermo log or velocities (2 runs)" in head
-        assert names[0] in head and names[2] in head and names[1] not in head
+        assert f"{names[0]}: failed" not in head and f"not diagnosed (2 runs): {names[0]}, {names[2]}" in head
+        assert names[1] not in head
         fig.savefig(io.BytesIO(), format="png", dpi=50)
 
 

@@ -54,8 +54,6 @@ def _panel(ax, curves, which, band, g, *, inset: bool, width):
         ax.set_ylabel("MSD (Å²)")
     else:
         ax.set_ylabel("collective MSD ⟨|ΔP|²⟩/(N q²) (Å²)")
-    if inset:
-        _loglog_inset(ax, curves, which, g, width)
     return handles
 
 
@@ -73,9 +71,15 @@ def line_positions(result, group=0, *, max_draws: int = 400) -> dict:
             for which in ("tr", "P")}
 
 
+def _inset_places(width) -> list:
+    """Where the log-log inset may go (axes fractions): upper left, else lower right."""
+    if style.is_narrow(width):
+        return [[0.11, 0.55, 0.32, 0.4], [0.64, 0.1, 0.32, 0.4]]
+    return [[0.1, 0.56, 0.34, 0.38], [0.62, 0.1, 0.34, 0.38]]
+
+
 def _loglog_inset(ax, curves, which, g, width):
-    narrow = style.is_narrow(width)
-    ins = ax.inset_axes([0.1, 0.56, 0.34, 0.38] if not narrow else [0.11, 0.55, 0.32, 0.4])
+    ins = ax.inset_axes(style.emptiest_bounds(ax, _inset_places(width)))
     ins.set_gid(f"inset_{which}")
     for i, c in enumerate(curves):
         y = c.msd_tr[1:] if which == "tr" else c.msd_P_per_ion[1:]
@@ -108,7 +112,8 @@ def msd_figure(result, group=0, *, width="double", collective: bool = True, inse
         Second panel with the polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²), whose
         slope / tracer slope is 1/H_R.
     inset : bool
-        Log-log inset of the same curves (the diffusive regime has slope 1).
+        Log-log inset of the same curves (the diffusive regime has slope 1), upper left
+        or, where that would hide more of the curves and band, lower right.
     max_draws : int
         Posterior draws used for the band (evenly thinned).
 
@@ -158,5 +163,9 @@ def msd_figure(result, group=0, *, width="double", collective: bool = True, inse
         style.figure_legend(fig, [handles[lab] for lab in order], order, width=width,
                             max_cols=2 if narrow else 3)
         fig.suptitle(style.display_labels(g.labels), fontsize=7.0)
+        if inset:   # where it hides the fewest curves, once the layout is known
+            fig.draw_without_rendering()
+            for ax, which in zip(axes, panels):
+                _loglog_inset(ax, curves, which, g, width)
         style.place_notes(fig, pending)
     return fig

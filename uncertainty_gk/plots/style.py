@@ -21,7 +21,7 @@ __all__ = [
     "format_value", "label_text", "display_label", "display_labels", "label_slug", "SYMBOLS", "symbol",
     "axis_label", "mathtext_escape", "robust_limits", "thin", "pointwise_band", "colour", "marker",
     "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend", "visible_length",
-    "NOTE_CORNERS", "place_notes"
+    "NOTE_CORNERS", "place_notes", "emptiest_bounds"
 ]
 
 #: Journal column widths (inches): single column ~85 mm, double column ~178 mm.
@@ -329,6 +329,19 @@ def _data_overlap(ax, bbox) -> float:
         if child.get_window_extent().overlaps(bbox):
             score += 1e6
     return score
+
+
+def emptiest_bounds(ax, candidates):
+    """Of ``candidates`` (``[x0, y0, width, height]`` in axes fractions), the one under which
+    ``ax`` draws the least data (first one on ties); the figure must be laid out
+    (``fig.draw_without_rendering()``).  Used to put an inset where it hides no curve."""
+    from matplotlib.transforms import Bbox
+
+    scores = []
+    for x0, y0, w, h in candidates:
+        box = Bbox(ax.transAxes.transform([[x0, y0], [x0 + w, y0 + h]]))
+        scores.append(_data_overlap(ax, box))
+    return candidates[int(np.argmin(scores))]
 
 
 def place_notes(fig, notes, corners=NOTE_CORNERS):

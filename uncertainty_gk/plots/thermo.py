@@ -232,6 +232,24 @@ def thermo_figure(campaign, diagnoses=None, runs=None, *, width="double", max_ru
     return fig
 
 
+def _status_lines(names: list, diag: dict, max_runs: int) -> list[str]:
+    """Flagged runs one by one (failed first, at most ``max_runs``), the others by status:
+    ``ok (14 runs): a, b, ...``."""
+    flagged = [n for n in names if getattr(diag.get(n), "status", None) in _STATUS_ORDER]
+    lines = [_status_text(n, diag.get(n)) for n in flagged[:max_runs]]
+    if len(flagged) > max_runs:
+        lines.append(f"… and {len(flagged) - max_runs} more flagged runs")
+    by_status: dict[str, list] = {}
+    for n in names:
+        if n not in flagged:
+            by_status.setdefault(getattr(diag.get(n), "status", "not diagnosed"), []).append(n)
+    for status, members in by_status.items():
+        shown = ", ".join(style.mathtext_escape(m) for m in members[:max_runs])
+        more = f" and {len(members) - max_runs} more" if len(members) > max_runs else ""
+        lines.append(f"{status} ({len(members)} run{'s' if len(members) > 1 else ''}): {shown}{more}")
+    return lines
+
+
 def _headline_text(width, names, empty, diag, left_out: int, max_runs: int) -> str:
     """The figure title: how many runs were left out, and the runs with nothing to draw."""
     import textwrap
@@ -241,9 +259,8 @@ def _headline_text(width, names, empty, diag, left_out: int, max_runs: int) -> s
         heads.append(f"{len(names)} of {len(names) + left_out} runs with thermo data shown (failed and warned "
                      f"runs first); {left_out} left out")
     if empty:
-        listed = "; ".join(_status_text(n, diag.get(n)) for n in empty[:max_runs])
-        more = f"; and {len(empty) - max_runs} more" if len(empty) > max_runs else ""
-        heads.append(f"Not drawn, no thermo log or velocities ({len(empty)} runs): {listed}{more}")
+        heads.append(f"Not drawn, no thermo log or velocities ({len(empty)} runs): "
+                     + "; ".join(_status_lines(empty, diag, max_runs)))
     return "\n".join(textwrap.fill(h, style.chars_per_line(width, 0.95), max_lines=6, placeholder=" …")
                      for h in heads)
 
@@ -257,9 +274,7 @@ def _no_thermo_figure(width, empty: list, diag: dict, max_runs: int):
              "(e.g. a VASP XDATCAR without its OUTCAR): no temperature or energy to draw."]
     if n:
         lines.append("Diagnostics (checks on the trajectory):")
-        lines += [_status_text(name, diag.get(name)) for name in empty[:max_runs]]
-        if n > max_runs:
-            lines.append(f"… and {n - max_runs} more runs")
+        lines += _status_lines(empty, diag, max_runs)
     width_chars = style.chars_per_line(width, 0.9)
     text = "\n".join(textwrap.fill(line, width_chars, subsequent_indent="    ") for line in lines)
     fig = style.new_figure(width, 0.15 + 0.1 * (text.count("\n") + 1))
