@@ -10,7 +10,9 @@ from . import style
 
 __all__ = ["arrhenius_band", "arrhenius_figure"]
 
-_SYMBOL = {"sigma": "σ", "sigma_tr": "σ_tr"}
+
+def _symbol(quantity: str) -> str:
+    return style.symbol(quantity) if quantity in style.SYMBOLS else style.mathtext_escape(quantity)
 
 
 def _fit_draws(fit):
@@ -61,8 +63,10 @@ def arrhenius_figure(fits, *, T_extrapolate: float | None = 300.0, width="double
         ax = fig.subplots()
         temps_all = [p["temperature_K"] for f in fits for p in f.points]
         t_lo = min(temps_all + ([T_extrapolate] if T_extrapolate else []))
-        t_hi = max(temps_all)
-        handles, names = [], []
+        t_hi = max(temps_all + ([T_extrapolate] if T_extrapolate else []))
+        # tags beside the extrapolated markers go outward: right of them when extrapolating to the cold side
+        tag_right = not T_extrapolate or T_extrapolate <= min(temps_all)
+        handles, names, tags = [], [], []
         for i, f in enumerate(fits):
             c, m = style.colour(i), style.marker(i)
             T = np.array([p["temperature_K"] for p in f.points])
@@ -90,16 +94,20 @@ def arrhenius_figure(fits, *, T_extrapolate: float | None = 300.0, width="double
                 ax.plot(1000.0 / T_out, omed, color=c, lw=1.0, ls="--", zorder=3)
             name = labels[i] if labels else _fit_name(f, fits)
             e = f.E_a
-            text = f"{name}: E_a = {e.median:.3g} [{e.lower:.3g}, {e.upper:.3g}] eV"
+            text = f"{name}: {style.symbol('E_a')} = {e.median:.3g} [{e.lower:.3g}, {e.upper:.3g}] eV"
             if T_extrapolate:
                 xlo, xmed, xhi = arrhenius_band(f, [T_extrapolate], max_draws=4000)
-                dodge = (i - (len(fits) - 1) / 2) * 0.012 * (1000.0 / t_lo - 1000.0 / t_hi)
-                s = ax.errorbar([1000.0 / T_extrapolate + dodge], xmed, yerr=[xmed - xlo, xhi - xmed], fmt=m,
+                # exactly at 1000/T_extrapolate: series are told apart by marker shape, colour and tag
+                s = ax.errorbar([1000.0 / T_extrapolate], xmed, yerr=[xmed - xlo, xhi - xmed], fmt=m,
                                 mfc="white", color=c, ms=4, capsize=2, zorder=6, lw=0.9)
                 s.lines[0].set_gid(f"extrapolated:{i}")
+                tags.append(ax.annotate(_tag(f, fits, labels, i), (1000.0 / T_extrapolate, float(xmed[0])),
+                                        xytext=(5 if tag_right else -5, 0), textcoords="offset points",
+                                        ha="left" if tag_right else "right", va="center",
+                                        fontsize=5.5, color=c, zorder=7, gid=f"extrapolated_tag:{i}"))
                 sig = xmed[0] / T_extrapolate
                 factor, unit_text = style.conductivity_unit([sig])
-                text += (f"\n{_SYMBOL.get(f.quantity, f.quantity)}({T_extrapolate:g} K) = {sig * factor:.3g} "
+                text += (f"\n{_symbol(f.quantity)}({T_extrapolate:g} K) = {sig * factor:.3g} "
                          f"[{xlo[0] / T_extrapolate * factor:.3g}, {xhi[0] / T_extrapolate * factor:.3g}] {unit_text}")
             handles.append(eb)
             names.append(text)
@@ -109,23 +117,32 @@ def arrhenius_figure(fits, *, T_extrapolate: float | None = 300.0, width="double
         ci = fits[0].ci_prob
         handles += [Patch(color="#888888", alpha=0.35, lw=0), Line2D([], [], color="#555555", ls="--", lw=1.0)]
         names += [style.interval_label(ci) + "\n(bars: per temperature; band: fitted line)",
-                  "extrapolation beyond the fitted\ntemperatures (open markers)" if T_extrapolate else
-                  "extrapolation"]
+                  f"extrapolation to {T_extrapolate:g} K (open markers at\n1000/{T_extrapolate:g} K, one shape per series)"
+                  if T_extrapolate else "extrapolation"]
         ax.set_yscale("log")
-        ax.set_xlabel("1000/T (1/K)")
-        ax.set_ylabel("σT (S K/cm)")
-        pad = 0.04 * (1000.0 / t_lo - 1000.0 / t_hi)
-        ax.set_xlim(1000.0 / t_hi - pad, 1000.0 / t_lo + pad)
+        ax.set_xlabel(f"1000/{style.symbol('T')} (1/K)")
+        ax.set_ylabel(f"{style.symbol('sigma')}{style.symbol('T')} (S K/cm)")
+        span = 1000.0 / t_lo - 1000.0 / t_hi
+        pad = 0.04 * span
+        # room for the tags: their width (about 0.55 em per character) as a fraction of the axes
+        tag_in = max((style.visible_length(t.get_text()) for t in tags), default=0) * 5.5 * 0.55 / 72 + 0.1
+        frac = min(tag_in / max(style.figure_width(width) - 0.7, 1.0), 0.4) if tags else 0.0
+        tag_pad = max(pad, frac * span / (1 - frac))
+        ax.set_xlim(1000.0 / t_hi - (pad if tag_right else tag_pad), 1000.0 / t_lo + (tag_pad if tag_right else pad))
         if show_temperature_axis:
             top = ax.secondary_xaxis("top", functions=(_inv, _inv))
-            top.set_xlabel("T (K)")
+            top.set_xlabel(f"{style.symbol('T')} (K)")
             ticks = _nice_temperatures(t_lo, t_hi)
             if T_extrapolate and all(abs(1000 / T_extrapolate - 1000 / t) > 0.08 * (1000 / t_lo - 1000 / t_hi)
                                      for t in ticks):
                 ticks = sorted(ticks + [float(T_extrapolate)])
+            lo_x, hi_x = ax.get_xlim()
+            ticks = _spaced(ticks, min_sep=(hi_x - lo_x) * 0.3 / max(style.figure_width(width) - 0.7, 1.0),
+                            keep=T_extrapolate)
             top.set_xticks(ticks)
             top.set_xticklabels([f"{t:g}" for t in ticks])
         style.figure_legend(fig, handles, names, width=width, max_cols=2)
+        _separate_tags(fig, tags)
     return fig
 
 
@@ -133,6 +150,17 @@ def _inv(x):
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore"):
         return np.where(x != 0, 1000.0 / np.where(x != 0, x, 1.0), np.inf)
+
+
+def _spaced(ticks, *, min_sep: float, keep=None) -> list[float]:
+    """Temperature ticks at least ``min_sep`` apart in 1000/T (their labels would collide),
+    always keeping ``keep`` (the extrapolation temperature)."""
+    order = sorted(ticks, key=lambda t: (t != keep, -1000.0 / t))
+    kept: list[float] = []
+    for t in order:
+        if all(abs(1000.0 / t - 1000.0 / k) >= min_sep for k in kept):
+            kept.append(t)
+    return sorted(kept)
 
 
 def _nice_temperatures(t_lo, t_hi) -> list[float]:
@@ -144,7 +172,31 @@ def _nice_temperatures(t_lo, t_hi) -> list[float]:
 
 
 def _fit_name(f, fits) -> str:
-    sym = _SYMBOL.get(f.quantity, f.quantity)
+    sym = _symbol(f.quantity)
     varying = {k for k in f.labels if len({str(g.labels.get(k)) for g in fits}) > 1}
     lab = {k: v for k, v in f.labels.items() if k in varying}
-    return f"{sym}, {style.label_text(lab)}" if lab else sym
+    return f"{sym}, {style.display_labels(lab)}" if lab else sym
+
+
+def _tag(f, fits, labels, i) -> str:
+    """The short name written beside a series' extrapolated marker."""
+    return labels[i] if labels else _fit_name(f, fits)
+
+
+def _separate_tags(fig, tags, gap_pt: float = 0.5):
+    """Shift the tags beside the extrapolated markers vertically (text only, never the
+    markers) so that no two overlap; a tag moved off its marker's height stays beside it."""
+    if len(tags) < 2:
+        return
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    to_pt = 72.0 / fig.dpi
+    boxes = sorted(((t.get_window_extent(renderer), t) for t in tags), key=lambda bt: bt[0].y0)
+    top = -np.inf
+    for box, t in boxes:
+        y0 = box.y0 * to_pt
+        shift = max(0.0, top + gap_pt - y0)
+        if shift > 0:
+            dx, dy = t.xyann
+            t.xyann = (dx, dy + shift)
+        top = y0 + shift + box.height * to_pt

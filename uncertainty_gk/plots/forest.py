@@ -12,8 +12,7 @@ from . import style
 
 __all__ = ["ForestRow", "forest_rows", "forest_figure"]
 
-_AXIS = {"sigma": "conductivity σ", "sigma_tr": "tracer conductivity σ_tr", "haven_ratio": "Haven ratio H_R",
-         "D_tr": "tracer diffusion coefficient D*"}
+_QUANTITIES = ("sigma", "sigma_tr", "haven_ratio", "D_tr")
 
 
 @dataclass
@@ -55,7 +54,7 @@ def forest_rows(source, quantity: str = "sigma", by: str = "model") -> list[Fore
                        or r.get("action") in ("truncated", "dropped")]
             flagged += [f"{r['run']} dropped" for r in records if r.get("action") == "dropped"
                         and all(str(r.get("labels", {}).get(k)) == str(v) for k, v in g.labels.items())]
-            value = g.labels[by] if has_by else style.label_text(
+            value = g.labels[by] if has_by else style.display_labels(
                 {k: v for k, v in g.labels.items() if k != "temperature_K"})
             rows.append(ForestRow(block, value, dict(g.labels), g.quantities.get(quantity), flagged))
     else:
@@ -86,15 +85,17 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
     """
     from matplotlib.lines import Line2D
 
-    if quantity not in _AXIS:
-        raise UGKError(f"forest_figure: quantity {quantity!r}; choose one of {', '.join(_AXIS)}")
+    if quantity not in _QUANTITIES:
+        raise UGKError(f"forest_figure: quantity {quantity!r}; choose one of {', '.join(_QUANTITIES)}")
     if hasattr(source, "by"):
         by = source.by
     rows = forest_rows(source, quantity, by)
-    values = []
+    values, names = [], {}
     for r in rows:
         if r.value not in values:
             values.append(r.value)
+            # without the label ``by`` the value is already the display text of the other labels
+            names[r.value] = _value_text(by, r.value) if by in r.labels else str(r.value)
     cmap = {v: i for i, v in enumerate(values)}
     est = [r.estimate for r in rows if r.estimate is not None]
     if quantity in ("sigma", "sigma_tr"):
@@ -110,7 +111,8 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
     common = {k: v for k, v in rows[0].block.items()
               if all(str(r.block.get(k)) == str(v) for r in rows) and k != "temperature_K"}
     n_lines = len(rows) + len(blocks)
-    notes = [f"{style.label_text(r.labels)}: {', '.join(r.flagged)}" for r in rows if r.flagged]
+    notes = [f"{style.display_labels(r.labels)}: {', '.join(style.mathtext_escape(f) for f in r.flagged)}"
+             for r in rows if r.flagged]
     foot = ""
     if notes:
         import textwrap
@@ -127,13 +129,13 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
         else:
             ax = fig.subplots()
         if common:
-            fig.suptitle(style.label_text(common), fontsize=7.0)
+            fig.suptitle(style.display_labels(common), fontsize=7.0)
         y = 0.0
         ticks, tick_labels, headers = [], [], []
         positives = []
         for block, members in blocks:
             head = {k: v for k, v in block.items() if k not in common}
-            ax.text(0.005, y, style.label_text(head) if head else "all groups", transform=ax.get_yaxis_transform(),
+            ax.text(0.005, y, style.display_labels(head) if head else "all groups", transform=ax.get_yaxis_transform(),
                     fontweight="bold", fontsize=6.0, va="center", ha="left")
             headers.append(y)
             y -= 1
@@ -165,7 +167,7 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
                     ax.plot([lb], [y], marker="|", ms=5, mew=1.2, color=c, zorder=4)
                     positives += [lb, lb * 4]
                 ticks.append(y)
-                tick_labels.append(f"{by}={style.format_value(r.value)}" if r.value is not None else "")
+                tick_labels.append(names[r.value])
                 y -= 1
         ax.set_xscale("log")
         if positives:
@@ -185,20 +187,32 @@ def forest_figure(source, quantity: str = "sigma", by: str = "model", *, width="
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(axis="x", which="major", color="#eeeeee", lw=0.5, zorder=0)
-        ax.set_xlabel(f"{_AXIS[quantity]} ({unit_text})" if unit_text else _AXIS[quantity] + " (dimensionless)")
+        ax.set_xlabel(style.axis_label(quantity, unit_text or "dimensionless"))
+        ax.set_ylabel(by.replace("_", " "))
         ci = next((e.ci_prob for e in est), 0.95)
         handles = [Line2D([], [], marker=style.marker(cmap[v]), color=style.colour(cmap[v]), ls="none", ms=3.5)
                    for v in values]
-        labels = [f"{by}={style.format_value(v)}" for v in values]
+        labels = [names[v] for v in values]
         # a grey legend key for "marker with bar" (drawn at NaN: invisible)
         handles.append(ax.errorbar([np.nan], [np.nan], xerr=[[np.nan], [np.nan]], fmt="o", color="#333333", ms=3,
                                    capsize=1.8, lw=0.9))
         labels.append(f"median, {style.interval_label(ci)}")
-        if any(r.estimate is not None and not np.isfinite(r.estimate.median) for r in rows):
+        bounded = [r.estimate for r in rows if r.estimate is not None and not np.isfinite(r.estimate.median)]
+        if any(np.isfinite(e.upper) and e.upper > 0 for e in bounded):
             handles.append(Line2D([], [], color="#333333", marker="<", ms=3, lw=0.9))
-            labels.append("bound only (σ not resolved or no diffusion)")
+            labels.append(f"upper bound only ({style.symbol('sigma')} not resolved or no diffusion)")
+        if any(not (np.isfinite(e.upper) and e.upper > 0) and np.isfinite(e.lower) and e.lower > 0 for e in bounded):
+            handles.append(Line2D([], [], color="#333333", marker=">", ms=3, lw=0.9))
+            labels.append(f"lower bound only ({style.symbol('sigma')} not resolved)")
         if notes:
             handles.append(Line2D([], [], marker="o", mfc="white", color="#333333", ls="none", ms=3.5))
             labels.append("hollow: runs flagged or truncated by diagnostics")
         style.figure_legend(fig, handles, labels, width=width, max_cols=3 if not narrow else 2)
     return fig
+
+
+def _value_text(by: str, value) -> str:
+    """A row's name: the value of ``by`` as figure text (``pedone``, ``1000 K``); the key is the axis label."""
+    if value is None:
+        return ""
+    return style.display_label(by, value)

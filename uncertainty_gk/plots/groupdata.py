@@ -6,6 +6,9 @@ without recomputing anything (and without matplotlib).
   trusted segment it used), with legend labels from ``GroupResult.run_status``.
 * :func:`line_band`: the pooled tracer or polarisation line with a pointwise central
   band from the stored joint line draws (``GroupResult.lines``).
+* :func:`seed_average` and :func:`line_versus_seeds`: the plain mean of the seed curves,
+  and whether the pooled line runs below (or above) every seed curve over most of the
+  fit window, which the MSD figure and its caption then explain.
 * :func:`running_estimates`: σ_tr and σ on growing windows (``GroupResult.running``,
   computed by :mod:`uncertainty_gk.estimators.running`).
 """
@@ -19,8 +22,12 @@ import numpy as np
 from ..errors import UGKError
 from .style import label_text, pointwise_band
 
-__all__ = ["SeedCurve", "LineBand", "RunningEstimates", "resolve_group", "group_seeds", "line_band",
-           "running_estimates"]
+__all__ = ["SeedCurve", "LineBand", "LinePosition", "RunningEstimates", "MOST_OF_WINDOW", "resolve_group",
+           "group_seeds", "line_band", "seed_average", "line_versus_seeds", "running_estimates"]
+
+#: "Most of the window": the pooled line is called below (above) every seed curve when it is so
+#: on more than this fraction of the seeds' lags inside the fit window.
+MOST_OF_WINDOW = 0.5
 
 
 @dataclass
@@ -123,6 +130,77 @@ def line_band(g, t, which: str = "tr", *, ci_prob: float | None = None, max_draw
     y = m[:, None] * t[None, :] + c[:, None]
     lo, med, hi = pointwise_band(y, ci)
     return LineBand(t, med, lo, hi, float(np.median(m)), lines.get("source", "joint draws"), ci)
+
+
+def _curve_y(c: SeedCurve, which: str) -> np.ndarray:
+    return c.msd_tr if which == "tr" else c.msd_P_per_ion
+
+
+def seed_average(curves, which: str = "tr") -> tuple[np.ndarray, np.ndarray] | None:
+    """(lags, mean MSD) of the seeds in the fit (all seeds if none is), unweighted, on the lags
+    every one of them reaches (the shortest curve's grid; others interpolated onto it).
+
+    None with fewer than two curves (the mean would be the curve itself).
+    """
+    use = [c for c in curves if c.in_fit] or list(curves)
+    if len(use) < 2:
+        return None
+    shortest = min(use, key=lambda c: float(c.lag_ps[-1]))
+    t = shortest.lag_ps
+    ys = [np.interp(t, c.lag_ps, _curve_y(c, which)) for c in use]
+    return t, np.mean(ys, axis=0)
+
+
+@dataclass
+class LinePosition:
+    """Where the pooled line runs against the seed curves inside the fit window.
+
+    ``side`` is ``"below"`` (``"above"``) when the line is below (above) every seed curve
+    on more than :data:`MOST_OF_WINDOW` of the seeds' lags in the window, else None;
+    ``fraction_below`` / ``fraction_above`` are those fractions.
+    """
+
+    side: str | None
+    fraction_below: float
+    fraction_above: float
+
+    @property
+    def fraction(self) -> float:
+        return self.fraction_below if self.side == "below" else self.fraction_above if self.side == "above" else 0.0
+
+
+def line_versus_seeds(band: LineBand | None, curves, which: str, window_ps) -> LinePosition:
+    """Is the pooled line (``band.median``) below or above every seed curve over most of the window?
+
+    At every stored lag inside ``window_ps`` that some seed in the fit reaches, the line is
+    compared with the lowest and the highest of those seeds' curves.  A GLS or posterior
+    line can lie below all of them on real MD: neighbouring lags are strongly correlated,
+    the fit weights the lags by their modelled covariance (the early, least noisy lags
+    most) and fits an intercept, so it need not pass through the curves.
+    """
+    none = LinePosition(None, 0.0, 0.0)
+    use = [c for c in curves if c.in_fit] or list(curves)
+    if band is None or not use or not np.all(np.isfinite(window_ps)):
+        return none
+    lo_w, hi_w = (float(w) for w in window_ps)
+    t = np.unique(np.concatenate([c.lag_ps[(c.lag_ps >= lo_w) & (c.lag_ps <= hi_w)] for c in use]))
+    if t.size == 0:
+        return none
+    line = np.interp(t, band.t, band.median)
+    lowest = np.full(t.size, np.inf)
+    highest = np.full(t.size, -np.inf)
+    for c in use:
+        reach = t <= float(c.lag_ps[-1])
+        y = np.interp(t, c.lag_ps, _curve_y(c, which))
+        lowest = np.where(reach, np.minimum(lowest, y), lowest)
+        highest = np.where(reach, np.maximum(highest, y), highest)
+    ok = np.isfinite(lowest) & np.isfinite(line)
+    if not ok.any():
+        return none
+    below = float(np.mean(line[ok] < lowest[ok]))
+    above = float(np.mean(line[ok] > highest[ok]))
+    side = "below" if below > MOST_OF_WINDOW else "above" if above > MOST_OF_WINDOW else None
+    return LinePosition(side, below, above)
 
 
 @dataclass

@@ -12,6 +12,8 @@ __all__ = ["HAVEN_GUIDES", "haven_figure"]
 #: H_R guide lines drawn in the σ–σ_tr panel.
 HAVEN_GUIDES = (0.5, 1.0, 2.0)
 
+_SIG, _TR, _HR = style.symbol("sigma"), style.symbol("sigma_tr"), style.symbol("haven_ratio")
+
 
 def _finite_pair(a, b):
     if a is None or b is None:
@@ -39,15 +41,15 @@ def haven_figure(result, group=0, *, width="double", unit: str = "auto", max_poi
         narrow = style.is_narrow(width)
         fig = style.new_figure(width, 4.6 if narrow else 2.6)
         ax, axh = fig.subplots(2, 1) if narrow else fig.subplots(1, 2)
-        fig.suptitle(style.label_text(g.labels), fontsize=7.0)
+        fig.suptitle(style.display_labels(g.labels), fontsize=7.0)
         style.panel_label(ax, "a")
         style.panel_label(axh, "b")
         ref = [e.upper for e in (sig, tr) if e is not None and np.isfinite(e.upper)]
         factor, unit_text = style.conductivity_unit(
             [e.median for e in (sig, tr) if e is not None and np.isfinite(e.median)] or ref, unit)
-        ax.set_xlabel(f"tracer conductivity σ_tr ({unit_text})")
-        ax.set_ylabel(f"conductivity σ ({unit_text})")
-        axh.set_xlabel("Haven ratio H_R = σ_tr/σ")
+        ax.set_xlabel(style.axis_label("sigma_tr", unit_text))
+        ax.set_ylabel(style.axis_label("sigma", unit_text))
+        axh.set_xlabel(f"Haven ratio {_HR} = {_TR}/{_SIG}")
         axh.set_ylabel("posterior density")
         handles = {}
         pair = _finite_pair(tr.samples if tr else None, sig.samples if sig else None)
@@ -73,7 +75,7 @@ def haven_figure(result, group=0, *, width="double", unit: str = "auto", max_poi
         for h, ls in zip(HAVEN_GUIDES, (":", "-", "--")):
             (gl,) = ax.plot(xs, xs / h, color="#555555", lw=0.7, ls=ls, zorder=2)
             gl.set_gid(f"guide:{h:g}")
-            handles[f"H_R = {h:g}"] = gl
+            handles[f"{_HR} = {h:g}"] = gl
         if tr is not None and resolved and np.isfinite(tr.median):
             eb = ax.errorbar([tr.median * factor], [sig.median * factor],
                              xerr=[[(tr.median - tr.lower) * factor], [(tr.upper - tr.median) * factor]],
@@ -90,19 +92,19 @@ def haven_figure(result, group=0, *, width="double", unit: str = "auto", max_poi
             if sig.method == "upper_bound":
                 handles["upper bounds MSD(t)/(6t) at the last usable lag"] = ub
             else:
-                handles[f"upper bound of σ ({style.percent(sig.ci_prob)} credible)"] = ub
+                handles[f"upper bound of {_SIG} ({style.percent(sig.ci_prob)} credible)"] = ub
             if np.isfinite(tr.median):
                 eb = ax.errorbar([tr.median * factor], [sig.upper * factor],
                                  xerr=[[(tr.median - tr.lower) * factor], [(tr.upper - tr.median) * factor]],
                                  fmt="none", color=style.FIT_COLOUR, capsize=2, zorder=5)
-                handles[f"σ_tr median, {style.interval_label(tr.ci_prob)}"] = eb
+                handles[f"{_TR} median, {style.interval_label(tr.ci_prob)}"] = eb
             else:  # σ_tr is a bound too: arrow towards zero
                 ax.annotate("", xy=(max(xl[0], 0.0), sig.upper * factor), xytext=(x0 * factor, sig.upper * factor),
                             arrowprops={"arrowstyle": "->", "color": style.OKABE_ITO["vermillion"], "lw": 1.0},
                             zorder=5)
-            why = "no long-range diffusion detected" if not g.diffusion_detected else "σ not resolved from zero"
-            style.note(ax, f"{why}:\n" + ("σ and σ_tr are upper bounds" if not np.isfinite(tr.median) else "σ is an upper bound"),
-                       loc="upper left")
+            why = "no long-range diffusion detected" if not g.diffusion_detected else f"{_SIG} not resolved from zero"
+            style.note(ax, f"{why}:\n" + (f"{_SIG} and {_TR} are upper bounds" if not np.isfinite(tr.median)
+                                          else f"{_SIG} is an upper bound"), loc="upper left")
         ax.set_xlim(*xl)
         ax.set_ylim(*yl)
         _haven_panel(axh, g, hr, handles)
@@ -112,7 +114,7 @@ def haven_figure(result, group=0, *, width="double", unit: str = "auto", max_poi
 
 def _haven_panel(axh, g, hr, handles):
     if hr is None or hr.samples is None or not np.isfinite(hr.samples).any():
-        style.note(axh, "H_R not available:\n" + ("no long-range diffusion detected" if not g.diffusion_detected
+        style.note(axh, f"{_HR} not available:\n" + ("no long-range diffusion detected" if not g.diffusion_detected
                                                  else "no posterior draws"), loc="center")
         axh.set_yticks([])
         axh.set_xticks([])
@@ -133,16 +135,16 @@ def _haven_panel(axh, g, hr, handles):
     span = axh.axvspan(ci_lo, ci_hi, color=style.BAND_COLOUR, alpha=0.25, lw=0, zorder=0)
     span.set_gid("haven_interval")
     if resolved:
-        handles[f"H_R {style.interval_label(hr.ci_prob)}"] = span
+        handles[f"{_HR} {style.interval_label(hr.ci_prob)}"] = span
         med = axh.axvline(hr.median, color=style.FIT_COLOUR, lw=1.0, zorder=3)
         med.set_gid("haven_median")
-        handles["H_R posterior median"] = med
-        axh.set_title(f"H_R = {hr.median:.3g} [{hr.lower:.3g}, {hr.upper:.3g}]", fontsize=6.0, pad=2.0)
+        handles[f"{_HR} posterior median"] = med
+        axh.set_title(f"{_HR} = {hr.median:.3g} [{hr.lower:.3g}, {hr.upper:.3g}]", fontsize=6.0, pad=2.0)
     else:
-        handles[f"H_R lower bound ({style.percent(hr.ci_prob)} credible)"] = span
+        handles[f"{_HR} lower bound ({style.percent(hr.ci_prob)} credible)"] = span
         axh.axvline(hr.lower, color=style.OKABE_ITO["vermillion"], lw=1.0, zorder=3)
-        axh.set_title(f"H_R > {hr.lower:.3g} (lower bound only)", fontsize=6.0, pad=2.0)
-        style.note(axh, "σ not resolved:\nthe histogram is prior-dominated", loc="upper right")
+        axh.set_title(f"{_HR} > {hr.lower:.3g} (lower bound only)", fontsize=6.0, pad=2.0)
+        style.note(axh, f"{_SIG} not resolved:\nthe histogram is prior-dominated", loc="upper right")
     one = axh.axvline(1.0, color="#555555", lw=0.7, ls="-", zorder=2)
     one.set_gid("haven_one")
     axh.set_yticks([])

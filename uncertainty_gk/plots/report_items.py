@@ -32,7 +32,8 @@ def _ci(g) -> str:
     return style.percent(e.ci_prob if e is not None else 0.95)
 
 
-def _msd_caption(g, label, has_draws) -> str:
+def _msd_caption(g, label, has_draws, positions=None) -> str:
+    """``positions``: :func:`~uncertainty_gk.plots.msd.line_positions` of the group (the figure's notes)."""
     ci = _ci(g)
     if not g.diffusion_detected:
         return (f"Tracer MSD (a) and collective polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²) (b), against lag "
@@ -43,13 +44,23 @@ def _msd_caption(g, label, has_draws) -> str:
             f"slope and intercept of the {g.method} fit)" if has_draws else
             f"shaded grey band: {ci} credible interval of the pooled fit from the {g.method} slope draws with the "
             "pooled generalised-least-squares intercept (the method draws no intercepts)")
-    return (f"Tracer MSD (a) and collective polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²) (b), against lag time "
+    text = (f"Tracer MSD (a) and collective polarisation MSD per mobile ion, ⟨|ΔP|²⟩/(N q²) (b), against lag time "
             f"for each seed of {label} (one colour per seed). Black line: pooled fit over the seeds, solid inside "
-            f"the fit window and dashed outside it; {band}; blue shading: fit window {w0:.3g}–{w1:.3g} ps. "
+            f"the fit window and dotted outside it; {band}; thin dashed grey curve: the plain (unweighted) mean of "
+            f"the seed curves; blue shading: fit window {w0:.3g}–{w1:.3g} ps. "
             "Insets: the same curves on log-log axes, where diffusion has slope 1. Runs that diagnostics truncated "
             "are drawn only over their trusted segment. The fit weights the lags by their modelled covariance: "
             "neighbouring lags of one curve are strongly correlated, so a whole curve may lie above or below the "
             "line, and the collective fit leans on the early, least noisy lags of the window.")
+    odd = [(panel, pos) for panel, pos in zip(("(a)", "(b)"), (positions or {}).values()) if pos.side]
+    if odd:
+        where = "; ".join(f"in {panel} {pos.side} every seed curve over {100 * pos.fraction:.0f} % of the fit "
+                          "window" for panel, pos in odd)
+        text += (f" Here the pooled line runs {where} (noted on the panel). That is what a covariance-weighted "
+                 "fit with an intercept does with strongly correlated lags, not a plotting error: it need not pass "
+                 "through the curves, and the difference between the line and the dashed seed mean is the "
+                 "difference between the weighted and an unweighted average.")
+    return text
 
 
 def _running_caption(g, label) -> str:
@@ -88,7 +99,7 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
     from .arrhenius import arrhenius_figure
     from .forest import forest_figure
     from .haven import haven_figure
-    from .msd import msd_figure
+    from .msd import line_positions, msd_figure
     from .running import running_figure
     from .thermo import thermo_figure
 
@@ -108,14 +119,19 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
               if len(groups) > len(shown) else "")
     slugs: dict[str, int] = {}
     for g in shown:
-        label = style.label_text(g.labels)
+        label = style.display_labels(g.labels, escape=False)
         slug = style.label_slug(g.labels)
         if slug in slugs:
             slugs[slug] += 1
             slug = f"{slug}_{slugs[slug]}"
         else:
             slugs[slug] = 0
-        attempt(f"msd_{slug}", f"MSD: {label}", _msd_caption(g, label, (g.lines or {}).get("source") == "joint draws") + capped,
+        try:
+            positions = line_positions(result, g) if g.diffusion_detected else None
+        except UGKError:
+            positions = None          # no curves stored: the figure is left out below with a warning
+        attempt(f"msd_{slug}", f"MSD: {label}",
+                _msd_caption(g, label, (g.lines or {}).get("source") == "joint draws", positions) + capped,
                 lambda g=g: msd_figure(result, g, width=width))
         if g.diffusion_detected and np.all(np.isfinite(g.window_ps)):
             attempt(f"running_{slug}", f"Running estimates: {label}", _running_caption(g, label) + capped,
@@ -136,14 +152,15 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
                 "Temperature (left) and potential energy per atom (right) against time for each run, from the "
                 "production block of its log. Shaded intervals: checks that failed (vermillion) or warned "
                 "(orange), from the first to the last flagged time; solid vermillion line: first failure; dotted "
-                "black line: end of the trusted segment. Runs without a thermo log show their flags on the "
-                "trajectory's time axis." + more,
+                "black line: end of the trusted segment. A run without a thermo log shows the kinetic temperature "
+                "from its velocities; runs with neither (e.g. VASP XDATCAR files) are not drawn but listed in the "
+                "title with their diagnostics status." + more,
                 lambda: thermo_figure(campaign, diag, width=width, max_runs=max_thermo_runs))
     if len(groups) >= 2 or comparison is not None:
         source = comparison if comparison is not None else result
         by = getattr(comparison, "by", None) or _default_by(groups)
-        for q, name in (("sigma", "σ"), ("haven_ratio", "H_R")):
-            attempt(f"forest_{q}", f"Forest plot of {name}",
+        for q, name, long_name in (("sigma", "σ", "the conductivity"), ("haven_ratio", "H_R", "the Haven ratio")):
+            attempt(f"forest_{q}", f"Forest plot of {long_name}",
                     f"Posterior median (marker) and {_ci(groups[0]) if groups else '95 %'} credible interval (bar) "
                     f"of {name} for every group, on a logarithmic axis, grouped by temperature and coloured by "
                     f"{by}. Arrows mark upper bounds (σ not resolved or no diffusion detected); hollow markers "
@@ -157,8 +174,9 @@ def report_figures(campaign, result, *, diagnoses=None, arrhenius=None, comparis
                 f"σT against 1000/T on a logarithmic axis. Markers with bars: posterior median and {ci} credible "
                 f"interval at each temperature; lines: Arrhenius fits ln(σT) = ln A − E_a/(k_B T) (median over "
                 f"joint draws), with shaded {ci} credible bands, dashed where extrapolated to {T_t:g} K; open "
-                f"markers: the extrapolated value with its {ci} credible interval. E_a with its {ci} credible "
-                "interval is given in the legend.",
+                f"markers: the extrapolated value with its {ci} credible interval, all exactly at 1000/{T_t:g} K "
+                "and told apart by colour, marker shape and the name beside each. E_a and the extrapolated value "
+                f"with their {ci} credible intervals are given in the legend.",
                 lambda: arrhenius_figure(fits, T_extrapolate=T_t, width=width))
     return items
 

@@ -9,7 +9,7 @@ from .groupdata import group_seeds, running_estimates
 
 __all__ = ["running_figure"]
 
-_SYMBOL = {"sigma_tr": "σ_tr", "sigma": "σ"}
+_T_MAX = f"end of fit window {style.symbol('t_max')} (ps)"
 
 
 def running_figure(result, group=0, *, width="double", unit: str = "auto"):
@@ -34,13 +34,13 @@ def running_figure(result, group=0, *, width="double", unit: str = "auto"):
         narrow = style.is_narrow(width)
         fig = style.new_figure(width, 4.4 if narrow else 2.7)
         axes = fig.subplots(2, 1, sharex=True) if narrow else fig.subplots(1, 2)
-        fig.suptitle(style.label_text(g.labels), fontsize=7.0)
+        fig.suptitle(style.display_labels(g.labels), fontsize=7.0)
         if not g.diffusion_detected or not np.all(np.isfinite(g.window_ps)):
             for ax, q in zip(axes, ("sigma_tr", "sigma")):
                 style.note(ax, "no long-range diffusion detected:\nno fit window, no running estimate",
                            loc="center")
-                ax.set_xlabel("end of fit window t_max (ps)")
-                ax.set_ylabel(f"{_SYMBOL[q]} (S/cm)")
+                ax.set_xlabel(_T_MAX)
+                ax.set_ylabel(style.axis_label(q, "S/cm", name=False))
             return fig
         run = running_estimates(g)
         by_name = {c.name: c for c in curves}
@@ -73,13 +73,13 @@ def running_figure(result, group=0, *, width="double", unit: str = "auto"):
             elif est is not None and np.isfinite(est.upper):
                 ax.annotate("", xy=(run.window_end_ps, 0), xytext=(run.window_end_ps, est.upper * factor),
                             arrowprops={"arrowstyle": "->", "color": style.OKABE_ITO["vermillion"], "lw": 0.8})
-                style.note(ax, f"{_SYMBOL[q]} not resolved: upper bound {est.upper * factor:.3g} {unit_text}",
+                style.note(ax, f"{style.symbol(q)} not resolved: upper bound {est.upper * factor:.3g} {unit_text}",
                            loc="upper right")
             vals = np.concatenate([run.per_seed[q][np.isfinite(run.per_seed[q])] * factor, p - hw, p + hw])
             lo, hi = style.robust_limits(vals, 0.01, 0.99, pad=0.08)
             ax.set_ylim(lo, hi)
-            ax.set_ylabel(f"{_SYMBOL[q]} ({unit_text})")
-            ax.set_xlabel("end of fit window t_max (ps)")
+            ax.set_ylabel(style.axis_label(q, unit_text, name=False))
+            ax.set_xlabel(_T_MAX)
             ax.set_xlim(run.t_max[0], run.t_max[-1])
             style.panel_label(ax, "ab"[k])
             ax.set_title(f"window start {run.start_ps:.3g} ps", fontsize=6.0, pad=2.0)

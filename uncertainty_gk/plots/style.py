@@ -18,8 +18,10 @@ from ..errors import UGKError
 __all__ = [
     "WIDTHS", "OKABE_ITO", "SERIES_COLOURS", "MARKERS", "FIT_COLOUR", "BAND_COLOUR", "WINDOW_COLOUR",
     "FAIL_COLOUR", "WARN_COLOUR", "style", "figure_width", "is_narrow", "new_figure", "percent", "interval_label",
-    "format_value", "label_text", "label_slug", "robust_limits", "thin", "pointwise_band", "colour", "marker",
-    "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend"
+    "format_value", "label_text", "display_label", "display_labels", "label_slug", "SYMBOLS", "symbol",
+    "axis_label", "mathtext_escape", "robust_limits", "thin", "pointwise_band", "colour", "marker",
+    "conductivity_unit", "shorten", "chars_per_line", "note", "panel_label", "figure_legend", "dedupe_legend", "visible_length",
+    "NOTE_CORNERS", "place_notes", "emptiest_bounds"
 ]
 
 #: Journal column widths (inches): single column ~85 mm, double column ~178 mm.
@@ -120,7 +122,11 @@ def format_value(v) -> str:
 
 
 def label_text(labels: dict, skip=("seed",)) -> str:
-    """Readable group labels: ``model=pedone, structure=lpso, T = 1000 K``."""
+    """Group labels as unambiguous plain text, ``model=pedone, structure=lpso, T = 1000 K``.
+
+    For messages and the command line (it names every key); figures use
+    :func:`display_labels`.
+    """
     parts = []
     for k, v in labels.items():
         if k in skip:
@@ -129,6 +135,44 @@ def label_text(labels: dict, skip=("seed",)) -> str:
             parts.append(f"T = {format_value(v)} K")
         else:
             parts.append(f"{k}={format_value(v)}")
+    return ", ".join(parts) or "all runs"
+
+
+#: Label-name endings that are a unit: ``temperature_K = 1000`` is shown as ``1000 K``.
+_UNIT_SUFFIXES = {"K": "K", "ps": "ps", "fs": "fs", "ns": "ns", "GPa": "GPa", "MPa": "MPa", "bar": "bar",
+                  "eV": "eV", "A": "Å", "angstrom": "Å", "percent": "%"}
+
+
+def mathtext_escape(text: str) -> str:
+    """``text`` safe to draw as literal text: a ``$`` would otherwise start mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def display_label(key: str, value, *, escape: bool = True) -> str:
+    """One label as a reader would write it, for figures.
+
+    A name ending in a unit gives the value with its unit (``temperature_K=1000`` ->
+    ``1000 K``, ``pressure_GPa=2`` -> ``2 GPa``); text values stand alone (``model=pedone``
+    -> ``pedone``); other numbers keep their name, with spaces for underscores
+    (``charge_scale=0.8`` -> ``charge scale 0.8``).  ``escape``: a ``$`` is escaped for
+    matplotlib (False for text outside figures, e.g. captions).
+    """
+    esc = mathtext_escape if escape else str
+    head, _, suffix = str(key).rpartition("_")
+    text = esc(format_value(value))
+    if head and suffix in _UNIT_SUFFIXES:
+        return f"{text} {_UNIT_SUFFIXES[suffix]}"
+    if isinstance(value, str):
+        return text
+    return f"{esc(str(key).replace('_', ' '))} {text}"
+
+
+def display_labels(labels: dict, skip=("seed",), *, escape: bool = True) -> str:
+    """Group labels as readable figure text: ``pedone, lpso, 1000 K`` (see :func:`display_label`).
+
+    File names keep :func:`label_slug`; messages keep :func:`label_text`.
+    """
+    parts = [display_label(k, v, escape=escape) for k, v in labels.items() if k not in skip]
     return ", ".join(parts) or "all runs"
 
 
@@ -143,6 +187,41 @@ def label_slug(labels: dict, skip=("seed",)) -> str:
         text = f"T{format_value(v)}" if k == "temperature_K" else f"{k}-{format_value(v)}"
         parts.append("".join(c if c.isalnum() or c in "-._" else "-" for c in text))
     return "_".join(parts) or "all"
+
+
+#: Mathtext of every quantity symbol drawn in a figure (tables and the CLI keep Unicode ``σ_tr``):
+#: the quantity in italic and a descriptive subscript upright (ISO 80000-1), spelled out so that
+#: the figure looks the same whatever ``mathtext.default`` is when it is saved.
+SYMBOLS = {
+    "sigma": r"$\mathit{\sigma}$",
+    "sigma_tr": r"$\mathit{\sigma}_\mathrm{tr}$",
+    "haven_ratio": r"$\mathit{H}_\mathrm{R}$",
+    "D_tr": r"$\mathit{D}^*$",
+    "E_a": r"$\mathit{E}_\mathrm{a}$",
+    "k_B": r"$\mathit{k}_\mathrm{B}$",
+    "t_max": r"$\mathit{t}_\mathrm{max}$",
+    "T": r"$\mathit{T}$",
+    "t": r"$\mathit{t}$",
+}
+
+
+def symbol(name: str) -> str:
+    """The mathtext symbol of a quantity, e.g. ``symbol("sigma_tr")`` -> ``$\\mathit{\\sigma}_\\mathrm{tr}$``."""
+    try:
+        return SYMBOLS[name]
+    except KeyError:
+        raise UGKError(f"no figure symbol for {name!r}; known: {', '.join(SYMBOLS)}") from None
+
+
+#: Axis names of the quantities (figure text, mathtext symbols).
+_QUANTITY_NAMES = {"sigma": "conductivity", "sigma_tr": "tracer conductivity", "haven_ratio": "Haven ratio",
+                   "D_tr": "tracer diffusion coefficient"}
+
+
+def axis_label(quantity: str, unit: str = "", *, name: bool = True) -> str:
+    """``"tracer conductivity σ_tr (mS/cm)"`` in mathtext; ``name=False`` gives the symbol only."""
+    text = f"{_QUANTITY_NAMES[quantity]} {symbol(quantity)}" if name else symbol(quantity)
+    return f"{text} ({unit})" if unit else text
 
 
 def robust_limits(values, lo_q: float = 0.005, hi_q: float = 0.995, pad: float = 0.05) -> tuple[float, float]:
@@ -214,14 +293,99 @@ def note(ax, text: str, *, loc: str = "upper right", colour: str = "#333333", fo
     """A short boxed note inside an axes (e.g. 'σ not resolved: upper bound only')."""
     x, ha = (0.97, "right") if "right" in loc else (0.03, "left") if "left" in loc else (0.5, "center")
     y, va = (0.96, "top") if "upper" in loc else (0.04, "bottom") if "lower" in loc else (0.5, "center")
-    return ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=fontsize, color=colour,
+    return ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, multialignment="left", fontsize=fontsize,
+                   color=colour,
                    bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#bbbbbb", "lw": 0.4, "alpha": 0.9},
                    zorder=10)
+
+
+#: Where :func:`place_notes` tries a note, in order of preference.
+NOTE_CORNERS = ("lower right", "upper right", "lower left", "upper left", "center right")
+
+
+def _data_overlap(ax, bbox) -> float:
+    """How much of what ``ax`` draws lies inside the display box ``bbox``: points of its lines
+    (densified), a 6 × 6 grid of the box inside its filled bands, and its inset axes."""
+    from matplotlib.collections import PolyCollection
+
+    score = 0.0
+    for ln in ax.lines:
+        xy = np.asarray(ln.get_xydata(), dtype=float)
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) < 1:
+            continue
+        if len(xy) > 1:   # densify so a straight line through the box is seen
+            u = np.linspace(0, len(xy) - 1, 400)
+            xy = np.column_stack([np.interp(u, np.arange(len(xy)), xy[:, k]) for k in (0, 1)])
+        d = ln.get_transform().transform(xy)
+        score += float(np.sum((d[:, 0] >= bbox.x0) & (d[:, 0] <= bbox.x1) & (d[:, 1] >= bbox.y0) & (d[:, 1] <= bbox.y1)))
+    gx, gy = np.meshgrid(np.linspace(bbox.x0, bbox.x1, 6), np.linspace(bbox.y0, bbox.y1, 6))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    for coll in ax.collections:
+        if not isinstance(coll, PolyCollection):
+            continue
+        for path in coll.get_paths():
+            score += 5.0 * float(np.sum(path.contains_points(grid, transform=coll.get_transform())))
+    for child in ax.child_axes:
+        if child.get_window_extent().overlaps(bbox):
+            score += 1e6
+    return score
+
+
+def emptiest_bounds(ax, candidates):
+    """Of ``candidates`` (``[x0, y0, width, height]`` in axes fractions), the one under which
+    ``ax`` draws the least data (first one on ties); the figure must be laid out
+    (``fig.draw_without_rendering()``).  Used to put an inset where it hides no curve."""
+    from matplotlib.transforms import Bbox
+
+    scores = []
+    for x0, y0, w, h in candidates:
+        box = Bbox(ax.transAxes.transform([[x0, y0], [x0 + w, y0 + h]]))
+        scores.append(_data_overlap(ax, box))
+    return candidates[int(np.argmin(scores))]
+
+
+def place_notes(fig, notes, corners=NOTE_CORNERS):
+    """Draw each ``(ax, text, gid)`` note (:func:`note`) in the corner of its axes that hides the
+    least data (lines, bands, insets); call once the figure is complete (it lays it out)."""
+    if not notes:
+        return []
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for ax, text, gid in notes:
+        best = None
+        for loc in corners:
+            t = note(ax, text, loc=loc)
+            score = _data_overlap(ax, t.get_window_extent(renderer).expanded(1.05, 1.1))
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, t)
+            else:
+                t.remove()
+            if score == 0:
+                break
+        best[1].set_gid(gid)
+        placed.append(best[1])
+    return placed
 
 
 def panel_label(ax, letter: str):
     """Bold panel letter '(a)' at the top-left corner, outside the data."""
     ax.set_title(f"({letter})", loc="left", fontweight="bold", fontsize=7.0, pad=2.0)
+
+
+def visible_length(text: str) -> int:
+    """About how many characters ``text`` shows once its mathtext is rendered
+    (``$\\sigma_\\mathrm{tr}$`` counts 3), for layout estimates."""
+    import re
+
+    def shown(m):
+        inner = re.sub(r"\\[A-Za-z]+", lambda c: "x" if c.group(0) not in (r"\mathrm", r"\mathit") else "", m.group(1))
+        return re.sub(r"[{}_^\\]", "", inner)
+
+    return len(re.sub(r"(?<!\\)\$(.*?)(?<!\\)\$", shown, str(text)))
 
 
 def figure_legend(fig, handles, labels, *, width, max_cols: int | None = None):
@@ -232,7 +396,7 @@ def figure_legend(fig, handles, labels, *, width, max_cols: int | None = None):
     n = len(handles)
     if n == 0:
         return None
-    longest = max(len(line) for lab in labels for line in str(lab).split("\n"))
+    longest = max(visible_length(line) for lab in labels for line in str(lab).split("\n"))
     fit = max(1, chars_per_line(width) // (longest + 6))
     cols = min(n, fit, max_cols or 4)
     return fig.legend(handles, labels, loc="outside lower center", ncols=cols, frameon=False)
