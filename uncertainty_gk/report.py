@@ -183,7 +183,7 @@ class FigureBlock(_Block):
         links = ", ".join(self.files)
         return (f'<figure id="fig-{html.escape(self.name)}"><img src="data:image/png;base64,{data}" '
                 f'alt="{html.escape(self.title)}"><figcaption><b>Figure {self.number}. '
-                f"{html.escape(self.title)}.</b> {html.escape(self.caption)} "
+                f"{html_symbols(self.title)}.</b> {html_symbols(self.caption)} "
                 f'<span class="files">Files: {html.escape(links)}</span></figcaption></figure>')
 
     def markdown(self):
