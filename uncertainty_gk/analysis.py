@@ -21,16 +21,16 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from . import progress
 from .campaign import Campaign, group_key
 from .conductivity import QUANTITIES
-from .errors import AnalysisError, UGKError
+from .errors import AnalysisError
 from .estimators import available, build_group_data, create
 from .estimators.baselines import ols_wls_gls
 from .estimators.bayes import BayesEstimator
 from .estimators.data import GroupData
 from .estimators.heterogeneity import pooled_gls
 from .estimators.running import running_estimates
+from .execution import TaskFailure, map_tasks
 from .results import QUANTITY_UNITS, AnalysisResult, Estimate, GroupResult, SeedResult
 from .schema import labels_of, package_version, sources_of
 from .settings import AnalysisSettings
@@ -259,9 +259,15 @@ def cut_to_trusted(ds, record: Mapping | None):
     return ds
 
 
+def _group_task(members, settings: AnalysisSettings, labels: dict, show_progress) -> GroupResult:
+    """One group, start to finish (a task: runs here or on a dask worker)."""
+    data = build_group_data(members, settings, labels=labels)
+    return analyse_group(data, show_progress=show_progress)
+
+
 def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
                  screening: Mapping[str, Mapping] | None = None, show_progress: bool | None = None,
-                 on_group_error: Callable | None = None) -> AnalysisResult:
+                 on_group_error: Callable | None = None, client=None) -> AnalysisResult:
     """σ, σ_tr, H_R and D* with intervals for every group of a campaign.
 
     Parameters
@@ -276,6 +282,9 @@ def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
     on_group_error : callable(labels, exc), optional
         A group that cannot be analysed is reported through it and skipped; otherwise the
         error propagates, naming the group.
+    client : dask.distributed.Client, optional
+        Analyse the groups on this cluster (:mod:`uncertainty_gk.execution`); the numbers
+        are identical to those of a run in this process.
     """
     st = (settings or AnalysisSettings()).resolved()
     runs = campaign.runs if isinstance(campaign, Campaign) else dict(campaign)
@@ -291,35 +300,34 @@ def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
     groups: dict[str, dict] = {}
     for name, ds in kept.items():
         groups.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
+    keys = sorted(groups)
+    tasks = []
+    for key in keys:
+        members = groups[key]
+        labels = {k: v for k, v in labels_of(next(iter(members.values()))).items() if k not in st.group_by_exclude}
+        tasks.append((members, st, labels, show_progress if client is None else False))
+    outcomes = map_tasks(_group_task, tasks, client=client, desc="analyse", unit="group", show_progress=show_progress)
     results = []
-    with progress.bar(total=len(groups), desc="analyse", unit="group", enabled=show_progress) as bar:
-        for key in sorted(groups):
-            members = groups[key]
-            labels = {k: v for k, v in labels_of(next(iter(members.values()))).items()
-                      if k not in st.group_by_exclude}
-            try:
-                data = build_group_data(members, st, labels=labels)
-                res = analyse_group(data, show_progress=show_progress)
-            except UGKError as exc:
-                if on_group_error is None:
-                    if isinstance(exc, AnalysisError):
-                        raise AnalysisError(f"group {labels}: {exc}") from None
-                    raise
-                on_group_error(labels, exc)
-                bar.update(1)
-                continue
-            res.run_status = [dict(screening.get(n, {"run": n, "labels": labels_of(runs[n]), "action": "kept"}))
-                              for n in members]
-            for n in members:
-                r = screening.get(n, {})
-                if r.get("action") == "truncated":
-                    res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps; "
-                                     f"only its trusted segment (to {r['trusted_until_ps']:.4g} ps) is used")
-                elif str(r.get("action", "")).startswith("included"):
-                    res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps "
-                                     "but is included in full (--include-flagged)")
-            results.append(res)
-            bar.update(1)
+    for key, (members, _, labels, _), res in zip(keys, tasks, outcomes):
+        if isinstance(res, TaskFailure):
+            exc = res.exc
+            if on_group_error is None:
+                if isinstance(exc, AnalysisError):
+                    raise AnalysisError(f"group {labels}: {exc}") from None
+                raise exc
+            on_group_error(labels, exc)
+            continue
+        res.run_status = [dict(screening.get(n, {"run": n, "labels": labels_of(runs[n]), "action": "kept"}))
+                          for n in members]
+        for n in members:
+            r = screening.get(n, {})
+            if r.get("action") == "truncated":
+                res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps; "
+                                 f"only its trusted segment (to {r['trusted_until_ps']:.4g} ps) is used")
+            elif str(r.get("action", "")).startswith("included"):
+                res.notes.append(f"run {n} failed its diagnostics at {r['first_flag_time_ps']:.4g} ps "
+                                 "but is included in full (--include-flagged)")
+        results.append(res)
     source = getattr(campaign, "source", "")
     provenance = {
         "uncertainty_gk_version": package_version(),

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from . import progress
 from .analysis import analyse_runs
+from .execution import map_tasks
 from . import diagnostics
 from .results import AnalysisResult
 from .schema import labels_of
@@ -26,22 +26,30 @@ __all__ = ["analyse", "screen_runs", "diagnose_all", "MIN_TRUSTED_FRAMES"]
 MIN_TRUSTED_FRAMES = 20
 
 
+def _diagnose_task(ds, settings: AnalysisSettings):
+    return diagnostics.diagnose(ds, training=settings.training, margin_ps=settings.margin_ps,
+                                **settings.threshold_dict)
+
+
 def diagnose_all(campaign: Mapping, settings: AnalysisSettings | None = None, *, show_progress: bool | None = None,
-                 diagnoses: Mapping | None = None) -> dict:
+                 diagnoses: Mapping | None = None, client=None) -> dict:
     """Run name -> :class:`~uncertainty_gk.diagnostics.RunDiagnosis` for every run (None for
     synthetic known-answer runs, which overlap by construction); ``diagnoses`` made before
-    are reused as given."""
+    are reused as given.  ``client``: run the diagnoses on a dask cluster."""
     st = settings or AnalysisSettings()
     out: dict = {}
-    with progress.bar(total=len(campaign), desc="diagnose", unit="run", enabled=show_progress) as bar:
-        for name, ds in campaign.items():
-            if diagnoses is not None and name in diagnoses:
-                out[name] = diagnoses[name]
-            elif ds.attrs.get("reader") == "synthetic":
-                out[name] = None
-            else:
-                out[name] = diagnostics.diagnose(ds, training=st.training, margin_ps=st.margin_ps, **st.threshold_dict)
-            bar.update(1)
+    todo = []
+    for name, ds in campaign.items():
+        if diagnoses is not None and name in diagnoses:
+            out[name] = diagnoses[name]
+        elif ds.attrs.get("reader") == "synthetic":
+            out[name] = None
+        else:
+            out[name] = None
+            todo.append(name)
+    done = map_tasks(_diagnose_task, [(campaign[n], st) for n in todo], client=client, desc="diagnose", unit="run",
+                     show_progress=show_progress, catch=())
+    out.update(zip(todo, done))
     return out
 
 
@@ -74,17 +82,19 @@ def screen_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *, 
 
 
 def analyse(campaign: Mapping, settings: AnalysisSettings | None = None, *, diagnoses: Mapping | None = None,
-            show_progress: bool | None = None, on_group_error: Callable | None = None) -> AnalysisResult:
+            show_progress: bool | None = None, on_group_error: Callable | None = None, client=None) -> AnalysisResult:
     """Diagnose (unless ``settings.trusted_only`` is False, then flags are still recorded),
     cut failed runs to their trusted segments, and analyse every group.
 
     ``diagnoses`` (run name -> RunDiagnosis) reuses verdicts made before, e.g. by ``ugk report``.
+    ``client`` (a ``dask.distributed.Client``) runs the diagnoses and the groups on a cluster,
+    with the same numbers as in this process (:mod:`uncertainty_gk.execution`).
     """
     st = (settings or AnalysisSettings()).resolved()
-    verdicts = diagnose_all(campaign, st, show_progress=show_progress, diagnoses=diagnoses)
+    verdicts = diagnose_all(campaign, st, show_progress=show_progress, diagnoses=diagnoses, client=client)
     records = screen_runs(campaign, st, diagnoses={k: v for k, v in verdicts.items() if v is not None})
     result = analyse_runs(campaign, st, screening=records, show_progress=show_progress,
-                          on_group_error=on_group_error)
+                          on_group_error=on_group_error, client=client)
     # what a report needs later without the trajectories: the runs and their full verdicts
     result.provenance["campaign"] = campaign.summary() if hasattr(campaign, "summary") else []
     result.provenance["diagnoses"] = {k: v.to_dict() for k, v in verdicts.items() if v is not None}

@@ -6,7 +6,7 @@ import sys
 
 from ..errors import AnalysisError
 from .commands import write_json
-from .options import add_estimation, add_output, add_screening, add_source
+from .options import add_estimation, add_execution, add_output, add_screening, add_source
 from .sources import obtain_result
 
 __all__ = ["cmd_arrhenius", "register"]
@@ -57,5 +57,6 @@ def register(sub, common) -> None:
     s.add_argument("--force", action="store_true", help="extrapolate even when curvature is credible")
     add_estimation(s)
     add_screening(s)
+    add_execution(s)
     add_output(s, json_help="write the fits (and the underlying analysis) as JSON to this file")
     s.set_defaults(func=cmd_arrhenius)

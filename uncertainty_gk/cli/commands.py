@@ -7,7 +7,7 @@ import sys
 
 from ..errors import UGKError
 from ..fileio import json_default
-from .options import add_estimation, add_output, add_screening, add_source, parse_thresholds
+from .options import add_estimation, add_execution, add_output, add_screening, add_source, execution_client
 from .sources import obtain_result, open_campaign
 
 
@@ -62,7 +62,8 @@ def cmd_diagnose(args) -> int:
 
     settings = settings_from_args(args)
     camp = open_campaign(args.source, args)
-    verdicts = diagnose_all(camp, settings)
+    with execution_client(args) as client:
+        verdicts = diagnose_all(camp, settings, client=client)
     reports = [(n, d) for n, d in verdicts.items() if d is not None]
     seed_groups = None
     if not args.no_seed_check:
@@ -149,6 +150,7 @@ def register(sub, common) -> None:
     add_screening(s)
     add_output(s, json_help="write the results summary as JSON to this file",
                output="write the full results (with draws) to this netCDF file")
+    add_execution(s)
     s.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("diagnose", parents=[common], help="flag runs in which the potential failed",
@@ -165,7 +167,8 @@ def register(sub, common) -> None:
                         "seed_inconsistent warning)")
     s.add_argument("--seed-alpha", type=float, default=0.01,
                    help="family-wise level of the across-seed check per group (default 0.01)")
+    add_execution(s)
     s.set_defaults(func=cmd_diagnose)
 
 
-__all__ = ["register", "parse_thresholds", "write_json"]
+__all__ = ["register", "write_json"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .options import add_estimation, add_output, add_screening, add_source
+from .options import add_estimation, add_execution, add_output, add_screening, add_source
 from .sources import obtain_result
 
 __all__ = ["cmd_compare", "register"]
@@ -34,6 +34,7 @@ def register(sub, common) -> None:
     s.add_argument("--by", default="model", help="label whose values are compared (default: model)")
     add_estimation(s)
     add_screening(s)
+    add_execution(s)
     add_output(s, json_help="write the comparison as JSON to this file")
     s.add_argument("--csv", help="write the comparison as CSV to this file")
     s.set_defaults(func=cmd_compare)

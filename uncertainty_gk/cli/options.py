@@ -14,7 +14,8 @@ import dataclasses
 from ..errors import UGKError
 from ..settings import AnalysisSettings
 
-__all__ = ["add_source", "add_screening", "add_estimation", "add_output", "parse_thresholds", "settings_from_args"]
+__all__ = ["add_source", "add_screening", "add_estimation", "add_execution", "add_output", "execution_client",
+           "parse_thresholds", "settings_from_args"]
 
 _DEFAULTS = AnalysisSettings()
 
@@ -68,6 +69,30 @@ def add_estimation(s: argparse.ArgumentParser) -> None:
                    help="take every analysis setting from a results file (.nc or .json) to reproduce it; "
                         "options given as well override it")
     g.add_argument("--keep-going", action="store_true", help="report groups that fail and go on with the rest")
+
+
+def add_execution(s: argparse.ArgumentParser) -> None:
+    """Where the work runs (default: this process, no dask import)."""
+    g = s.add_argument_group("execution")
+    g.add_argument("--workers", type=int, default=None,
+                   help="run diagnoses and groups on a local dask cluster of N worker processes (same numbers)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing dask scheduler, e.g. tcp://host:8786 (see docs/large_campaigns.md)")
+
+
+def execution_client(args: argparse.Namespace):
+    """A context manager giving the dask client the options ask for, or None."""
+    import contextlib
+
+    from ..execution import connect, local_client
+
+    if getattr(args, "scheduler", None) and getattr(args, "workers", None):
+        raise UGKError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if getattr(args, "scheduler", None):
+        return connect(args.scheduler)
+    if getattr(args, "workers", None):
+        return local_client(args.workers)
+    return contextlib.nullcontext(None)
 
 
 def add_output(s: argparse.ArgumentParser, *, json_help: str = "write the output as JSON to this file",

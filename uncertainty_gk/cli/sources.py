@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UGKError
-from .options import settings_from_args
+from .options import execution_client, settings_from_args
 
 __all__ = ["say", "open_campaign", "obtain_result"]
 
@@ -120,7 +120,9 @@ def obtain_result(args):
         print(f"error: group {labels}: {exc}", file=sys.stderr)
 
     try:
-        result = analyse(camp, settings, on_group_error=on_error if getattr(args, "keep_going", False) else None)
+        with execution_client(args) as client:
+            result = analyse(camp, settings, on_group_error=on_error if getattr(args, "keep_going", False) else None,
+                             client=client)
     finally:
         camp.close()
     return result, failed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import AnalysisError
-from .options import add_estimation, add_screening, add_source, settings_from_args
+from .options import add_estimation, add_execution, add_screening, add_source, settings_from_args
 from .sources import obtain_result, open_campaign
 
 __all__ = ["build_table", "cmd_table", "register"]
@@ -76,4 +76,5 @@ def register(sub, common) -> None:
                    help="temperature (K) of the predicted σ for KIND arrhenius (default 300)")
     add_estimation(s)
     add_screening(s)
+    add_execution(s)
     s.set_defaults(func=cmd_table)
