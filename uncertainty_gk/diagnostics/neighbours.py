@@ -41,11 +41,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["cell_heights", "is_orthogonal", "periodic_pairs", "BlockPairs", "iter_block_pairs",
-           "DEFAULT_MAX_SKIN_A", "DEFAULT_BLOCK_FRAMES"]
+__all__ = ["cell_heights", "is_orthogonal", "periodic_pairs", "pairs_involving", "BlockPairs", "iter_block_pairs",
+           "DEFAULT_MAX_SKIN_FRACTION", "DEFAULT_BLOCK_FRAMES"]
 
-#: A block of frames is halved while its skin (Å) is larger than this.
-DEFAULT_MAX_SKIN_A = 1.0
+#: A block of frames is halved while its skin is larger than this fraction of the radius.
+DEFAULT_MAX_SKIN_FRACTION = 0.5
+#: A block is halved while more than this fraction of its atoms move further than half the skin.
+FAST_FRACTION = 0.02
 #: Frames per block before halving (bounds the (F, P, 3) work arrays).
 DEFAULT_BLOCK_FRAMES = 48
 #: Safety margin (Å) on the candidate radius against rounding in the triangle inequality.
@@ -141,8 +143,11 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *, ret
     return i, j, d, n
 
 
-def _ghost_pairs(pos, cell, inv, h, r_max):
-    """Pairs via explicit ghost images in fractional coordinates (any cell, any radius)."""
+def _ghost_pairs(pos, cell, inv, h, r_max, subset=None):
+    """Pairs via explicit ghost images in fractional coordinates (any cell, any radius).
+
+    With ``subset`` (sorted atom indices), only pairs with at least one atom in it.
+    """
     frac = pos @ inv
     frac -= np.floor(frac)
     frac[frac >= 1.0] = 0.0
@@ -161,55 +166,95 @@ def _ghost_pairs(pos, cell, inv, h, r_max):
     shift = np.concatenate(shifts).astype(np.int64)
     points = (frac[owner] + shift) @ cell
     home = frac @ cell
-    found = cKDTree(home).sparse_distance_matrix(cKDTree(points), r_max, output_type="ndarray")
-    a = found["i"].astype(np.int64)
+    query = np.arange(len(frac)) if subset is None else np.asarray(subset, dtype=np.int64)
+    found = cKDTree(home[query]).sparse_distance_matrix(cKDTree(points), r_max, output_type="ndarray")
+    a = query[found["i"].astype(np.int64)]
     p = found["j"].astype(np.int64)
     b, n = owner[p], shift[p]
-    keep = (a < b) | ((a == b) & _positive_shift(n))
+    # a pair with both atoms queried appears as (a, b, n) and (b, a, -n): keep one
+    both = np.ones(len(b), dtype=bool) if subset is None else np.isin(b, query)
+    keep = np.where(both, (a < b) | ((a == b) & _positive_shift(n)), a != b)
     a, p, b = a[keep], p[keep], b[keep]
-    return a, b, points[p] - home[a]
+    vec = points[p] - home[a]
+    swap = a > b
+    vec[swap] *= -1.0
+    return np.where(swap, b, a), np.where(swap, a, b), vec
+
+
+def pairs_involving(positions: np.ndarray, cell: np.ndarray, r_max: float, atoms: np.ndarray):
+    """Like :func:`periodic_pairs` (with shifts) but only pairs with at least one atom in ``atoms``."""
+    pos = np.asarray(positions, dtype=np.float64)
+    cell = np.asarray(cell, dtype=np.float64)
+    atoms = np.unique(np.asarray(atoms, dtype=np.int64))
+    if not r_max > 0 or len(atoms) == 0:
+        return _empty(True)
+    inv = np.linalg.inv(cell)
+    i, j, vec = _ghost_pairs(pos, cell, inv, cell_heights(cell), float(r_max), subset=atoms)
+    d = np.sqrt(np.einsum("ij,ij->i", vec, vec))
+    n = np.rint((vec - (pos[j] - pos[i])) @ inv).astype(np.int64)
+    return i, j, d, n
 
 
 @dataclass
 class BlockPairs:
-    """Candidate pairs of a block of frames and their distances in every frame.
+    """Candidate pairs of a block of frames, with bounds on their distances in every frame.
+
+    Every image pair within ``r_max`` in any frame of the block is a candidate.  For each
+    candidate, the distance at the block centre ``centre_distance`` and the ``slack``
+    :math:`m_i + m_j` (the atoms' largest displacements from the centre over the block)
+    bound the distance in every frame: ``centre_distance - slack <= d(f) <=
+    centre_distance + slack``.  Consumers evaluate the exact per-frame distances only for
+    the pairs whose bounds straddle something that matters (:meth:`distances`).
 
     Attributes
     ----------
     frames : (F,) int
         Positions of the block's frames in the stack given to :func:`iter_block_pairs`.
     i, j : (P,) int
-        Candidate pairs (every pair within ``r_max`` in any frame of the block is here).
-    d : (F, P) float
-        Distance of each candidate pair in each frame (Å); may exceed ``r_max``, so
-        select with ``d <= r_max``.
+        Candidate pairs.
+    centre_distance, slack : (P,) float
+        Distance at the block centre and its largest change over the block (Å).
     skin : float
-        The block's skin (Å): candidates were searched within ``r_max + skin``.
+        The block's skin, the two largest per-atom displacements added (Å).
     """
 
     frames: np.ndarray
     i: np.ndarray
     j: np.ndarray
-    d: np.ndarray
+    centre_distance: np.ndarray
+    slack: np.ndarray
     skin: float
+    _xyz: np.ndarray | None
+    _shift: np.ndarray | None
+
+    def distances(self, pairs=None) -> np.ndarray:
+        """(P', F) exact distances of the selected candidates (index or mask; default all) in
+        every frame of the block, pairs along the first axis."""
+        if pairs is None:
+            pairs = slice(None)
+        if self._xyz is None:  # a single frame: the centre is the frame
+            return self.centre_distance[pairs][:, None]
+        return _distances(self._xyz, self.i[pairs], self.j[pairs], self._shift[pairs])
 
 
 def iter_block_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *,
-                     max_skin: float = DEFAULT_MAX_SKIN_A,
+                     max_skin: float | None = None,
                      block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[BlockPairs]:
-    """Yield exact pair distances within ``r_max`` for a stack of frames in one cell.
+    """Yield exact pair-distance bounds within ``r_max`` for a stack of frames in one cell.
 
     Parameters
     ----------
     positions : (F, N, 3) array
-        Finite Cartesian positions (Å), wrapped or unwrapped, in frame order.
+        Finite Cartesian positions (Å), wrapped or unwrapped; any frames (not necessarily
+        consecutive), in the order given.
     cell : (3, 3) array
         The cell of every frame (a changing cell needs one call per distinct cell).
     r_max : float
         Search radius (Å), any positive value (see :func:`periodic_pairs`).
-    max_skin : float
-        A block is split in two while its skin exceeds this (Å).  Only the speed depends
-        on it, never the pairs found.
+    max_skin : float, optional
+        A block is split in two while its skin exceeds this (Å); default
+        ``DEFAULT_MAX_SKIN_FRACTION × r_max``.  Only the speed depends on it, never the
+        pairs found.
     block_frames : int
         Largest block.
 
@@ -222,46 +267,63 @@ def iter_block_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *,
     cell = np.asarray(cell, dtype=np.float64)
     if pos.ndim != 3 or pos.shape[2] != 3:
         raise ValueError(f"positions must be (F, N, 3); got {pos.shape}")
+    if max_skin is None:
+        max_skin = DEFAULT_MAX_SKIN_FRACTION * float(r_max)
     inv = np.linalg.inv(cell)
     for a in range(0, len(pos), max(1, int(block_frames))):
         yield from _split_blocks(pos[a:a + block_frames], a, cell, inv, float(r_max), float(max_skin))
 
 
+def _top2_sum(x: np.ndarray) -> float:
+    if len(x) < 2:
+        return float(x.sum())
+    return float(np.partition(x, len(x) - 2)[len(x) - 2:].sum())
+
+
 def _split_blocks(pos, offset, cell, inv, r_max, max_skin):
+    frames = np.arange(offset, offset + len(pos))
+    if len(pos) == 1:
+        i, j, d = periodic_pairs(pos[0], cell, r_max)
+        yield BlockPairs(frames, i, j, d, np.zeros(len(d)), 0.0, None, None)
+        return
     frac = pos @ inv
     step = frac - frac[:1]
     unwrapped = frac[:1] + step - np.rint(step)   # each frame's images nearest to the first frame
     centre = unwrapped.mean(axis=0)
-    delta = np.linalg.norm((unwrapped - centre) @ cell, axis=2)  # (F, N)
-    n_atoms = delta.shape[1]
-    if n_atoms >= 2:
-        top2 = np.partition(delta, n_atoms - 2, axis=1)[:, n_atoms - 2:].sum(axis=1)
-    else:
-        top2 = np.zeros(len(delta))
-    skin = float(top2.max()) if len(top2) else 0.0
-    if skin > max_skin and len(pos) > 1:
+    dev = (unwrapped - centre) @ cell
+    reach = np.sqrt(np.einsum("fnk,fnk->fn", dev, dev)).max(axis=0)  # (N,) largest displacement from the centre
+    # "movers" (a hopping ion, an atom flying off) would inflate everyone's skin: their pairs
+    # are searched separately, each within its own reach
+    fast = reach > 0.5 * max_skin
+    n_fast = int(fast.sum())
+    if n_fast > max(2, FAST_FRACTION * len(reach)):
         half = len(pos) // 2
         yield from _split_blocks(pos[:half], offset, cell, inv, r_max, max_skin)
         yield from _split_blocks(pos[half:], offset + half, cell, inv, r_max, max_skin)
         return
-    frames = np.arange(offset, offset + len(pos))
-    if len(pos) == 1:
-        i, j, d = periodic_pairs(pos[0], cell, r_max)
-        yield BlockPairs(frames, i, j, d[None, :], 0.0)
-        return
     centre_xyz = centre @ cell
-    i, j, _, n = periodic_pairs(centre_xyz, cell, r_max + skin + _ROUNDING_MARGIN_A, return_shifts=True)
-    yield BlockPairs(frames, i, j, _distances(unwrapped @ cell, i, j, n @ cell), skin)
+    skin = _top2_sum(reach[~fast])
+    i, j, dc, n = periodic_pairs(centre_xyz, cell, r_max + skin + _ROUNDING_MARGIN_A, return_shifts=True)
+    if n_fast:
+        slow = ~(fast[i] | fast[j])
+        skin = _top2_sum(reach)
+        extra = pairs_involving(centre_xyz, cell, r_max + skin + _ROUNDING_MARGIN_A, np.nonzero(fast)[0])
+        i, j, dc, n = (np.concatenate([x[slow], y]) for x, y in zip((i, j, dc, n), extra))
+    slack = reach[i] + reach[j] + _ROUNDING_MARGIN_A
+    keep = dc - slack <= r_max       # the only pairs that can come within r_max in some frame
+    i, j, dc, n, slack = i[keep], j[keep], dc[keep], n[keep], slack[keep]
+    xyz_t = np.ascontiguousarray((unwrapped @ cell).transpose(2, 1, 0))  # (3, N, F)
+    yield BlockPairs(frames, i, j, dc, slack, skin, xyz_t, n @ cell)
 
 
-def _distances(xyz: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """(F, P) distances |x_j - x_i + shift| for every frame of ``xyz`` (F, N, 3), one axis at a time."""
-    d2 = np.zeros((xyz.shape[0], len(i)))
+def _distances(xyz_t: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(P, F) distances |x_j - x_i + shift| in every frame; ``xyz_t`` is (3, N, F), frames innermost
+    so that each pair gathers two contiguous rows per axis."""
+    d2 = np.zeros((len(i), xyz_t.shape[2]))
     for k in range(3):
-        x = np.ascontiguousarray(xyz[:, :, k])
-        dx = np.take(x, j, axis=1)
-        dx -= np.take(x, i, axis=1)
-        dx += shift[:, k]
+        dx = np.take(xyz_t[k], j, axis=0)
+        dx -= np.take(xyz_t[k], i, axis=0)
+        dx += shift[:, k, None]
         dx *= dx
         d2 += dx
     return np.sqrt(d2, out=d2)

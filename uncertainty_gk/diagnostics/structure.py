@@ -184,27 +184,47 @@ class NeighbourScan:
 
 
 def _block_neighbours(block, codes, n_species, r_search, cutoffs):
-    """Per-frame species-pair minimum distances and bond counts of one block of frames."""
+    """Per-frame species-pair minimum distances and bond counts of one block of frames.
+
+    Exact, with per-frame distances evaluated only where the block's distance bounds
+    (:class:`.neighbours.BlockPairs`) leave the answer open: pairs that may be the closest
+    of their species pair in some frame, and pairs that may cross their bond cutoff.
+    """
     n_frames, n_atoms = len(block.frames), len(codes)
+    size = n_atoms * n_species
     ci, cj = codes[block.i], codes[block.j]
-    md = np.full((n_frames, n_species * n_species), np.inf)
-    if len(ci):
-        key = np.minimum(ci, cj) * n_species + np.maximum(ci, cj)
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        # the minimum over all candidates is the minimum within r_search whenever it is <= r_search
-        md[:, sorted_key[starts]] = np.minimum.reduceat(block.d[:, order], starts, axis=1)
-        md[md > r_search] = np.inf
-    md = md.reshape(n_frames, n_species, n_species)
-    md = np.minimum(md, md.transpose(0, 2, 1))
+    key = np.minimum(ci, cj) * n_species + np.maximum(ci, cj)
+    lower = block.centre_distance - block.slack
+    upper = block.centre_distance + block.slack
     # bonded: d < cutoff and d <= r_search, i.e. d < min(cutoff, next float above r_search)
     bond = np.minimum(cutoffs, np.nextafter(r_search, np.inf))[ci, cj]
-    f, p = np.nonzero(block.d < bond[None, :])
-    size = n_frames * n_atoms * n_species
-    cnt = np.bincount((f * n_atoms + block.i[p]) * n_species + cj[p], minlength=size)
-    cnt += np.bincount((f * n_atoms + block.j[p]) * n_species + ci[p], minlength=size)
-    return md, cnt.reshape(n_frames, n_atoms, n_species)
+    always = upper < bond
+    maybe = ~always & (lower < bond)
+    # a pair can be the closest of its species pair only if its lower bound is below every
+    # other pair's upper bound of that species pair
+    best_upper = np.full(n_species * n_species, np.inf)
+    np.minimum.at(best_upper, key, upper)
+    closest = lower <= best_upper[key]
+    sel = np.nonzero(closest | maybe)[0]
+    d = block.distances(sel)  # (len(sel), F)
+    md = np.full((n_species * n_species, n_frames), np.inf)
+    if len(sel):
+        order = np.argsort(key[sel], kind="stable")
+        sorted_key = key[sel][order]
+        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        # the minimum over the candidates is the minimum within r_search whenever it is <= r_search
+        md[sorted_key[starts]] = np.minimum.reduceat(d[order], starts, axis=0)
+        md[md > r_search] = np.inf
+    md = md.T.reshape(n_frames, n_species, n_species)
+    md = np.minimum(md, md.transpose(0, 2, 1))
+    fixed = np.bincount(block.i[always] * n_species + cj[always], minlength=size)
+    fixed += np.bincount(block.j[always] * n_species + ci[always], minlength=size)
+    row = np.nonzero(maybe[sel])[0]
+    q, f = np.nonzero(d[row] < bond[sel[row]][:, None])
+    p = sel[row[q]]
+    cnt = np.bincount((f * n_atoms + block.i[p]) * n_species + cj[p], minlength=n_frames * size)
+    cnt += np.bincount((f * n_atoms + block.j[p]) * n_species + ci[p], minlength=n_frames * size)
+    return md, cnt.reshape(n_frames, n_atoms, n_species) + fixed.reshape(1, n_atoms, n_species)
 
 
 def scan_neighbours(ds: xr.Dataset, frames: np.ndarray, *, r_search: float, bond_factor: float,
@@ -298,7 +318,8 @@ def check_jumps(ds: xr.Dataset, *, temperature_K: float | None, jump_factor: flo
         prev = pos[-1]
         if len(block) < 2:
             continue
-        step = np.linalg.norm(np.diff(block, axis=0), axis=2)  # (k, N)
+        diff = np.diff(block, axis=0)
+        step = np.sqrt(np.einsum("fnk,fnk->fn", diff, diff))  # (k, N)
         step = np.where(np.isfinite(step), step, 0.0)
         dts = dt[start:start + len(step)]
         if v_th is not None:
@@ -365,12 +386,14 @@ def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float, gro
     for a, b in _chunks(n, chunk_frames or _chunk_frames(ds)):
         pos = _positions(ds, slice(a, b))[:, fw, :]
         pos = pos - pos.mean(axis=1, keepdims=True)
-        d2 = np.sum((pos - site[None]) ** 2, axis=2)
+        dev = pos - site[None]
+        d2 = np.einsum("fnk,fnk->fn", dev, dev)
         who[a:b] = np.argmax(np.where(np.isfinite(d2), d2, -1.0), axis=1)
         dmax[a:b] = np.sqrt(d2[np.arange(b - a), who[a:b]])
         msd[a:b] = np.nanmean(d2, axis=1)
         if use_growth:
-            msd_ref[a:b] = np.nanmean(np.sum((pos - site_ref[None]) ** 2, axis=2), axis=1)
+            dev = pos - site_ref[None]
+            msd_ref[a:b] = np.nanmean(np.einsum("fnk,fnk->fn", dev, dev), axis=1)
     if stats is not None:
         stats["framework_max_displacement_A"] = float(np.nanmax(dmax))
         stats["framework_max_msd_A2"] = float(np.nanmax(msd))
@@ -590,8 +613,9 @@ def rdf_histograms(ds: xr.Dataset, frames: np.ndarray, *, r_max: float, dr: floa
         volume[a + finite] = np.abs(np.linalg.det(cells[finite]))
         for rows, cell in _same_cell_runs(cells, finite):
             for block in iter_block_pairs(pos[rows], cell, r_max):
-                f, p = np.nonzero(block.d <= r_max)
-                k = _bin_index(block.d[f, p], edges)
+                d = block.distances()
+                p, f = np.nonzero(d <= r_max)
+                k = _bin_index(d[p, f], edges)
                 ok = k >= 0
                 out = a + rows[block.frames]
                 counts[out] += np.bincount(f[ok] * n_bins + k[ok], minlength=len(out) * n_bins
