@@ -50,6 +50,8 @@ DEFAULT_MAX_SKIN_FRACTION = 0.5
 FAST_FRACTION = 0.02
 #: Frames per block before halving (bounds the (F, P, 3) work arrays).
 DEFAULT_BLOCK_FRAMES = 48
+#: pairs_involving compares every (atom, atom, shift) directly below this many candidates.
+_BRUTE_FORCE_LIMIT = 400_000
 #: Safety margin (Å) on the candidate radius against rounding in the triangle inequality.
 _ROUNDING_MARGIN_A = 1e-6
 
@@ -134,6 +136,8 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *, ret
         i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
         vec = wrapped[j] - wrapped[i]
         vec -= box * np.round(vec / box)
+    elif is_orthogonal(cell):
+        i, j, vec = _supercell_pairs(pos, cell, r_max)
     else:
         i, j, vec = _ghost_pairs(pos, cell, inv, h, r_max)
     d = np.sqrt(np.einsum("ij,ij->i", vec, vec))
@@ -141,6 +145,45 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *, ret
         return i, j, d
     n = np.rint((vec - (pos[j] - pos[i])) @ inv).astype(np.int64)
     return i, j, d, n
+
+
+def _dedupe(a, b, n, vec, query, subset):
+    """Keep each physical image pair once from (atom, atom, shift) records found both ways."""
+    # a pair with both atoms queried appears as (a, b, n) and (b, a, -n): keep one
+    both = np.ones(len(b), dtype=bool) if subset is None else np.isin(b, query)
+    keep = np.where(both, (a < b) | ((a == b) & _positive_shift(n)), a != b)
+    a, b, vec = a[keep], b[keep], vec[keep]
+    swap = a > b
+    vec[swap] *= -1.0
+    return np.where(swap, b, a), np.where(swap, a, b), vec
+
+
+def _supercell_pairs(pos, cell, r_max, subset=None):
+    """Orthogonal cell, radius up to and beyond half the cell: a periodic tree of a supercell.
+
+    The cell is repeated ``k`` times along each axis so that every supercell width exceeds
+    ``2 r_max``; then each image pair within ``r_max`` is the unique minimum image of one
+    (home atom, supercell atom) pair.  With ``subset``, only pairs involving those atoms.
+    """
+    box = np.diag(cell).copy()
+    wrapped = np.mod(pos, box)
+    wrapped[wrapped >= box] = 0.0
+    reps = np.maximum(1, np.floor(2.0 * r_max / box).astype(int) + 1)
+    grid = np.stack(np.meshgrid(*[np.arange(k) for k in reps], indexing="ij"), -1).reshape(-1, 3)
+    n_atoms = len(pos)
+    points = (wrapped[None, :, :] + (grid * box)[:, None, :]).reshape(-1, 3)
+    big = box * reps
+    points[points >= big] = 0.0
+    query = np.arange(n_atoms) if subset is None else np.asarray(subset, dtype=np.int64)
+    found = cKDTree(wrapped[query], boxsize=big).sparse_distance_matrix(
+        cKDTree(points, boxsize=big), r_max, output_type="ndarray")
+    a = query[found["i"].astype(np.int64)]
+    p = found["j"].astype(np.int64)
+    b = p % n_atoms
+    vec = points[p] - wrapped[a]
+    vec -= big * np.round(vec / big)
+    n = np.rint((vec - (wrapped[b] - wrapped[a])) / box).astype(np.int64)  # shift between wrapped atoms
+    return _dedupe(a, b, n, vec, query, subset)
 
 
 def _ghost_pairs(pos, cell, inv, h, r_max, subset=None):
@@ -170,15 +213,25 @@ def _ghost_pairs(pos, cell, inv, h, r_max, subset=None):
     found = cKDTree(home[query]).sparse_distance_matrix(cKDTree(points), r_max, output_type="ndarray")
     a = query[found["i"].astype(np.int64)]
     p = found["j"].astype(np.int64)
-    b, n = owner[p], shift[p]
-    # a pair with both atoms queried appears as (a, b, n) and (b, a, -n): keep one
-    both = np.ones(len(b), dtype=bool) if subset is None else np.isin(b, query)
-    keep = np.where(both, (a < b) | ((a == b) & _positive_shift(n)), a != b)
-    a, p, b = a[keep], p[keep], b[keep]
-    vec = points[p] - home[a]
-    swap = a > b
-    vec[swap] *= -1.0
-    return np.where(swap, b, a), np.where(swap, a, b), vec
+    return _dedupe(a, owner[p], shift[p], points[p] - home[a], query, subset)
+
+
+def _subset_brute_force(pos, cell, inv, r_max, atoms, reach):
+    """Pairs of a few atoms with every atom over every lattice shift that can reach ``r_max``.
+
+    O(len(atoms) × N × shifts): only for a handful of atoms (the movers of a block).
+    """
+    frac = pos @ inv
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
+    home = frac @ cell
+    grid = np.stack(np.meshgrid(*[np.arange(-k, k + 1) for k in reach], indexing="ij"), -1).reshape(-1, 3)
+    offsets = grid @ cell  # (S, 3)
+    vec = home[None, None, :, :] + offsets[None, :, None, :] - home[atoms][:, None, None, :]  # (A, S, N, 3)
+    d2 = np.einsum("asnk,asnk->asn", vec, vec)
+    q, g, b = np.nonzero(d2 <= r_max * r_max)
+    a = atoms[q]
+    return _dedupe(a, b, grid[g].astype(np.int64), vec[q, g, b], atoms, atoms)
 
 
 def pairs_involving(positions: np.ndarray, cell: np.ndarray, r_max: float, atoms: np.ndarray):
@@ -189,7 +242,15 @@ def pairs_involving(positions: np.ndarray, cell: np.ndarray, r_max: float, atoms
     if not r_max > 0 or len(atoms) == 0:
         return _empty(True)
     inv = np.linalg.inv(cell)
-    i, j, vec = _ghost_pairs(pos, cell, inv, cell_heights(cell), float(r_max), subset=atoms)
+    h = cell_heights(cell)
+    reach = np.ceil(float(r_max) / h).astype(int)
+    n_shifts = int(np.prod(2 * reach + 1))
+    if len(atoms) * len(pos) * n_shifts <= _BRUTE_FORCE_LIMIT:
+        i, j, vec = _subset_brute_force(pos, cell, inv, float(r_max), atoms, reach)
+    elif is_orthogonal(cell):
+        i, j, vec = _supercell_pairs(pos, cell, float(r_max), subset=atoms)
+    else:
+        i, j, vec = _ghost_pairs(pos, cell, inv, h, float(r_max), subset=atoms)
     d = np.sqrt(np.einsum("ij,ij->i", vec, vec))
     n = np.rint((vec - (pos[j] - pos[i])) @ inv).astype(np.int64)
     return i, j, d, n

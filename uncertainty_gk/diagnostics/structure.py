@@ -577,19 +577,21 @@ def check_coordination(ds: xr.Dataset, scan: NeighbourScan, *, persist_frames: i
     return flags, scan
 
 
-def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bin of each value as ``np.histogram(values, bins=edges)`` assigns it (-1: outside).
+def _bin_index(values: np.ndarray, edges: np.ndarray, r_max: float) -> np.ndarray:
+    """Bin of each value as ``np.histogram(values[values <= r_max], bins=edges)`` assigns it.
 
-    Bins are ``[e_k, e_k+1)``, the last one closed.  The guess ``floor(v / width)`` is
-    corrected against the actual edges, so the result equals a binary search of each value.
+    Bins are ``[e_k, e_k+1)``, the last one closed; values above ``r_max`` or ``edges[-1]``
+    get ``len(edges) - 1`` (an overflow bin); values must be >= 0 = ``edges[0]``.  The
+    guess ``floor(v / width)`` is corrected against the actual edges, so the result equals
+    a binary search of each value.
     """
     n_bins = len(edges) - 1
-    width = (edges[-1] - edges[0]) / n_bins
-    k = np.clip(((values - edges[0]) / width).astype(np.int64), 0, n_bins - 1)
-    k -= values < edges[k]
-    k += (values >= edges[np.minimum(k + 1, n_bins)]) & (k < n_bins - 1)
+    ext = np.append(edges, np.inf)
+    k = np.minimum((values * (n_bins / (edges[-1] - edges[0]))).astype(np.int64), n_bins)
+    k -= values < ext[k]
+    k += values >= ext[k + 1]
     k[values == edges[-1]] = n_bins - 1
-    k[(values < edges[0]) | (values > edges[-1])] = -1
+    k[values > r_max] = n_bins
     return k
 
 
@@ -613,13 +615,11 @@ def rdf_histograms(ds: xr.Dataset, frames: np.ndarray, *, r_max: float, dr: floa
         volume[a + finite] = np.abs(np.linalg.det(cells[finite]))
         for rows, cell in _same_cell_runs(cells, finite):
             for block in iter_block_pairs(pos[rows], cell, r_max):
-                d = block.distances()
-                p, f = np.nonzero(d <= r_max)
-                k = _bin_index(d[p, f], edges)
-                ok = k >= 0
+                k = _bin_index(block.distances(), edges, r_max)  # (P, F)
+                k += (np.arange(k.shape[1]) * (n_bins + 1))[None, :]
                 out = a + rows[block.frames]
-                counts[out] += np.bincount(f[ok] * n_bins + k[ok], minlength=len(out) * n_bins
-                                           ).reshape(len(out), n_bins)
+                counts[out] += np.bincount(k.ravel(), minlength=len(out) * (n_bins + 1)
+                                           ).reshape(len(out), n_bins + 1)[:, :n_bins]
     return edges, counts, volume
 
 
