@@ -122,7 +122,8 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *, ret
         return _empty(return_shifts)
     if not np.all(np.isfinite(pos)):
         raise ValueError("periodic_pairs: non-finite positions (check the frame for NaN first)")
-    h = cell_heights(cell)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = cell_heights(cell)
     if not np.all(h > 0):
         raise ValueError(f"periodic_pairs: degenerate cell (perpendicular widths {h})")
     inv = np.linalg.inv(cell)
