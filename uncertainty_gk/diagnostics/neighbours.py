@@ -1,40 +1,40 @@
-r"""Periodic neighbour lists for one frame and for stacks of frames.
-
-Two layers, both exact (every pair closer than the radius, each physical pair once):
+r"""Periodic neighbour lists for one frame and for stacks of frames (exact; never all pairs).
 
 :func:`periodic_pairs`
-    One frame.  Orthogonal cells with a radius below half the smallest cell width use a
-    periodic :class:`scipy.spatial.cKDTree` (``boxsize``), which returns the minimum image.
-    Otherwise (triclinic cells, or radii up to and beyond the cell width, where one pair
-    has several images in range and an atom can see its own image) the atoms are wrapped
-    into the cell in fractional coordinates, ghost images are added for every lattice
-    shift that brings an atom within the radius of the cell, and the atoms are queried
-    against the atoms plus ghosts with :meth:`cKDTree.sparse_distance_matrix`.
+    One frame: every image pair within ``r_max``, each physical pair once.  Orthogonal
+    cells with ``r_max`` below half the smallest cell width use a periodic
+    :class:`scipy.spatial.cKDTree` (``boxsize``), where the minimum image is the only
+    image in range.  Beyond that (one pair with several images in range, an atom seeing
+    its own images) orthogonal cells use a periodic tree of a supercell wider than
+    ``2 r_max``, and triclinic cells of any skew explicit ghost images: the atoms are
+    wrapped in fractional coordinates, every lattice shift that brings an atom within
+    ``r_max`` of the cell (fractional margin ``r_max / h_k``, h the perpendicular widths)
+    adds a ghost, and the atoms are queried against atoms plus ghosts.
 
 :func:`iter_block_pairs`
-    A stack of frames in one fixed cell (a Verlet list with an exact, per-block skin).
-    For a block of frames, the atoms' positions are unwrapped onto their block mean
-    :math:`\bar r_i` (minimum-image steps in fractional coordinates), the displacements
-    :math:`\delta_i(f) = r_i(f) - \bar r_i` are measured, and the skin is
+    A stack of frames in one cell (a Verlet list with an exact, per-atom skin).  In a
+    block of frames the atoms are unwrapped onto their block mean :math:`\bar r_i`
+    (nearest images in fractional coordinates) and each atom's reach
+    :math:`m_i = \max_f |r_i(f) - \bar r_i|` is measured.  By the triangle inequality
 
-    .. math::  s = \max_f \left(|\delta|_{(1)}(f) + |\delta|_{(2)}(f)\right),
+    .. math::  |\bar r_{ij}| - m_i - m_j \le |r_{ij}(f)| \le |\bar r_{ij}| + m_i + m_j,
 
-    the largest sum of the two largest displacements in any frame of the block.  By the
-    triangle inequality :math:`|r_{ij}(f)| \ge |\bar r_{ij}| - |\delta_i(f)| - |\delta_j(f)|
-    \ge |\bar r_{ij}| - s`, so every image pair closer than ``r`` in any frame of the block
-    is among the pairs closer than ``r + s`` at the block mean: one :func:`periodic_pairs`
-    call per block, then every frame's distances for those candidate pairs in one
-    vectorised numpy pass.  A block whose skin exceeds ``max_skin`` is halved (down to
-    single frames, whose skin is zero), so a diffusing or exploding system costs more
-    tree builds but is never approximated.
+    so every image pair within ``r_max`` in some frame is within ``r_max + m_i + m_j``
+    at the mean: one tree query per block (radius ``r_max`` plus the two largest reaches)
+    gives all candidates, with bounds on their distance in every frame.  Atoms that move
+    further than half the skin limit (a hopping ion) are searched separately, each pair
+    within its own reach, so they do not widen everyone's search; a block in which more
+    than ``FAST_FRACTION`` of the atoms move that far is halved, down to single frames.
+    Consumers evaluate exact per-frame distances (:meth:`BlockPairs.distances`, one
+    vectorised pass over the block) only for the candidates whose bounds leave their
+    answer open.
 
-The cost is O(N log N) per tree build and O(F × P) per block of F frames with P
-candidate pairs; there is no O(N²) distance matrix anywhere.
+Cost: O(N log N) per tree query, O(P × F) for the P candidates evaluated in F frames;
+there is no O(N²) distance matrix anywhere.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -389,8 +389,3 @@ def _distances(xyz_t: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarra
         dx *= dx
         d2 += dx
     return np.sqrt(d2, out=d2)
-
-
-def min_cell_height(cells: np.ndarray) -> float:
-    """Smallest perpendicular width over one cell ``(3, 3)`` or every cell of a stack (Å)."""
-    return float(math.inf if np.size(cells) == 0 else cell_heights(cells).min())

@@ -36,9 +36,11 @@ Checks
 
 Neighbour-based checks (min distance, coordination, training-domain distances) examine
 every ``stride``-th frame; around the first offending frame the skipped frames are
-examined too, so the first flagged time is exact.  Pairs are found with
-:class:`scipy.spatial.cKDTree` (periodic ``boxsize`` for orthogonal cells, explicit ghost
-images within the search radius for triclinic ones), never with an O(N²) distance matrix.
+examined too, so the first flagged time is exact.  Pairs, for these checks and for the
+RDF windows, come from :mod:`.neighbours`: exact periodic neighbour lists built with
+:class:`scipy.spatial.cKDTree` once per block of frames (a Verlet list with an exact
+skin), never with an O(N²) distance matrix.  Every subsampling is stated in
+``thresholds["subsample"]`` of the diagnosis.
 
 .. warning::
    All reference values come from the *start* of the run (the first frame, or the
