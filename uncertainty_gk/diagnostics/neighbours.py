@@ -47,7 +47,7 @@ __all__ = ["cell_heights", "is_orthogonal", "periodic_pairs", "pairs_involving",
 #: A block of frames is halved while its skin is larger than this fraction of the radius.
 DEFAULT_MAX_SKIN_FRACTION = 0.5
 #: A block is halved while more than this fraction of its atoms move further than half the skin.
-FAST_FRACTION = 0.02
+FAST_FRACTION = 0.1
 #: Frames per block before halving (bounds the (F, P, 3) work arrays).
 DEFAULT_BLOCK_FRAMES = 48
 #: pairs_involving compares every (atom, atom, shift) directly below this many candidates.
@@ -137,6 +137,8 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *, ret
         i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
         vec = wrapped[j] - wrapped[i]
         vec -= box * np.round(vec / box)
+    elif is_orthogonal(cell) and r_max < h.min():
+        i, j, vec = _orthogonal_images(pos, cell, r_max)
     elif is_orthogonal(cell):
         i, j, vec = _supercell_pairs(pos, cell, r_max)
     else:
@@ -157,6 +159,37 @@ def _dedupe(a, b, n, vec, query, subset):
     swap = a > b
     vec[swap] *= -1.0
     return np.where(swap, b, a), np.where(swap, a, b), vec
+
+
+def _orthogonal_images(pos, cell, r_max):
+    """Orthogonal cell, half the width <= r_max < the width: minimum images, then the others.
+
+    A periodic tree gives every pair's minimum image v within ``r_max``.  Any other image
+    within ``r_max`` differs from v by one cell length along each axis of a subset of the
+    axes where ``|v_k| >= L_k - r_max``, towards the origin (the other direction, and two
+    lengths, are beyond ``r_max < L``), and an atom's own images are all >= L away.
+    """
+    box = np.diag(cell).copy()
+    wrapped = np.mod(pos, box)
+    wrapped[wrapped >= box] = 0.0
+    pairs = cKDTree(wrapped, boxsize=box).query_pairs(r_max, output_type="ndarray")
+    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    vec = wrapped[j] - wrapped[i]
+    vec -= box * np.round(vec / box)
+    near_face = np.abs(vec) >= box - r_max  # (P, 3): axes along which a second image may be in range
+    extra_i, extra_j, extra_vec = [i], [j], [vec]
+    for flip in ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)):
+        axes = np.array(flip, dtype=bool)
+        rows = np.nonzero(np.all(near_face[:, axes], axis=1))[0]
+        if len(rows) == 0:
+            continue
+        v = vec[rows].copy()
+        v[:, axes] -= np.sign(v[:, axes]) * box[axes]
+        ok = np.einsum("ij,ij->i", v, v) <= r_max * r_max
+        extra_i.append(i[rows[ok]])
+        extra_j.append(j[rows[ok]])
+        extra_vec.append(v[ok])
+    return np.concatenate(extra_i), np.concatenate(extra_j), np.concatenate(extra_vec)
 
 
 def _supercell_pairs(pos, cell, r_max, subset=None):
