@@ -139,10 +139,14 @@ def _subsample_statement(sub: dict, n_frames: int, scanned: bool, th: dict) -> s
     """One sentence stating which frames each trajectory check examined."""
     parts = []
     if scanned:
-        parts.append(f"neighbour checks (min_distance, coordination, domain) examined every "
-                     f"{_ordinal(sub['neighbour_stride'])} plus the reference window and the last frame "
-                     f"({sub['neighbour_frames']} of {n_frames} frames), and {sub['refined_frames']} skipped "
-                     "frames before the first offence")
+        if sub["neighbour_stride"] == 1:
+            parts.append(f"neighbour checks (min_distance, coordination, domain) examined every frame "
+                         f"({sub['neighbour_frames']} of {n_frames})")
+        else:
+            parts.append(f"neighbour checks (min_distance, coordination, domain) examined every "
+                         f"{_ordinal(sub['neighbour_stride'])}, the reference window and the last frame "
+                         f"({sub['neighbour_frames']} of {n_frames} frames), and re-examined "
+                         f"{sub['refined_frames']} skipped frames before the first offence")
     rdf = sub.get("rdf")
     if rdf and "rdf_frames_examined" in rdf:
         parts.append(f"rdf_drift compared {rdf['rdf_frames_per_window']} frames per {th['rdf_window_ps']:g} ps "
