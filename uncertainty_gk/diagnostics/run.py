@@ -139,17 +139,17 @@ def _subsample_statement(sub: dict, n_frames: int, scanned: bool, th: dict) -> s
     """One sentence stating which frames each trajectory check examined."""
     parts = []
     if scanned:
+        checks = ", ".join(sub["neighbour_checks"])
         if sub["neighbour_stride"] == 1:
-            parts.append(f"neighbour checks (min_distance, coordination, domain) examined every frame "
-                         f"({sub['neighbour_frames']} of {n_frames})")
+            parts.append(f"{checks} examined every frame ({sub['neighbour_frames']} of {n_frames})")
         else:
-            parts.append(f"neighbour checks (min_distance, coordination, domain) examined every "
+            parts.append(f"{checks} examined every "
                          f"{_ordinal(sub['neighbour_stride'])}, the reference window and the last frame "
                          f"({sub['neighbour_frames']} of {n_frames} frames), and re-examined "
                          f"{sub['refined_frames']} skipped frames before the first offence")
     rdf = sub.get("rdf")
     if rdf and "rdf_frames_examined" in rdf:
-        parts.append(f"rdf_drift compared {rdf['rdf_frames_per_window']} frames per {th['rdf_window_ps']:g} ps "
+        parts.append(f"rdf_drift used at most {rdf['rdf_frames_per_window']} frames per {th['rdf_window_ps']:g} ps "
                      f"window ({rdf['rdf_windows_examined']} of {rdf['rdf_windows']} windows, "
                      f"{rdf['rdf_frames_examined']} of {n_frames} frames)")
     if sub["full_pass_checks"]:
@@ -338,6 +338,8 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
                                            coordination_margin=int(th["domain_coordination_margin"]), refine=refine,
                                            stats=observed)
             flags += f
+        info["subsample"]["neighbour_checks"] = ([c for c in ("min_distance", "coordination") if c not in skip]
+                                                 + (["domain"] if domain is not None else []))
         info["subsample"]["neighbour_frames"] = int(n_sampled)
         info["subsample"]["refined_frames"] = int(len(scan.frames) - n_sampled)
     if "rdf_drift" not in skip:

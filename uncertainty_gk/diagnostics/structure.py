@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+
 from ..units import BOLTZMANN_EV_PER_K
 from .flags import Flag
 from .neighbours import cell_heights, is_orthogonal, iter_block_pairs, periodic_pairs
