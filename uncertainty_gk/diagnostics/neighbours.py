@@ -161,19 +161,26 @@ def _dedupe(a, b, n, vec, query, subset):
     return np.where(swap, b, a), np.where(swap, a, b), vec
 
 
-def _orthogonal_images(pos, cell, r_max):
+def _orthogonal_images(pos, cell, r_max, subset=None):
     """Orthogonal cell, half the width <= r_max < the width: minimum images, then the others.
 
     A periodic tree gives every pair's minimum image v within ``r_max``.  Any other image
     within ``r_max`` differs from v by one cell length along each axis of a subset of the
     axes where ``|v_k| >= L_k - r_max``, towards the origin (the other direction, and two
     lengths, are beyond ``r_max < L``), and an atom's own images are all >= L away.
+    With ``subset``, only pairs involving those atoms.
     """
     box = np.diag(cell).copy()
     wrapped = np.mod(pos, box)
     wrapped[wrapped >= box] = 0.0
-    pairs = cKDTree(wrapped, boxsize=box).query_pairs(r_max, output_type="ndarray")
-    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    tree = cKDTree(wrapped, boxsize=box)
+    if subset is None:
+        pairs = tree.query_pairs(r_max, output_type="ndarray")
+        i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    else:
+        found = cKDTree(wrapped[subset], boxsize=box).sparse_distance_matrix(tree, r_max, output_type="ndarray")
+        i, j = subset[found["i"].astype(np.int64)], found["j"].astype(np.int64)
+        i, j = i[i != j], j[i != j]  # an atom's own images are beyond r_max
     vec = wrapped[j] - wrapped[i]
     vec -= box * np.round(vec / box)
     near_face = np.abs(vec) >= box - r_max  # (P, 3): axes along which a second image may be in range
@@ -189,7 +196,11 @@ def _orthogonal_images(pos, cell, r_max):
         extra_i.append(i[rows[ok]])
         extra_j.append(j[rows[ok]])
         extra_vec.append(v[ok])
-    return np.concatenate(extra_i), np.concatenate(extra_j), np.concatenate(extra_vec)
+    i, j, vec = np.concatenate(extra_i), np.concatenate(extra_j), np.concatenate(extra_vec)
+    if subset is None:
+        return i, j, vec
+    n = np.rint((vec - (wrapped[j] - wrapped[i])) / box).astype(np.int64)
+    return _dedupe(i, j, n, vec, subset, subset)
 
 
 def _supercell_pairs(pos, cell, r_max, subset=None):
@@ -279,7 +290,9 @@ def pairs_involving(positions: np.ndarray, cell: np.ndarray, r_max: float, atoms
     h = cell_heights(cell)
     reach = np.ceil(float(r_max) / h).astype(int)
     n_shifts = int(np.prod(2 * reach + 1))
-    if len(atoms) * len(pos) * n_shifts <= _BRUTE_FORCE_LIMIT:
+    if is_orthogonal(cell) and r_max < h.min():
+        i, j, vec = _orthogonal_images(pos, cell, float(r_max), subset=atoms)
+    elif len(atoms) * len(pos) * n_shifts <= _BRUTE_FORCE_LIMIT:
         i, j, vec = _subset_brute_force(pos, cell, inv, float(r_max), atoms, reach)
     elif is_orthogonal(cell):
         i, j, vec = _supercell_pairs(pos, cell, float(r_max), subset=atoms)

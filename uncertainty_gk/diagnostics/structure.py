@@ -588,14 +588,22 @@ def _bin_index(values: np.ndarray, edges: np.ndarray, r_max: float) -> np.ndarra
     guess ``floor(v / width)`` is corrected against the actual edges, so the result equals
     a binary search of each value.
     """
+    shape = np.shape(values)
+    values = np.ravel(values)
     n_bins = len(edges) - 1
-    ext = np.append(edges, np.inf)
-    k = np.minimum((values * (n_bins / (edges[-1] - edges[0]))).astype(np.int64), n_bins)
-    k -= values < ext[k]
-    k += values >= ext[k + 1]
-    k[values == edges[-1]] = n_bins - 1
+    scaled = values * (n_bins / (edges[-1] - edges[0]))
+    k = np.minimum(scaled.astype(np.int64), n_bins)
+    # the guess can be off by one only next to an edge: correct those values exactly
+    near = np.nonzero(np.abs(scaled - np.rint(scaled)) < 1e-6)[0]
+    if len(near):
+        ext = np.append(edges, np.inf)
+        v, kk = values[near], k[near]
+        kk -= v < ext[kk]
+        kk += v >= ext[kk + 1]
+        k[near] = kk
+        k[near[v == edges[-1]]] = n_bins - 1
     k[values > r_max] = n_bins
-    return k
+    return k.reshape(shape)
 
 
 def rdf_histograms(ds: xr.Dataset, frames: np.ndarray, *, r_max: float, dr: float,
