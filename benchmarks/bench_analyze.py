@@ -1,28 +1,46 @@
-"""Time of a full default analysis of three seeds, as a ratio to a plain numpy MSD.
+"""Full analysis with diagnostics of one run, as a ratio to a plain numpy FFT MSD of the same data.
 
-    python benchmarks/bench_analyze.py                 # 3 seeds x 500 atoms x 50,000 frames
-    python benchmarks/bench_analyze.py --frames 5000   # a quick run
+    python benchmarks/bench_analyze.py                      # 580 atoms x 10,000 frames, 3 repeats
+    python benchmarks/bench_analyze.py --frames 3000 --repeats 1
 
-Generates a synthetic 3-seed campaign (uncertainty_gk.synthetic), then times, in the
-same process:
+Input: one run of the bundled LPSO cell doubled along x, 580 atoms, Li diffusing by vacancy
+hops among vibrating atoms, 10 fs between frames (:mod:`lpso_replica`; realistic
+neighbour density; its reader name is ``benchmark``, so ``analyse`` diagnoses it as it
+would a real run; it passes the diagnostics, so nothing is truncated).
 
-* the reference: a plain numpy rfft MSD of every atom of every seed (what any
-  analysis must at least do once);
-* ``analyse_group`` with the default (Bayesian) method, per-seed fits included;
-* ``diagnose`` of every seed (what ``ugk analyze`` runs first on real data; synthetic
-  runs are not diagnosed by ``ugk analyze`` because their point walkers overlap, so
-  it is timed separately here).
+Timed in one process, interleaved, ``--repeats`` times (the machine is shared and noisy:
+compare the ratios, the seconds are for orientation only):
 
-Prints seconds and ratios; the machine is shared, so compare the ratios.
+* **reference**: a plain numpy rfft MSD of every atom (what any analysis does at least once);
+* **analyse**: ``uncertainty_gk.pipeline.analyse`` (``ugk.analyse``) on a campaign holding that one run,
+  default settings (diagnostics, Bayesian fit, per-seed fit);
+* **analyse, c84a6c9 diagnostics**: the same with the structural checks of the code before
+  issue 13 (``reference_structure_c84a6c9.py``), for the before/after comparison;
+* the breakdown: ``diagnose`` alone, the MSDs alone (``estimators.data.prepare_seed``: tracer
+  and polarisation MSD), and the rest of ``analyse`` (window, noise model, MCMC fits, result)
+  as the difference; imports: a fresh interpreter importing ``uncertainty_gk.cli`` and
+  ``uncertainty_gk.analysis`` minus a bare interpreter (what ``ugk analyze`` pays first).
+
+Target: analyse / numpy MSD ≤ 8 (45 on c84a6c9 for ``ugk analyze`` on a 500-atom run).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import reference_structure_c84a6c9 as old_structure  # noqa: E402
+from lpso_replica import lpso_run  # noqa: E402
 
 
 def numpy_msd_all_atoms(pos: np.ndarray) -> np.ndarray:
@@ -42,46 +60,92 @@ def numpy_msd_all_atoms(pos: np.ndarray) -> np.ndarray:
     return out / pos.shape[1]
 
 
+def import_seconds(repeats: int = 3) -> float:
+    """Median wall time of importing the CLI and the analysis in a fresh interpreter, minus a bare one."""
+    def run(code):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - t0
+    full = [run("import uncertainty_gk.cli, uncertainty_gk.analysis") for _ in range(repeats)]
+    bare = [run("pass") for _ in range(repeats)]
+    return max(0.0, statistics.median(full) - statistics.median(bare))
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--frames", type=int, default=50_000)
-    ap.add_argument("--mobile", type=int, default=180, help="mobile ions (framework fills to ~500 atoms)")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--frames", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-old", action="store_true", help="skip the c84a6c9-diagnostics variant")
     a = ap.parse_args(argv)
 
-    from uncertainty_gk import synthetic
-    from uncertainty_gk.analysis import analyse_group
+    from uncertainty_gk.campaign import Campaign
+    from uncertainty_gk.estimators.data import prepare_seed
+    from uncertainty_gk.pipeline import analyse
     from uncertainty_gk.settings import AnalysisSettings
     from uncertainty_gk.diagnostics import diagnose
+    from uncertainty_gk.diagnostics import run as diagnose_module
 
     t0 = time.perf_counter()
-    system = synthetic.generate(n_mobile=a.mobile, n_frames=a.frames, n_seeds=a.seeds, rattle_amplitude=0.3,
-                                rattle_time_ps=0.2, box_length=20.0, rng=0)
-    n_atoms = system.runs[0].sizes["atom"]
-    print(f"generated {a.seeds} seeds x {n_atoms} atoms x {a.frames} frames in {time.perf_counter() - t0:.1f} s")
+    ds = lpso_run(a.frames, rng=np.random.default_rng(a.seed))
+    campaign = Campaign({"lpso_replica_s0": ds})
+    print(f"input: {ds.sizes['atom']} atoms x {a.frames} frames, one seed (built in {time.perf_counter() - t0:.1f} s)")
+    pos = np.asarray(ds["positions"].values)
 
-    t0 = time.perf_counter()
-    for ds in system.runs:
-        numpy_msd_all_atoms(np.asarray(ds["positions"].values))
-    t_ref = time.perf_counter() - t0
+    def run_analyse():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return analyse(campaign, AnalysisSettings(seed=0), show_progress=False)
 
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = analyse_group(system.runs, AnalysisSettings(seed=0))
-    t_an = time.perf_counter() - t0
+    def run_analyse_old():
+        with mock.patch.object(diagnose_module, "_structure", old_structure):
+            return run_analyse()
 
-    t0 = time.perf_counter()
-    for ds in system.runs:
-        diagnose(ds, temperature_K=float(ds.attrs["temperature_K"]))
-    t_dg = time.perf_counter() - t0
+    steps = {"reference: numpy rfft MSD, all atoms": lambda: numpy_msd_all_atoms(pos),
+             "analyse (diagnostics + MSD + fits)": run_analyse,
+             "  diagnose alone": lambda: diagnose(ds),
+             "  MSDs alone (prepare_seed)": lambda: prepare_seed(ds)}
+    if not a.no_old:
+        steps["analyse with c84a6c9 diagnostics"] = run_analyse_old
+    seconds = {k: [] for k in steps}
+    results = {}
+    for rep in range(a.repeats):
+        names = list(steps) if rep % 2 == 0 else list(steps)[::-1]
+        for name in names:
+            dt, out = timed(steps[name])
+            seconds[name].append(dt)
+            results[name] = out
+        print(f"  repeat {rep + 1}/{a.repeats} done", flush=True)
+    t_imp = import_seconds()
 
-    s = res.quantities["sigma"]
-    print(f"result: sigma {s.median:.4g} [{s.lower:.4g}, {s.upper:.4g}] S/cm (truth {system.truth['sigma']:.4g})")
-    print(f"{'step':<40} {'seconds':>9} {'ratio to numpy MSD':>20}")
-    for name, t in (("reference: numpy rfft MSD, all atoms", t_ref), ("analyse_group (bayes, per-seed fits)", t_an),
-                    ("diagnose, all seeds", t_dg), ("analysis + diagnostics", t_an + t_dg)):
-        print(f"{name:<40} {t:9.2f} {t / t_ref:20.2f}")
+    ref = seconds["reference: numpy rfft MSD, all atoms"]
+    res = results["analyse (diagnostics + MSD + fits)"]
+    status = [r["status"] for r in res.provenance["diagnostics"]]
+    g = res.groups[0]
+    s = g.quantities["sigma_tr"]
+    print(f"diagnostics status: {status}; sigma_tr {s.median:.4g} [{s.lower:.4g}, {s.upper:.4g}] S/cm, "
+          f"method {g.method}")
+    print()
+    print(f"{'step':<42} {'median s':>9} {'median ratio to numpy MSD':>26}   per repeat")
+    for name in steps:
+        ratios = [t / r for t, r in zip(seconds[name], ref)]
+        print(f"{name:<42} {statistics.median(seconds[name]):9.2f} {statistics.median(ratios):26.2f}   "
+              f"{', '.join(f'{x:.1f}' for x in ratios)}")
+    an = [t for t in seconds["analyse (diagnostics + MSD + fits)"]]
+    rest = [x - d - m for x, d, m in zip(an, seconds["  diagnose alone"], seconds["  MSDs alone (prepare_seed)"])]
+    print(f"{'  rest of analyse (window, noise, MCMC)':<42} {statistics.median(rest):9.2f} "
+          f"{statistics.median([x / r for x, r in zip(rest, ref)]):26.2f}")
+    print(f"{'imports (fresh interpreter, cli+analysis)':<42} {t_imp:9.2f} {t_imp / statistics.median(ref):26.2f}")
+    total = [x + t_imp for x in an]
+    print(f"{'analyse + imports (~ ugk analyze)':<42} {statistics.median(total):9.2f} "
+          f"{statistics.median([x / r for x, r in zip(total, ref)]):26.2f}")
+    print("target: analyse / numpy MSD <= 8")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,11 @@ def test_periodic_pairs_match_brute_force(cell):
     assert got == brute_force_pairs(pos, cell, r_max)
 
 
-def test_periodic_pairs_rejects_radius_larger_than_cell():
-    with pytest.raises(ValueError, match="exceeds the smallest cell width"):
-        periodic_pairs(np.zeros((2, 3)), np.eye(3) * 5.0, 6.0)
+def test_periodic_pairs_handles_radius_larger_than_cell():
+    # two atoms 2.5 Å apart in a 5 Å cube, radius 5.6 Å: each atom sees its 6 face images (3 pairs
+    # each, n and -n being one pair), the pair appears at 2.5 Å twice and at sqrt(2.5² + 5²) 8 times
+    i, j, d = periodic_pairs(np.array([[0.0, 0.0, 0.0], [2.5, 0.0, 0.0]]), np.eye(3) * 5.0, 5.6)
+    assert sorted(np.round(d, 9).tolist()) == [2.5, 2.5] + [5.0] * 6 + [np.hypot(2.5, 5.0).round(9)] * 8
 
 
 def test_clean_crystal_is_ok():

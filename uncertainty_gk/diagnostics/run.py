@@ -128,6 +128,35 @@ def _resolve(thresholds: dict) -> dict:
     return th
 
 
+def _ordinal(k: int) -> str:
+    if k == 1:
+        return "frame"
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix} frame"
+
+
+def _subsample_statement(sub: dict, n_frames: int, scanned: bool, th: dict) -> str:
+    """One sentence stating which frames each trajectory check examined."""
+    parts = []
+    if scanned:
+        checks = ", ".join(sub["neighbour_checks"])
+        if sub["neighbour_stride"] == 1:
+            parts.append(f"{checks} examined every frame ({sub['neighbour_frames']} of {n_frames})")
+        else:
+            parts.append(f"{checks} examined every "
+                         f"{_ordinal(sub['neighbour_stride'])}, the reference window and the last frame "
+                         f"({sub['neighbour_frames']} of {n_frames} frames), and re-examined "
+                         f"{sub['refined_frames']} skipped frames before the first offence")
+    rdf = sub.get("rdf")
+    if rdf and "rdf_frames_examined" in rdf:
+        parts.append(f"rdf_drift used at most {rdf['rdf_frames_per_window']} frames per {th['rdf_window_ps']:g} ps "
+                     f"window ({rdf['rdf_windows_examined']} of {rdf['rdf_windows']} windows, "
+                     f"{rdf['rdf_frames_examined']} of {n_frames} frames)")
+    if sub["full_pass_checks"]:
+        parts.append(f"{', '.join(sub['full_pass_checks'])} examined every frame")
+    return "; ".join(parts)
+
+
 def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: dict | None = None,
              **thresholds) -> RunDiagnosis:
     """Check one run for signs of a failing potential; return status, flags and trusted segment.
@@ -167,7 +196,10 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
     Checks that need something missing are skipped and listed in
     ``thresholds["checks_skipped"]``: log checks without a log, temperature checks without
     a temperature, domain checks without a training set.  Neighbour checks examine every
-    ``stride``-th frame (``thresholds["subsample"]``) and refine around the first offence.
+    ``stride``-th frame and refine around the first offence; the RDF drift check uses
+    ``rdf_frames_per_window`` frames of at most ``rdf_max_windows`` windows.  Every such
+    subsampling is recorded in ``thresholds["subsample"]`` (counts, and one sentence in
+    ``thresholds["subsample"]["statement"]``).
 
     Examples
     --------
@@ -306,6 +338,8 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
                                            coordination_margin=int(th["domain_coordination_margin"]), refine=refine,
                                            stats=observed)
             flags += f
+        info["subsample"]["neighbour_checks"] = ([c for c in ("min_distance", "coordination") if c not in skip]
+                                                 + (["domain"] if domain is not None else []))
         info["subsample"]["neighbour_frames"] = int(n_sampled)
         info["subsample"]["refined_frames"] = int(len(scan.frames) - n_sampled)
     if "rdf_drift" not in skip:
@@ -318,6 +352,9 @@ def diagnose(ds: xr.Dataset, *, training=None, margin_ps: float = 1.0, labels: d
         info["subsample"]["rdf"] = rinfo
         if rinfo.get("rdf_drift_max") is not None:
             observed["rdf_drift_max"] = rinfo["rdf_drift_max"]
+
+    info["subsample"]["full_pass_checks"] = [c for c in ("nan_positions", "jump", "framework") if c not in skip]
+    info["subsample"]["statement"] = _subsample_statement(info["subsample"], n_frames, want_scan, th)
 
     echo = {k: (list(v) if isinstance(v, tuple) else v) for k, v in th.items()}
     echo.update(info)
