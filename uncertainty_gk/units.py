@@ -22,7 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "ELEMENTARY_CHARGE_C", "BOLTZMANN_J_PER_K", "BOLTZMANN_EV_PER_K", "ANGSTROM_M", "ANGSTROM_CM", "PS_S",
-    "FS_PS", "A2_PER_PS_TO_CM2_PER_S", "S_PER_M_TO_S_PER_CM", "S_PER_CM_TO_MS_PER_CM",
+    "FS_PS", "AMU_KG", "AMU_A2_PER_PS2_IN_EV", "A2_PER_PS_TO_CM2_PER_S", "S_PER_M_TO_S_PER_CM", "S_PER_CM_TO_MS_PER_CM",
     "conductivity_prefactor_S_per_cm", "LAMMPS_UNITS", "LAMMPS_DEFAULT_TIMESTEP"
 ]
 
@@ -37,6 +37,10 @@ ANGSTROM_M = 1e-10
 ANGSTROM_CM = 1e-8
 PS_S = 1e-12
 FS_PS = 1e-3
+#: Atomic mass unit, kg (CODATA 2018).
+AMU_KG = 1.66053906660e-27
+#: Kinetic energy of 1 amu moving at 1 Å/ps, in eV: m v² in amu Å²/ps² times this is eV.
+AMU_A2_PER_PS2_IN_EV = AMU_KG * ANGSTROM_M ** 2 / PS_S ** 2 / ELEMENTARY_CHARGE_C
 
 #: 1 Å^2/ps expressed in cm^2/s (= 1e-4).
 A2_PER_PS_TO_CM2_PER_S = ANGSTROM_CM**2 / PS_S

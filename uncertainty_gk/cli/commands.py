@@ -94,8 +94,13 @@ def cmd_diagnose(args) -> int:
         print("seed check: skipped (--no-seed-check)")
     if reports:
         used = reports[0][1].thresholds
-        shown = {k: used[k] for k in sorted(THRESHOLD_DOCS) if k in used}
+        shown = {k: used[k] for k in sorted(THRESHOLD_DOCS) if k in used and k != "subsample"}
         print("thresholds: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        statements = sorted({d.thresholds.get("subsample", {}).get("statement", "") for _, d in reports} - {""})
+        for st in statements[:3]:
+            print(f"frames examined: {st}")
+        if len(statements) > 3:
+            print(f"frames examined: ... ({len(statements)} different statements; see --json, thresholds.subsample)")
     if args.json:
         out: dict = {"runs": [dict(d.to_dict(), run=name) for name, d in reports]}
         out["seed_check"] = {"alpha": args.seed_alpha, "groups": seed_groups} if seed_groups is not None else \

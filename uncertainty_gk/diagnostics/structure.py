@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from ..units import BOLTZMANN_EV_PER_K
+from ..units import AMU_A2_PER_PS2_IN_EV, BOLTZMANN_EV_PER_K
 from .flags import Flag
 from .neighbours import cell_heights, is_orthogonal, iter_block_pairs, periodic_pairs
 
@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 #: Kinetic energy unit conversion: 1 amu Å^2/ps^2 in eV.
-_AMU_A2_PS2_IN_EV = 1.66053906660e-27 * 1e-20 / 1e-24 / 1.602176634e-19
 
 
 # --------------------------------------------------------------------------- geometry kernels
@@ -91,7 +90,7 @@ def pair_label(species: list[str], a: int, b: int) -> str:
 
 def thermal_speed_A_per_ps(mass_amu: np.ndarray, temperature_K: float) -> np.ndarray:
     """One-component thermal speed sqrt(k_B T / m) in Å/ps."""
-    return np.sqrt(BOLTZMANN_EV_PER_K * temperature_K / (np.asarray(mass_amu) * _AMU_A2_PS2_IN_EV))
+    return np.sqrt(BOLTZMANN_EV_PER_K * temperature_K / (np.asarray(mass_amu) * AMU_A2_PER_PS2_IN_EV))
 
 
 # --------------------------------------------------------------------------- dataset helpers
@@ -120,7 +119,7 @@ def _same_cell_runs(cells: np.ndarray, rows: np.ndarray):
         yield part, cells[part[0]]
 
 
-def _chunks(n_frames: int, chunk: int):
+def frame_blocks(n_frames: int, chunk: int):
     for a in range(0, n_frames, chunk):
         yield a, min(n_frames, a + chunk)
 
@@ -134,7 +133,7 @@ def _frame_bytes(ds: xr.Dataset) -> int:
     return int(ds.sizes["atom"]) * 3 * 8
 
 
-def _chunk_frames(ds: xr.Dataset, target_bytes: int = 1 << 26) -> int:
+def frames_per_chunk(ds: xr.Dataset, target_bytes: int = 1 << 26) -> int:
     return max(1, target_bytes // _frame_bytes(ds))
 
 
@@ -246,8 +245,8 @@ def scan_neighbours(ds: xr.Dataset, frames: np.ndarray, *, r_search: float, bond
     n_atoms = len(codes)
     md = np.empty((len(frames), s, s))
     cn = np.empty((len(frames), n_atoms, s), dtype=np.int16)
-    chunk = chunk_frames or _chunk_frames(ds)
-    for a, b in _chunks(len(frames), chunk):
+    chunk = chunk_frames or frames_per_chunk(ds)
+    for a, b in frame_blocks(len(frames), chunk):
         pos = _positions(ds, frames[a:b])
         cells = _cells(ds, frames[a:b])
         finite = np.isfinite(pos).all(axis=(1, 2))
@@ -284,7 +283,7 @@ def check_nan_positions(ds: xr.Dataset, *, chunk_frames: int | None = None) -> l
     times = np.asarray(ds["time"].values, dtype=np.float64)
     bad = np.zeros(len(times), dtype=bool)
     n_bad_atoms = np.zeros(len(times))
-    for a, b in _chunks(len(times), chunk_frames or _chunk_frames(ds)):
+    for a, b in frame_blocks(len(times), chunk_frames or frames_per_chunk(ds)):
         nonfinite = ~np.isfinite(_positions(ds, slice(a, b))).all(axis=2)
         n_bad_atoms[a:b] = nonfinite.sum(axis=1)
         bad[a:b] = n_bad_atoms[a:b] > 0
@@ -312,9 +311,9 @@ def check_jumps(ds: xr.Dataset, *, temperature_K: float | None, jump_factor: flo
     ratio = np.zeros(n)  # displacement / threshold of the worst atom, per arrival frame
     worst = np.zeros(n)
     thr_worst = np.full(n, cap)
-    chunk = chunk_frames or _chunk_frames(ds)
+    chunk = chunk_frames or frames_per_chunk(ds)
     prev = None
-    for a, b in _chunks(n, chunk):
+    for a, b in frame_blocks(n, chunk):
         pos = _positions(ds, slice(a, b))
         block = pos if prev is None else np.concatenate([prev[None], pos])
         start = a if prev is None else a - 1
@@ -386,7 +385,7 @@ def check_framework(ds: xr.Dataset, *, displacement_A: float, msd_A2: float, gro
     who = np.zeros(n, dtype=np.int64)
     msd = np.zeros(n)
     msd_ref = np.zeros(n)
-    for a, b in _chunks(n, chunk_frames or _chunk_frames(ds)):
+    for a, b in frame_blocks(n, chunk_frames or frames_per_chunk(ds)):
         pos = _positions(ds, slice(a, b))[:, fw, :]
         pos = pos - pos.mean(axis=1, keepdims=True)
         dev = pos - site[None]
@@ -619,7 +618,7 @@ def rdf_histograms(ds: xr.Dataset, frames: np.ndarray, *, r_max: float, dr: floa
     frames = np.asarray(frames, dtype=np.int64)
     counts = np.zeros((len(frames), n_bins), dtype=np.int64)
     volume = np.full(len(frames), np.nan)
-    for a, b in _chunks(len(frames), chunk_frames or _chunk_frames(ds)):
+    for a, b in frame_blocks(len(frames), chunk_frames or frames_per_chunk(ds)):
         pos = _positions(ds, frames[a:b])
         cells = _cells(ds, frames[a:b])
         finite = np.nonzero(np.isfinite(pos).all(axis=(1, 2)))[0]

@@ -55,9 +55,9 @@ import numpy as np
 import xarray as xr
 
 from ..schema import labels_of
-from ..units import BOLTZMANN_EV_PER_K
+from ..units import AMU_A2_PER_PS2_IN_EV, BOLTZMANN_EV_PER_K
 from .flags import Flag
-from .structure import _AMU_A2_PS2_IN_EV, _chunk_frames, _chunks, first_exceedance
+from .structure import first_exceedance, frame_blocks, frames_per_chunk
 
 __all__ = [
     "has_log", "production_block", "production_rows", "thermo_column", "target_temperature",
@@ -161,9 +161,9 @@ def kinetic_temperature(ds: xr.Dataset, *, chunk_frames: int | None = None) -> t
     times = np.asarray(ds["time"].values, dtype=np.float64)
     n = len(mass)
     temp = np.empty(len(times))
-    for a, b in _chunks(len(times), chunk_frames or _chunk_frames(ds)):
+    for a, b in frame_blocks(len(times), chunk_frames or frames_per_chunk(ds)):
         v = np.asarray(ds["velocities"].isel(time=slice(a, b)).values, dtype=np.float64)
-        ke = 0.5 * np.einsum("a,tax->t", mass, v * v) * _AMU_A2_PS2_IN_EV
+        ke = 0.5 * np.einsum("a,tax->t", mass, v * v) * AMU_A2_PER_PS2_IN_EV
         temp[a:b] = 2.0 * ke / (3.0 * n * BOLTZMANN_EV_PER_K)
     return times, temp
 
