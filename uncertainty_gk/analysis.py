@@ -171,7 +171,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     if not data.diffusive:
         return _no_diffusion_result(data)
     methods = available("interval") if st.method == "all" else [st.method]
-    regime = "provisional" if data.window is not None and data.window.provisional else "diffusive"
+    window_regime = "provisional" if data.window is not None and data.window.provisional else "diffusive"
     _, _, slope_z = _pooled(data)
     by_method: dict[str, dict[str, Estimate]] = {}
     draws: dict[str, dict] = {}
@@ -186,7 +186,14 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
             est.show_progress = show_progress
         js = est.fit(data, data.rng(m))
         phys = data.physical(js.draws)
+        regime = js.regime or window_regime
+        if m == methods[0]:
+            headline_regime = regime
         by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
+        if js.efficiency:
+            diagnostics.setdefault("efficiency", {})[m] = js.efficiency
+        if js.regime == "provisional" and js.info.get("regime_reason"):
+            notes.append(f"{m}: provisional: {js.info['regime_reason']}")
         draws[m] = {**phys, **js.draws}
         diagnostics["convergence"][m] = js.convergence
         if js.convergence.get("converged") is False:
@@ -200,7 +207,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     if slope_z["polarisation"] < st.resolved_z:
         notes.append(f"σ is not resolved from zero (pooled polarisation slope z = {slope_z['polarisation']:.2f} < "
                      f"{st.resolved_z:g}): read σ as an upper bound and H_R as a lower bound; run longer or more seeds")
-    if regime == "provisional":
+    if headline_regime == "provisional" and window_regime == "provisional":
         notes.append("the estimates are provisional: the MSD is not clearly linear in the window "
                      "(see window_reason); run longer")
     res = _base_result(data, methods[0], by_method[methods[0]])

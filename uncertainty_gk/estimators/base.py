@@ -66,6 +66,12 @@ class JointSamples:
         Pooled slope / its standard error for ``tracer`` and ``polarisation``.
     info : dict
         JSON-serialisable record of what was done.
+    regime : str or None
+        ``"diffusive"`` or ``"provisional"`` when the method judges the regime itself
+        (e.g. from the shape of the spectrum); None: the fit window's verdict applies.
+    efficiency : dict
+        The method's interval widths relative to the Cramér-Rao (Fisher-information) widths
+        of its model, when it can compute them.
     """
 
     method: str
@@ -74,6 +80,8 @@ class JointSamples:
     convergence: dict = field(default_factory=dict)
     slope_z: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    regime: str | None = None
+    efficiency: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for k in SLOPE_KEYS:
