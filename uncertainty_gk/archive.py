@@ -145,7 +145,8 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
                                           f"(frame {n}); dump them in every frame or in none")
                     g.variables[name][n:n + m] = arr
             times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                   frame_interval_ps=info.frame_interval_ps, source=source))
+                                   frame_interval_ps=info.frame_interval_ps, source=source,
+                                   reader_times=info.reader_times))
             if chunk.step is not None:
                 steps.append(np.asarray(chunk.step, dtype=np.int64))
             cells.append(np.asarray(chunk.cell, dtype=np.float64))

@@ -159,13 +159,18 @@ class RunInfo:
     temperature_K: float | None = None
     units: str = "metal"
     notes: list[str] = field(default_factory=list)
+    #: the chunks' ``time_ps`` already follow the file's own frame numbering (XDATCAR
+    #: configuration numbers): they win over frame index x frame_interval_ps.
+    reader_times: bool = False
 
 
 def time_axis(chunk_steps: np.ndarray | None, chunk_times: np.ndarray | None, first_index: int,
               n: int, *, timestep_ps: float | None, frame_interval_ps: float | None,
-              source: str = "") -> np.ndarray:
+              source: str = "", reader_times: bool = False) -> np.ndarray:
     """Frame times in ps from (in order of preference) steps × timestep, stored times,
-    or frame index × frame interval."""
+    or frame index × frame interval (``reader_times``: stored times first)."""
+    if reader_times and chunk_times is not None:
+        return np.asarray(chunk_times, dtype=np.float64)
     if chunk_steps is not None and timestep_ps is not None:
         return chunk_steps.astype(np.float64) * float(timestep_ps)
     if chunk_times is not None and frame_interval_ps is None:
@@ -284,7 +289,8 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
     steps = None if chunks[0].step is None else np.concatenate([c.step for c in chunks])
     times = None if chunks[0].time_ps is None else np.concatenate([c.time_ps for c in chunks])
     t = time_axis(steps, times, 0, len(pos), timestep_ps=info.timestep_ps,
-                  frame_interval_ps=info.frame_interval_ps, source=source)
+                  frame_interval_ps=info.frame_interval_ps, source=source,
+                  reader_times=info.reader_times)
     data_vars = {"positions": (("time", "atom", "xyz"), pos)}
     if chunks[0].velocities is not None:
         data_vars["velocities"] = (("time", "atom", "xyz"), np.concatenate([c.velocities for c in chunks]))
