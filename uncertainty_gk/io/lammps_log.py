@@ -24,7 +24,6 @@ before printing a header (e.g. an immediate error) gives a block without rows.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -35,9 +34,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import InputFormatError, LogEventWarning
+from ..errors import InputFormatError, LogEventWarning, SkippedFramesWarning, TruncatedInputWarning
 from ..schema import THERMO_UNITS_METAL, add_metadata
 from ..units import LAMMPS_DEFAULT_TIMESTEP, LAMMPS_UNITS
+from .sniff import open_text, stream_was_cut
 
 __all__ = ["ThermoBlock", "LogEvent", "LammpsLog", "parse_lammps_log", "sanitize_column",
            "open_text"]
@@ -55,16 +55,6 @@ _VARREF = re.compile(r"\$\{([^}]+)\}|\$([A-Za-z0-9_])")
 # Lines LAMMPS prints after an ERROR that do not count as "something happened after it".
 _TRAILER = re.compile(r"^(For more information see|Last command:|application called MPI_Abort|"
                       r"\(src/|--------|MPI_ABORT|with errorcode|NOTE: |=====|$)")
-
-
-def open_text(path):
-    """Open a text file for reading, transparently decompressing gzip."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
 
 
 def sanitize_column(name: str) -> str:
@@ -112,6 +102,27 @@ def _looks_numeric_row(line: str) -> bool:
             _to_float(t)
     except ValueError:
         return False
+    return True
+
+
+def _corrupted_row(line: str, lines: list[str], i: int, block, last_step: int) -> bool:
+    """True if ``line`` (inside a thermo block) is a damaged row: the next non-blank line
+    (``lines[i]`` on) is a valid row of the block with a later step, so the block goes on."""
+    if not line or line.startswith(("Loop time of", "ERROR", "WARNING")):
+        return False
+    toks = line.split()
+    if _is_header(toks) and len(toks) == len(block.columns):
+        return False
+    j = i
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j >= len(lines):
+        return False
+    row = _parse_row(lines[j].strip(), len(block.columns))
+    if row is None:
+        return False
+    if "Step" in block.columns:
+        return row[block.columns.index("Step")] > last_step
     return True
 
 
@@ -333,10 +344,14 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     try:
         with open_text(path) as fh:
             lines = fh.read().splitlines()
+            cut = stream_was_cut(fh)
     except FileNotFoundError:
         raise InputFormatError("file not found", path=path) from None
     except (OSError, EOFError) as exc:
         raise InputFormatError(f"cannot read the log: {exc}", path=path) from None
+    if cut:
+        warnings.warn(f"{path}: the compressed stream ends early (file cut short); read the {len(lines)} lines "
+                      "before the cut, the last of which may be incomplete", TruncatedInputWarning, stacklevel=2)
     if not any(ln.strip() for ln in lines):
         raise InputFormatError("the file is empty; expected a LAMMPS log (log.lammps)", path=path)
 
@@ -419,6 +434,7 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
 
     i = 0
     n_lines = len(lines)
+    skipped_rows: list[tuple[int, str]] = []
     block: ThermoBlock | None = None
     rows: list[list[float]] = []
 
@@ -463,6 +479,11 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
             if m:
                 close_block(int(m.group(1)), True)
                 last_structural = lineno
+                continue
+            if _corrupted_row(stripped, lines, i, block, last_step):
+                skipped_rows.append((lineno, stripped))
+                notes.append(f"line {lineno}: skipped a corrupted thermo row {stripped[:80]!r} of block "
+                             f"{block.index}; the block continues")
                 continue
             if _looks_numeric_row(stripped):
                 notes.append(f"line {lineno}: thermo row with {len(stripped.split())} values where the "
@@ -516,6 +537,11 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     elif units not in LAMMPS_UNITS:
         notes.append(f"units style {units!r} is not supported for time conversion "
                      f"(supported: {sorted(LAMMPS_UNITS)}); thermo_time is NaN")
+    if skipped_rows:
+        shown = "; ".join(f"line {ln}: {txt[:60]!r}" for ln, txt in skipped_rows[:5])
+        more = f"; and {len(skipped_rows) - 5} more" if len(skipped_rows) > 5 else ""
+        warnings.warn(f"{path}: skipped {len(skipped_rows)} corrupted thermo row(s) inside thermo blocks and kept "
+                      f"the rows after them: {shown}{more}", SkippedFramesWarning, stacklevel=2)
     if warn and errors:
         e = errors[-1]
         if ended_with_error:
