@@ -31,7 +31,8 @@ import xarray as xr
 
 from . import progress
 from .errors import CampaignError, SchemaError, UGKError
-from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, make_attrs,
+from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
+                     make_attrs,
                      package_version, resolve_species, sha256_file, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-1"
@@ -135,6 +136,7 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
         chunk = first
         while chunk is not None:
             m = chunk.n_frames
+            check_frames(chunk, source=source, first_frame=n)
             g.resize_dimension("time", n + m)
             g.variables["positions"][n:n + m] = chunk.positions
             for name in ("velocities", "forces"):

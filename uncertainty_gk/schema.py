@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .errors import SchemaError
+from .errors import InputFormatError, ManifestError, SchemaError
 
 XYZ = ("x", "y", "z")
 CELL_VECTORS = ("a", "b", "c")
@@ -238,6 +238,71 @@ def cell_volume(cell: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.det(cell))
 
 
+# --------------------------------------------------------------------------- validation of values read
+#: Largest |coordinate| (Å) accepted: far beyond any diffusion path of an MD run (a blown-up
+#: simulation or a corrupted number, not a position).
+MAX_COORDINATE_A = 1.0e6
+#: Smallest cell volume per atom (Å^3) accepted; condensed matter has about 5-50.
+MIN_VOLUME_PER_ATOM_A3 = 0.1
+#: Accepted ranges of run parameters (inclusive), with their units in the name.
+PHYSICAL_RANGES = {
+    "temperature_K": (1e-3, 1e5),
+    "timestep_ps": (1e-6, 0.1),
+    "frame_interval_ps": (1e-6, 1e5),
+    "max_unwrap_fraction": (1e-3, 0.5),
+}
+
+
+def check_parameter(name: str, value, where: str, *, error=ManifestError) -> float:
+    """``value`` as a float if it is a finite number within :data:`PHYSICAL_RANGES` [``name``]."""
+    lo, hi = PHYSICAL_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise error(f"{where}: {name} must be a number, found {value!r}")
+    v = float(value)
+    if not (np.isfinite(v) and lo <= v <= hi):
+        raise error(f"{where}: {name} = {value!r} is outside the physical range [{lo:g}, {hi:g}]; "
+                    "check the value and its unit")
+    return v
+
+
+def check_frames(chunk: FrameChunk, *, source: str, first_frame: int) -> None:
+    """Refuse non-finite, degenerate or left-handed cells and non-finite or absurd positions.
+
+    ``first_frame`` is the index of the chunk's first frame in the run (for the message).
+    """
+    cell = np.asarray(chunk.cell, dtype=np.float64)
+    n_atoms = chunk.positions.shape[1]
+    bad = ~np.isfinite(cell).reshape(len(cell), -1).all(axis=1)
+    if bad.any():
+        f = int(np.argmax(bad))
+        raise InputFormatError(f"non-finite cell {cell[f].tolist()}: a corrupted or blown-up frame; keep only the "
+                               "frames before it", path=source, frame=first_frame + f)
+    det = np.linalg.det(cell)
+    small = det <= MIN_VOLUME_PER_ATOM_A3 * n_atoms
+    if small.any():
+        f = int(np.argmax(small))
+        what = "a left-handed cell (negative volume)" if det[f] < 0 else "a degenerate (zero or tiny) cell"
+        raise InputFormatError(
+            f"cell volume {det[f]:.6g} A^3 for {n_atoms} atoms: {what}, expected a right-handed cell of "
+            f"at least {MIN_VOLUME_PER_ATOM_A3:g} A^3 per atom (lattice vectors {cell[f].round(6).tolist()}); "
+            "check the cell of the file", path=source, frame=first_frame + f)
+    pos = chunk.positions
+    finite = np.isfinite(pos).all(axis=(1, 2))
+    if not finite.all():
+        f = int(np.argmax(~finite))
+        atom = int(np.argwhere(~np.isfinite(pos[f]))[0][0])
+        raise InputFormatError(f"non-finite position of atom index {atom}: the simulation blew up or the file is "
+                               "corrupted; keep only the frames before this one", path=source,
+                               frame=first_frame + f)
+    big = (np.abs(pos) > MAX_COORDINATE_A).any(axis=(1, 2))
+    if big.any():
+        f = int(np.argmax(big))
+        v = float(np.abs(pos[f]).max())
+        raise InputFormatError(f"a coordinate of {v:.6g} A, beyond the sane bound {MAX_COORDINATE_A:g} A: a "
+                               "corrupted number or a blown-up simulation; keep only the frames before this one",
+                               path=source, frame=first_frame + f)
+
+
 def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = "",
                extra: Mapping | None = None) -> dict:
     """Dataset attributes in schema form (labels and sources as JSON strings)."""
@@ -284,6 +349,10 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
     chunks = list(chunks)
     if not chunks:
         raise SchemaError(f"{source}: no frames")
+    n = 0
+    for c in chunks:
+        check_frames(c, source=source, first_frame=n)
+        n += c.n_frames
     pos = np.concatenate([c.positions for c in chunks], axis=0)
     cell = np.concatenate([c.cell for c in chunks], axis=0)
     steps = None if chunks[0].step is None else np.concatenate([c.step for c in chunks])

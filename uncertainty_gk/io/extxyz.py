@@ -275,6 +275,9 @@ class ExtxyzReader:
 
     def _cell(self, atoms, k: int) -> np.ndarray:
         cell = np.asarray(atoms.cell.array, dtype=np.float64)
+        if not np.all(np.isfinite(cell)):
+            raise InputFormatError(f"non-finite cell {cell.tolist()} in the Lattice= of this frame; a corrupted "
+                                   "file? keep only the frames before it", path=self.path, frame=k)
         if not np.all(atoms.pbc) or abs(np.linalg.det(cell)) < 1e-6:
             raise InputFormatError(
                 f"no periodic 3D cell (pbc={atoms.pbc.tolist()}, cell={cell.round(6).tolist()}): ionic "

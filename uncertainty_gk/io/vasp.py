@@ -185,6 +185,9 @@ class XdatcarReader:
                                    path=path, line=ls) from None
         lat = np.array([_floats(t, 3, f"lattice vector {'abc'[k]}", path, ln)
                         for k, (ln, t) in enumerate(lines[1:4])])
+        if not (np.all(np.isfinite(lat)) and np.isfinite(scale)):
+            raise InputFormatError(f"non-finite scale or lattice vectors (scale {scale_txt.strip()!r}, vectors "
+                                   f"{lat.tolist()}): a corrupted header", path=path, line=ls)
         if scale < 0:
             vol = abs(np.linalg.det(lat))
             if vol <= 0:
