@@ -204,9 +204,12 @@ def run_name(labels: Mapping, fallback: str) -> str:
 
 def load_manifest(path) -> Manifest:
     """Read and validate a campaign manifest; every file it names must exist."""
+    from .fileio import note_input
+
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
+        note_input(path)
     except FileNotFoundError:
         raise ManifestError(f"{path}: manifest not found") from None
     except UnicodeDecodeError:

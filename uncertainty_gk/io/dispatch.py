@@ -31,6 +31,9 @@ class DatasetReader:
             lammps_type=np.asarray(ds["lammps_type"].values) if "lammps_type" in ds.coords else None,
             mass=np.asarray(ds["mass"].values), charge=np.asarray(ds["charge"].values))
 
+    def n_frames_estimate(self) -> int:
+        return int(self.ds.sizes["time"])
+
     def iter_chunks(self, max_frames: int | None = None) -> Iterator[FrameChunk]:
         ds = self.ds
         n = ds.sizes["time"]

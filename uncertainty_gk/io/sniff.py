@@ -21,6 +21,7 @@ import lzma
 import zlib
 
 from ..errors import InputFormatError
+from ..fileio import note_input
 
 __all__ = ["GZIP_MAGIC", "compression_of", "is_gzip", "open_binary", "open_text", "first_line",
            "stream_was_cut", "DecompressedStream"]
@@ -149,6 +150,7 @@ def open_binary(path, *, buffer_bytes: int = 1 << 20):
     reading whether a compressed stream ended early.
     """
     kind = compression_of(path)
+    note_input(path)
     if kind is None:
         return open(path, "rb")
     return io.BufferedReader(DecompressedStream(path, kind), buffer_size=buffer_bytes)
