@@ -105,25 +105,30 @@ def _looks_numeric_row(line: str) -> bool:
     return True
 
 
-def _corrupted_row(line: str, lines: list[str], i: int, block, last_step: int) -> bool:
-    """True if ``line`` (inside a thermo block) is a damaged row: the next non-blank line
-    (``lines[i]`` on) is a valid row of the block with a later step, so the block goes on."""
-    if not line or line.startswith(("Loop time of", "ERROR", "WARNING")):
-        return False
-    toks = line.split()
-    if _is_header(toks) and len(toks) == len(block.columns):
-        return False
-    j = i
-    while j < len(lines) and not lines[j].strip():
-        j += 1
-    if j >= len(lines):
-        return False
-    row = _parse_row(lines[j].strip(), len(block.columns))
-    if row is None:
-        return False
-    if "Step" in block.columns:
-        return row[block.columns.index("Step")] > last_step
-    return True
+#: Lines looked ahead for the next valid row of a thermo block after a damaged line.
+RESYNC_LINES = 8
+
+
+def _corrupted_row(line: str, lines: list[str], i: int, block, last_step: int) -> int:
+    """Number of damaged lines starting with ``line`` (inside a thermo block) before the
+    block's rows go on (a valid row within :data:`RESYNC_LINES` lines, ``lines[i]`` on,
+    with no header, ``Loop time``, ERROR or WARNING line before it), else 0."""
+    def stops(text: str) -> bool:
+        toks = text.split()
+        return text.startswith(("Loop time of", "ERROR", "WARNING")) or (
+            _is_header(toks) and len(set(toks)) == len(toks))
+
+    if not line or stops(line):
+        return 0
+    for j in range(i, min(len(lines), i + RESYNC_LINES)):
+        text = lines[j].strip()
+        if not text:
+            continue
+        if _parse_row(text, len(block.columns)) is not None:
+            return j - i + 1
+        if stops(text):
+            return 0
+    return 0
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -435,6 +440,13 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     i = 0
     n_lines = len(lines)
     skipped_rows: list[tuple[int, str]] = []
+    orphan: list[tuple[int, int]] = []          # consecutive numeric lines outside any thermo block
+    orphan_runs: list[tuple[int, int, int]] = []  # (first line, last line, count)
+
+    def _flush_orphans():
+        if orphan:
+            orphan_runs.append((orphan[0][0], orphan[-1][0], len(orphan)))
+        orphan.clear()
     block: ThermoBlock | None = None
     rows: list[list[float]] = []
 
@@ -469,6 +481,12 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
             continue
         if block is not None:
             row = _parse_row(stripped, len(block.columns))
+            if row is not None and "Step" in block.columns and rows \
+                    and row[block.columns.index("Step")] < last_step:
+                skipped_rows.append((lineno, stripped))
+                notes.append(f"line {lineno}: skipped a thermo row whose step goes backwards "
+                             f"({int(row[block.columns.index('Step')])} after {last_step}) in block {block.index}")
+                continue
             if row is not None:
                 rows.append(row)
                 if "Step" in block.columns:
@@ -480,10 +498,17 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
                 close_block(int(m.group(1)), True)
                 last_structural = lineno
                 continue
-            if _corrupted_row(stripped, lines, i, block, last_step):
-                skipped_rows.append((lineno, stripped))
-                notes.append(f"line {lineno}: skipped a corrupted thermo row {stripped[:80]!r} of block "
-                             f"{block.index}; the block continues")
+            if not stripped and _corrupted_row("blank", lines, i, block, last_step):
+                continue                      # a blank line inside a block carries nothing
+            bad = _corrupted_row(stripped, lines, i, block, last_step)
+            if bad:
+                for k in range(bad):          # this line and the damaged ones after it
+                    text = lines[i - 1 + k].strip()
+                    if text:
+                        skipped_rows.append((lineno + k, text))
+                i += bad - 1
+                notes.append(f"line {lineno}: skipped {bad} damaged line(s) in thermo block {block.index}; the "
+                             "block continues")
                 continue
             if _looks_numeric_row(stripped):
                 notes.append(f"line {lineno}: thermo row with {len(stripped.split())} values where the "
@@ -493,6 +518,11 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
             # fall through: the line may be a command or a new header
         if not stripped:
             continue
+        toks = stripped.split()
+        if len(toks) >= 3 and toks[0].isdigit() and _looks_numeric_row(stripped):
+            orphan.append((lineno, len(toks)))
+            continue
+        _flush_orphans()
         if stripped.startswith("Loop time of"):
             last_structural = lineno
             continue
@@ -512,6 +542,7 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
         if text:
             handle_command(text, lineno, lines[i] if i < n_lines else "")
     close_block(None, False)
+    _flush_orphans()
     if pending is not None:
         b = new_block([], None, pending)
         b.steps_done = 0
@@ -537,6 +568,12 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     elif units not in LAMMPS_UNITS:
         notes.append(f"units style {units!r} is not supported for time conversion "
                      f"(supported: {sorted(LAMMPS_UNITS)}); thermo_time is NaN")
+    if orphan_runs:
+        n_orph = sum(c for _, _, c in orphan_runs)
+        shown = ", ".join(f"lines {a}-{b}" for a, b, _ in orphan_runs[:5])
+        warnings.warn(f"{path}: ignored {n_orph} numeric line(s) outside any thermo block ({shown}): thermo rows "
+                      "whose header line is missing or damaged?", SkippedFramesWarning, stacklevel=2)
+        notes.append(f"ignored {n_orph} numeric lines outside any thermo block ({shown})")
     if skipped_rows:
         shown = "; ".join(f"line {ln}: {txt[:60]!r}" for ln, txt in skipped_rows[:5])
         more = f"; and {len(skipped_rows) - 5} more" if len(skipped_rows) > 5 else ""
