@@ -316,3 +316,47 @@ def test_stale_temp_of_dead_process_cleaned_not_of_live(tmp_path):
         removed = fileio.clean_stale_temps(target)
     assert sorted(p.name for p in removed) == sorted([stale.name, old.name])
     assert live.exists()
+
+
+def _xdatcar(path, n_frames=40, variable_cell=False):
+    rng = np.random.default_rng(4)
+    n = 12
+    frac = (rng.uniform(0, 1, (1, n, 3)) + np.cumsum(rng.normal(0, 0.03, (n_frames, n, 3)), axis=0)) % 1.0
+    lines = []
+    for k in range(n_frames):
+        if k == 0 or variable_cell:
+            a = 10.0 + (0.01 * k if variable_cell else 0.0)
+            lines += ["Li O", "1.0", f"{a:.6f} 0.0 0.0", "0.5 11.0 0.0", "0.0 0.3 12.0", "Li O", "6 6"]
+        lines.append(f"Direct configuration= {k + 1:6d}")
+        lines += [" ".join(f"{x:.8f}" for x in row) for row in frac[k]]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("variable_cell", [False, True])
+def test_xdatcar_positions_stored_compactly_and_exactly(tmp_path, variable_cell):
+    """Positions built from 8-decimal fractional text are stored as integers and decoded bit for bit,
+    lazily, whatever is indexed."""
+    from uncertainty_gk.io.vasp import read_xdatcar
+
+    p = _xdatcar(tmp_path / "XDATCAR", variable_cell=variable_cell)
+    direct = read_xdatcar(p, frame_interval_ps=0.1)
+    m = tmp_path / "m.toml"
+    m.write_text(f'[defaults]\nframe_interval_ps = 0.1\n[[runs]]\ntrajectory = "{p}"\nlabels = {{seed = 1}}\n')
+    out = tmp_path / "c.nc"
+    ingest(m, out)
+    with h5py.File(out) as f:
+        d = f[report_run(out)]["positions"]
+        assert d.dtype == np.int64 and d.attrs["ugk_encoding"] == "fractional"
+    with open_archive(out) as camp:
+        ds = next(iter(camp.values()))
+        want = direct["positions"].values
+        np.testing.assert_array_equal(ds["positions"].values, want)
+        np.testing.assert_array_equal(ds["positions"].isel(time=3).values, want[3])
+        np.testing.assert_array_equal(ds["positions"].isel(atom=slice(2, 9, 3), xyz=1).values, want[:, 2:9:3, 1])
+        np.testing.assert_array_equal(ds["positions"].isel(time=[0, 5, 7], atom=4).values, want[[0, 5, 7], 4])
+        assert ds["positions"].attrs["units"] == "angstrom"
+    assert verify_archive(out).ok
+    assert ingest(m, out).n_reused == 1                     # reuse decodes and re-encodes exactly
+    with open_archive(out) as camp:
+        np.testing.assert_array_equal(next(iter(camp.values()))["positions"].values, want)

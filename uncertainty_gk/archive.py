@@ -30,12 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from xarray.backends import BackendArray
 
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
-                     check_parameter, make_attrs,
+                     check_parameter, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
@@ -71,10 +72,10 @@ class IngestReport:
 CHUNK_BYTES = 1 << 20
 #: gzip level of the stored arrays (with the byte shuffle filter).
 COMPLEVEL = 4
-#: Largest number of decimals tried for the exact scaled-integer storage of text values.
-MAX_DECIMALS = 9
 #: Variables streamed frame by frame.
 FRAME_VARIABLES = ("positions", "velocities", "forces")
+#: Largest number of decimals tried for fractional coordinates (XDATCAR writes 8).
+MAX_FRACTIONAL_DECIMALS = 10
 _RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
@@ -86,51 +87,80 @@ def _chunk_shape(n_frames: int, n_atoms: int) -> tuple[int, int, int]:
     return (max(1, min(max(n_frames, 1), CHUNK_BYTES // per_frame)), n_atoms, 3)
 
 
-def decimals_of(x: np.ndarray) -> int | None:
-    """The smallest N <= MAX_DECIMALS such that every value of ``x`` is exactly an
-    N-decimal number (``round(x * 10**N) / 10**N == x`` bit for bit, or ``x`` is such a
-    number already decoded as ``q * 10**-N``), else None."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0 or not np.isfinite(x).all():
-        return None
-    for n in range(MAX_DECIMALS + 1):
-        q = np.rint(x * 10.0 ** n)
-        if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
-            return None
-        if _exact(x, q, n):
-            return n
-    return None
-
-
-def _exact(x: np.ndarray, q: np.ndarray, n: int) -> bool:
-    return bool(np.all((q / 10.0 ** n == x) | (q * 10.0 ** -n == x)))
-
-
 class _Requantise(Exception):
     """A later chunk has more decimals than the first: store this run as float64."""
 
 
 class _Encoder:
-    """How one frame variable is stored: exact scaled integers or float64, and its checksum."""
+    """How one frame variable is stored, and the checksum of what was stored.
 
-    def __init__(self, name: str, first: np.ndarray, quantise: bool):
+    * ``"decimal"``: every value is an N-decimal number (text input): int64 ``round(x * 10**N)``
+      with CF ``scale_factor = 10**-N``;
+    * ``"fractional"`` (positions only): the positions are
+      :func:`~uncertainty_gk.schema.decimal_fractional_to_cartesian` of N-decimal unwrapped
+      fractional coordinates (XDATCAR): int64 ``round(frac * 10**N)``, decoded with the cell;
+    * ``"float"``: float64 as given.
+
+    All are gzip + shuffle compressed.  Every chunk is checked to decode to its values
+    bit for bit; a chunk that does not (more decimals than the first, another cell) makes
+    the run be written again as float64 (:class:`_Requantise`).
+    """
+
+    def __init__(self, name: str, first: np.ndarray, first_cell: np.ndarray, quantise: bool):
         self.name = name
-        self.decimals = decimals_of(first) if quantise else None
+        self.mode, self.decimals = "float", None
         self.sha = hashlib.sha256()
+        if not quantise:
+            return
+        n = decimals_of(first)
+        if n is not None:
+            self.mode, self.decimals = "decimal", n
+        elif name == "positions":
+            n = self._fractional_decimals(first, first_cell)
+            if n is not None:
+                self.mode, self.decimals = "fractional", n
+
+    @staticmethod
+    def _fractional_q(x, cell, n):
+        frac = np.einsum("naj,njk->nak", x, np.linalg.inv(cell))
+        return np.rint(frac * 10.0 ** n)
+
+    def _fractional_decimals(self, x, cell) -> int | None:
+        if not (np.isfinite(x).all() and np.isfinite(cell).all()):
+            return None
+        for n in range(MAX_FRACTIONAL_DECIMALS + 1):
+            q = self._fractional_q(x, cell, n)
+            if np.array_equal(decimal_fractional_to_cartesian(q, n, cell), x):
+                return n
+        return None
 
     def cf_encoding(self) -> dict:
         enc = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
-        if self.decimals is not None:
+        if self.mode == "decimal":
             enc.update(dtype="int64", scale_factor=10.0 ** -self.decimals, _FillValue=None)
+        elif self.mode == "fractional":
+            enc.update(dtype="int64", _FillValue=None)
         return enc
 
-    def encode(self, x: np.ndarray) -> np.ndarray:
+    def attrs(self) -> dict:
+        if self.mode == "fractional":
+            return {"ugk_encoding": "fractional", "ugk_decimals": self.decimals,
+                    "ugk_decoding": f"positions = ((value / 10**{self.decimals}) as fractional coordinates) @ cell, "
+                                    "see uncertainty_gk.schema.decimal_fractional_to_cartesian"}
+        return {"ugk_encoding": self.mode, "ugk_decimals": -1 if self.decimals is None else self.decimals}
+
+    def encode(self, x: np.ndarray, cell: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        if self.decimals is None:
+        if self.mode == "float":
             out = np.ascontiguousarray(x, dtype="<f8")
-        else:
+        elif self.mode == "decimal":
             q = np.rint(x * 10.0 ** self.decimals)
-            if not _exact(x, q, self.decimals):
+            if not exact_at(x, q, self.decimals):
+                raise _Requantise(self.name)
+            out = np.ascontiguousarray(q, dtype="<i8")
+        else:
+            q = self._fractional_q(x, cell, self.decimals)
+            if not np.array_equal(decimal_fractional_to_cartesian(q, self.decimals, cell), x):
                 raise _Requantise(self.name)
             out = np.ascontiguousarray(q, dtype="<i8")
         self.sha.update(out.tobytes())
@@ -221,7 +251,7 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
     est = getattr(reader, "n_frames_estimate", lambda: None)()
     n_expect = max(int(est or 0), first.n_frames)
     cshape = _chunk_shape(n_expect, header.n_atoms)
-    encoders = {v: _Encoder(v, getattr(first, v), quantise) for v in FRAME_VARIABLES if v in skel}
+    encoders = {v: _Encoder(v, getattr(first, v), first.cell, quantise) for v in FRAME_VARIABLES if v in skel}
     encoding = {v: {"chunksizes": cshape, **enc.cf_encoding()} for v, enc in encoders.items()}
     tchunk = (max(1, min(n_expect, 4096)),)
     encoding["time"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL}
@@ -254,7 +284,7 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
                 if arr is None:
                     raise SchemaError(f"{source}: {name} present in the first frames but missing later "
                                       f"(frame {n}); dump them in every frame or in none")
-                g.variables[name][n:n + m] = enc.encode(arr)
+                g.variables[name][n:n + m] = enc.encode(arr, chunk.cell)
             times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
                                    frame_interval_ps=info.frame_interval_ps, source=source,
                                    reader_times=info.reader_times))
@@ -286,7 +316,7 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
         cv.attrs["units"], cv.attrs["long_name"] = "angstrom", "cell (lattice vectors as rows)"
         vv.attrs["units"], vv.attrs["long_name"] = "angstrom^3", "cell volume"
         for name, enc in encoders.items():
-            g.variables[name].attrs["ugk_decimals"] = -1 if enc.decimals is None else enc.decimals
+            g.variables[name].attrs.update(enc.attrs())
         # notes may have grown while streaming (duplicates removed, truncated frame dropped)
         g.attrs["notes"] = json.dumps(list(reader.info().notes))
         g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
@@ -620,7 +650,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
                     warnings.warn(msg, UGKWarning, stacklevel=2)
                     say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
             if reuse:
-                with xr.open_dataset(out_path, group=spec.name, engine=ENGINE) as ds:
+                with _open_run(out_path, spec.name) as ds:
                     summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
                     summary.reused = True
                     species = ds["species"].values
@@ -710,12 +740,45 @@ def _snap(y: np.ndarray, decimals: int) -> np.ndarray:
     return np.rint(np.asarray(y, dtype=np.float64) * scale) / scale
 
 
-def exact_decimals(ds: xr.Dataset) -> xr.Dataset:
-    """Decode scaled-integer frame arrays to exactly the float64 values of their text.
+class _FractionalPositions(BackendArray):
+    """Lazy positions of a run stored in the ``"fractional"`` encoding (see :class:`_Encoder`).
 
-    CF decoding multiplies by ``scale_factor = 10**-N``, which can be one unit in the last
-    place away from the value parsed from the N-decimal text; dividing the integer by
-    ``10**N`` gives that value bit for bit.  Stays lazy (applied to what is indexed).
+    Reads the integer fractional coordinates of the requested frames and atoms (all three
+    components) from the file and converts them with the run's cell; what is not indexed
+    is not read.
+    """
+
+    def __init__(self, path, group: str, decimals: int, shape, cell: np.ndarray):
+        self.path, self.group, self.decimals = str(path), group, decimals
+        self.shape, self.dtype = tuple(shape), np.dtype(np.float64)
+        self.cell = np.asarray(cell, dtype=np.float64)
+
+    def __getitem__(self, key):
+        from xarray.core import indexing
+
+        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._get)
+
+    def _get(self, key: tuple) -> np.ndarray:
+        import h5py
+
+        t, a, x = (tuple(key) + (slice(None),) * 3)[:3]
+        tt = slice(t, t + 1) if isinstance(t, (int, np.integer)) else t
+        aa = slice(a, a + 1) if isinstance(a, (int, np.integer)) else a
+        with h5py.File(self.path, "r") as f:
+            q = f[self.group]["positions"][tt, aa, :]
+        cells = self.cell if self.cell.ndim == 2 else self.cell[tt]
+        pos = decimal_fractional_to_cartesian(q, self.decimals, np.broadcast_to(cells, (q.shape[0], 3, 3)))
+        return pos[(0 if tt is not t else slice(None), 0 if aa is not a else slice(None), x)]
+
+
+def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Dataset:
+    """Decode the compact encodings of the frame arrays to exactly the values written.
+
+    ``"decimal"``: CF decoding multiplies by ``scale_factor = 10**-N``, which can be one
+    unit in the last place away from the value parsed from the N-decimal text; dividing
+    the integer by ``10**N`` gives that value bit for bit.  ``"fractional"``: positions
+    from integer fractional coordinates and the cell (needs ``path`` and ``group``).
+    Both stay lazy (only what is indexed is read and decoded).
     """
     from functools import partial
 
@@ -727,6 +790,16 @@ def exact_decimals(ds: xr.Dataset) -> xr.Dataset:
             continue
         var = ds[name].variable
         n = int(var.attrs.get("ugk_decimals", -1))
+        mode = var.attrs.get("ugk_encoding", "decimal" if n >= 0 else "float")
+        if mode == "fractional":
+            if path is None:
+                raise UGKError(f"run {group}: fractional positions need the archive path to be decoded")
+            data = indexing.LazilyIndexedArray(_FractionalPositions(path, group, n, var.shape,
+                                                                    np.asarray(ds["cell"].values)))
+            attrs = {k: v for k, v in var.attrs.items() if not k.startswith("ugk_decoding")}
+            attrs.update(units="angstrom", long_name="unwrapped Cartesian position")
+            ds[name] = xr.Variable(var.dims, data, attrs)
+            continue
         if n < 0 or "scale_factor" not in var.encoding:
             continue
         func = partial(_snap, decimals=n)
@@ -736,6 +809,11 @@ def exact_decimals(ds: xr.Dataset) -> xr.Dataset:
             data = indexing.LazilyIndexedArray(lazy_elemwise_func(var._data, func, np.dtype(np.float64)))
         ds[name] = xr.Variable(var.dims, data, var.attrs, var.encoding)
     return ds
+
+
+def _open_run(path, name: str) -> xr.Dataset:
+    """One run of an archive, lazily, with its frame arrays decoded exactly."""
+    return exact_decimals(xr.open_dataset(path, group=name, engine=ENGINE), path, name)
 
 
 def open_archive(path):
@@ -760,7 +838,7 @@ def open_archive(path):
         raise UGKError(f"{path}: not an uncertainty_gk campaign archive (format attribute {fmt!r}, "
                        f"expected {ARCHIVE_FORMAT!r})")
     tree = xr.open_datatree(path, engine=ENGINE)
-    runs = {name: exact_decimals(node.to_dataset()) for name, node in tree.children.items()}
+    runs = {name: exact_decimals(node.to_dataset(), path, name) for name, node in tree.children.items()}
     return Campaign(runs, attrs=dict(tree.attrs), source=str(path), tree=tree)
 
 

@@ -30,7 +30,6 @@ import io
 import json
 import os
 import platform
-import re
 import shutil
 import tempfile
 import warnings

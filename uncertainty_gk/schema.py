@@ -303,6 +303,47 @@ def check_frames(chunk: FrameChunk, *, source: str, first_frame: int) -> None:
                                path=source, frame=first_frame + f)
 
 
+#: Largest number of decimals tried for the exact scaled-integer storage of text values.
+MAX_DECIMALS = 9
+
+
+def decimals_of(x: np.ndarray) -> int | None:
+    """The smallest N <= MAX_DECIMALS such that every value of ``x`` is exactly an
+    N-decimal number (``round(x * 10**N) / 10**N == x`` bit for bit, or ``x`` is such a
+    number already decoded as ``q * 10**-N``), else None."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0 or not np.isfinite(x).all():
+        return None
+    for n in range(MAX_DECIMALS + 1):
+        q = np.rint(x * 10.0 ** n)
+        if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
+            return None
+        if exact_at(x, q, n):
+            return n
+    return None
+
+
+def exact_at(x: np.ndarray, q: np.ndarray, n: int) -> bool:
+    return bool(np.all((q / 10.0 ** n == x) | (q * 10.0 ** -n == x)))
+
+
+def decimal_fractional_to_cartesian(q: np.ndarray, decimals: int, cells: np.ndarray) -> np.ndarray:
+    """Cartesian positions from unwrapped fractional coordinates stored as integers.
+
+    ``q / 10**decimals`` are the fractional coordinates exactly as written in the text
+    (e.g. XDATCAR, 8 decimals) plus the integer cell crossings; ``cells`` is (3, 3) or
+    (frames, 3, 3) with lattice vectors as rows.  Elementwise operations in a fixed
+    order make the result identical bit for bit whatever the array's shape, so the
+    reader and the archive decoder (:func:`uncertainty_gk.archive.open_archive`) agree.
+    """
+    u = np.asarray(q, dtype=np.float64) / 10.0 ** decimals
+    c = np.asarray(cells, dtype=np.float64)
+    if c.ndim == 2:
+        c = c[None]
+    c = c[:, None] if u.ndim == 3 else c          # (frames, 1, 3, 3) against (frames, atoms, 3)
+    return u[..., 0:1] * c[..., 0, :] + u[..., 1:2] * c[..., 1, :] + u[..., 2:3] * c[..., 2, :]
+
+
 def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = "",
                extra: Mapping | None = None) -> dict:
     """Dataset attributes in schema form (labels and sources as JSON strings)."""

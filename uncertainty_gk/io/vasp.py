@@ -38,10 +38,11 @@ import xarray as xr
 
 from ..elements import is_element
 from ..errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
-from ..schema import FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset
+from ..schema import (FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset, decimal_fractional_to_cartesian,
+                      decimals_of)
 from .registry import base_name
 from .sniff import open_text, stream_was_cut
-from .unwrap import unwrap_fractional
+from .unwrap import fractional_to_cartesian, unwrap_fractional
 
 __all__ = ["XdatcarReader", "read_xdatcar"]
 
@@ -427,8 +428,10 @@ class XdatcarReader:
             nonlocal state, offset
             frac = np.stack(buf_frac)
             cells = np.stack(buf_cell)
-            pos, state = unwrap_fractional(frac, cells, max_fraction=self.max_unwrap_fraction,
-                                           source=str(self.path), frame_offset=offset, previous=state)
+            unw, state = unwrap_fractional(frac, cells, max_fraction=self.max_unwrap_fraction,
+                                           source=str(self.path), frame_offset=offset, previous=state,
+                                           return_fractional=True)
+            pos = _cartesian(frac, unw, cells)
             n = len(buf_cfg)
             index = numbering.frame_index(buf_cfg, offset)
             t = None if self.frame_interval_ps is None else index * self.frame_interval_ps
@@ -445,6 +448,22 @@ class XdatcarReader:
                 yield flush()
         if buf_cfg:
             yield flush()
+
+
+def _cartesian(frac: np.ndarray, unw: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Cartesian positions of the unwrapped fractional coordinates.
+
+    When the written coordinates have N decimals, the unwrapped ones are rebuilt exactly
+    (the text's integer digits plus whole cell crossings) and converted with
+    :func:`~uncertainty_gk.schema.decimal_fractional_to_cartesian`, so that the archive can
+    store them losslessly as integers and give back the same numbers bit for bit.
+    """
+    n = decimals_of(frac)
+    if n is None:
+        return fractional_to_cartesian(unw, cells)
+    scale = 10.0 ** n
+    q = np.rint(frac * scale) + np.rint(unw - frac) * scale
+    return decimal_fractional_to_cartesian(q, n, cells)
 
 
 class _Numbering:
