@@ -138,7 +138,7 @@ class ExtxyzReader:
         self._first = None
 
     # ------------------------------------------------------------------ helpers
-    def _frame_texts(self, *, first_only: bool = False) -> Iterator[tuple[int, int, str]]:
+    def _frame_texts(self, *, first_only: bool = False, quiet: bool = False) -> Iterator[tuple[int, int, str]]:
         """(frame index, first line, text) of every complete frame of the file.
 
         The frames are found by their atom-count lines, so that a blank line between
@@ -204,10 +204,13 @@ class ExtxyzReader:
                     frame += 1
                     continue
                 if len(rows) < n:
-                    self._truncated(frame, lineno, f"the file ends after {len(rows)} of its {n} atom lines")
+                    if not quiet:
+                        self._truncated(frame, lineno, f"the file ends after {len(rows)} of its {n} atom lines")
                     break
                 text = line + nxt[1] + "".join(rows)
                 if not rd.pushed and _peek_eof(rd) and (stream_was_cut(fh) or not rd.last_newline):
+                    if quiet:
+                        break
                     self._truncated(frame, lineno, "the compressed stream ends early" if stream_was_cut(fh)
                                     else "the file does not end with a newline, so its last number may be cut")
                     break
@@ -217,7 +220,7 @@ class ExtxyzReader:
                 frame += 1
                 if first_only:
                     return
-        if skipped:
+        if skipped and not quiet:
             shown = "; ".join(f"frame {f} (line {ln}): {why}" for f, ln, why in skipped[:5])
             more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
             warnings.warn(f"{path}: skipped {len(skipped)} corrupted frame(s) and kept every other frame: "
@@ -250,6 +253,9 @@ class ExtxyzReader:
         for k, lineno, text in self._frame_texts(first_only=first_only):
             try:
                 atoms = read(io.StringIO(text), format="extxyz", index=0)
+                for name, kind in (("step", int), ("time", float)):
+                    if name in atoms.info and _number(atoms.info[name], kind) is None:
+                        raise ValueError(f"{name}={atoms.info[name]!r} is not a number")
             except Exception as exc:  # ASE raises many types for malformed frames
                 if k == 0:
                     raise InputFormatError(f"cannot parse as extended XYZ: {type(exc).__name__}: {exc}",
@@ -309,36 +315,25 @@ class ExtxyzReader:
 
         energies, times, steps = [], [], []
         key = None
-        with open_text(self.path) as fh:
-            k = 0
-            while True:
-                head = fh.readline()
-                if not head:
-                    break
-                if not head.strip():
-                    continue
-                try:
-                    n = int(head.split()[0])
-                    info = key_val_str_to_dict(fh.readline())
-                except Exception:  # malformed: the frame reader gives the precise error
-                    return None
+        for k, _, text in self._frame_texts(quiet=True):
+            try:
+                info = key_val_str_to_dict(text.split("\n", 2)[1])
+            except Exception:  # malformed: the frame reader gives the precise warning
+                continue
+            if key is None:
+                key = next((c for c in ENERGY_KEYS if c in info), None)
                 if key is None:
-                    key = next((c for c in ENERGY_KEYS if c in info), None)
-                    if key is None:
-                        return None
-                if key not in info:
-                    self.notes.append(f"frame {k} has no '{key}' in its comment line (frame 0 has): the "
-                                      "energies are not used as a log")
                     return None
-                try:
-                    energies.append(float(info[key]))
-                except (TypeError, ValueError):
-                    energies.append(math.nan)
-                times.append(info.get("time"))
-                steps.append(info.get("step"))
-                for _ in range(n):
-                    fh.readline()
-                k += 1
+            if key not in info:
+                self.notes.append(f"frame {k} has no '{key}' in its comment line (frame 0 has): the "
+                                  "energies are not used as a log")
+                return None
+            try:
+                energies.append(float(info[key]))
+            except (TypeError, ValueError):
+                energies.append(math.nan)
+            times.append(_number(info.get("time"), float))
+            steps.append(_number(info.get("step"), int))
         if not energies:
             return None
         idx = np.arange(len(energies))
@@ -511,3 +506,18 @@ def _peek_eof(rd: _Lines) -> bool:
         return True
     rd.push(item)
     return False
+
+
+def _number(value, kind):
+    """``value`` as ``kind`` (int or float) if it is one exactly, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    if kind is int:
+        return int(x) if x == int(x) else None
+    return x
