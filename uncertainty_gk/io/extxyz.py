@@ -164,6 +164,10 @@ class ExtxyzReader:
                     continue                          # blank lines between frames carry nothing
                 n = _count(line)
                 nxt = rd.next()
+                if n is not None and nxt is None and frame > 0:
+                    if not quiet:
+                        self._truncated(frame, lineno, "the file ends after the atom-count line")
+                    break
                 if n is None or not _is_frame_start(line, None if nxt is None else nxt[1]):
                     if frame == 0:
                         raise InputFormatError(
