@@ -60,6 +60,14 @@ def test_truncated_inside_frame_header(tmp_path):
     assert n_frames(chunks) == 2
 
 
+@pytest.mark.parametrize("cut", ["ITEM: TIMESTE", "ITEM", "I"])
+def test_file_cut_inside_the_next_frame_header_keeps_the_frame_before(tmp_path, cut):
+    p = dump(tmp_path, frame(0) + frame(100) + cut)
+    with pytest.warns(TruncatedInputWarning, match="frame 2 .*ends inside the frame header"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 100]
+
+
 def test_file_cut_mid_line_without_newline(tmp_path):
     text = frame(0) + frame(100)
     p = dump(tmp_path, text[:-3])                     # '3 1 3.0 1.0 0.5' cut to '3 1 3.0 1.0'

@@ -276,6 +276,8 @@ class _Scanner:
         """General parser of a frame header (any item order, extra items, CRLF)."""
         line = self._readline()
         if not line.startswith(_ITEM):
+            if self.eof and self.li >= len(self.nl) and k > 0 and self.first_key.startswith(line.rstrip()):
+                raise _Truncated("the file ends inside the frame header")
             if k == 0:
                 hint = " (an XYZ file? use the extxyz reader)" if line.strip().isdigit() else ""
                 raise InputFormatError(
@@ -379,7 +381,8 @@ class _Scanner:
                 self._need_more(start)
             raise _Truncated(f"the file ends after {len(self.nl) - self.li} of its {n_atoms} atom lines")
         end = int(self.nl[last - 1]) + 1 if n_atoms else start
-        if end < len(self.buf) and not self.buf.startswith(self.first_key, end):
+        if end < len(self.buf) and not self.buf.startswith(self.first_key, end) \
+                and not self._cut_header_follows(end):
             self._bad_atom_count(k, n_atoms, start, end, atoms_line)
         if end == len(self.buf) and self.eof and (self.no_final_newline or self.gzip_cut):
             raise _Truncated("the compressed stream ends early" if self.gzip_cut else
@@ -389,6 +392,12 @@ class _Scanner:
         self.line += n_atoms
         return _Frame(k, step, n_atoms, box[0], box[1], columns, start, end, first_line, atoms_line,
                       *self.value_lines)
+
+    def _cut_header_follows(self, end: int) -> bool:
+        """True if the file ends, after ``end``, with the start of a frame header cut short
+        (``ITEM: TIMESTE``): the frame before it is complete, the next one truncated."""
+        rest = self.buf[end:].rstrip()
+        return self.eof and bool(rest) and b"\n" not in rest and self.first_key.startswith(rest)
 
     def _need_more(self, since: int) -> None:
         """Ask for more data, unless RESYNC_LIMIT_BYTES after ``since`` hold no frame start."""
