@@ -172,6 +172,14 @@ def test_truncated_xyz_keeps_complete_frames(tmp_path):
     assert ds.sizes["time"] == 9
 
 
+@pytest.mark.parametrize("tail", ["2", "2\nLa", '2\nLattice="10.0 0.0'])
+def test_file_cut_in_the_next_frame_header_keeps_the_frame_before(tmp_path, tail):
+    p = write(tmp_path, _traj(5) + tail)
+    with pytest.warns(TruncatedInputWarning, match="frame 5 .*the last frame is incomplete"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds.sizes["time"] == 5
+
+
 def test_number_cut_at_end_without_newline_is_dropped(tmp_path):
     p = write(tmp_path, _traj(5)[:-3])              # 'O 3 3 3' -> 'O 3 3' ... no newline
     with pytest.warns(TruncatedInputWarning, match="frame 4 .*does not end with a newline"):

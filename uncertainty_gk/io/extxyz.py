@@ -164,7 +164,8 @@ class ExtxyzReader:
                     continue                          # blank lines between frames carry nothing
                 n = _count(line)
                 nxt = rd.next()
-                if n is not None and nxt is None and frame > 0:
+                cut_here = nxt is None or (not rd.last_newline and not rd.pushed and _peek_eof(rd))
+                if n is not None and cut_here and frame > 0:
                     if not quiet:
                         self._truncated(frame, lineno, "the file ends after the atom-count line")
                     break

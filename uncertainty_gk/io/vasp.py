@@ -310,7 +310,6 @@ class XdatcarReader:
                         hdr = self._parse_header(rd, first=False)
                     except _Truncated:
                         self._truncated(frame, rd.lineno, "inside a repeated cell header")
-                        pending = None if not rd.last_newline else pending
                         break
                     if hdr["counts"] != first["counts"] or hdr["symbols"] != first["symbols"]:
                         raise InputFormatError(
@@ -375,17 +374,20 @@ class XdatcarReader:
                                            frame=frame, line=block[0][0])
                 if cartesian:
                     coords = coords @ np.linalg.inv(cell)
-                pending = (config, cell, coords, frame)
+                pending = (config, cell, coords, frame, rd.last_newline)
                 frame += 1
             cut = stream_was_cut(fh)
-        if pending is not None:
-            if cut or not rd.last_newline:
-                why = ("the compressed stream ends early" if cut else
-                       "the file does not end with a newline, so its last number may be cut")
-                self._truncated(pending[3], rd.lineno, why)
-            else:
-                yield pending[:3]
-                n_good += 1
+        if pending is not None and not pending[4]:
+            why = "the file does not end with a newline, so its last number may be cut"
+            self._truncated(pending[3], rd.lineno, why)
+        elif pending is not None:
+            yield pending[:3]
+            n_good += 1
+            if cut:
+                warnings.warn(f"{path}: the compressed stream ends early after configuration {pending[0]}; the "
+                              f"{n_good} complete configuration(s) before the cut are kept", TruncatedInputWarning,
+                              stacklevel=3)
+                self.notes.append("the compressed stream ends early")
         elif cut:
             self._truncated(frame, rd.lineno, "the compressed stream ends early")
         self.variable_cell = n_headers > 1
