@@ -265,10 +265,13 @@ def check_parameter(name: str, value, where: str, *, error=ManifestError) -> flo
     return v
 
 
-def check_frames(chunk: FrameChunk, *, source: str, first_frame: int) -> None:
+def check_frames(chunk: FrameChunk, *, source: str, first_frame: int, positions: bool = True) -> None:
     """Refuse non-finite, degenerate or left-handed cells and non-finite or absurd positions.
 
     ``first_frame`` is the index of the chunk's first frame in the run (for the message).
+    ``positions=False`` checks the cells only: in-memory Datasets (arrays, synthetic
+    failures) may carry non-finite positions for :func:`uncertainty_gk.diagnostics.diagnose`
+    to flag; the archive writer checks everything.
     """
     cell = np.asarray(chunk.cell, dtype=np.float64)
     n_atoms = chunk.positions.shape[1]
@@ -286,6 +289,8 @@ def check_frames(chunk: FrameChunk, *, source: str, first_frame: int) -> None:
             f"cell volume {det[f]:.6g} A^3 for {n_atoms} atoms: {what}, expected a right-handed cell of "
             f"at least {MIN_VOLUME_PER_ATOM_A3:g} A^3 per atom (lattice vectors {cell[f].round(6).tolist()}); "
             "check the cell of the file", path=source, frame=first_frame + f)
+    if not positions:
+        return
     pos = chunk.positions
     finite = np.isfinite(pos).all(axis=(1, 2))
     if not finite.all():
@@ -392,7 +397,7 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
         raise SchemaError(f"{source}: no frames")
     n = 0
     for c in chunks:
-        check_frames(c, source=source, first_frame=n)
+        check_frames(c, source=source, first_frame=n, positions=False)
         n += c.n_frames
     pos = np.concatenate([c.positions for c in chunks], axis=0)
     cell = np.concatenate([c.cell for c in chunks], axis=0)
