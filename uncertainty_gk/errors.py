@@ -12,8 +12,8 @@ The CLI prints ``error: <message>`` for any :class:`UGKError` and exits non-zero
 from __future__ import annotations
 
 __all__ = [
-    "UGKError", "InputFormatError", "ManifestError", "SchemaError", "CampaignError", "AnalysisError",
-    "UGKWarning", "TruncatedInputWarning", "DuplicateFramesWarning", "ConvergenceWarning", "AnalysisWarning",
+    "UGKError", "InputFormatError", "ManifestError", "SchemaError", "CampaignError", "OutputError", "AnalysisError",
+    "UGKWarning", "TruncatedInputWarning", "SkippedFramesWarning", "DuplicateFramesWarning", "ConvergenceWarning", "AnalysisWarning",
     "LogEventWarning"
 ]
 
