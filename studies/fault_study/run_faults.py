@@ -334,6 +334,13 @@ def build_cases() -> list[Case]:
                 lp0 = wd / "base" / "log.lammps"
                 lp0.write_text(log)
                 baseline["rows"] = thermo_rows(wd / "base", lp0)[1]
+            if name == "gz":
+                lp = wd / "log.lammps.gz"
+                raw = gzip.compress(log.encode())
+                lp.write_bytes(raw[: len(raw) * 2 // 3])
+                r, rows_out = thermo_rows(wd, lp)
+                return r, {"frames": None if rows_out is None else [rows_out], "expect": None,
+                           "file": "log.lammps.gz"}
             lp = wd / "log.lammps"
             lp.write_text(mutator(log))
             r, rows_out = thermo_rows(wd, lp)
@@ -473,14 +480,12 @@ def build_cases() -> list[Case]:
         script = textwrap.dedent(f"""
             import sys, time
             import uncertainty_gk.archive as a
-            real, calls = a.check_frames, []
+            real = a.time_axis                  # called for every chunk once the temporary archive exists
             def slow(*args, **kw):
-                calls.append(1)
-                if len(calls) == 2:
-                    print("writing", flush=True)
-                    time.sleep(60)
+                print("writing", flush=True)
+                time.sleep(60)
                 return real(*args, **kw)
-            a.check_frames = slow
+            a.time_axis = slow
             from uncertainty_gk.cli import main
             sys.exit(main(["ingest", {str(m)!r}, "-o", {str(out / 'c.nc')!r}, "-q"]))
             """)
@@ -530,13 +535,70 @@ def build_cases() -> list[Case]:
         small = size < 20 * len(two.encode())
         return r, {"ok_if_exit0": small, "silent_if": not small, "size": size}
     add(13, "2-frame run archive size", size_case)
+
+    # ---- more damage of the same kinds (cases 89 on, added after the first measurement)
+    add(2, "NaN coordinate in frame 20 (a blown-up run)", ingest_case(
+        lambda: "\n".join(ln.rsplit(" ", 1)[0] + " nan" if i == per * 20 + 12 else ln
+                          for i, ln in enumerate(dump_lines)), "nan.lammpstrj", types=types))
+    add(2, "an atom id changed in frame 6", ingest_case(
+        lambda: "\n".join("999 " + ln.split(" ", 1)[1] if i == per * 6 + 9 else ln for i, ln in enumerate(dump_lines)),
+        "id.lammpstrj", types=types))
+    add(2, "frames 10-12 repeated (restart overlap)", ingest_case(
+        lambda: "\n".join(dump_lines[:per * 13] + dump_lines[per * 10:]), "rep.lammpstrj", types=types,
+        expect_frames=30))
+    add(2, "a flipped byte in a gzip dump", ingest_case(
+        lambda: (lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 0xFF]) + b[len(b) // 2 + 1:])(
+            gzip.compress(dump.encode())), "flip.lammpstrj.gz", types=types))
+    add(6, "XDATCAR configuration with a missing line", ingest_case(
+        lambda: "\n".join(ln for i, ln in enumerate(xdatcar_text().split("\n")) if i != 7 + 9 * 12 + 3),
+        "XDATCAR", defaults="frame_interval_ps = 0.1", expect_frames=29))
+    add(6, "XDATCAR coordinate '*******' (Fortran overflow)", ingest_case(
+        lambda: "\n".join("0.1 ******* 0.3" if i == 7 + 9 * 5 + 2 else ln
+                          for i, ln in enumerate(xdatcar_text().split("\n"))),
+        "XDATCAR", defaults="frame_interval_ps = 0.1", expect_frames=29))
+    add(6, "XDATCAR atom counts line damaged", ingest_case(
+        lambda: xdatcar_text().replace("\n4 4\n", "\n4 x\n", 1), "XDATCAR", defaults="frame_interval_ps = 0.1"))
+    add(1, "extxyz species changed in frame 8", ingest_case(
+        lambda: "\n".join(("Na" + ln[2:]) if i == 6 * 8 + 2 else ln for i, ln in enumerate(xyz.split("\n"))),
+        "sp.xyz", defaults="timestep_ps = 0.001"))
+    add(1, "extxyz frame without Lattice", ingest_case(
+        lambda: "\n".join(ln.replace('Lattice="10.0 0.0 0.0 0.0 10.0 0.0 0.0 0.0 10.0" ', "") if i == 6 * 9 + 1
+                          else ln for i, ln in enumerate(xyz.split("\n"))), "nolat.xyz",
+        defaults="timestep_ps = 0.001"))
+    add(7, "log.lammps.gz cut short", log_case(lambda t: t, "gz"))
+    add(7, "thermo header line damaged", log_case(
+        lambda t: t.replace("Step          Time", "St#p          Time", 1), "hdr", damaged_rows=0))
+
+    def data_case(mutator, label):
+        def run(wd):
+            tiny = wd / "tiny"
+            shutil.copytree(EXAMPLES, tiny)
+            d = tiny / "lpso_start.data"
+            d.write_text(mutator(d.read_text()))
+            m = tiny / "campaign.toml"
+            m.write_text(m.read_text().replace('types = {1 = "Li", 2 = "P", 3 = "O", 4 = "Si"}',
+                                               'data_file = "lpso_start.data"'))
+            return ugk("ingest", m, "-o", wd / "c.nc", "-q"), {"file": "lpso_start.data"}
+        add(8, label, run)
+    data_case(lambda t: t.replace("1 6.941", "1 six", 1), "data file: mass not a number")
+    data_case(lambda t: t.replace("Masses", "Mases", 1), "data file: no Masses section")
+    for label, text in (("unknown key", good_run + "\ntemprature_K = 300"),
+                        ("missing trajectory file", 'trajectory = "nope.lammpstrj"\nlabels = {seed = 1}'),
+                        ("max_unwrap_fraction = 7", good_run + "\nmax_unwrap_fraction = 7")):
+        def run(wd, text=text):
+            (wd / "d.lammpstrj").write_text(dump)
+            m = wd / "m.toml"
+            m.write_text('[defaults]\ntypes = {1 = "Li", 2 = "O", 3 = "P"}\ntimestep_ps = 0.001\n'
+                         f"[[runs]]\n{text}\n")
+            return ugk("ingest", m, "-o", wd / "c.nc", "-q"), {"file": "m.toml"}
+        add(8, label, run)
     return cases
 
 
-def run_all(workdir: Path, only=None) -> list[tuple[Case, str, str]]:
+def run_all(workdir: Path, only=None, first=0) -> list[tuple[Case, str, str]]:
     results = []
     for i, case in enumerate(build_cases()):
-        if only and case.category not in only:
+        if (only and case.category not in only) or i < first:
             continue
         wd = workdir / f"case{i:03d}"
         wd.mkdir(parents=True, exist_ok=True)
@@ -557,11 +619,30 @@ def run_all(workdir: Path, only=None) -> list[tuple[Case, str, str]]:
             outcome = classify(r, info)
         msg = next((ln for ln in (r.stderr + r.stdout).splitlines() if ln.startswith(("error:", "warning:"))), "")
         results.append((case, outcome, msg[:160]))
-        print(f"[{case.category:2d}] {case.name:<48} {outcome:<14} {msg[:110]}", flush=True)
+        print(f"#{i:03d} [{case.category:2d}] {case.name:<48} {outcome:<14} {msg[:110]}", flush=True)
     return results
 
 
 COLUMNS = ("clear error", "unclear error", "warning", "clean", "traceback", "silent", "lost")
+
+
+_LINE = re.compile(r"^(?:#(\d+) )?\[\s*(\d+)\] (.{48}) (clear error|unclear error|warning|clean|traceback|silent|lost)")
+
+
+def results_from_logs(paths) -> list[tuple[Case, str, str]]:
+    """Outcomes printed by earlier runs; later logs override earlier ones case by case
+    (lines without a case number are numbered in order, as the first version printed them)."""
+    found: dict[int, tuple[Case, str, str]] = {}
+    for path in paths:
+        k = 0
+        for line in Path(path).read_text().splitlines():
+            m = _LINE.match(line)
+            if not m:
+                continue
+            idx = int(m.group(1)) if m.group(1) else k
+            k += 1
+            found[idx] = (Case(int(m.group(2)), m.group(3).strip(), None), m.group(4), "")
+    return [found[i] for i in sorted(found)]
 
 
 def table(results) -> str:
@@ -585,12 +666,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, help="keep the cases here (default: a temporary folder)")
     ap.add_argument("--only", type=int, nargs="*", help="only these categories")
+    ap.add_argument("--from-case", type=int, default=0, help="only cases with this number or higher")
+    ap.add_argument("--table", type=Path, nargs="+", metavar="LOG",
+                    help="print the table of the outcomes in these printed logs (later ones override) and stop")
     args = ap.parse_args(argv)
+    if args.table:
+        print(table(results_from_logs(args.table)))
+        return 0
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="faults_"))
     code = subprocess.run([*PY, "-c", "import uncertainty_gk, sys; print(uncertainty_gk.__file__)"],
                           capture_output=True, text=True).stdout.strip()
     print(f"code under test: {code}")
-    results = run_all(workdir, args.only)
+    results = run_all(workdir, args.only, args.from_case)
     print()
     print(table(results))
     return 0
