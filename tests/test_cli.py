@@ -76,9 +76,13 @@ def test_truncated_dump_error_names_frame(tiny, tmp_path, capsys):
     # frame 1 loses two atoms (count stays 297): the atom count no longer matches
     lines = text[:306 + 9 + 295] + text[306 + 9 + 297:]
     bad.write_text("\n".join(lines) + "\n")
-    code, _, err = run_cli(["info", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001"], capsys)
-    assert code == 2
-    assert "bad.lammpstrj" in err and "frame" in err and "Traceback" not in err
+    code, out, err = run_cli(["info", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001"], capsys)
+    # issue 14: the damaged frame is skipped (with a warning naming it), every other frame is kept
+    assert code == 0
+    assert "warning:" in err and "bad.lammpstrj" in err and "skipped 1 corrupted frame(s)" in err
+    assert "frame 1 (line" in err and "Traceback" not in err
+    n_frames = sum(1 for ln in text if ln == "ITEM: TIMESTEP")
+    assert f" {n_frames - 1} " in out
 
 
 def test_analyze_json_shape(tmp_path, capsys):

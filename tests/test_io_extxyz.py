@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty_gk.errors import InputFormatError
+from uncertainty_gk.errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
 from uncertainty_gk.io.extxyz import ExtxyzReader, read_extxyz
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -137,14 +137,73 @@ def test_atom_count_changes(tmp_path):
 def test_corrupt_gzip(tmp_path):
     p = tmp_path / "traj.xyz.gz"
     p.write_bytes(gzip.compress(frame("1 1 1", "2 2 2").encode())[:-12])
-    with pytest.raises(InputFormatError, match="cannot decompress"):
+    with pytest.raises(InputFormatError, match="no complete frame"), \
+            pytest.warns(TruncatedInputWarning, match="compressed stream ends early"):
         read_extxyz(p, frame_interval_ps=0.1)
 
 
 def test_garbage(tmp_path):
     p = write(tmp_path, "this is\nnot an xyz file\n")
-    with pytest.raises(InputFormatError, match="cannot parse as extended XYZ"):
+    with pytest.raises(InputFormatError, match=r"line 1: expected an atom count .* found .this is.: not an extended XYZ"):
         read_extxyz(p, frame_interval_ps=0.1)
+
+
+# ------------------------------------------------------------------ issue 14 regressions
+def _traj(n, start=0):
+    return "".join(frame(f"{1 + 0.01 * k} 5 5", "3 3 3", extra=f"step={10 * k}") for k in range(start, start + n))
+
+
+def test_blank_line_between_joined_files_keeps_every_frame(tmp_path):
+    """Finding 1: two files joined, the first ending in an empty line: 15 of 30 frames kept, no warning."""
+    p = write(tmp_path, _traj(15) + "\n" + _traj(15, start=15))
+    ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds.sizes["time"] == 30
+    np.testing.assert_allclose(ds["time"].values, np.arange(30) * 0.01)
+
+
+def test_truncated_xyz_keeps_complete_frames(tmp_path):
+    """Finding 1: a truncated .xyz was refused as a whole."""
+    text = _traj(10)
+    cut = text[:text.rindex("O 3 3 3")]            # the last frame loses its last atom line
+    p = write(tmp_path, cut)
+    with pytest.warns(TruncatedInputWarning, match=r"frame 9 \(line 37\): the last frame is incomplete \(the "
+                      r"file ends after 1 of its 2 atom lines\)"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds.sizes["time"] == 9
+
+
+@pytest.mark.parametrize("tail", ["2", "2\nLa", '2\nLattice="10.0 0.0'])
+def test_file_cut_in_the_next_frame_header_keeps_the_frame_before(tmp_path, tail):
+    p = write(tmp_path, _traj(5) + tail)
+    with pytest.warns(TruncatedInputWarning, match="frame 5 .*the last frame is incomplete"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds.sizes["time"] == 5
+
+
+def test_number_cut_at_end_without_newline_is_dropped(tmp_path):
+    p = write(tmp_path, _traj(5)[:-3])              # 'O 3 3 3' -> 'O 3 3' ... no newline
+    with pytest.warns(TruncatedInputWarning, match="frame 4 .*does not end with a newline"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds.sizes["time"] == 4
+
+
+def test_corrupted_count_line_mid_file_skips_one_frame(tmp_path):
+    text = _traj(12).split("\n")
+    assert text[4 * 5] == "2"
+    text[4 * 5] = "2000000"                          # frame 5's atom count
+    p = write(tmp_path, "\n".join(text))
+    with pytest.warns(SkippedFramesWarning, match=r"frame 5 \(line 21\): the count line says 2000000 atoms but 2 "
+                      r"atom lines follow before the next frame \(line 25\)"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds["step"].values.tolist() == [10 * k for k in range(12) if k != 5]
+
+
+def test_unparseable_frame_is_skipped(tmp_path):
+    text = _traj(6).replace("Li 1.03 5 5", "Li 1.03 five 5")
+    p = write(tmp_path, text)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 3 \(line 13\): skipped a frame that cannot be parsed"):
+        ds = read_extxyz(p, timestep_ps=0.001)
+    assert ds["step"].values.tolist() == [0, 10, 20, 40, 50]
 
 
 def _energy_file(tmp_path, energies, *, name="e.xyz", drop_at=None):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty_gk.errors import InputFormatError, TruncatedInputWarning
+from uncertainty_gk.errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
 from uncertainty_gk.io.lammps_dump import LammpsDumpReader, read_lammps_dump
 
 # Each frame below has 3 atoms: 9 header lines + 3 atom lines = 12 lines, so frame k
@@ -60,6 +60,14 @@ def test_truncated_inside_frame_header(tmp_path):
     assert n_frames(chunks) == 2
 
 
+@pytest.mark.parametrize("cut", ["ITEM: TIMESTE", "ITEM", "I"])
+def test_file_cut_inside_the_next_frame_header_keeps_the_frame_before(tmp_path, cut):
+    p = dump(tmp_path, frame(0) + frame(100) + cut)
+    with pytest.warns(TruncatedInputWarning, match="frame 2 .*ends inside the frame header"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 100]
+
+
 def test_file_cut_mid_line_without_newline(tmp_path):
     text = frame(0) + frame(100)
     p = dump(tmp_path, text[:-3])                     # '3 1 3.0 1.0 0.5' cut to '3 1 3.0 1.0'
@@ -87,20 +95,48 @@ def test_atom_count_changes_between_frames(tmp_path):
     assert exc.value.frame == 1 and exc.value.line == 16 and exc.value.path == str(p)
 
 
-def test_fewer_atom_lines_than_declared(tmp_path):
+def steps_of(chunks):
+    return np.concatenate([c.step for c in chunks]).tolist()
+
+
+def test_fewer_atom_lines_than_declared_skips_only_that_frame(tmp_path):
     rows = ["1 1 1.0 0 0", "2 1 2.0 0 0"]
     p = dump(tmp_path, frame(0) + frame(100, rows, n=3) + frame(200))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 22\): expected 3 atoms, found 2 before "
-                       r"'ITEM: TIMESTEP' \(line 24\)"):
-        read(p)
+    with pytest.warns(SkippedFramesWarning, match=r"skipped 1 corrupted frame\(s\) and kept every other frame: "
+                      r"frame 1 \(line 22\): expected 3 atoms, found 2 before 'ITEM: TIMESTEP' \(line 24\)"):
+        reader, chunks = read(p)
+    assert steps_of(chunks) == [0, 200]
+    assert any("skipped corrupted frame(s) [1]" in n for n in reader.info().notes)
 
 
-def test_more_atom_lines_than_declared(tmp_path):
+def test_more_atom_lines_than_declared_skips_only_that_frame(tmp_path):
     rows = ["1 1 1.0 0 0", "2 1 2.0 0 0", "3 1 3.0 0 0", "4 1 4.0 0 0"]
     p = dump(tmp_path, frame(0) + frame(100, rows, n=3) + frame(200))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 22\): expected 3 atoms \(NUMBER OF ATOMS\), but "
-                       r"line 25 after them is '4 1 4.0 0 0' instead of 'ITEM: TIMESTEP'"):
-        read(p)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line 22\): expected 3 atoms \(NUMBER OF ATOMS\), "
+                      r"but line 25 after them is '4 1 4.0 0 0' instead of 'ITEM: TIMESTEP'"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 200]
+
+
+def test_corrupted_atom_count_mid_file_keeps_later_frames(tmp_path):
+    """Finding 2: '297' -> '2970000' in one frame header dropped every later frame."""
+    text = "".join(frame(100 * k) for k in range(50))
+    lines = text.split("\n")
+    assert lines[12 * 10 + 3] == "3"
+    lines[12 * 10 + 3] = "3000000"                       # frame 10's NUMBER OF ATOMS
+    p = dump(tmp_path, "\n".join(lines))
+    with pytest.warns(SkippedFramesWarning, match=r"frame 10 \(line 124\): NUMBER OF ATOMS is 3000000 \(every "
+                      r"other frame has 3\), but 3 atom lines follow"):
+        _, chunks = read(p, chunk_frames=7)
+    assert steps_of(chunks) == [100 * k for k in range(50) if k != 10]
+
+
+def test_corrupted_atom_count_in_last_frame(tmp_path):
+    text = frame(0) + frame(100) + frame(200).replace("ATOMS\n3\n", "ATOMS\n30\n")
+    p = dump(tmp_path, text)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 2 .*NUMBER OF ATOMS is 30"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 100]
 
 
 def test_atom_ids_change_between_frames(tmp_path):
@@ -127,27 +163,30 @@ def test_non_finite_coordinates(tmp_path, bad):
         read(p)
 
 
-def test_row_with_wrong_number_of_fields(tmp_path):
+def test_row_with_wrong_number_of_fields_skips_the_frame(tmp_path):
     rows = ["1 1 1.0 0 0", "2 1 2.0 0", "3 1 3.0 0 0"]
-    p = dump(tmp_path, frame(0) + frame(100, rows))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 23\): atom line has 4 fields, expected 5 for the "
-                       r"columns 'id type xu yu zu': '2 1 2.0 0'"):
-        read(p)
+    p = dump(tmp_path, frame(0) + frame(100, rows) + frame(200))
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line 23\): atom line has 4 fields, expected 5 for "
+                      r"the columns 'id type xu yu zu': '2 1 2.0 0'"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 200]
 
 
-def test_row_with_extra_field(tmp_path):
+def test_row_with_extra_field_skips_the_frame(tmp_path):
     rows = ["1 1 1.0 0 0", "2 1 2.0 0 0 7", "3 1 3.0 0 0"]
     p = dump(tmp_path, frame(0) + frame(100, rows))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 23\): atom line has 6 fields, expected 5"):
-        read(p)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line 23\): atom line has 6 fields, expected 5"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0]
 
 
-def test_non_numeric_value(tmp_path):
+def test_non_numeric_value_skips_the_frame(tmp_path):
     rows = ["1 1 1.0 0 0", "2 1 2.0 0 0", "3 1 3.0 0.5abc 0"]
-    p = dump(tmp_path, frame(0) + frame(100) + frame(200, rows))
-    with pytest.raises(InputFormatError, match=r"frame 2 \(line 36\): cannot read '0.5abc' in column 'yu' as a "
-                       "number"):
-        read(p)
+    p = dump(tmp_path, frame(0) + frame(100) + frame(200, rows) + frame(300))
+    with pytest.warns(SkippedFramesWarning, match=r"frame 2 \(line 36\): cannot read '0.5abc' in column 'yu' "
+                      "as a number"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 100, 300]
 
 
 def test_non_numeric_value_in_first_frame(tmp_path):
@@ -240,10 +279,11 @@ def test_timestep_goes_backwards_within_a_file(tmp_path):
         read(p)
 
 
-def test_non_integer_timestep(tmp_path):
-    p = dump(tmp_path, frame(0) + frame(100).replace("100\n", "1e2x\n", 1))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 14\): expected an integer timestep"):
-        read(p)
+def test_non_integer_timestep_skips_the_frame(tmp_path):
+    p = dump(tmp_path, frame(0) + frame(100).replace("100\n", "1e2x\n", 1) + frame(200))
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line 14\): expected an integer timestep"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0, 200]
 
 
 def test_garbage_between_frames(tmp_path):
@@ -279,6 +319,7 @@ def test_line_numbers_with_units_and_time_items(tmp_path):
 
 def test_bad_box_bounds(tmp_path):
     p = dump(tmp_path, frame(0) + frame(100).replace("0 10\n0 10\n0 10", "0 10\n0 ten\n0 10"))
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line 19\): expected numbers in BOX BOUNDS line 2, "
-                       "found '0 ten'"):
-        read(p)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line 19\): expected numbers in BOX BOUNDS line 2, "
+                      "found '0 ten'"):
+        _, chunks = read(p)
+    assert steps_of(chunks) == [0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty_gk.errors import InputFormatError, LogEventWarning
+from uncertainty_gk.errors import InputFormatError, LogEventWarning, SkippedFramesWarning, TruncatedInputWarning
 from uncertainty_gk.io.lammps_log import parse_lammps_log, sanitize_column
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -221,6 +221,37 @@ def test_truncated_row_is_noted(tmp_path):
     log = parse_lammps_log(p)
     assert log.blocks[0].n_rows == 1 and log.steps_done == [0]
     assert any("truncated" in n for n in log.notes)
+
+
+def _long_log(n_rows=101):
+    rows = "".join(f"  {100 * k}   {1000 + k % 7}.0   -3484.{k % 10}\n" for k in range(n_rows))
+    return (f"LAMMPS (x)\nunits metal\ntimestep 0.001\nrun {100 * (n_rows - 1)}\n   Step   Temp   PotEng\n{rows}"
+            f"Loop time of 1.0 on 1 procs for {100 * (n_rows - 1)} steps with 297 atoms\n")
+
+
+@pytest.mark.parametrize("bad", ["  1900   1003.0   -3484.x", "  1900   ###   -3484.9", "  1900   1003.0"])
+def test_one_corrupted_row_does_not_end_the_block(tmp_path, bad):
+    """Finding 7: one non-numeric value ended the thermo block; 81 of 101 rows were dropped."""
+    text = _long_log().replace("  1900   1005.0   -3484.9", bad)
+    assert bad in text
+    p = tmp_path / "log.lammps"
+    p.write_text(text)
+    with pytest.warns(SkippedFramesWarning, match=r"skipped 1 corrupted thermo row\(s\).*line 25"):
+        log = parse_lammps_log(p)
+    assert len(log.blocks) == 1
+    assert log.blocks[0].n_rows == 100
+    assert log.blocks[0].completed and log.steps_done == [10000]
+    assert 1900 not in log.blocks[0].steps
+
+
+def test_truncated_gzip_log_is_read_up_to_the_cut(tmp_path):
+    raw = gzip.compress(_long_log(2000).encode())
+    p = tmp_path / "log.lammps.gz"
+    p.write_bytes(raw[: len(raw) // 2])
+    with pytest.warns(TruncatedInputWarning, match="compressed stream ends early"):
+        log = parse_lammps_log(p)
+    assert 100 < log.blocks[0].n_rows < 2000
+    assert not log.blocks[0].completed
 
 
 # ------------------------------------------------------------------ real data

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uncertainty_gk.errors import InputFormatError, TruncatedInputWarning
+from uncertainty_gk.errors import SkippedFramesWarning, InputFormatError, TruncatedInputWarning
 from uncertainty_gk.io.vasp import XdatcarReader, read_xdatcar
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -130,24 +130,28 @@ def test_too_few_coordinate_lines(tmp_path):
     text = xdatcar().replace("0.05 0.50 0.50\n", "", 1)
     p = tmp_path / "XDATCAR"
     p.write_text(text)
-    with pytest.raises(InputFormatError, match=r"frame 1 \(line \d+\): configuration 2 has 1 coordinate lines"):
-        read_xdatcar(p, frame_interval_ps=0.1)
+    with pytest.warns(SkippedFramesWarning, match=r"frame 1 \(line \d+\): configuration 2 has 1 coordinate lines"):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds["step"].values.tolist() == [1, 3]
+    assert ds["time"].values.tolist() == pytest.approx([0.0, 0.2])    # the gap stays on the time axis
 
 
 def test_too_many_coordinate_lines(tmp_path):
     text = xdatcar().replace("0.05 0.50 0.50\n", "0.05 0.50 0.50\n0.3 0.3 0.3\n", 1)
     p = tmp_path / "XDATCAR"
     p.write_text(text)
-    with pytest.raises(InputFormatError, match="more coordinate lines than the 2 atoms"):
-        read_xdatcar(p, frame_interval_ps=0.1)
+    with pytest.warns(SkippedFramesWarning, match="more coordinate lines than the 2 atoms"):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds["step"].values.tolist() == [1, 3]
 
 
 def test_non_numeric_coordinate(tmp_path):
     text = xdatcar().replace("0.05 0.50 0.50", "0.05 ******** 0.50", 1)
     p = tmp_path / "XDATCAR"
     p.write_text(text)
-    with pytest.raises(InputFormatError, match=r"line 12\): configuration 2: expected 3 fractional coordinates"):
-        read_xdatcar(p, frame_interval_ps=0.1)
+    with pytest.warns(SkippedFramesWarning, match=r"line 12\): configuration 2: expected 3 fractional coordinates"):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds["step"].values.tolist() == [1, 3]
 
 
 def test_empty_file(tmp_path):
@@ -249,3 +253,69 @@ def test_real_unwrap_matches_independent_implementation():
     np.testing.assert_allclose(pos, ref, rtol=0, atol=1e-9)
     # some atoms really cross the cell boundary in this run
     assert np.abs(pos).max() > 20.4 or pos.min() < -0.1
+
+
+# --------------------------------------------------------------------------- issue 14 regressions
+def test_truncated_gzip_keeps_complete_configurations(tmp_path):
+    """Finding 6: a truncated XDATCAR.gz gave an EOFError traceback."""
+    import gzip
+
+    frames = [(f"0.{k:02d} 0.5 0.5", "0.5 0.5 0.5") for k in range(1, 60)]
+    raw = gzip.compress(xdatcar(frames=frames).encode())
+    for cut in (len(raw) // 3, len(raw) // 2, len(raw) - 9):
+        p = tmp_path / "XDATCAR.gz"
+        p.write_bytes(raw[:cut])
+        with pytest.warns(TruncatedInputWarning, match="ends"):
+            ds = read_xdatcar(p, frame_interval_ps=0.1)
+        assert 1 <= ds.sizes["time"] <= 59           # a cut trailer loses no data, but is reported
+        assert ds["step"].values.tolist() == list(range(1, ds.sizes["time"] + 1))
+
+
+@pytest.mark.parametrize("compress", ["bz2", "lzma"])
+def test_bz2_and_xz_are_read(tmp_path, compress):
+    import importlib
+
+    mod = importlib.import_module(compress)
+    p = tmp_path / "XDATCAR.z"
+    p.write_bytes(mod.compress(xdatcar().encode()))
+    ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds.sizes["time"] == 3
+
+
+@pytest.mark.parametrize("numbers,match", [([1, 2, 2], "configuration number 2 follows 2"),
+                                          ([1, 3, 2], "configuration number 2 follows 3")])
+def test_repeated_or_backwards_configuration_numbers_refused(tmp_path, numbers, match):
+    """Finding 9: repeated or backwards configurations silently shifted the time axis."""
+    p = tmp_path / "XDATCAR"
+    p.write_text(xdatcar(numbers=numbers))
+    with pytest.raises(InputFormatError, match=match + r".*must increase"):
+        read_xdatcar(p, frame_interval_ps=0.1)
+
+
+def test_missing_configuration_keeps_its_place_in_time(tmp_path):
+    frames = FRAMES + FRAMES[:1]
+    p = tmp_path / "XDATCAR"
+    p.write_text(xdatcar(frames=frames, numbers=[1, 2, 3, 5]))
+    with pytest.warns(SkippedFramesWarning, match="configuration 5 follows 3; 1 configuration"):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds["time"].values.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.4])
+
+
+def test_number_cut_at_end_of_file_is_not_a_coordinate(tmp_path):
+    """Finding 9: '0.95' cut to '0.9' at the very end was read as a coordinate."""
+    p = tmp_path / "XDATCAR"
+    p.write_text(xdatcar()[:-6])         # last line '0.5 0.5 0.5' -> '0.5 0'... without newline
+    text = xdatcar()
+    p.write_text(text[:-2])              # '... 0.50' -> '... 0.5', no final newline
+    with pytest.warns(TruncatedInputWarning, match="does not end with a newline"):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds.sizes["time"] == 2
+
+
+@pytest.mark.parametrize("tail", ["Dir", "Direct configurat", "Direct configuration=     4\n0.1 0.2"])
+def test_file_cut_in_the_next_configuration_keeps_the_one_before(tmp_path, tail):
+    p = tmp_path / "XDATCAR"
+    p.write_text(xdatcar() + tail)
+    with pytest.warns(TruncatedInputWarning):
+        ds = read_xdatcar(p, frame_interval_ps=0.1)
+    assert ds.sizes["time"] == 3

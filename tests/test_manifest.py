@@ -78,7 +78,7 @@ def test_no_runs(tmp_path):
 
 
 def test_bad_number(tmp_path):
-    with pytest.raises(ManifestError, match="timestep_ps must be a positive number, found -1"):
+    with pytest.raises(ManifestError, match=r"timestep_ps = -1 is outside the physical range \[1e-06, 0.1\]"):
         load_manifest(write(tmp_path, GOOD.replace("timestep_ps = 0.001", "timestep_ps = -1")))
 
 
@@ -126,3 +126,50 @@ def test_detect_format_by_content(tmp_path):
     q.write_bytes(b"\x00\x01garbage")
     with pytest.raises(ManifestError, match="cannot tell the trajectory format"):
         detect_format(q)
+
+
+# --------------------------------------------------------------------------- issue 14 regressions
+@pytest.mark.parametrize("old,new,match", [
+    ('labels = {structure = "struct1", model = "medium", seed = 1}', 'labels = "seed1"', "labels must be a table"),
+    ('trajectory = "a/dump.lammpstrj"', "trajectory = 5", "trajectory must be a path or a list of paths"),
+    ('trajectory = "a/dump.lammpstrj"', "trajectory = []", "trajectory must be a path or a list of paths"),
+    ('log = "a/log.lammps"', "log = 5", "log must be a string, found 5"),
+    ('mobile = ["Li"]', "mobile = 3", "mobile must be an element or a list of elements"),
+    ('labels = {structure = "struct1", model = "medium", seed = 1}',
+     "labels = {structure = 2024-05-01T10:00:00, seed = 1}", r"label structure = datetime.*quote dates"),
+    ("temperature_K = 1000", "temperature_K = inf", r"temperature_K = inf is outside the physical range"),
+    ("temperature_K = 1000", "temperature_K = 1e9", r"temperature_K = 1000000000.0 is outside"),
+    ("timestep_ps = 0.001", "timestep_ps = 1e-30", r"timestep_ps = 1e-30 is outside the physical range"),
+    ("timestep_ps = 0.001", "timestep_ps = nan", r"timestep_ps = nan is outside"),
+    ('trajectory = "a/dump.lammpstrj"', 'trajectory = "a/dump.lammpstrj"\nname = ".."', "must not start with '.'"),
+    ('trajectory = "a/dump.lammpstrj"', 'trajectory = "a/dump.lammpstrj"\nname = "a/b"', "may contain only"),
+])
+def test_manifest_type_errors_are_clear(tmp_path, old, new, match):
+    """Finding 8/9: wrong types gave tracebacks; absurd values were accepted."""
+    assert old in GOOD
+    with pytest.raises(ManifestError, match=match):
+        load_manifest(write(tmp_path, GOOD.replace(old, new)))
+
+
+@pytest.mark.parametrize("text,match", [
+    ("defaults = 5\n[[runs]]\ntrajectory = 'a/dump.lammpstrj'", r"\[defaults\] must be a table"),
+    ("runs = [1]", "runs must be an array of tables"),
+    ("[[runs]]\nglob = 'a/*.lammpstrj'\nlabel_pattern = '(?P<seed'", "label_pattern .* is not a valid regular"),
+])
+def test_manifest_structure_errors_are_clear(tmp_path, text, match):
+    with pytest.raises(ManifestError, match=match):
+        load_manifest(write(tmp_path, text))
+
+
+def test_same_file_twice_in_one_group_refused(tmp_path):
+    """Finding 9: the same file listed as two seeds was pooled as two independent seeds."""
+    text = GOOD + GOOD[GOOD.index("[[runs]]"):].replace("seed = 1", "seed = 2")
+    with pytest.raises(ManifestError, match=r"runs\[1\]: trajectory .*dump.lammpstrj is also listed by .*runs\[0\] "
+                       "in the same group"):
+        load_manifest(write(tmp_path, text))
+
+
+def test_generated_run_names_cannot_escape(tmp_path):
+    text = GOOD.replace('labels = {structure = "struct1", model = "medium", seed = 1}', 'labels = {structure = ".."}')
+    (run,) = load_manifest(write(tmp_path, text)).runs
+    assert not run.name.startswith(".") and "/" not in run.name

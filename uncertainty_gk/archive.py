@@ -17,8 +17,10 @@ options are unchanged are copied from the old archive instead of being parsed ag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -28,15 +30,18 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from xarray.backends import BackendArray
 
 from . import progress
-from .errors import CampaignError, SchemaError, UGKError
-from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, make_attrs,
+from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
+from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
+from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
+                     check_parameter, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, time_axis)
 
-ARCHIVE_FORMAT = "uncertainty_gk-campaign-1"
-#: Target bytes per HDF5 chunk of positions (frames x atoms x 3 float64).
-CHUNK_BYTES = 4 * 2**20
+ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
+#: Formats :func:`open_archive` reads (1: before checksums and compact storage).
+ARCHIVE_FORMATS = ("uncertainty_gk-campaign-1", ARCHIVE_FORMAT)
 ENGINE = "h5netcdf"
 
 
@@ -63,10 +68,103 @@ class IngestReport:
 
 
 # --------------------------------------------------------------------------- writing
+#: Target bytes per HDF5 chunk of positions (frames x atoms x 3), uncompressed.
+CHUNK_BYTES = 1 << 20
+#: gzip level of the stored arrays (with the byte shuffle filter).
+COMPLEVEL = 4
+#: Variables streamed frame by frame.
+FRAME_VARIABLES = ("positions", "velocities", "forces")
+#: Largest number of decimals tried for fractional coordinates (XDATCAR writes 8).
+MAX_FRACTIONAL_DECIMALS = 10
+_RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 def _chunk_shape(n_frames: int, n_atoms: int) -> tuple[int, int, int]:
-    atoms = min(n_atoms, 128)
-    frames = max(1, min(max(n_frames, 1), CHUNK_BYTES // (24 * atoms)))
-    return (frames, atoms, 3)
+    """Chunks of whole frames, about CHUNK_BYTES each, never longer than the run."""
+    per_frame = 24 * max(1, n_atoms)
+    if per_frame > CHUNK_BYTES:
+        return (1, max(1, CHUNK_BYTES // 24), 3)
+    return (max(1, min(max(n_frames, 1), CHUNK_BYTES // per_frame)), n_atoms, 3)
+
+
+class _Requantise(Exception):
+    """A later chunk has more decimals than the first: store this run as float64."""
+
+
+class _Encoder:
+    """How one frame variable is stored, and the checksum of what was stored.
+
+    * ``"decimal"``: every value is an N-decimal number (text input): int64 ``round(x * 10**N)``
+      with CF ``scale_factor = 10**-N``;
+    * ``"fractional"`` (positions only): the positions are
+      :func:`~uncertainty_gk.schema.decimal_fractional_to_cartesian` of N-decimal unwrapped
+      fractional coordinates (XDATCAR): int64 ``round(frac * 10**N)``, decoded with the cell;
+    * ``"float"``: float64 as given.
+
+    All are gzip + shuffle compressed.  Every chunk is checked to decode to its values
+    bit for bit; a chunk that does not (more decimals than the first, another cell) makes
+    the run be written again as float64 (:class:`_Requantise`).
+    """
+
+    def __init__(self, name: str, first: np.ndarray, first_cell: np.ndarray, quantise: bool):
+        self.name = name
+        self.mode, self.decimals = "float", None
+        self.sha = hashlib.sha256()
+        if not quantise:
+            return
+        n = decimals_of(first)
+        if n is not None:
+            self.mode, self.decimals = "decimal", n
+        elif name == "positions":
+            n = self._fractional_decimals(first, first_cell)
+            if n is not None:
+                self.mode, self.decimals = "fractional", n
+
+    @staticmethod
+    def _fractional_q(x, cell, n):
+        frac = np.einsum("naj,njk->nak", x, np.linalg.inv(cell))
+        return np.rint(frac * 10.0 ** n)
+
+    def _fractional_decimals(self, x, cell) -> int | None:
+        if not (np.isfinite(x).all() and np.isfinite(cell).all()):
+            return None
+        for n in range(MAX_FRACTIONAL_DECIMALS + 1):
+            q = self._fractional_q(x, cell, n)
+            if np.array_equal(decimal_fractional_to_cartesian(q, n, cell), x):
+                return n
+        return None
+
+    def cf_encoding(self) -> dict:
+        enc = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
+        if self.mode == "decimal":
+            enc.update(dtype="int64", scale_factor=10.0 ** -self.decimals, _FillValue=None)
+        elif self.mode == "fractional":
+            enc.update(dtype="int64", _FillValue=None)
+        return enc
+
+    def attrs(self) -> dict:
+        if self.mode == "fractional":
+            return {"ugk_encoding": "fractional", "ugk_decimals": self.decimals,
+                    "ugk_decoding": f"positions = ((value / 10**{self.decimals}) as fractional coordinates) @ cell, "
+                                    "see uncertainty_gk.schema.decimal_fractional_to_cartesian"}
+        return {"ugk_encoding": self.mode, "ugk_decimals": -1 if self.decimals is None else self.decimals}
+
+    def encode(self, x: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self.mode == "float":
+            out = np.ascontiguousarray(x, dtype="<f8")
+        elif self.mode == "decimal":
+            q = np.rint(x * 10.0 ** self.decimals)
+            if not exact_at(x, q, self.decimals):
+                raise _Requantise(self.name)
+            out = np.ascontiguousarray(q, dtype="<i8")
+        else:
+            q = self._fractional_q(x, cell, self.decimals)
+            if not np.array_equal(decimal_fractional_to_cartesian(q, self.decimals, cell), x):
+                raise _Requantise(self.name)
+            out = np.ascontiguousarray(q, dtype="<i8")
+        self.sha.update(out.tobytes())
+        return out
 
 
 def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extra_attrs, log_ds):
@@ -89,14 +187,45 @@ def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extr
     return add_metadata(ds)
 
 
+def check_run_name(name: str) -> str:
+    """A run (group) name that cannot escape its group: letters, digits, ``_ . -``, no leading dot."""
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name):
+        raise SchemaError(f"run name {name!r}: use only letters, digits, '_', '.', '-', not starting with '.'")
+    return name
+
+
 def write_run(path, group: str, reader, *, types=None, charges=None, masses=None, mobile=("Li",),
               labels=None, timestep_ps=None, frame_interval_ps=None, temperature_K=None,
               log_ds: xr.Dataset | None = None, extra_attrs: Mapping | None = None,
-              show_progress: bool | None = None) -> RunSummary:
+              show_progress: bool | None = None, quantise: bool = True, target=None) -> RunSummary:
     """Stream one run from ``reader`` into group ``group`` of the netCDF file ``path``.
 
-    ``path`` must already exist (or be new); the group must not exist yet.
+    ``path`` must already exist (or be new); the group must not exist yet.  Positions,
+    velocities and forces whose values are all N-decimal numbers (text files) are stored
+    as scaled integers (``scale_factor = 10**-N``), others as float64; all gzip+shuffle
+    compressed, in chunks of whole frames no longer than the run.  If a later chunk has
+    more decimals than the first, the run is written again as float64.
+    ``target`` (the final archive path) is used in messages.
     """
+    check_run_name(group)
+    try:
+        return _write_run(path, group, reader, types=types, charges=charges, masses=masses, mobile=mobile,
+                          labels=labels, timestep_ps=timestep_ps, frame_interval_ps=frame_interval_ps,
+                          temperature_K=temperature_K, log_ds=log_ds, extra_attrs=extra_attrs,
+                          show_progress=show_progress, quantise=quantise, target=target or path)
+    except _Requantise:
+        import h5py
+
+        with writing(target or path), h5py.File(path, "a") as f:
+            del f[group]
+        return _write_run(path, group, reader, types=types, charges=charges, masses=masses, mobile=mobile,
+                          labels=labels, timestep_ps=timestep_ps, frame_interval_ps=frame_interval_ps,
+                          temperature_K=temperature_K, log_ds=log_ds, extra_attrs=extra_attrs,
+                          show_progress=show_progress, quantise=False, target=target or path)
+
+
+def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, timestep_ps, frame_interval_ps,
+               temperature_K, log_ds, extra_attrs, show_progress, quantise, target) -> RunSummary:
     import h5netcdf
 
     info = reader.info()
@@ -116,36 +245,49 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
         first = next(chunks)
     except StopIteration:
         raise SchemaError(f"{source}: no frames to archive") from None
+    check_frames(first, source=source, first_frame=0)
     skel = _skeleton(header, species, first, info, coords_kw=coords_kw, labels=labels, run_name=group,
                      extra_attrs=extra_attrs, log_ds=log_ds)
-    cshape = _chunk_shape(10**9, header.n_atoms)
-    encoding = {v: {"chunksizes": cshape} for v in ("positions", "velocities", "forces") if v in skel}
-    encoding["time"] = {"chunksizes": (4096,)}
+    est = getattr(reader, "n_frames_estimate", lambda: None)()
+    n_expect = max(int(est or 0), first.n_frames)
+    cshape = _chunk_shape(n_expect, header.n_atoms)
+    encoders = {v: _Encoder(v, getattr(first, v), first.cell, quantise) for v in FRAME_VARIABLES if v in skel}
+    encoding = {v: {"chunksizes": cshape, **enc.cf_encoding()} for v, enc in encoders.items()}
+    tchunk = (max(1, min(n_expect, 4096)),)
+    encoding["time"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL}
     if "step" in skel.coords:
-        encoding["step"] = {"chunksizes": (4096,)}
+        encoding["step"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL,
+                            "shuffle": True}
+    for v in skel.data_vars:
+        if str(v).startswith("thermo") and skel[v].dtype.kind == "f" and skel[v].ndim == 1:
+            encoding[v] = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
     mode = "a" if os.path.exists(path) else "w"
-    skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
+    ensure_free_space(target, skel.nbytes)
+    with writing(target), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
+        skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
 
     steps, times, cells = [], [], []
     n = 0
-    est = getattr(reader, "n_frames_estimate", lambda: None)()
-    with h5netcdf.File(path, "a") as f, progress.bar(total=est, desc=f"ingest {group}", unit="frame",
-                                                      enabled=show_progress) as pbar:
+    with writing(target), h5netcdf.File(path, "a") as f, progress.bar(
+            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar:
         g = f[group]
         chunk = first
         while chunk is not None:
             m = chunk.n_frames
+            check_frames(chunk, source=source, first_frame=n)
+            ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
+                                          if getattr(chunk, v) is not None))
             g.resize_dimension("time", n + m)
-            g.variables["positions"][n:n + m] = chunk.positions
-            for name in ("velocities", "forces"):
-                if name in g.variables:
-                    arr = getattr(chunk, name)
-                    if arr is None:
-                        raise SchemaError(f"{source}: {name} present in the first frames but missing later "
-                                          f"(frame {n}); dump them in every frame or in none")
-                    g.variables[name][n:n + m] = arr
+            for name, enc in encoders.items():
+                arr = getattr(chunk, name)
+                if arr is None:
+                    raise SchemaError(f"{source}: {name} present in the first frames but missing later "
+                                      f"(frame {n}); dump them in every frame or in none")
+                g.variables[name][n:n + m] = enc.encode(arr, chunk.cell)
             times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                   frame_interval_ps=info.frame_interval_ps, source=source))
+                                   frame_interval_ps=info.frame_interval_ps, source=source,
+                                   reader_times=info.reader_times))
             if chunk.step is not None:
                 steps.append(np.asarray(chunk.step, dtype=np.int64))
             cells.append(np.asarray(chunk.cell, dtype=np.float64))
@@ -155,7 +297,8 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
         t = np.concatenate(times)
         if t.size > 1 and not np.all(np.diff(t) > 0):
             i = int(np.argmax(~(np.diff(t) > 0)))
-            raise SchemaError(f"{source}: time does not increase at frame {i + 1} ({t[i]} -> {t[i + 1]} ps)")
+            raise SchemaError(f"{source}: time does not increase at frame {i + 1} ({t[i]} -> {t[i + 1]} ps); "
+                              "frames must be in time order without repeats")
         g.variables["time"][:] = t
         if steps:
             g.variables["step"][:] = np.concatenate(steps)
@@ -165,45 +308,196 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
             cv = g.create_variable("cell", ("cell_vector", "xyz"), np.float64, data=cell[0])
             vv = g.create_variable("volume", (), np.float64, data=cell_volume(cell[0]))
         else:
+            k = min(len(cell), 4096)
             cv = g.create_variable("cell", ("time", "cell_vector", "xyz"), np.float64, data=cell,
-                                   chunks=(min(len(cell), 4096), 3, 3))
+                                   chunks=(k, 3, 3), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
             vv = g.create_variable("volume", ("time",), np.float64, data=cell_volume(cell),
-                                   chunks=(min(len(cell), 4096),))
+                                   chunks=(k,), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
         cv.attrs["units"], cv.attrs["long_name"] = "angstrom", "cell (lattice vectors as rows)"
         vv.attrs["units"], vv.attrs["long_name"] = "angstrom^3", "cell volume"
+        for name, enc in encoders.items():
+            g.variables[name].attrs.update(enc.attrs())
         # notes may have grown while streaming (duplicates removed, truncated frame dropped)
         g.attrs["notes"] = json.dumps(list(reader.info().notes))
         g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
+        g.attrs["ugk_stream_sha256"] = json.dumps({k: e.sha.hexdigest() for k, e in encoders.items()})
     return RunSummary(name=group, labels=dict(labels or {}), n_atoms=header.n_atoms, n_frames=n,
                       t_start_ps=float(t[0]), t_end_ps=float(t[-1]), notes=list(reader.info().notes))
 
 
-class _AtomicOutput:
-    """A temporary file beside ``target`` that replaces it only on success."""
-
-    def __init__(self, target):
-        self.target = Path(target)
-
-    def __enter__(self):
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-        os.close(fd)
-        os.unlink(tmp)  # netCDF writer creates it
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            os.replace(self.tmp, self.target)
-        elif self.tmp.exists():
-            self.tmp.unlink()
-        return False
+# --------------------------------------------------------------------------- checksums
+CHECKSUM_ATTR = "ugk_checksums"
+_SLAB_BYTES = 16 << 20
 
 
-def _write_root_attrs(path, attrs: Mapping) -> None:
+def _digest_dataset(d) -> dict:
+    """sha256 of a stored (raw, undecoded) HDF5 dataset, read in slabs, with dtype and shape."""
+    import h5py
+
+    h = hashlib.sha256()
+    if h5py.check_string_dtype(d.dtype) is not None or d.dtype.kind in "OSU":
+        values = np.asarray(d.asstr()[()] if h5py.check_string_dtype(d.dtype) is not None else d[()])
+        h.update(json.dumps(np.asarray(values).astype(str).tolist()).encode())
+        dtype = "str"
+    elif d.ndim == 0 or d.size == 0:
+        h.update(np.ascontiguousarray(d[()], dtype=d.dtype.newbyteorder("<")).tobytes())
+        dtype = d.dtype.newbyteorder("<").str
+    else:
+        step = max(1, _SLAB_BYTES // max(1, d.dtype.itemsize * (d.size // d.shape[0])))
+        for a in range(0, d.shape[0], step):
+            h.update(np.ascontiguousarray(d[a:a + step], dtype=d.dtype.newbyteorder("<")).tobytes())
+        dtype = d.dtype.newbyteorder("<").str
+    return {"sha256": h.hexdigest(), "dtype": dtype, "shape": list(d.shape)}
+
+
+def _attrs_digest(attrs) -> str:
+    items = {k: (v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v)
+             for k, v in attrs.items() if not k.startswith(("_", "ugk_", "DIMENSION", "REFERENCE", "CLASS", "NAME"))}
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _group_digests(g) -> dict:
+    import h5py
+
+    out = {}
+    for name, d in g.items():
+        if isinstance(d, h5py.Dataset):
+            out[name] = _digest_dataset(d)
+    return out
+
+
+def seal_run(path, group: str, *, target=None) -> None:
+    """Record the checksum of every array (and of the attributes) of run ``group``.
+
+    The frame arrays are also compared with the checksums computed while they were
+    streamed, so that data that did not reach the disk intact is an error now.
+    """
+    import h5py
+
+    with writing(target or path), h5py.File(path, "a") as f:
+        g = f[group]
+        digests = _group_digests(g)
+        streamed = json.loads(g.attrs.get("ugk_stream_sha256", "{}"))
+        for name, sha in streamed.items():
+            if name in digests and digests[name]["sha256"] != sha:
+                raise OutputError(f"{target or path}: run {group}: the stored {name} differ from what was written "
+                                  "(disk or file-system fault); nothing was changed")
+        if "ugk_stream_sha256" in g.attrs:
+            del g.attrs["ugk_stream_sha256"]
+        g.attrs[CHECKSUM_ATTR] = json.dumps({"arrays": digests, "attrs": _attrs_digest(g.attrs)}, sort_keys=True)
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of :func:`verify_archive`."""
+
+    path: Path
+    n_runs: int = 0
+    n_arrays: int = 0
+    problems: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.problems:
+            return (f"{self.path}: DAMAGED: {len(self.problems)} problem(s) in {self.n_runs} run(s): "
+                    + "; ".join(self.problems[:10]) + ("; ..." if len(self.problems) > 10 else ""))
+        extra = (f"; {len(self.unverified)} run(s) without checksums (written by an older version; re-ingest to "
+                 f"add them): {', '.join(self.unverified[:5])}") if self.unverified else ""
+        return f"{self.path}: OK: {self.n_arrays} arrays of {self.n_runs} run(s) match their checksums{extra}"
+
+
+def _verify_group(g, name: str) -> tuple[list[str], int, bool]:
+    """(problems, arrays checked, has checksums) of one run group."""
+    raw = g.attrs.get(CHECKSUM_ATTR)
+    if raw is None:
+        return [], 0, False
+    try:
+        recorded = json.loads(raw)
+        arrays = recorded["arrays"]
+    except (ValueError, KeyError, TypeError):
+        return [f"run {name}: its checksum record is unreadable"], 0, True
+    problems = []
+    import h5py
+
+    for var, want in arrays.items():
+        d = g.get(var)
+        if not isinstance(d, h5py.Dataset):
+            problems.append(f"run {name}: array {var} is missing")
+            continue
+        try:
+            got = _digest_dataset(d)
+        except (OSError, ValueError, RuntimeError) as exc:
+            problems.append(f"run {name}: array {var} cannot be read ({exc})")
+            continue
+        if got != want:
+            what = "shape/type" if got["shape"] != want["shape"] or got["dtype"] != want["dtype"] else "values"
+            problems.append(f"run {name}: array {var}: checksum mismatch ({what} changed since it was written)")
+    extra = sorted(k for k, d in g.items() if isinstance(d, h5py.Dataset) and k not in arrays)
+    if extra:
+        problems.append(f"run {name}: arrays {extra} were added after the checksums were recorded")
+    if recorded.get("attrs") != _attrs_digest(g.attrs):
+        problems.append(f"run {name}: its attributes (labels, timestep, sources, ...) changed since it was written")
+    return problems, len(arrays), True
+
+
+def verify_archive(path) -> VerifyReport:
+    """Check every stored array of a campaign archive against its recorded checksum.
+
+    Returns a :class:`VerifyReport` (``.ok``, ``.problems``, ``.summary()``); raises
+    :class:`UGKError` only when ``path`` is not a campaign archive at all.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise UGKError(f"{path}: archive not found")
+    report = VerifyReport(path=path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise UGKError(f"{path}: not a netCDF4/HDF5 archive (damaged beyond reading, or another kind of file)") \
+            from None
+    with f:
+        fmt = f.attrs.get("format")
+        if fmt not in ARCHIVE_FORMATS:
+            raise UGKError(f"{path}: not an uncertainty_gk campaign archive (format attribute {fmt!r})")
+        for name, g in f.items():
+            if not isinstance(g, h5py.Group):
+                continue
+            report.n_runs += 1
+            try:
+                problems, n, has = _verify_group(g, name)
+            except (OSError, RuntimeError) as exc:
+                problems, n, has = [f"run {name}: cannot be read ({exc})"], 0, True
+            report.problems.extend(problems)
+            report.n_arrays += n
+            if not has:
+                report.unverified.append(name)
+    return report
+
+
+def _group_intact(path: Path, name: str) -> tuple[bool, str]:
+    """Whether run ``name`` of an existing archive matches its checksums (and why not)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            problems, _, has = _verify_group(f[name], name)
+    except (OSError, KeyError, RuntimeError) as exc:
+        return False, f"cannot be read ({exc})"
+    if not has:
+        return False, "it has no checksums (written by an older version)"
+    return (not problems), "; ".join(problems)
+
+
+def _write_root_attrs(path, attrs: Mapping, *, target=None) -> None:
     import h5netcdf
 
-    with h5netcdf.File(path, "a") as f:
+    with writing(target or path), h5netcdf.File(path, "a") as f:
         for k, v in attrs.items():
             f.attrs[k] = v
 
@@ -222,16 +516,17 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
     if path.exists() and not overwrite:
         raise UGKError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
     summaries = []
-    with _AtomicOutput(path) as tmp:
+    with AtomicOutput(path) as tmp:
         for name, ds in items:
-            summaries.append(copy_run(tmp, name, ds, show_progress=show_progress))
+            summaries.append(copy_run(tmp, name, ds, show_progress=show_progress, target=path))
+            seal_run(tmp, name, target=path)
         _write_root_attrs(tmp, {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                **dict(attrs or {})})
+                                **dict(attrs or {})}, target=path)
     return IngestReport(path=path, runs=summaries)
 
 
-def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = None) -> RunSummary:
+def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = None, target=None) -> RunSummary:
     """Write a trajectory Dataset (in memory or lazily opened) as group ``name`` of ``path``,
     streaming its frames, keeping its attributes, log variables and per-atom data."""
     from .io.dispatch import DatasetReader
@@ -243,9 +538,9 @@ def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = No
     mobile = ds["mobile"].values.astype(bool)
     summary = write_run(path, name, DatasetReader(ds), labels=json.loads(ds.attrs.get("labels", "{}")),
                         mobile=[str(s) for s in np.unique(ds["species"].values[mobile])],
-                        log_ds=log_ds, show_progress=show_progress,
-                        extra_attrs={k: v for k, v in ds.attrs.items() if k != "labels"})
-    _set_group_attr(path, name, "notes", ds.attrs.get("notes", "[]"))
+                        log_ds=log_ds, show_progress=show_progress, target=target,
+                        extra_attrs={k: v for k, v in ds.attrs.items() if k not in ("labels", CHECKSUM_ATTR)})
+    _set_group_attr(path, name, "notes", ds.attrs.get("notes", "[]"), target=target)
     return summary
 
 
@@ -267,7 +562,7 @@ def _reusable_groups(path: Path) -> dict[str, tuple[list[str], str]]:
     out = {}
     try:
         with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != ARCHIVE_FORMAT:
+            if f.attrs.get("format") not in ARCHIVE_FORMATS:
                 return {}
             for name, g in f.items():
                 if isinstance(g, h5py.Group) and "ingest_fingerprint" in g.attrs:
@@ -322,9 +617,12 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         manifest = load_manifest(manifest)
     out_path = Path(out_path)
     say = log or (lambda msg: None)
-    inputs = {str(Path(p).resolve()) for r in manifest.runs for p in r.trajectory + ([r.log] if r.log else [])}
-    if str(out_path.resolve()) in inputs:
-        raise UGKError(f"{out_path}: the output is one of the inputs; choose another -o path")
+    inputs = [manifest.path] if manifest.path is not None else []
+    for r in manifest.runs:
+        inputs += list(r.trajectory) + ([r.log] if r.log else [])
+        if "data_file" in r.options:
+            inputs.append(r.options["data_file"])
+    refuse_inputs(out_path, inputs)
     old = _reusable_groups(out_path) if out_path.exists() else {}
     if out_path.exists() and not old and not overwrite:
         raise UGKError(f"{out_path}: exists and is not an uncertainty_gk archive; pass --overwrite to replace it")
@@ -334,25 +632,38 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
                        f"{'...' if len(dropped) > 5 else ''}); pass --overwrite to drop them or write elsewhere")
     summaries: list[RunSummary] = []
     members: dict = {}
-    with _AtomicOutput(out_path) as tmp:
+    contents: dict = {}
+    with AtomicOutput(out_path, inputs=inputs) as tmp:
         for i, spec in enumerate(manifest.runs):
             files, opts = _run_fingerprint(spec)
+            _check_same_content(contents, spec, files)
             hashes = [s.as_dict() for s in files]
             prev = old.get(spec.name)
-            if prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
-                    and prev[1] == opts:
-                with xr.open_dataset(out_path, group=spec.name, engine=ENGINE) as ds:
-                    summary = copy_run(tmp, spec.name, ds, show_progress=show_progress)
+            reuse = prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
+                and prev[1] == opts
+            if reuse:
+                intact, why = _group_intact(out_path, spec.name)
+                if not intact:
+                    reuse = False
+                    msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
+                           f"({why}); reading it again from its inputs instead of copying it")
+                    warnings.warn(msg, UGKWarning, stacklevel=2)
+                    say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
+            if reuse:
+                with _open_run(out_path, spec.name) as ds:
+                    summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
                     summary.reused = True
                     species = ds["species"].values
                     dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256), reused")
+                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256) and archive "
+                    "checksums verified, reused")
             else:
                 summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
-                                                   open_trajectory)
+                                                   open_trajectory, target=out_path)
                 say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {summary.n_frames} frames x "
                     f"{summary.n_atoms} atoms, {summary.t_start_ps:g}-{summary.t_end_ps:g} ps"
                     + "".join(f"; {n}" for n in summary.notes))
+            seal_run(tmp, spec.name, target=out_path)
             _check_group(members, spec, summary, species, dt)
             summaries.append(summary)
         root = {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
@@ -361,11 +672,25 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         if manifest.path is not None:
             root["manifest"] = str(Path(manifest.path).resolve())
             root["manifest_sha256"] = sha256_file(manifest.path)
-        _write_root_attrs(tmp, root)
+        _write_root_attrs(tmp, root, target=out_path)
     return IngestReport(path=out_path, runs=summaries)
 
 
-def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory):
+def _check_same_content(contents: dict, spec, files) -> None:
+    """Two runs of one group whose trajectories have the same content are one seed counted twice."""
+    key = _group_key(spec)
+    for f in files:
+        if f.role != "trajectory":
+            continue
+        other = contents.get((key, f.sha256))
+        if other is not None:
+            raise CampaignError(f"{spec.origin}: trajectory {f.path} has the same content (sha256) as {other} in "
+                                f"the same group {spec.group_labels()}: one run would count as two independent "
+                                "seeds; remove the copy")
+        contents[(key, f.sha256)] = f"{f.path} ({spec.origin})"
+
+
+def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory, *, target=None):
     log_ds = None
     timestep = spec.options.get("timestep_ps")
     if spec.log is not None:
@@ -379,7 +704,8 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         log_dt = log_ds.attrs.get("timestep_ps")
         if timestep is None and log_dt is not None and np.isfinite(log_dt):
-            timestep = float(log_dt)
+            timestep = check_parameter("timestep_ps", float(log_dt), f"{spec.log} (its 'timestep' command)",
+                                       error=InputFormatError)
     reader = open_trajectory(spec, timestep_ps=timestep)
     if log_ds is None and hasattr(reader, "energy_log"):
         log_ds = reader.energy_log()  # extended XYZ: the frames' own energies are the log
@@ -390,8 +716,8 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
                         labels=spec.labels, timestep_ps=timestep,
                         frame_interval_ps=spec.options.get("frame_interval_ps"),
                         temperature_K=spec.options.get("temperature_K"), log_ds=log_ds,
-                        extra_attrs=extra, show_progress=show_progress)
-    _set_group_attr(tmp, spec.name, "sources", json.dumps([s.as_dict() for s in files]))
+                        extra_attrs=extra, show_progress=show_progress, target=target)
+    _set_group_attr(tmp, spec.name, "sources", json.dumps([s.as_dict() for s in files]), target=target)
     import h5py
 
     with h5py.File(tmp, "r") as f:
@@ -401,14 +727,95 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
     return summary, species, dt
 
 
-def _set_group_attr(path, group, key, value) -> None:
+def _set_group_attr(path, group, key, value, *, target=None) -> None:
     import h5netcdf
 
-    with h5netcdf.File(path, "a") as f:
+    with writing(target or path), h5netcdf.File(path, "a") as f:
         f[group].attrs[key] = value
 
 
 # --------------------------------------------------------------------------- reading
+def _snap(y: np.ndarray, decimals: int) -> np.ndarray:
+    scale = 10.0 ** decimals
+    return np.rint(np.asarray(y, dtype=np.float64) * scale) / scale
+
+
+class _FractionalPositions(BackendArray):
+    """Lazy positions of a run stored in the ``"fractional"`` encoding (see :class:`_Encoder`).
+
+    Reads the integer fractional coordinates of the requested frames and atoms (all three
+    components) from the file and converts them with the run's cell; what is not indexed
+    is not read.
+    """
+
+    def __init__(self, path, group: str, decimals: int, shape, cell: np.ndarray):
+        self.path, self.group, self.decimals = str(path), group, decimals
+        self.shape, self.dtype = tuple(shape), np.dtype(np.float64)
+        self.cell = np.asarray(cell, dtype=np.float64)
+
+    def __getitem__(self, key):
+        from xarray.core import indexing
+
+        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._get)
+
+    def _get(self, key: tuple) -> np.ndarray:
+        import h5py
+
+        t, a, x = (tuple(key) + (slice(None),) * 3)[:3]
+        tt = slice(t, t + 1) if isinstance(t, (int, np.integer)) else t
+        aa = slice(a, a + 1) if isinstance(a, (int, np.integer)) else a
+        with h5py.File(self.path, "r") as f:
+            q = f[self.group]["positions"][tt, aa, :]
+        cells = self.cell if self.cell.ndim == 2 else self.cell[tt]
+        pos = decimal_fractional_to_cartesian(q, self.decimals, np.broadcast_to(cells, (q.shape[0], 3, 3)))
+        return pos[(0 if tt is not t else slice(None), 0 if aa is not a else slice(None), x)]
+
+
+def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Dataset:
+    """Decode the compact encodings of the frame arrays to exactly the values written.
+
+    ``"decimal"``: CF decoding multiplies by ``scale_factor = 10**-N``, which can be one
+    unit in the last place away from the value parsed from the N-decimal text; dividing
+    the integer by ``10**N`` gives that value bit for bit.  ``"fractional"``: positions
+    from integer fractional coordinates and the cell (needs ``path`` and ``group``).
+    Both stay lazy (only what is indexed is read and decoded).
+    """
+    from functools import partial
+
+    from xarray.coding.variables import lazy_elemwise_func
+    from xarray.core import indexing
+
+    for name in FRAME_VARIABLES:
+        if name not in ds.variables:
+            continue
+        var = ds[name].variable
+        n = int(var.attrs.get("ugk_decimals", -1))
+        mode = var.attrs.get("ugk_encoding", "decimal" if n >= 0 else "float")
+        if mode == "fractional":
+            if path is None:
+                raise UGKError(f"run {group}: fractional positions need the archive path to be decoded")
+            data = indexing.LazilyIndexedArray(_FractionalPositions(path, group, n, var.shape,
+                                                                    np.asarray(ds["cell"].values)))
+            attrs = {k: v for k, v in var.attrs.items() if not k.startswith("ugk_decoding")}
+            attrs.update(units="angstrom", long_name="unwrapped Cartesian position")
+            ds[name] = xr.Variable(var.dims, data, attrs)
+            continue
+        if n < 0 or "scale_factor" not in var.encoding:
+            continue
+        func = partial(_snap, decimals=n)
+        if isinstance(var._data, np.ndarray):
+            data = func(var._data)
+        else:
+            data = indexing.LazilyIndexedArray(lazy_elemwise_func(var._data, func, np.dtype(np.float64)))
+        ds[name] = xr.Variable(var.dims, data, var.attrs, var.encoding)
+    return ds
+
+
+def _open_run(path, name: str) -> xr.Dataset:
+    """One run of an archive, lazily, with its frame arrays decoded exactly."""
+    return exact_decimals(xr.open_dataset(path, group=name, engine=ENGINE), path, name)
+
+
 def open_archive(path):
     """Open a campaign archive lazily; returns a :class:`uncertainty_gk.campaign.Campaign`.
 
@@ -427,11 +834,11 @@ def open_archive(path):
             fmt = f.attrs.get("format")
     except OSError:
         raise UGKError(f"{path}: not a netCDF4/HDF5 archive (run `ugk ingest` to make one)") from None
-    if fmt != ARCHIVE_FORMAT:
+    if fmt not in ARCHIVE_FORMATS:
         raise UGKError(f"{path}: not an uncertainty_gk campaign archive (format attribute {fmt!r}, "
                        f"expected {ARCHIVE_FORMAT!r})")
     tree = xr.open_datatree(path, engine=ENGINE)
-    runs = {name: node.to_dataset() for name, node in tree.children.items()}
+    runs = {name: exact_decimals(node.to_dataset(), path, name) for name, node in tree.children.items()}
     return Campaign(runs, attrs=dict(tree.attrs), source=str(path), tree=tree)
 
 

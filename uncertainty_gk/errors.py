@@ -12,8 +12,8 @@ The CLI prints ``error: <message>`` for any :class:`UGKError` and exits non-zero
 from __future__ import annotations
 
 __all__ = [
-    "UGKError", "InputFormatError", "ManifestError", "SchemaError", "CampaignError", "AnalysisError",
-    "UGKWarning", "TruncatedInputWarning", "DuplicateFramesWarning", "ConvergenceWarning", "AnalysisWarning",
+    "UGKError", "InputFormatError", "ManifestError", "SchemaError", "CampaignError", "OutputError", "AnalysisError",
+    "UGKWarning", "TruncatedInputWarning", "SkippedFramesWarning", "DuplicateFramesWarning", "ConvergenceWarning", "AnalysisWarning",
     "LogEventWarning"
 ]
 
@@ -63,6 +63,10 @@ class CampaignError(UGKError, ValueError):
     """Runs of one campaign or group are inconsistent (atoms, timesteps, volumes)."""
 
 
+class OutputError(UGKError, OSError):
+    """An output cannot be written: it would replace an input, or the disk is full."""
+
+
 class AnalysisError(UGKError, RuntimeError):
     """An analysis cannot give a meaningful number (e.g. run too short for a fit window)."""
 
@@ -73,6 +77,10 @@ class UGKWarning(UserWarning):
 
 class TruncatedInputWarning(UGKWarning):
     """The last frame of a file was incomplete and was dropped."""
+
+
+class SkippedFramesWarning(UGKWarning):
+    """Corrupted frames in the middle of a file were skipped; the frames around them were kept."""
 
 
 class DuplicateFramesWarning(UGKWarning):

@@ -26,6 +26,7 @@ groups matched against each file name) to expand into one run per file.
 from __future__ import annotations
 
 import glob as _glob
+import math
 import os
 import re
 import tomllib
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ManifestError
+from .schema import check_parameter
 
 #: Options that may appear in [defaults] and in each [[runs]] entry.
 OPTION_KEYS = {
@@ -59,6 +61,7 @@ RUN_KEYS = {
 }
 TOP_KEYS = {"defaults", "runs", "campaign"}
 CAMPAIGN_KEYS = {"name", "description"}
+#: The built-in formats (more can be registered, see :mod:`uncertainty_gk.io.registry`).
 FORMATS = ("lammps-dump", "xdatcar", "extxyz")
 
 
@@ -90,9 +93,11 @@ class Manifest:
 
 
 def detect_format(path: Path) -> str:
-    """Trajectory format from the file name, or from its first bytes."""
-    name = Path(path).name.lower()
-    base = name[:-3] if name.endswith(".gz") else name
+    """Trajectory format from the file name, or by asking the registered readers (content)."""
+    from .errors import InputFormatError
+    from .io.registry import base_name, reader_names, sniff_format
+
+    base = base_name(path)
     if "xdatcar" in base:
         return "xdatcar"
     if base.endswith((".xyz", ".extxyz")):
@@ -100,17 +105,14 @@ def detect_format(path: Path) -> str:
     if base.endswith((".lammpstrj", ".dump")) or base.startswith("dump"):
         return "lammps-dump"
     try:
-        from .io.sniff import first_line
-        head = first_line(path)
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot open trajectory: {exc.strerror}") from None
-    if head.startswith("ITEM:"):
-        return "lammps-dump"
-    if head.strip().isdigit():
-        return "extxyz"
-    raise ManifestError(
-        f"{path}: cannot tell the trajectory format from the name or the first line ({head[:40]!r}); "
-        f"give format = one of {', '.join(FORMATS)}")
+        fmt = sniff_format(path)
+    except (OSError, InputFormatError) as exc:
+        raise ManifestError(f"{path}: cannot open trajectory: {exc}") from None
+    if fmt is None:
+        raise ManifestError(
+            f"{path}: cannot tell the trajectory format from the name or the first lines; "
+            f"give format = one of {', '.join(reader_names())}")
+    return fmt
 
 
 def _check_keys(table: Mapping, allowed: set, where: str) -> None:
@@ -129,15 +131,24 @@ def _normalise_options(opts: Mapping, where: str) -> dict:
                                 f"e.g. {{1 = \"Li\"}}; found {out['types']!r}") from None
     if "mobile" in out:
         m = out["mobile"]
-        out["mobile"] = [m] if isinstance(m, str) else [str(x) for x in m]
-    if "format" in out and out["format"] not in FORMATS:
-        raise ManifestError(f"{where}: format {out['format']!r} is not one of {', '.join(FORMATS)}")
+        if isinstance(m, str):
+            m = [m]
+        if not isinstance(m, list) or not m or not all(isinstance(x, str) and x for x in m):
+            raise ManifestError(f"{where}: mobile must be an element or a list of elements, e.g. [\"Li\"]; "
+                                f"found {m!r}")
+        out["mobile"] = list(m)
+    if "format" in out:
+        from .io.registry import reader_names
+
+        if out["format"] not in reader_names():
+            raise ManifestError(f"{where}: format {out['format']!r} is not one of {', '.join(reader_names())}")
+    if "data_file" in out and not isinstance(out["data_file"], str):
+        raise ManifestError(f"{where}: data_file must be a path (a string), found {out['data_file']!r}")
     for key in ("timestep_ps", "frame_interval_ps", "temperature_K", "max_unwrap_fraction"):
         if key in out:
-            v = out[key]
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
-                raise ManifestError(f"{where}: {key} must be a positive number, found {v!r}")
-            out[key] = float(v)
+            out[key] = check_parameter(key, out[key], where)
+    if "labels" in out:
+        out["labels"] = _check_labels(out["labels"], where)
     for key in ("charges", "masses"):
         if key in out:
             try:
@@ -145,6 +156,29 @@ def _normalise_options(opts: Mapping, where: str) -> dict:
             except (TypeError, ValueError):
                 raise ManifestError(f"{where}: {key} must map elements to numbers, found {out[key]!r}") from None
     return out
+
+
+def _check_labels(labels, where: str) -> dict:
+    """Labels must be a table of strings, integers, floats or booleans."""
+    if not isinstance(labels, Mapping):
+        raise ManifestError(f"{where}: labels must be a table such as {{structure = \"s1\", seed = 1}}, found "
+                            f"{labels!r}")
+    for k, v in labels.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ManifestError(f"{where}: label {k} = {v!r} ({type(v).__name__}); labels must be strings or "
+                                "numbers (quote dates and times: \"2024-05-01\")")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ManifestError(f"{where}: label {k} = {v!r} is not a finite number")
+    return dict(labels)
+
+
+def _check_path_value(value, key: str, where: str, *, many: bool = False) -> list[str]:
+    """A path (or for ``many`` a non-empty list of paths) from the manifest, as a list."""
+    items = value if (many and isinstance(value, list)) else [value]
+    if not items or not all(isinstance(x, str) and x.strip() for x in items):
+        kind = "a path or a list of paths" if many else "a path"
+        raise ManifestError(f"{where}: {key} must be {kind} (a string), found {value!r}")
+    return list(items)
 
 
 def _label_value(v):
@@ -164,14 +198,18 @@ def run_name(labels: Mapping, fallback: str) -> str:
         else:
             parts.append(str(v))
     name = "_".join(parts) or fallback
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", name).lstrip(".")
+    return name or re.sub(r"[^A-Za-z0-9_.-]", "-", fallback).lstrip(".") or "run"
 
 
 def load_manifest(path) -> Manifest:
     """Read and validate a campaign manifest; every file it names must exist."""
+    from .fileio import note_input
+
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
+        note_input(path)
     except FileNotFoundError:
         raise ManifestError(f"{path}: manifest not found") from None
     except UnicodeDecodeError:
@@ -186,18 +224,30 @@ def load_manifest(path) -> Manifest:
 def manifest_from_dict(doc: Mapping, *, base=".", origin: str = "<manifest>") -> Manifest:
     base = Path(base)
     _check_keys(doc, TOP_KEYS, origin)
+    for key in ("campaign", "defaults"):
+        if key in doc and not isinstance(doc[key], Mapping):
+            raise ManifestError(f"{origin}: [{key}] must be a table, found {key} = {doc[key]!r}")
     campaign = dict(doc.get("campaign", {}))
     _check_keys(campaign, CAMPAIGN_KEYS, f"{origin} [campaign]")
+    for k, v in campaign.items():
+        if not isinstance(v, str):
+            raise ManifestError(f"{origin} [campaign]: {k} must be a string, found {v!r}")
     defaults = dict(doc.get("defaults", {}))
     _check_keys(defaults, set(OPTION_KEYS), f"{origin} [defaults]")
     defaults = _normalise_options(defaults, f"{origin} [defaults]")
     entries = doc.get("runs")
     if not entries:
         raise ManifestError(f"{origin}: no [[runs]] entries; add at least one with trajectory = \"...\"")
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise ManifestError(f"{origin}: runs must be an array of tables ([[runs]] entries), found "
+                            f"runs = {entries!r}"[:300])
     runs: list[RunSpec] = []
     for i, entry in enumerate(entries):
         where = f"{origin} runs[{i}]"
         _check_keys(entry, set(OPTION_KEYS) | set(RUN_KEYS), where)
+        for key in ("log", "name", "glob", "label_pattern"):
+            if key in entry and not isinstance(entry[key], str):
+                raise ManifestError(f"{where}: {key} must be a string, found {entry[key]!r}")
         opts = _normalise_options({k: v for k, v in entry.items() if k in OPTION_KEYS}, where)
         merged = {**defaults, **opts}
         if "data_file" in merged:
@@ -213,8 +263,7 @@ def manifest_from_dict(doc: Mapping, *, base=".", origin: str = "<manifest>") ->
             raise ManifestError(f"{where}: missing key 'trajectory' (the trajectory file of this run)")
         if "label_pattern" in entry:
             raise ManifestError(f"{where}: label_pattern needs glob")
-        traj = entry["trajectory"]
-        files = [traj] if isinstance(traj, str) else list(traj)
+        files = _check_path_value(entry["trajectory"], "trajectory", where, many=True)
         spec = RunSpec(name=str(entry.get("name", "")), trajectory=[base / f for f in files],
                        log=(base / entry["log"]) if entry.get("log") else None,
                        labels=labels, options=merged, origin=where)
@@ -226,7 +275,22 @@ def manifest_from_dict(doc: Mapping, *, base=".", origin: str = "<manifest>") ->
     if dup:
         raise ManifestError(f"{origin}: runs with identical labels/names {dup}; give each run distinct "
                             "labels (e.g. seed = ...) or a distinct name")
+    _check_files_once_per_group(runs, origin)
     return Manifest(path=Path(origin) if origin != "<manifest>" else None, runs=runs, campaign=campaign)
+
+
+def _check_files_once_per_group(runs: list[RunSpec], origin: str) -> None:
+    """The same trajectory file in two runs of one group would be pooled as two independent seeds."""
+    seen: dict[tuple[str, str], str] = {}
+    for spec in runs:
+        key = repr(sorted(spec.group_labels().items(), key=lambda kv: kv[0]))
+        for f in spec.trajectory:
+            real = os.path.realpath(f)
+            other = seen.get((key, real))
+            if other is not None and other != spec.origin:
+                raise ManifestError(f"{spec.origin}: trajectory {f} is also listed by {other} in the same group "
+                                    f"{spec.group_labels()}; one file is one seed: remove the duplicate")
+            seen[(key, real)] = spec.origin
 
 
 def _expand_glob(entry, merged, labels, base, where) -> list[RunSpec]:
@@ -234,7 +298,11 @@ def _expand_glob(entry, merged, labels, base, where) -> list[RunSpec]:
     files = sorted(_glob.glob(pattern))
     if not files:
         raise ManifestError(f"{where}: glob {entry['glob']!r} matches no file under {base}")
-    regex = re.compile(entry["label_pattern"]) if "label_pattern" in entry else None
+    try:
+        regex = re.compile(entry["label_pattern"]) if "label_pattern" in entry else None
+    except re.error as exc:
+        raise ManifestError(f"{where}: label_pattern {entry['label_pattern']!r} is not a valid regular expression "
+                            f"({exc})") from None
     out = []
     for f in files:
         run_labels = dict(labels)
@@ -259,5 +327,6 @@ def _finish(spec: RunSpec) -> None:
         spec.labels["temperature_K"] = int(t) if float(t).is_integer() else t
     if not spec.name:
         spec.name = run_name(spec.labels, Path(spec.trajectory[0]).name)
-    elif not re.fullmatch(r"[A-Za-z0-9_.-]+", spec.name):
-        raise ManifestError(f"{spec.origin}: run name {spec.name!r} may contain only letters, digits, '_', '.', '-'")
+    elif not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", spec.name):
+        raise ManifestError(f"{spec.origin}: run name {spec.name!r} may contain only letters, digits, '_', '.', '-' "
+                            "and must not start with '.'")

@@ -30,7 +30,6 @@ import io
 import json
 import os
 import platform
-import re
 import shutil
 import tempfile
 import warnings
@@ -92,8 +91,9 @@ _METHOD_TEXT = {
 
 # --------------------------------------------------------------------------- document blocks
 def _md_text(text: str) -> str:
-    """Plain text for Markdown: only a ``<`` that could open an HTML tag is escaped."""
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", str(text))
+    """Plain text for Markdown: ``&`` and ``<`` escaped as entities, so that labels, file
+    names and log lines carried into the report cannot inject HTML."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;")
 
 
 class _Block:

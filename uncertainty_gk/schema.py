@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .errors import SchemaError
+from .errors import InputFormatError, ManifestError, SchemaError
 
 XYZ = ("x", "y", "z")
 CELL_VECTORS = ("a", "b", "c")
@@ -159,13 +159,18 @@ class RunInfo:
     temperature_K: float | None = None
     units: str = "metal"
     notes: list[str] = field(default_factory=list)
+    #: the chunks' ``time_ps`` already follow the file's own frame numbering (XDATCAR
+    #: configuration numbers): they win over frame index x frame_interval_ps.
+    reader_times: bool = False
 
 
 def time_axis(chunk_steps: np.ndarray | None, chunk_times: np.ndarray | None, first_index: int,
               n: int, *, timestep_ps: float | None, frame_interval_ps: float | None,
-              source: str = "") -> np.ndarray:
+              source: str = "", reader_times: bool = False) -> np.ndarray:
     """Frame times in ps from (in order of preference) steps × timestep, stored times,
-    or frame index × frame interval."""
+    or frame index × frame interval (``reader_times``: stored times first)."""
+    if reader_times and chunk_times is not None:
+        return np.asarray(chunk_times, dtype=np.float64)
     if chunk_steps is not None and timestep_ps is not None:
         return chunk_steps.astype(np.float64) * float(timestep_ps)
     if chunk_times is not None and frame_interval_ps is None:
@@ -233,6 +238,117 @@ def cell_volume(cell: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.det(cell))
 
 
+# --------------------------------------------------------------------------- validation of values read
+#: Largest |coordinate| (Å) accepted: far beyond any diffusion path of an MD run (a blown-up
+#: simulation or a corrupted number, not a position).
+MAX_COORDINATE_A = 1.0e6
+#: Smallest cell volume per atom (Å^3) accepted; condensed matter has about 5-50.
+MIN_VOLUME_PER_ATOM_A3 = 0.1
+#: Accepted ranges of run parameters (inclusive), with their units in the name.
+PHYSICAL_RANGES = {
+    "temperature_K": (1e-3, 1e5),
+    "timestep_ps": (1e-6, 0.1),
+    "frame_interval_ps": (1e-6, 1e5),
+    "max_unwrap_fraction": (1e-3, 0.5),
+}
+
+
+def check_parameter(name: str, value, where: str, *, error=ManifestError) -> float:
+    """``value`` as a float if it is a finite number within :data:`PHYSICAL_RANGES` [``name``]."""
+    lo, hi = PHYSICAL_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise error(f"{where}: {name} must be a number, found {value!r}")
+    v = float(value)
+    if not (np.isfinite(v) and lo <= v <= hi):
+        raise error(f"{where}: {name} = {value!r} is outside the physical range [{lo:g}, {hi:g}]; "
+                    "check the value and its unit")
+    return v
+
+
+def check_frames(chunk: FrameChunk, *, source: str, first_frame: int, positions: bool = True) -> None:
+    """Refuse non-finite, degenerate or left-handed cells and non-finite or absurd positions.
+
+    ``first_frame`` is the index of the chunk's first frame in the run (for the message).
+    ``positions=False`` checks the cells only: in-memory Datasets (arrays, synthetic
+    failures) may carry non-finite positions for :func:`uncertainty_gk.diagnostics.diagnose`
+    to flag; the archive writer checks everything.
+    """
+    cell = np.asarray(chunk.cell, dtype=np.float64)
+    n_atoms = chunk.positions.shape[1]
+    bad = ~np.isfinite(cell).reshape(len(cell), -1).all(axis=1)
+    if bad.any():
+        f = int(np.argmax(bad))
+        raise InputFormatError(f"non-finite cell {cell[f].tolist()}: a corrupted or blown-up frame; keep only the "
+                               "frames before it", path=source, frame=first_frame + f)
+    det = np.linalg.det(cell)
+    small = det <= MIN_VOLUME_PER_ATOM_A3 * n_atoms
+    if small.any():
+        f = int(np.argmax(small))
+        what = "a left-handed cell (negative volume)" if det[f] < 0 else "a degenerate (zero or tiny) cell"
+        raise InputFormatError(
+            f"cell volume {det[f]:.6g} A^3 for {n_atoms} atoms: {what}, expected a right-handed cell of "
+            f"at least {MIN_VOLUME_PER_ATOM_A3:g} A^3 per atom (lattice vectors {cell[f].round(6).tolist()}); "
+            "check the cell of the file", path=source, frame=first_frame + f)
+    if not positions:
+        return
+    pos = chunk.positions
+    finite = np.isfinite(pos).all(axis=(1, 2))
+    if not finite.all():
+        f = int(np.argmax(~finite))
+        atom = int(np.argwhere(~np.isfinite(pos[f]))[0][0])
+        raise InputFormatError(f"non-finite position of atom index {atom}: the simulation blew up or the file is "
+                               "corrupted; keep only the frames before this one", path=source,
+                               frame=first_frame + f)
+    big = (np.abs(pos) > MAX_COORDINATE_A).any(axis=(1, 2))
+    if big.any():
+        f = int(np.argmax(big))
+        v = float(np.abs(pos[f]).max())
+        raise InputFormatError(f"a coordinate of {v:.6g} A, beyond the sane bound {MAX_COORDINATE_A:g} A: a "
+                               "corrupted number or a blown-up simulation; keep only the frames before this one",
+                               path=source, frame=first_frame + f)
+
+
+#: Largest number of decimals tried for the exact scaled-integer storage of text values.
+MAX_DECIMALS = 9
+
+
+def decimals_of(x: np.ndarray) -> int | None:
+    """The smallest N <= MAX_DECIMALS such that every value of ``x`` is exactly an
+    N-decimal number (``round(x * 10**N) / 10**N == x`` bit for bit, or ``x`` is such a
+    number already decoded as ``q * 10**-N``), else None."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0 or not np.isfinite(x).all():
+        return None
+    for n in range(MAX_DECIMALS + 1):
+        q = np.rint(x * 10.0 ** n)
+        if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
+            return None
+        if exact_at(x, q, n):
+            return n
+    return None
+
+
+def exact_at(x: np.ndarray, q: np.ndarray, n: int) -> bool:
+    return bool(np.all((q / 10.0 ** n == x) | (q * 10.0 ** -n == x)))
+
+
+def decimal_fractional_to_cartesian(q: np.ndarray, decimals: int, cells: np.ndarray) -> np.ndarray:
+    """Cartesian positions from unwrapped fractional coordinates stored as integers.
+
+    ``q / 10**decimals`` are the fractional coordinates exactly as written in the text
+    (e.g. XDATCAR, 8 decimals) plus the integer cell crossings; ``cells`` is (3, 3) or
+    (frames, 3, 3) with lattice vectors as rows.  Elementwise operations in a fixed
+    order make the result identical bit for bit whatever the array's shape, so the
+    reader and the archive decoder (:func:`uncertainty_gk.archive.open_archive`) agree.
+    """
+    u = np.asarray(q, dtype=np.float64) / 10.0 ** decimals
+    c = np.asarray(cells, dtype=np.float64)
+    if c.ndim == 2:
+        c = c[None]
+    c = c[:, None] if u.ndim == 3 else c          # (frames, 1, 3, 3) against (frames, atoms, 3)
+    return u[..., 0:1] * c[..., 0, :] + u[..., 1:2] * c[..., 1, :] + u[..., 2:3] * c[..., 2, :]
+
+
 def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = "",
                extra: Mapping | None = None) -> dict:
     """Dataset attributes in schema form (labels and sources as JSON strings)."""
@@ -279,12 +395,17 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
     chunks = list(chunks)
     if not chunks:
         raise SchemaError(f"{source}: no frames")
+    n = 0
+    for c in chunks:
+        check_frames(c, source=source, first_frame=n, positions=False)
+        n += c.n_frames
     pos = np.concatenate([c.positions for c in chunks], axis=0)
     cell = np.concatenate([c.cell for c in chunks], axis=0)
     steps = None if chunks[0].step is None else np.concatenate([c.step for c in chunks])
     times = None if chunks[0].time_ps is None else np.concatenate([c.time_ps for c in chunks])
     t = time_axis(steps, times, 0, len(pos), timestep_ps=info.timestep_ps,
-                  frame_interval_ps=info.frame_interval_ps, source=source)
+                  frame_interval_ps=info.frame_interval_ps, source=source,
+                  reader_times=info.reader_times)
     data_vars = {"positions": (("time", "atom", "xyz"), pos)}
     if chunks[0].velocities is not None:
         data_vars["velocities"] = (("time", "atom", "xyz"), np.concatenate([c.velocities for c in chunks]))

@@ -38,7 +38,7 @@ from .errors import UGKError
 __all__ = ["RoundedValue", "round_uncertainty", "round_significant", "rounded_estimate", "labels_text",
            "unicode_units", "html_symbols", "Column", "Table", "TABLE_KINDS",
            "results_table", "seeds_table", "comparison_table", "arrhenius_table", "diagnostics_table",
-           "latex_escape"]
+           "latex_escape", "csv_text", "markdown_cell"]
 
 #: Powers of ten at or beyond which numbers are written with a common ``× 10^k``.
 SCI_LOW, SCI_HIGH = -3, 4
@@ -139,8 +139,8 @@ class RoundedValue:
     __str__ = text
 
     def markdown(self) -> str:
-        """Markdown table cell text (the plain text, with ``|`` escaped)."""
-        return self.text().replace("|", r"\|")
+        """Markdown table cell text (the plain text, escaped by :func:`markdown_cell`)."""
+        return markdown_cell(self.text())
 
     def html(self) -> str:
         """HTML fragment with ``<sup>``/``<sub>`` for the asymmetric interval."""
@@ -385,6 +385,25 @@ def _triple(cell):
     return cell.median, cell.lower, cell.upper
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def csv_text(value) -> str:
+    """A text cell safe to open in a spreadsheet: a leading ``= + - @`` (or tab, CR) that
+    would start a formula gets a ``'`` in front; plain numbers such as ``-1.5`` stay numbers."""
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.fullmatch(text.strip()):
+        return "'" + text
+    return text
+
+
+def markdown_cell(value) -> str:
+    """Text for a Markdown table cell: ``&`` and ``<`` (what can start HTML) as entities,
+    ``|`` backslash-escaped, line breaks as spaces."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace("|", r"\|")
+    return re.sub(r"[\r\n]+", " ", text)
+
+
 def _csv_number(x) -> str:
     if x is None:
         return ""
@@ -442,7 +461,7 @@ class Table:
             return [_csv_number(cell)]
         if isinstance(cell, bool):
             return [str(cell).lower()]
-        return ["" if cell is None else str(cell)]
+        return ["" if cell is None else csv_text(cell)]
 
     def _shown(self) -> list[tuple[Column, int]]:
         return [(c, i) for i, c in enumerate(self.columns) if c.shown]
@@ -452,15 +471,14 @@ class Table:
         """CSV with full-precision numbers (``repr``); empty cells for missing values."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow([h for c in self.columns for h in c.csv_headers()])
+        w.writerow([csv_text(h) for c in self.columns for h in c.csv_headers()])
         for row in self.rows:
             w.writerow([x for c, cell in zip(self.columns, row) for x in self._csv_cells(c, cell)])
         return buf.getvalue()
 
     def to_markdown(self) -> str:
         """A GitHub-flavoured Markdown table with the caption above and the notes below."""
-        def esc(s):
-            return str(s).replace("|", r"\|").replace("\n", " ")
+        esc = markdown_cell
 
         lines = []
         if self.caption:

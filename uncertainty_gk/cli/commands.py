@@ -28,6 +28,14 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from ..archive import verify_archive
+
+    report = verify_archive(args.archive)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def cmd_info(args) -> int:
     camp = open_campaign(args.source, args)
     rows = camp.summary()
@@ -138,6 +146,11 @@ def register(sub, common) -> None:
     s.add_argument("--overwrite", action="store_true",
                    help="replace an existing archive even if it holds runs the manifest no longer lists")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("verify", parents=[common], help="check every stored array of an archive against its checksum",
+                       description="Recompute the checksum of every array of a campaign archive; exit 1 if any differs.")
+    s.add_argument("archive", help="campaign archive (.nc)")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("info", parents=[common], help="list runs, labels, atoms, frames, time spans, log events",
                        description="Summarise a campaign archive, a manifest, or trajectory files.")

@@ -109,10 +109,24 @@ class TrainingDomain:
         """Domain of the structures in a file readable by :func:`ase.io.read` (e.g. extended XYZ)."""
         import ase.io
 
+        from ..errors import InputFormatError
+        from ..fileio import note_input
+        from ..io.registry import sniff_format
+
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"training set {path} does not exist")
-        structures = ase.io.read(str(path), index=index)
+        fmt = sniff_format(path)
+        if fmt != "extxyz":
+            raise InputFormatError(f"a training set must be an extended XYZ file (structures with Lattice=...); "
+                                   f"this file looks like {fmt or 'another format'}: pass the MLIP's training "
+                                   "structures, not a trajectory", path=path)
+        note_input(path)
+        try:
+            structures = ase.io.read(str(path), index=index, format="extxyz")
+        except Exception as exc:  # ASE raises many types for malformed files
+            raise InputFormatError(f"cannot read the training set as extended XYZ: {type(exc).__name__}: {exc}",
+                                   path=path) from None
         if not isinstance(structures, list):
             structures = [structures]
         return cls.from_structures(structures, r_search=r_search, bond_factor=bond_factor, source=str(path))

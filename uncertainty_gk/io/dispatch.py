@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
-from ..errors import ManifestError
+from ..errors import InputFormatError, ManifestError
 from ..schema import FrameChunk, RunHeader, RunInfo, labels_of
 
 
@@ -30,6 +30,9 @@ class DatasetReader:
             species=np.asarray(ds["species"].values).astype(str),
             lammps_type=np.asarray(ds["lammps_type"].values) if "lammps_type" in ds.coords else None,
             mass=np.asarray(ds["mass"].values), charge=np.asarray(ds["charge"].values))
+
+    def n_frames_estimate(self) -> int:
+        return int(self.ds.sizes["time"])
 
     def iter_chunks(self, max_frames: int | None = None) -> Iterator[FrameChunk]:
         ds = self.ds
@@ -69,29 +72,19 @@ class DatasetReader:
 
 
 def open_trajectory(spec, *, timestep_ps: float | None = None):
-    """The reader for a manifest run (:class:`uncertainty_gk.manifest.RunSpec`)."""
-    fmt = spec.format
-    opts = spec.options
-    if fmt == "lammps-dump":
-        from .lammps_dump import LammpsDumpReader
+    """The reader for a manifest run (:class:`uncertainty_gk.manifest.RunSpec`), from the registry."""
+    from .registry import get_reader
 
-        return LammpsDumpReader([str(p) for p in spec.trajectory], timestep_ps=timestep_ps)
-    if len(spec.trajectory) != 1:
+    try:
+        cls = get_reader(spec.format)
+    except InputFormatError as exc:
+        raise ManifestError(f"{spec.origin}: {exc}") from None
+    paths = [str(p) for p in spec.trajectory]
+    if len(paths) != 1 and not getattr(cls, "joins_files", False):
         raise ManifestError(f"{spec.origin}: joining several files is supported for LAMMPS dumps only; "
-                            f"found {len(spec.trajectory)} {fmt} files")
-    kwargs = {}
-    if "max_unwrap_fraction" in opts:
-        kwargs["max_unwrap_fraction"] = opts["max_unwrap_fraction"]
-    if fmt == "xdatcar":
-        from .vasp import XdatcarReader
-
-        return XdatcarReader(str(spec.trajectory[0]), frame_interval_ps=opts.get("frame_interval_ps"), **kwargs)
-    if fmt == "extxyz":
-        from .extxyz import ExtxyzReader
-
-        return ExtxyzReader(str(spec.trajectory[0]), frame_interval_ps=opts.get("frame_interval_ps"),
-                            timestep_ps=timestep_ps, **kwargs)
-    raise ManifestError(f"{spec.origin}: unknown format {fmt!r}")
+                            f"found {len(paths)} {spec.format} files")
+    opts = {k: spec.options[k] for k in ("max_unwrap_fraction", "frame_interval_ps") if k in spec.options}
+    return cls.from_files(paths, timestep_ps=timestep_ps, **opts)
 
 
 def type_map(spec) -> dict | None:

@@ -27,26 +27,20 @@
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import gzip
+import io
 import json
-import lzma
 import math
-import os
-import shutil
-import tempfile
-import weakref
-from collections import deque
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..errors import InputFormatError
+from ..errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
 from ..schema import FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset
+from .registry import base_name
+from .sniff import open_text, stream_was_cut
 from .unwrap import UnwrapState, unwrap_fractional
 
 __all__ = ["ExtxyzReader", "read_extxyz"]
@@ -61,31 +55,39 @@ ENERGY_KEYS = ("energy", "potential_energy", "Epot", "epot")
 ENERGY_ROW_INTERVAL_PS = 0.1
 
 
-@contextlib.contextmanager
-def _plain_copy(path: Path):
-    """The path itself, or for .gz/.bz2/.xz a decompressed temporary copy.
+class _Lines:
+    """Lines of a text stream with their numbers and push-back."""
 
-    ASE's extxyz reader seeks backwards in the file, which is quadratic on a compressed
-    stream (minutes for a few MB); a temporary plain file keeps reading linear.
-    """
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower())
-    if opener is None:
-        with open(path, "rb") as fh:
-            if fh.read(2) == b"\x1f\x8b":
-                opener = gzip.open
-    if opener is None:
-        yield path
-        return
-    fd, tmp = tempfile.mkstemp(suffix=".xyz", prefix="ugk_")
-    try:
-        try:
-            with os.fdopen(fd, "wb") as out, opener(path, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 22)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise InputFormatError(f"cannot decompress: {exc}", path=path) from None
-        yield Path(tmp)
-    finally:
-        os.unlink(tmp)
+    def __init__(self, fh):
+        self.fh = fh
+        self.lineno = 0
+        self.pushed: list[tuple[int, str]] = []
+        self.last_newline = True
+
+    def next(self) -> tuple[int, str] | None:
+        if self.pushed:
+            return self.pushed.pop()
+        line = self.fh.readline()
+        if not line:
+            return None
+        self.lineno += 1
+        self.last_newline = line.endswith(("\n", "\r"))
+        return self.lineno, line
+
+    def push(self, item) -> None:
+        self.pushed.append(item)
+
+
+def _count(line: str) -> int | None:
+    """The atom count of an XYZ count line, or None."""
+    tok = line.strip()
+    return int(tok) if tok.isdigit() else None
+
+
+def _is_frame_start(count_line: str, comment: str | None) -> bool:
+    """An integer line followed by an extended-XYZ comment line (key=value pairs)."""
+    return _count(count_line) is not None and comment is not None and (
+        "Lattice=" in comment or "Properties=" in comment or "pbc=" in comment)
 
 
 def _ase_time_to_ps(t) -> float:
@@ -98,6 +100,25 @@ class ExtxyzReader:
     """Streaming reader of an extended XYZ file following the chunk protocol of :mod:`..schema`."""
 
     reader_name = "extxyz"
+    name = "extxyz"
+
+    @classmethod
+    def can_open(cls, path) -> bool:
+        """A ``*.xyz``/``*.extxyz`` name, or an atom-count line followed by a ``Lattice=`` comment."""
+        if base_name(path).endswith((".xyz", ".extxyz")):
+            return True
+        try:
+            with open_text(path) as fh:
+                head = [fh.readline(), fh.readline()]
+        except (OSError, InputFormatError):
+            return False
+        return _is_frame_start(head[0], head[1])
+
+    @classmethod
+    def from_files(cls, paths, *, timestep_ps: float | None = None, **options) -> ExtxyzReader:
+        if len(paths) != 1:
+            raise InputFormatError(f"an extended XYZ run is one file, got {len(paths)}", path=paths[0])
+        return cls(paths[0], timestep_ps=timestep_ps, **options)
 
     def __init__(self, path, *, frame_interval_ps: float | None = None, timestep_ps: float | None = None,
                  max_unwrap_fraction: float = 0.25, temperature_K: float | None = None,
@@ -115,45 +136,159 @@ class ExtxyzReader:
         self.temperature_K = temperature_K
         self.notes: list[str] = []
         self._first = None
-        self._plain: Path | None = None
 
     # ------------------------------------------------------------------ helpers
-    def _plain_path(self) -> Path:
-        """The plain file to read: decompressed once per reader, removed with it."""
-        if self._plain is None:
-            stack = contextlib.ExitStack()
-            self._plain = stack.enter_context(_plain_copy(self.path))
-            weakref.finalize(self, stack.close)
-        return self._plain
+    def _frame_texts(self, *, first_only: bool = False, quiet: bool = False) -> Iterator[tuple[int, int, str]]:
+        """(frame index, first line, text) of every complete frame of the file.
 
-    def _frames(self):
-        from ase.io import iread
+        The frames are found by their atom-count lines, so that a blank line between
+        frames (two files joined) does not end the trajectory, a corrupted frame is
+        skipped up to the next count line followed by an extended-XYZ comment line
+        (with a :class:`SkippedFramesWarning`), and a frame cut at the end of the file
+        (or of a compressed stream, or without a final newline) is dropped with a
+        :class:`TruncatedInputWarning`.  At most one frame is held in memory, whatever
+        a count line claims.
+        """
+        path = self.path
+        skipped: list[tuple[int, int, str]] = []
+        n_ref: int | None = None
+        frame = 0
+        with open_text(path) as fh:
+            rd = _Lines(fh)
+            while True:
+                item = rd.next()
+                if item is None:
+                    break
+                lineno, line = item
+                if not line.strip():
+                    continue                          # blank lines between frames carry nothing
+                n = _count(line)
+                nxt = rd.next()
+                cut_here = nxt is None or (not rd.last_newline and not rd.pushed and _peek_eof(rd))
+                if n is not None and cut_here and frame > 0:
+                    if not quiet:
+                        self._truncated(frame, lineno, "the file ends after the atom-count line")
+                    break
+                if n is None or not _is_frame_start(line, None if nxt is None else nxt[1]):
+                    if frame == 0:
+                        raise InputFormatError(
+                            f"expected an atom count and an extended XYZ comment line (Lattice=... "
+                            f"Properties=...), found {line.strip()[:60]!r}: not an extended XYZ file?",
+                            path=path, line=lineno)
+                    if nxt is not None:
+                        rd.push(nxt)
+                    skipped.append((frame, lineno, f"expected an atom count line, found {line.strip()[:60]!r}"))
+                    self._resync(rd)
+                    frame += 1
+                    continue
+                rows = []
+                early = None
+                limit = n if n_ref is None else min(n, 2 * n_ref + 8)
+                while len(rows) < limit:
+                    it = rd.next()
+                    if it is None:
+                        break
+                    if _count(it[1]) is not None:         # a count line inside the atom lines?
+                        peek = rd.next()
+                        if peek is not None:
+                            rd.push(peek)
+                        if _is_frame_start(it[1], None if peek is None else peek[1]):
+                            early = it
+                            break
+                    rows.append(it[1])
+                if early is not None or (len(rows) < n and len(rows) == limit):
+                    if early is not None:
+                        rd.push(early)
+                    else:
+                        self._resync(rd)
+                    why = (f"the count line says {n} atoms but {len(rows)} atom lines follow"
+                           + ("" if early is None else f" before the next frame (line {early[0]})"))
+                    if frame == 0:
+                        raise InputFormatError(why, path=path, frame=0, line=lineno)
+                    skipped.append((frame, lineno, why))
+                    frame += 1
+                    continue
+                if len(rows) < n:
+                    if not quiet:
+                        self._truncated(frame, lineno, f"the file ends after {len(rows)} of its {n} atom lines")
+                    break
+                text = line + nxt[1] + "".join(rows)
+                if not rd.pushed and _peek_eof(rd) and (stream_was_cut(fh) or not rd.last_newline):
+                    if quiet:
+                        break
+                    self._truncated(frame, lineno, "the compressed stream ends early" if stream_was_cut(fh)
+                                    else "the file does not end with a newline, so its last number may be cut")
+                    break
+                if n_ref is None:
+                    n_ref = n
+                yield frame, lineno, text
+                frame += 1
+                if first_only:
+                    return
+        if skipped and not quiet:
+            shown = "; ".join(f"frame {f} (line {ln}): {why}" for f, ln, why in skipped[:5])
+            more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            warnings.warn(f"{path}: skipped {len(skipped)} corrupted frame(s) and kept every other frame: "
+                          f"{shown}{more}", SkippedFramesWarning, stacklevel=4)
+            self.notes.append(f"skipped corrupted frame(s) {[f for f, _, _ in skipped]}")
 
-        try:
-            for k, atoms in enumerate(iread(str(self._plain_path()), index=":", format="extxyz")):
-                yield k, atoms
-        except InputFormatError:
-            raise
-        except StopIteration:
-            return
-        except Exception as exc:  # ASE raises many types for malformed files
-            raise InputFormatError(f"cannot parse as extended XYZ: {type(exc).__name__}: {exc}",
-                                   path=self.path) from None
+    @staticmethod
+    def _resync(rd: _Lines) -> None:
+        """Skip lines up to the next atom-count line that starts a frame."""
+        while True:
+            it = rd.next()
+            if it is None:
+                return
+            if _count(it[1]) is not None:
+                peek = rd.next()
+                if peek is not None:
+                    rd.push(peek)
+                if _is_frame_start(it[1], None if peek is None else peek[1]):
+                    rd.push(it)
+                    return
+
+    def _truncated(self, frame: int, lineno: int, why: str) -> None:
+        warnings.warn(f"{self.path} frame {frame} (line {lineno}): the last frame is incomplete ({why}); "
+                      f"dropped it and kept the frames before it", TruncatedInputWarning, stacklevel=4)
+        self.notes.append(f"dropped the incomplete last frame {frame} ({why})")
+
+    def _frames(self, *, first_only: bool = False):
+        from ase.io import read
+
+        for k, lineno, text in self._frame_texts(first_only=first_only):
+            try:
+                atoms = read(io.StringIO(text), format="extxyz", index=0)
+                for name, kind in (("step", int), ("time", float)):
+                    if name in atoms.info and _number(atoms.info[name], kind) is None:
+                        raise ValueError(f"{name}={atoms.info[name]!r} is not a number")
+            except Exception as exc:  # ASE raises many types for malformed frames
+                if k == 0:
+                    raise InputFormatError(f"cannot parse as extended XYZ: {type(exc).__name__}: {exc}",
+                                           path=self.path, frame=k, line=lineno) from None
+                warnings.warn(f"{self.path} frame {k} (line {lineno}): skipped a frame that cannot be parsed "
+                              f"({type(exc).__name__}: {exc}); kept every other frame", SkippedFramesWarning,
+                              stacklevel=3)
+                self.notes.append(f"skipped unparseable frame {k}")
+                continue
+            yield k, atoms
 
     def _first_frame(self):
         if self._first is None:
             if self.path.stat().st_size == 0:
                 raise InputFormatError("the file is empty; expected an extended XYZ trajectory", path=self.path)
-            for _, atoms in self._frames():
+            for _, atoms in self._frames(first_only=True):
                 self._first = atoms
                 break
             if self._first is None:
-                raise InputFormatError("no frames in the file; expected an extended XYZ trajectory",
+                raise InputFormatError("no complete frame in the file; expected an extended XYZ trajectory",
                                        path=self.path)
         return self._first
 
     def _cell(self, atoms, k: int) -> np.ndarray:
         cell = np.asarray(atoms.cell.array, dtype=np.float64)
+        if not np.all(np.isfinite(cell)):
+            raise InputFormatError(f"non-finite cell {cell.tolist()} in the Lattice= of this frame; a corrupted "
+                                   "file? keep only the frames before it", path=self.path, frame=k)
         if not np.all(atoms.pbc) or abs(np.linalg.det(cell)) < 1e-6:
             raise InputFormatError(
                 f"no periodic 3D cell (pbc={atoms.pbc.tolist()}, cell={cell.round(6).tolist()}): ionic "
@@ -185,35 +320,25 @@ class ExtxyzReader:
 
         energies, times, steps = [], [], []
         key = None
-        with open(self._plain_path(), encoding="utf-8", errors="replace") as fh:
-            k = 0
-            while True:
-                head = fh.readline()
-                if not head:
-                    break
-                if not head.strip():
-                    continue
-                try:
-                    n = int(head.split()[0])
-                    info = key_val_str_to_dict(fh.readline())
-                except Exception:  # malformed: the frame reader gives the precise error
-                    return None
+        for k, _, text in self._frame_texts(quiet=True):
+            try:
+                info = key_val_str_to_dict(text.split("\n", 2)[1])
+            except Exception:  # malformed: the frame reader gives the precise warning
+                continue
+            if key is None:
+                key = next((c for c in ENERGY_KEYS if c in info), None)
                 if key is None:
-                    key = next((c for c in ENERGY_KEYS if c in info), None)
-                    if key is None:
-                        return None
-                if key not in info:
-                    self.notes.append(f"frame {k} has no '{key}' in its comment line (frame 0 has): the "
-                                      "energies are not used as a log")
                     return None
-                try:
-                    energies.append(float(info[key]))
-                except (TypeError, ValueError):
-                    energies.append(math.nan)
-                times.append(info.get("time"))
-                steps.append(info.get("step"))
-                deque(islice(fh, n), maxlen=0)
-                k += 1
+            if key not in info:
+                self.notes.append(f"frame {k} has no '{key}' in its comment line (frame 0 has): the "
+                                  "energies are not used as a log")
+                return None
+            try:
+                energies.append(float(info[key]))
+            except (TypeError, ValueError):
+                energies.append(math.nan)
+            times.append(_number(info.get("time"), float))
+            steps.append(_number(info.get("step"), int))
         if not energies:
             return None
         idx = np.arange(len(energies))
@@ -378,3 +503,26 @@ def read_extxyz(path, *, frame_interval_ps: float | None = None, timestep_ps: fl
     info = reader.info()
     return assemble_dataset(header, reader.iter_chunks(), info, charges=charges, masses=masses, mobile=mobile,
                             labels=labels, run_name=run_name or Path(path).name, thermo=log)
+
+
+def _peek_eof(rd: _Lines) -> bool:
+    item = rd.next()
+    if item is None:
+        return True
+    rd.push(item)
+    return False
+
+
+def _number(value, kind):
+    """``value`` as ``kind`` (int or float) if it is one exactly, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    if kind is int:
+        return int(x) if x == int(x) else None
+    return x

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..elements import element_from_mass, is_element
 from ..errors import InputFormatError
-from .lammps_log import open_text
+from .sniff import open_text
 
 __all__ = ["read_masses", "read_type_elements", "read_masses_section"]
 

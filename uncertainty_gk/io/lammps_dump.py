@@ -29,14 +29,16 @@ import math
 import os
 import struct
 import warnings
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DuplicateFramesWarning, InputFormatError, TruncatedInputWarning
+from ..errors import DuplicateFramesWarning, InputFormatError, SkippedFramesWarning, TruncatedInputWarning
 from ..schema import FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset
+from .registry import base_name
+from .sniff import first_line as _first_line
+from .sniff import compression_of, open_binary, stream_was_cut
 
 __all__ = ["LammpsDumpReader", "read_lammps_dump"]
 
@@ -45,64 +47,20 @@ BLOCK_BYTES = 8 << 20
 #: Default memory budget of the positions array of one chunk.
 CHUNK_POSITION_BYTES = 64 << 20
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _ITEM = b"ITEM:"
+#: Without a frame start within this many bytes after a corrupted frame, the rest of the file is refused.
+RESYNC_LIMIT_BYTES = 64 << 20
 _HOW_TO_UNWRAP = ("write unwrapped coordinates, e.g. 'dump 1 all custom 100 dump.lammpstrj id type xu yu zu', "
                   "or add the image flags 'ix iy iz' to the dump columns")
 
 
 # --------------------------------------------------------------------------- helpers
-class _GzipStream:
-    """Incremental gzip decompression that keeps the data of a stream cut short.
-
-    (``gzip.GzipFile.read`` raises ``EOFError`` for a truncated stream and loses what it had
-    decompressed in that call.)  Handles multi-member files; ``cut`` is set at a premature end.
-    """
-
-    def __init__(self, path, in_bytes: int = 1 << 20):
-        self.fh = open(path, "rb")
-        self.in_bytes = in_bytes
-        self.inbuf = b""
-        self.d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self.started = False
-        self.cut = False
-
-    def read(self, n: int) -> bytes:
-        out, size = [], 0
-        while size < n:
-            if not self.inbuf:
-                self.inbuf = self.fh.read(self.in_bytes)
-                if not self.inbuf:
-                    self.cut = self.started and not self.d.eof
-                    break
-            piece = self.d.decompress(self.inbuf, n - size)
-            self.started = True
-            if self.d.eof:                      # end of one gzip member; another may follow
-                self.inbuf = self.d.unused_data
-                self.d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                self.started = False
-            else:
-                self.inbuf = self.d.unconsumed_tail
-            out.append(piece)
-            size += len(piece)
-        return b"".join(out)
-
-    def close(self) -> None:
-        self.fh.close()
-
-
 def _open_binary(path):
-    """Open a file for binary reading; gzip is recognised by its magic bytes."""
+    """Open a dump for binary reading (plain, gzip, bzip2 or xz; see :mod:`.sniff`)."""
     try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-    except FileNotFoundError:
-        raise InputFormatError("file not found", path=path) from None
+        return open_binary(path)
     except IsADirectoryError:
         raise InputFormatError("is a directory, expected a LAMMPS dump file", path=path) from None
-    if magic == _GZIP_MAGIC:
-        return _GzipStream(path)
-    return open(path, "rb")
 
 
 def _show(line: bytes, limit: int = 80) -> str:
@@ -127,9 +85,18 @@ def _binary_hint(data: bytes) -> str:
         return "it is a netCDF file (dump netcdf?)"
     if data.startswith(b"\x89HDF"):
         return "it is an HDF5 file (dump h5md?)"
-    if data.startswith((b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"PK\x03\x04")):
-        return "it is compressed with something other than gzip (decompress it first)"
+    if data.startswith((b"\x28\xb5\x2f\xfd", b"PK\x03\x04")):
+        return "it is compressed with zstd or zip (decompress it first, or recompress with gzip, bzip2 or xz)"
     return "it contains binary data (a binary dump written to a *.bin file, or a corrupted file?)"
+
+
+def _reason(exc: InputFormatError) -> str:
+    """The message of ``exc`` without its 'file frame (line)' prefix."""
+    msg = str(exc)
+    prefix = f"{exc.path}" if exc.path else ""
+    if prefix and msg.startswith(prefix):
+        msg = msg.split(": ", 1)[1] if ": " in msg else msg
+    return msg
 
 
 @dataclass
@@ -162,6 +129,10 @@ class _NeedMore(Exception):
     """The buffer ends inside the current frame; read more data."""
 
 
+class _BadAtomLines(InputFormatError):
+    """Atom lines of a frame that cannot be parsed (wrong field count, not a number)."""
+
+
 def _box_to_cell(rows: list[list[float]], path, frame, line) -> tuple[tuple, tuple]:
     """Cell rows (a, b, c) and origin from the three BOX BOUNDS lines."""
     n = {len(r) for r in rows}
@@ -190,8 +161,11 @@ class _Scanner:
     asking for the next batch.
     """
 
-    def __init__(self, path, *, block_bytes: int | None = None, batch_bytes: int | None = None):
+    def __init__(self, path, *, block_bytes: int | None = None, batch_bytes: int | None = None,
+                 ref_atoms: int | None = None):
         self.path = path
+        self.ref_atoms = ref_atoms               # atoms of every frame (from the first frame), if known
+        self.skipped: list[tuple[int, int, str]] = []    # (frame, line, reason) of corrupted frames skipped
         self.block_bytes = max(1, int(BLOCK_BYTES if block_bytes is None else block_bytes))
         self.batch_bytes = int(BLOCK_BYTES if batch_bytes is None else batch_bytes)
         self.fh = None
@@ -218,18 +192,14 @@ class _Scanner:
             self.fh = _open_binary(self.path)
         try:
             data = self.fh.read(self.block_bytes)
-        except EOFError:          # gzip stream cut short
-            self.gzip_cut = True
-            data = b""
-        except (OSError, zlib.error) as exc:
-            raise InputFormatError(f"cannot read the file ({exc}); is it a corrupted gzip file?",
-                                   path=self.path) from None
+        except OSError as exc:
+            raise InputFormatError(f"cannot read the file ({exc})", path=self.path) from None
         if self.n_read == 0 and data and _looks_binary(data):
             raise InputFormatError(f"not a LAMMPS text dump: {_binary_hint(data)}. This reader reads "
                                    "text dumps written by 'dump custom' or 'dump atom' (optionally gzipped)",
                                    path=self.path)
         self.n_read += len(data)
-        if getattr(self.fh, "cut", False):
+        if stream_was_cut(self.fh):
             self.gzip_cut = True
         if data:
             self.buf = self.buf[self.pos:] + data
@@ -306,6 +276,8 @@ class _Scanner:
         """General parser of a frame header (any item order, extra items, CRLF)."""
         line = self._readline()
         if not line.startswith(_ITEM):
+            if self.eof and self.li >= len(self.nl) and k > 0 and self.first_key.startswith(line.rstrip()):
+                raise _Truncated("the file ends inside the frame header")
             if k == 0:
                 hint = " (an XYZ file? use the extxyz reader)" if line.strip().isdigit() else ""
                 raise InputFormatError(
@@ -383,25 +355,82 @@ class _Scanner:
         return step, n_atoms, box, columns
 
     def _atoms(self, k, step, n_atoms, box, columns, first_line) -> _Frame:
-        """Locate the atom lines of the frame whose header was just read."""
+        """Locate the atom lines of the frame whose header was just read.
+
+        Never waits for more lines than the file holds before the next frame start, so a
+        corrupted NUMBER OF ATOMS cannot make the reader swallow the rest of the file.
+        """
         start = self.pos
         atoms_line = self.line
         last = self.li + n_atoms            # index in nl of the line after the atom lines
+        if self.ref_atoms is not None and n_atoms != self.ref_atoms:
+            nxt = self._next_frame_start(start)
+            if nxt is None and not self.eof:
+                self._need_more(start)
+            stop = len(self.buf) if nxt is None else nxt
+            found = self.buf.count(b"\n", start, stop)
+            if found != n_atoms:
+                raise InputFormatError(
+                    f"NUMBER OF ATOMS is {n_atoms} (every other frame has {self.ref_atoms}), but {found} atom "
+                    "lines follow: a corrupted frame header", path=self.path, frame=k, line=self.value_lines[1])
         if last > len(self.nl) or (last == len(self.nl) and not self.eof):
+            nxt = self._next_frame_start(start)
+            if nxt is not None:            # the next frame starts before n_atoms lines
+                self._bad_atom_count(k, n_atoms, start, nxt + len(_ITEM), atoms_line)
             if not self.eof:
-                raise _NeedMore
+                self._need_more(start)
             raise _Truncated(f"the file ends after {len(self.nl) - self.li} of its {n_atoms} atom lines")
         end = int(self.nl[last - 1]) + 1 if n_atoms else start
-        if end < len(self.buf) and not self.buf.startswith(self.first_key, end):
+        if end < len(self.buf) and not self.buf.startswith(self.first_key, end) \
+                and not self._cut_header_follows(end):
             self._bad_atom_count(k, n_atoms, start, end, atoms_line)
         if end == len(self.buf) and self.eof and (self.no_final_newline or self.gzip_cut):
-            raise _Truncated("the gzip stream ends early" if self.gzip_cut else
+            raise _Truncated("the compressed stream ends early" if self.gzip_cut else
                              "the file does not end with a newline, so its last line may be cut")
         self.pos = end
         self.li = last
         self.line += n_atoms
         return _Frame(k, step, n_atoms, box[0], box[1], columns, start, end, first_line, atoms_line,
                       *self.value_lines)
+
+    def _cut_header_follows(self, end: int) -> bool:
+        """True if the file ends, after ``end``, with the start of a frame header cut short
+        (``ITEM: TIMESTE``): the frame before it is complete, the next one truncated."""
+        rest = self.buf[end:].rstrip()
+        return self.eof and bool(rest) and b"\n" not in rest and self.first_key.startswith(rest)
+
+    def _need_more(self, since: int) -> None:
+        """Ask for more data, unless RESYNC_LIMIT_BYTES after ``since`` hold no frame start."""
+        if len(self.buf) - since > max(RESYNC_LIMIT_BYTES, 4 * self.block_bytes):
+            raise InputFormatError(
+                f"no frame start ({_show(self.first_key)}) within {RESYNC_LIMIT_BYTES >> 20} MB: the file is "
+                "corrupted from here on; the frames before this one are complete, so cut the file here to "
+                "keep them", path=self.path, frame=self.frame_index, line=self.line)
+        raise _NeedMore
+
+    def _next_frame_start(self, after: int) -> int | None:
+        """Offset in the buffer of the next line equal to the first header line, after ``after``."""
+        key = b"\n" + (self.first_key or b"ITEM: TIMESTEP")
+        i = self.buf.find(key, max(after, 1) - 1)
+        while i >= 0:
+            j = i + len(key)
+            if j < len(self.buf) and self.buf[j:j + 1] in (b"\n", b"\r"):
+                return i + 1
+            if j >= len(self.buf) and self.eof:
+                return i + 1
+            i = self.buf.find(key, i + 1)
+        return None
+
+    def _skip_frame(self, frame_pos: int, frame_line: int) -> None:
+        """Move past the corrupted frame starting at ``frame_pos`` to the next frame start."""
+        nxt = self._next_frame_start(frame_pos + 1)
+        if nxt is None:
+            if not self.eof:
+                self._need_more(frame_pos)
+            nxt = len(self.buf)
+        self.pos = nxt
+        self.li = int(np.searchsorted(self.nl, nxt, side="left"))
+        self.line = frame_line + self.buf.count(b"\n", frame_pos, nxt)
 
     def _bad_atom_count(self, k, n_atoms, start, end, atoms_line):
         """The line after the atom lines of frame ``k`` does not start the next frame: explain."""
@@ -446,10 +475,26 @@ class _Scanner:
                         batch, size = [], 0
                     self._fill()
                     continue
+                except InputFormatError as exc:
+                    if self.first_key is None or (self.frame_index == 0 and self.ref_atoms is None):
+                        raise               # the first frame of a run must be readable
+                    self.pos, self.li, self.line = pos, li, line
+                    try:
+                        self._skip_frame(pos, line)
+                    except _NeedMore:
+                        self.pos, self.li, self.line = pos, li, line
+                        if batch:
+                            yield batch, self.buf
+                            batch, size = [], 0
+                        self._fill()
+                        continue
+                    self.skipped.append((self.frame_index, exc.line or line, _reason(exc)))
+                    self.frame_index += 1
+                    continue
                 except _Truncated as exc:
                     reason = exc.reason
-                    if self.gzip_cut and "gzip" not in reason:
-                        reason += "; the gzip stream ends early"
+                    if self.gzip_cut and "compressed" not in reason:
+                        reason += "; the compressed stream ends early"
                     self.truncated = (self.frame_index, line, reason)
                     break
                 self.frame_index += 1
@@ -542,7 +587,7 @@ def _diagnose(path, frames: Sequence[_Frame], buf: bytes, layout: _Layout) -> No
             where = dict(path=path, frame=fr.index, line=fr.atoms_line + j)
             fields = raw.split()
             if len(fields) != ncols:
-                raise InputFormatError(
+                raise _BadAtomLines(
                     f"atom line has {len(fields)} fields, expected {ncols} for the columns "
                     f"'{' '.join(layout.columns)}': {_show(raw)} (file cut or written by two runs at once?)",
                     **where)
@@ -550,7 +595,7 @@ def _diagnose(path, frames: Sequence[_Frame], buf: bytes, layout: _Layout) -> No
                 try:
                     value = float(fields[i])
                 except ValueError:
-                    raise InputFormatError(
+                    raise _BadAtomLines(
                         f"cannot read {_show(fields[i])} in column '{layout.columns[i]}' as a number: "
                         f"{_show(raw)}", **where) from None
                 if not math.isfinite(value):
@@ -559,7 +604,7 @@ def _diagnose(path, frames: Sequence[_Frame], buf: bytes, layout: _Layout) -> No
                         f"{fields[layout.id].decode(errors='replace')}: the simulation blew up here (see the log "
                         "for 'Lost atoms' or huge forces); use only the frames before this one", **where)
     first = frames[0]
-    raise InputFormatError("could not parse the atom lines of this block of frames", path=path,
+    raise _BadAtomLines("could not parse the atom lines of this block of frames", path=path,
                            frame=first.index, line=first.atoms_line)
 
 
@@ -614,6 +659,27 @@ class LammpsDumpReader:
     chunk_frames
         Frames per chunk of :meth:`iter_chunks`; default ~64 MB of positions.
     """
+
+    name = "lammps-dump"
+    joins_files = True
+
+    @classmethod
+    def can_open(cls, path) -> bool:
+        """A ``*.lammpstrj``/``*.dump``/``dump*`` name, or a first line starting with ``ITEM:``."""
+        name = base_name(path)
+        if name.endswith((".lammpstrj", ".dump")) or name.startswith("dump"):
+            return True
+        try:
+            return _first_line(path).startswith("ITEM:")
+        except (OSError, InputFormatError):
+            return False
+
+    @classmethod
+    def from_files(cls, paths, *, timestep_ps: float | None = None, **options) -> LammpsDumpReader:
+        unknown = set(options) - {"frame_interval_ps", "max_unwrap_fraction"}
+        if unknown:
+            raise InputFormatError(f"options {sorted(unknown)} do not apply to LAMMPS dumps", path=paths[0])
+        return cls(paths, timestep_ps=timestep_ps)
 
     def __init__(self, paths, *, timestep_ps: float | None = None, chunk_frames: int | None = None):
         if isinstance(paths, (str, os.PathLike)):
@@ -717,9 +783,11 @@ class LammpsDumpReader:
             return None
         total = 0
         for p in self.paths:
+            kind = compression_of(p)
+            if kind in ("bzip2", "xz"):
+                return None                                      # no size in the container
             with open(p, "rb") as fh:
-                magic = fh.read(2)
-                if magic == _GZIP_MAGIC:
+                if kind == "gzip":
                     fh.seek(-4, os.SEEK_END)
                     size = struct.unpack("<I", fh.read(4))[0]    # uncompressed size mod 2**32
                     csize = os.path.getsize(p)
@@ -792,8 +860,8 @@ class LammpsDumpReader:
 
     def _iter_file(self, path, layout: _Layout, ref_ids: np.ndarray, state: dict) -> Iterator[dict]:
         """Parsed, deduplicated frames of one file, one dict of arrays per batch."""
-        scanner = _Scanner(path)
         n_atoms = len(ref_ids)
+        scanner = _Scanner(path, ref_atoms=n_atoms)
         dup_steps: list[int] = []
         last_in_file: tuple[int, int] | None = None      # (step, line)
         for frames, buf in scanner.batches():
@@ -822,8 +890,26 @@ class LammpsDumpReader:
                 state["last_step"] = fr.step
                 keep.append(fr)
             if keep:
-                yield self._convert(path, keep, buf, layout, ref_ids)
-                state["n"] += len(keep)
+                try:
+                    parts = [self._convert(path, keep, buf, layout, ref_ids)]
+                except _BadAtomLines:
+                    parts = []          # find the bad frames one by one; keep the others
+                    for fr in keep:
+                        try:
+                            parts.append(self._convert(path, [fr], buf, layout, ref_ids))
+                        except _BadAtomLines as exc:
+                            scanner.skipped.append((fr.index, exc.line or fr.line, _reason(exc)))
+                for part in parts:
+                    yield part
+                    state["n"] += len(part["step"])
+        if scanner.skipped:
+            scanner.skipped.sort()
+            shown = "; ".join(f"frame {f} (line {ln}): {why}" for f, ln, why in scanner.skipped[:5])
+            more = f"; and {len(scanner.skipped) - 5} more" if len(scanner.skipped) > 5 else ""
+            msg = (f"{path}: skipped {len(scanner.skipped)} corrupted frame(s) and kept every other frame: "
+                   f"{shown}{more}")
+            warnings.warn(msg, SkippedFramesWarning, stacklevel=3)
+            self._notes.append(f"skipped corrupted frame(s) {[f for f, _, _ in scanner.skipped]} of {path}")
         if scanner.truncated is not None:
             frame, line, reason = scanner.truncated
             msg = (f"{path} frame {frame} (line {line}): the last frame is incomplete ({reason}); "

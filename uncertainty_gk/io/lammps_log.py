@@ -24,7 +24,6 @@ before printing a header (e.g. an immediate error) gives a block without rows.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -35,9 +34,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import InputFormatError, LogEventWarning
+from ..errors import InputFormatError, LogEventWarning, SkippedFramesWarning, TruncatedInputWarning
 from ..schema import THERMO_UNITS_METAL, add_metadata
 from ..units import LAMMPS_DEFAULT_TIMESTEP, LAMMPS_UNITS
+from .sniff import open_text, stream_was_cut
 
 __all__ = ["ThermoBlock", "LogEvent", "LammpsLog", "parse_lammps_log", "sanitize_column",
            "open_text"]
@@ -55,16 +55,6 @@ _VARREF = re.compile(r"\$\{([^}]+)\}|\$([A-Za-z0-9_])")
 # Lines LAMMPS prints after an ERROR that do not count as "something happened after it".
 _TRAILER = re.compile(r"^(For more information see|Last command:|application called MPI_Abort|"
                       r"\(src/|--------|MPI_ABORT|with errorcode|NOTE: |=====|$)")
-
-
-def open_text(path):
-    """Open a text file for reading, transparently decompressing gzip."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
 
 
 def sanitize_column(name: str) -> str:
@@ -113,6 +103,32 @@ def _looks_numeric_row(line: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: Lines looked ahead for the next valid row of a thermo block after a damaged line.
+RESYNC_LINES = 8
+
+
+def _corrupted_row(line: str, lines: list[str], i: int, block, last_step: int) -> int:
+    """Number of damaged lines starting with ``line`` (inside a thermo block) before the
+    block's rows go on (a valid row within :data:`RESYNC_LINES` lines, ``lines[i]`` on,
+    with no header, ``Loop time``, ERROR or WARNING line before it), else 0."""
+    def stops(text: str) -> bool:
+        toks = text.split()
+        return text.startswith(("Loop time of", "ERROR", "WARNING")) or (
+            _is_header(toks) and len(set(toks)) == len(toks))
+
+    if not line or stops(line):
+        return 0
+    for j in range(i, min(len(lines), i + RESYNC_LINES)):
+        text = lines[j].strip()
+        if not text:
+            continue
+        if _parse_row(text, len(block.columns)) is not None:
+            return j - i + 1
+        if stops(text):
+            return 0
+    return 0
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -333,10 +349,14 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     try:
         with open_text(path) as fh:
             lines = fh.read().splitlines()
+            cut = stream_was_cut(fh)
     except FileNotFoundError:
         raise InputFormatError("file not found", path=path) from None
     except (OSError, EOFError) as exc:
         raise InputFormatError(f"cannot read the log: {exc}", path=path) from None
+    if cut:
+        warnings.warn(f"{path}: the compressed stream ends early (file cut short); read the {len(lines)} lines "
+                      "before the cut, the last of which may be incomplete", TruncatedInputWarning, stacklevel=2)
     if not any(ln.strip() for ln in lines):
         raise InputFormatError("the file is empty; expected a LAMMPS log (log.lammps)", path=path)
 
@@ -419,6 +439,14 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
 
     i = 0
     n_lines = len(lines)
+    skipped_rows: list[tuple[int, str]] = []
+    orphan: list[tuple[int, int]] = []          # consecutive numeric lines outside any thermo block
+    orphan_runs: list[tuple[int, int, int]] = []  # (first line, last line, count)
+
+    def _flush_orphans():
+        if orphan:
+            orphan_runs.append((orphan[0][0], orphan[-1][0], len(orphan)))
+        orphan.clear()
     block: ThermoBlock | None = None
     rows: list[list[float]] = []
 
@@ -453,6 +481,12 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
             continue
         if block is not None:
             row = _parse_row(stripped, len(block.columns))
+            if row is not None and "Step" in block.columns and rows \
+                    and row[block.columns.index("Step")] < last_step:
+                skipped_rows.append((lineno, stripped))
+                notes.append(f"line {lineno}: skipped a thermo row whose step goes backwards "
+                             f"({int(row[block.columns.index('Step')])} after {last_step}) in block {block.index}")
+                continue
             if row is not None:
                 rows.append(row)
                 if "Step" in block.columns:
@@ -464,6 +498,18 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
                 close_block(int(m.group(1)), True)
                 last_structural = lineno
                 continue
+            if not stripped and _corrupted_row("blank", lines, i, block, last_step):
+                continue                      # a blank line inside a block carries nothing
+            bad = _corrupted_row(stripped, lines, i, block, last_step)
+            if bad:
+                for k in range(bad):          # this line and the damaged ones after it
+                    text = lines[i - 1 + k].strip()
+                    if text:
+                        skipped_rows.append((lineno + k, text))
+                i += bad - 1
+                notes.append(f"line {lineno}: skipped {bad} damaged line(s) in thermo block {block.index}; the "
+                             "block continues")
+                continue
             if _looks_numeric_row(stripped):
                 notes.append(f"line {lineno}: thermo row with {len(stripped.split())} values where the "
                              f"header has {len(block.columns)} (truncated output?); block {block.index} "
@@ -472,6 +518,11 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
             # fall through: the line may be a command or a new header
         if not stripped:
             continue
+        toks = stripped.split()
+        if len(toks) >= 3 and toks[0].isdigit() and _looks_numeric_row(stripped):
+            orphan.append((lineno, len(toks)))
+            continue
+        _flush_orphans()
         if stripped.startswith("Loop time of"):
             last_structural = lineno
             continue
@@ -491,6 +542,7 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
         if text:
             handle_command(text, lineno, lines[i] if i < n_lines else "")
     close_block(None, False)
+    _flush_orphans()
     if pending is not None:
         b = new_block([], None, pending)
         b.steps_done = 0
@@ -516,6 +568,17 @@ def parse_lammps_log(path, *, warn: bool = True) -> LammpsLog:
     elif units not in LAMMPS_UNITS:
         notes.append(f"units style {units!r} is not supported for time conversion "
                      f"(supported: {sorted(LAMMPS_UNITS)}); thermo_time is NaN")
+    if orphan_runs:
+        n_orph = sum(c for _, _, c in orphan_runs)
+        shown = ", ".join(f"lines {a}-{b}" for a, b, _ in orphan_runs[:5])
+        warnings.warn(f"{path}: ignored {n_orph} numeric line(s) outside any thermo block ({shown}): thermo rows "
+                      "whose header line is missing or damaged?", SkippedFramesWarning, stacklevel=2)
+        notes.append(f"ignored {n_orph} numeric lines outside any thermo block ({shown})")
+    if skipped_rows:
+        shown = "; ".join(f"line {ln}: {txt[:60]!r}" for ln, txt in skipped_rows[:5])
+        more = f"; and {len(skipped_rows) - 5} more" if len(skipped_rows) > 5 else ""
+        warnings.warn(f"{path}: skipped {len(skipped_rows)} corrupted thermo row(s) inside thermo blocks and kept "
+                      f"the rows after them: {shown}{more}", SkippedFramesWarning, stacklevel=2)
     if warn and errors:
         e = errors[-1]
         if ended_with_error:

@@ -79,8 +79,8 @@ def cartesian_to_fractional(positions, cell) -> np.ndarray:
 
 
 def unwrap_fractional(frac, cell, *, max_fraction: float = 0.25, source: str = "",
-                      frame_offset: int = 0, previous: UnwrapState | np.ndarray | None = None
-                      ) -> tuple[np.ndarray, UnwrapState]:
+                      frame_offset: int = 0, previous: UnwrapState | np.ndarray | None = None,
+                      return_fractional: bool = False) -> tuple[np.ndarray, UnwrapState]:
     """Unwrap wrapped fractional coordinates into Cartesian positions.
 
     Parameters
@@ -100,6 +100,9 @@ def unwrap_fractional(frac, cell, *, max_fraction: float = 0.25, source: str = "
         The state returned by the call for the previous chunk (an :class:`UnwrapState`;
         a plain (n_atoms, 3) array is taken as the last unwrapped fractional frame);
         ``None`` for the first chunk.
+
+    return_fractional
+        Return the unwrapped *fractional* coordinates instead of Cartesian positions.
 
     Returns
     -------
@@ -146,5 +149,8 @@ def unwrap_fractional(frac, cell, *, max_fraction: float = 0.25, source: str = "
     # sequential sum u_k = u_{k-1} + step_k, so chunked and whole-file results are identical
     path = np.cumsum(np.concatenate([start[None], steps], axis=0), axis=0)
     unwrapped = path[1:] if previous is not None else path
+    state = UnwrapState(frac[-1].copy(), unwrapped[-1].copy())
+    if return_fractional:
+        return unwrapped, state
     cart = np.einsum("naj,njk->nak", unwrapped, cells)
-    return cart, UnwrapState(frac[-1].copy(), unwrapped[-1].copy())
+    return cart, state

@@ -37,10 +37,12 @@ import numpy as np
 import xarray as xr
 
 from ..elements import is_element
-from ..errors import InputFormatError, TruncatedInputWarning
-from ..schema import FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset
-from .lammps_log import open_text
-from .unwrap import unwrap_fractional
+from ..errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
+from ..schema import (FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset, decimal_fractional_to_cartesian,
+                      decimals_of)
+from .registry import base_name
+from .sniff import open_text, stream_was_cut
+from .unwrap import fractional_to_cartesian, unwrap_fractional
 
 __all__ = ["XdatcarReader", "read_xdatcar"]
 
@@ -58,6 +60,7 @@ class _Lines:
         self._fh = fh
         self.lineno = 0
         self._pushed: tuple[int, str] | None = None
+        self.last_newline = True     # the last line read from the file ended with a newline
 
     def next(self) -> tuple[int, str] | None:
         if self._pushed is not None:
@@ -68,6 +71,7 @@ class _Lines:
         if not line:
             return None
         self.lineno += 1
+        self.last_newline = line.endswith(("\n", "\r"))
         return self.lineno, line.rstrip("\r\n")
 
     def push(self, item: tuple[int, str]) -> None:
@@ -118,6 +122,25 @@ class XdatcarReader:
     """
 
     reader_name = "vasp-xdatcar"
+    name = "xdatcar"
+
+    @classmethod
+    def can_open(cls, path) -> bool:
+        """An ``XDATCAR`` in the name, or a header followed by a ``Direct configuration=`` line."""
+        if "xdatcar" in base_name(path):
+            return True
+        try:
+            with open_text(path) as fh:
+                head = [fh.readline() for _ in range(9)]
+        except (OSError, InputFormatError):
+            return False
+        return any(_CONFIG.match(h) and "configuration" in h.lower() for h in head[6:9])
+
+    @classmethod
+    def from_files(cls, paths, *, timestep_ps: float | None = None, **options) -> XdatcarReader:
+        if len(paths) != 1:
+            raise InputFormatError(f"an XDATCAR run is one file, got {len(paths)}", path=paths[0])
+        return cls(paths[0], **options)
 
     def __init__(self, path, *, frame_interval_ps: float | None = None, max_unwrap_fraction: float = 0.25,
                  species: Sequence[str] | None = None, temperature_K: float | None = None):
@@ -163,6 +186,9 @@ class XdatcarReader:
                                    path=path, line=ls) from None
         lat = np.array([_floats(t, 3, f"lattice vector {'abc'[k]}", path, ln)
                         for k, (ln, t) in enumerate(lines[1:4])])
+        if not (np.all(np.isfinite(lat)) and np.isfinite(scale)):
+            raise InputFormatError(f"non-finite scale or lattice vectors (scale {scale_txt.strip()!r}, vectors "
+                                   f"{lat.tolist()}): a corrupted header", path=path, line=ls)
         if scale < 0:
             vol = abs(np.linalg.det(lat))
             if vol <= 0:
@@ -232,20 +258,31 @@ class XdatcarReader:
                 "configurations in ps (POTIM [fs] x NBLOCK / 1000, e.g. 2 fs x 50 -> 0.1)", path=self.path)
         return RunInfo(reader=self.reader_name, sources=[SourceFile.from_path(self.path)], timestep_ps=None,
                        frame_interval_ps=self.frame_interval_ps, temperature_K=self.temperature_K,
-                       units="metal", notes=self.notes)
+                       units="metal", notes=self.notes, reader_times=True)
 
     # ------------------------------------------------------------------ frames
     def _iter_frames(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield (configuration number, cell (3,3), fractional coords (N,3)) per frame."""
+        """Yield (configuration number, cell (3,3), fractional coords (N,3)) per frame.
+
+        A configuration is yielded only once the line after it shows that it is complete
+        (the next ``Direct configuration=`` line, a cell header, or the end of a file that
+        ends with a newline).  A corrupted configuration (a coordinate line that is not
+        three numbers, too few or too many coordinate lines) is skipped up to the next
+        ``Direct configuration=`` line, with a :class:`SkippedFramesWarning`.
+        """
         path = self.path
         first = self._read_first_header()
         n_atoms = sum(first["counts"])
+        self._skipped: list[tuple[int, int, str]] = []
+        self._first_numbers: list[int] = []     # of the first two configurations (stride of the numbering)
+        frame = 0                           # configurations met in the file (skipped ones included)
+        n_good = 0
+        pending = None
         with open_text(path) as fh:
             rd = _Lines(fh)
             hdr = self._parse_header(rd, first=True)
             cell = hdr["cell"]
             n_headers = 1
-            frame = 0
             while True:
                 item = rd.next()
                 if item is None:
@@ -254,17 +291,19 @@ class XdatcarReader:
                 if not text.strip():
                     if rd.at_eof():
                         break
-                    raise InputFormatError("unexpected blank line between configurations", path=path,
-                                           frame=frame, line=lineno)
+                    self._skipped.append((frame, lineno, "blank line between configurations ignored"))
+                    continue
                 m = _CONFIG.match(text)
                 if m is None:
                     toks = text.split()
                     if len(toks) >= 3 and all(_isfloat(t) for t in toks[:3]):
-                        raise InputFormatError(
-                            f"found a coordinate line where a 'Direct configuration=' line was expected: "
-                            f"configuration {frame} has more coordinate lines than the {n_atoms} atoms of "
-                            f"the header counts {first['counts']}", path=path, frame=max(frame - 1, 0),
-                            line=lineno)
+                        # more coordinate lines than atoms: the configuration before is not trustworthy
+                        if pending is not None:
+                            self._skipped.append((pending[3], lineno, f"configuration {pending[0]} has more "
+                                                  f"coordinate lines than the {n_atoms} atoms of the header "
+                                                  f"counts {first['counts']}"))
+                            pending = None
+                        continue
                     # variable-cell file: a header before each configuration
                     rd.push(item)
                     try:
@@ -288,19 +327,30 @@ class XdatcarReader:
                     if m is None:
                         raise InputFormatError(f"expected 'Direct configuration= N', found {text.strip()!r}",
                                                path=path, frame=frame, line=lineno)
+                if pending is not None:
+                    yield pending[:3]
+                    n_good += 1
+                    pending = None
                 cartesian = m.group(1).lower() == "cartesian"
                 config = int(m.group(2)) if m.group(2) else frame + 1
+                if len(self._first_numbers) < 2:
+                    self._first_numbers.append(config)
                 block = []
+                early = None
                 for _ in range(n_atoms):
                     it = rd.next()
                     if it is None:
                         break
                     if _CONFIG.match(it[1]):
-                        raise InputFormatError(
-                            f"configuration {config} has {len(block)} coordinate lines but the header "
-                            f"counts {first['counts']} give {n_atoms} atoms", path=path, frame=frame,
-                            line=it[0])
+                        early = it
+                        break
                     block.append(it)
+                if early is not None:
+                    self._skipped.append((frame, lineno, f"configuration {config} has {len(block)} coordinate "
+                                          f"lines but the header counts {first['counts']} give {n_atoms} atoms"))
+                    rd.push(early)
+                    frame += 1
+                    continue
                 if len(block) < n_atoms:
                     self._truncated(frame, rd.lineno, f"configuration {config} has {len(block)} of "
                                     f"{n_atoms} coordinate lines")
@@ -315,18 +365,40 @@ class XdatcarReader:
                     if bad_ln == block[-1][0] and rd.at_eof():
                         self._truncated(frame, bad_ln, f"last coordinate line {bad.strip()!r} is incomplete")
                         break
-                    raise InputFormatError(f"configuration {config}: expected 3 fractional coordinates, "
-                                           f"found {bad.strip()!r}", path=path, frame=frame, line=bad_ln)
+                    self._skipped.append((frame, bad_ln, f"configuration {config}: expected 3 fractional "
+                                          f"coordinates, found {bad.strip()!r}"))
+                    frame += 1
+                    continue
                 if not np.all(np.isfinite(coords)):
                     raise InputFormatError(f"configuration {config}: non-finite coordinates", path=path,
                                            frame=frame, line=block[0][0])
                 if cartesian:
                     coords = coords @ np.linalg.inv(cell)
-                yield config, cell, coords
+                pending = (config, cell, coords, frame, rd.last_newline)
                 frame += 1
+            cut = stream_was_cut(fh)
+        if pending is not None and not pending[4]:
+            why = "the file does not end with a newline, so its last number may be cut"
+            self._truncated(pending[3], rd.lineno, why)
+        elif pending is not None:
+            yield pending[:3]
+            n_good += 1
+            if cut:
+                warnings.warn(f"{path}: the compressed stream ends early after configuration {pending[0]}; the "
+                              f"{n_good} complete configuration(s) before the cut are kept", TruncatedInputWarning,
+                              stacklevel=3)
+                self.notes.append("the compressed stream ends early")
+        elif cut:
+            self._truncated(frame, rd.lineno, "the compressed stream ends early")
         self.variable_cell = n_headers > 1
-        self.n_frames_read = frame
-        if frame == 0:
+        self.n_frames_read = n_good
+        if self._skipped:
+            shown = "; ".join(f"frame {f} (line {ln}): {why}" for f, ln, why in self._skipped[:5])
+            more = f"; and {len(self._skipped) - 5} more" if len(self._skipped) > 5 else ""
+            warnings.warn(f"{path}: skipped {len(self._skipped)} corrupted configuration(s) or line(s) and kept "
+                          f"every other configuration: {shown}{more}", SkippedFramesWarning, stacklevel=4)
+            self.notes.append(f"skipped corrupted configuration(s) {sorted({f for f, _, _ in self._skipped})}")
+        if n_good == 0:
             raise InputFormatError("no complete configuration in the file", path=path)
         if self.variable_cell:
             note = ("variable cell: fractional coordinates unwrapped, then each frame converted with its "
@@ -352,14 +424,19 @@ class XdatcarReader:
         offset = 0
         buf_cfg, buf_cell, buf_frac = [], [], []
 
+        numbering = _Numbering(self.path, self)
+
         def flush():
             nonlocal state, offset
             frac = np.stack(buf_frac)
             cells = np.stack(buf_cell)
-            pos, state = unwrap_fractional(frac, cells, max_fraction=self.max_unwrap_fraction,
-                                           source=str(self.path), frame_offset=offset, previous=state)
+            unw, state = unwrap_fractional(frac, cells, max_fraction=self.max_unwrap_fraction,
+                                           source=str(self.path), frame_offset=offset, previous=state,
+                                           return_fractional=True)
+            pos = _cartesian(frac, unw, cells)
             n = len(buf_cfg)
-            t = None if self.frame_interval_ps is None else (offset + np.arange(n)) * self.frame_interval_ps
+            index = numbering.frame_index(buf_cfg, offset)
+            t = None if self.frame_interval_ps is None else index * self.frame_interval_ps
             chunk = FrameChunk(positions=pos, cell=cells, step=np.array(buf_cfg, dtype=np.int64), time_ps=t)
             offset += n
             buf_cfg.clear(), buf_cell.clear(), buf_frac.clear()
@@ -373,6 +450,68 @@ class XdatcarReader:
                 yield flush()
         if buf_cfg:
             yield flush()
+
+
+def _cartesian(frac: np.ndarray, unw: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Cartesian positions of the unwrapped fractional coordinates.
+
+    When the written coordinates have N decimals, the unwrapped ones are rebuilt exactly
+    (the text's integer digits plus whole cell crossings) and converted with
+    :func:`~uncertainty_gk.schema.decimal_fractional_to_cartesian`, so that the archive can
+    store them losslessly as integers and give back the same numbers bit for bit.
+    """
+    n = decimals_of(frac)
+    if n is None:
+        return fractional_to_cartesian(unw, cells)
+    scale = 10.0 ** n
+    q = np.rint(frac * scale) + np.rint(unw - frac) * scale
+    return decimal_fractional_to_cartesian(q, n, cells)
+
+
+class _Numbering:
+    """Frame times from the ``Direct configuration= N`` numbers.
+
+    The numbers must increase by a constant stride (set by the first two); a repeated or
+    backwards number is an error (two runs concatenated?), a larger gap (a configuration
+    missing or skipped as corrupted) keeps its place on the time axis and is reported.
+    """
+
+    def __init__(self, path, reader):
+        self.path = path
+        self.reader = reader
+        self.first: int | None = None
+        self.prev: int | None = None
+        self.stride: int | None = None
+        self.gaps: list[tuple[int, int]] = []
+
+    def frame_index(self, configs: list[int], offset: int) -> np.ndarray:
+        out = np.empty(len(configs))
+        for i, c in enumerate(configs):
+            if self.first is None:
+                self.first = c
+            elif self.prev is not None:
+                d = c - self.prev
+                if d <= 0:
+                    raise InputFormatError(
+                        f"configuration number {c} follows {self.prev}: configuration numbers must increase "
+                        "(a repeated or out-of-order configuration; were two runs concatenated? split the file "
+                        "and ingest the parts as separate runs)", path=self.path, frame=offset + i)
+                if self.stride is None:
+                    first_two = getattr(self.reader, "_first_numbers", [])
+                    hint = first_two[1] - first_two[0] if len(first_two) == 2 else d
+                    self.stride = hint if 0 < hint <= d else d
+                if d % self.stride:
+                    raise InputFormatError(
+                        f"configuration number {c} follows {self.prev}, but the configurations are numbered in "
+                        f"steps of {self.stride}: the numbering is corrupted", path=self.path, frame=offset + i)
+                elif d > self.stride:
+                    self.gaps.append((self.prev, c))
+                    warnings.warn(f"{self.path} frame {offset + i}: configuration {c} follows {self.prev}; "
+                                  f"{d // self.stride - 1} configuration(s) missing: the time axis keeps the gap",
+                                  SkippedFramesWarning, stacklevel=5)
+            self.prev = c
+            out[i] = 0.0 if self.stride is None else (c - self.first) / self.stride
+        return out
 
 
 def _isfloat(tok: str) -> bool:
