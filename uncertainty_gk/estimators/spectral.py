@@ -112,6 +112,8 @@ DEFAULTS = {
     "order": None,              # force this number of cosine coefficients (None: choose)
     "corr_window": 64,          # lowest ordinates used to measure R and κ
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
+    "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
+    "kurtosis_correction": True,
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
 }
 
@@ -374,6 +376,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     R_den = np.zeros(3)
     k_num = np.zeros(3)
     k_den = np.zeros(3)
+    q4_num = np.zeros(3)        # fourth cumulant of block sums per increment (tracer), pooled
+    q4_den = np.zeros(3)
     for s in seeds:
         dt = float(s.dt_ps)
         cP = sine_coefficients(s.polarisation_increments)             # (M, 3)
@@ -386,6 +390,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             d["N"] = N
             d["I"]["tr"] = np.mean(cT**2, axis=1)
             W = min(opt["corr_window"], M)
+            B = max(1, M // opt["kurtosis_blocks"])
+            nb = M // B
+            y = np.asarray(s.tracer_increments[: nb * B], dtype=np.float64).reshape(nb, B, N, 3).sum(axis=1)
+            m2 = np.mean(y**2, axis=(0, 1))
+            q4_num += (np.mean(y**4, axis=(0, 1)) - 3 * m2**2) / B
+            q4_den += 1
             for ax in range(3):
                 C = cT[:W, :, ax]
                 Sbar = float(np.mean(C**2))
@@ -397,6 +407,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         per.append(d)
     R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
+    q4 = np.clip(q4_num / np.where(q4_den > 0, q4_den, 1), 0.0, None)      # per increment, per axis
 
     # ---- fits of increasing order
     ladder = {c: [[None] * 3 for _ in per] for c in comps}
@@ -446,6 +457,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     if opt["order"] is None and b + 1 < len(lad):
                         # the order is chosen from the data: carry the shift to the next order
                         fb["var"] += (fb["mean"] - lad[b + 1]["mean"]) ** 2
+                if has_tr and opt["kurtosis_correction"]:
+                    # non-Gaussian (hopping) increments: all ordinates of one ion share its
+                    # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
+                    # S(0)^2 and spread over ions (cluster size R), the added variance of
+                    # ln S(0) is R κ4 / (N M S0²) (Σ_k g_k)².
+                    k4 = R[ax] * q4[ax] / (d["N"] * d["M"] * np.exp(2 * ladder["tr"][j][ax][-1]["mean"]))
+                    fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
+                    fb["k4"] = k4
                 fb["var"] *= infl
                 fits[c].append(fb)
             S0 = np.exp([fb["mean"] for fb in fits[c]])
@@ -470,7 +489,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             for ax in range(3):
                 gt, gp = fits["tr"][ax]["g"], fits["P"][ax]["g"]
                 n = min(len(gt), len(gp))
-                cov += out["tr"]["wax"][ax] * out["P"]["wax"][ax] * 2 * kappa[ax] * float(gt[:n] @ gp[:n]) * infl
+                extra = fits["tr"][ax].get("k4", 0.0) * float(np.sum(gt)) * float(np.sum(gp))
+                cov += out["tr"]["wax"][ax] * out["P"]["wax"][ax] * (2 * kappa[ax] * float(gt[:n] @ gp[:n]) + extra) * infl
             out["cov"] = cov
         # information limit with the fitted shape known
         out["info"] = {}
