@@ -114,6 +114,8 @@ DEFAULTS = {
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "kurtosis_correction": True,
+    "band_check": True,         # regime check: refit on half the band and compare
+    "band_z": 2.5,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
 }
 
@@ -181,31 +183,31 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(As, b / d, rcond=None)[0] / d
 
 
-def _fit_order(I: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_iter: int = 100,
+def _fit_order(pgram: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_iter: int = 100,
                start: np.ndarray | None = None) -> tuple:
     """Maximum Whittle likelihood of S = X θ (Fisher scoring, S and the levels kept positive).
 
     The first ``n_levels`` columns are indicator columns of the levels S(0) (one per seed
     in a joint fit).  ``alpha`` is the Gamma shape of each ordinate (scalar or per row).
     Returns (θ, loglik, cov(θ), fitted S)."""
-    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), I.shape)
-    theta = _solve(X.T @ X, X.T @ I) if start is None else start
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), pgram.shape)
+    theta = _solve(X.T @ X, X.T @ pgram) if start is None else start
     S = X @ theta
     if np.any(S <= 0) or np.any(theta[:n_levels] <= 0):          # start from flat spectra
         theta = np.zeros(X.shape[1])
         for j in range(n_levels):
             rows = X[:, j] > 0
-            theta[j] = float(np.mean(I[rows]))
+            theta[j] = float(np.mean(pgram[rows]))
         S = X @ theta
 
     def loglik(S):
-        return float(np.sum(alpha * (-np.log(S) - I / S)))
+        return float(np.sum(alpha * (-np.log(S) - pgram / S)))
 
     ll = loglik(S)
     for _ in range(n_iter):
         J = X / S[:, None]
         Ja = J * alpha[:, None]
-        step = _solve(Ja.T @ J, Ja.T @ (I / S - 1.0))
+        step = _solve(Ja.T @ J, Ja.T @ (pgram / S - 1.0))
         lam = 1.0
         while lam > 1e-6:
             t_new = theta + lam * step
@@ -225,15 +227,15 @@ def _fit_order(I: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_iter: i
     return theta, ll, cov, S
 
 
-def _order_fits(I: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float) -> list[dict]:
+def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float) -> list[dict]:
     """Fits of orders P = 0..max_order on the band (lowest ``band_fraction`` of the ordinates).
 
     Each: ln S(0) (``mean``), its variance, the influence vector ``g`` of ln S(0) on the
     relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``."""
-    M = len(I)
+    M = len(pgram)
     K = max(min(M, int(np.ceil(opt["band_fraction"] * M))), 2)
     f_band = f[K - 1] + 0.5 * (f[1] - f[0]) if M > 1 else f[0]
-    Ik, fk = I[:K], f[:K]
+    Ik, fk = pgram[:K], f[:K]
     out = []
     th = None
     f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
@@ -599,10 +601,23 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         axes[key] = {"estimate": est, "lower": lo, "upper": hi}
 
     reasons = provisional + flat_fail
+    band_check = {}
+    if opt["band_check"] and min(d["M"] for d in per) * opt["band_fraction"] / 2 >= 16 * (opt["max_order"] + 1) / 2:
+        # item 0: does the answer move beyond its s.e. when the band is halved?
+        half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
+                            **{**model_options, "band_fraction": opt["band_fraction"] / 2, "band_check": False})
+        for c in comps:
+            key = "slope_tr" if c == "tr" else "slope_P"
+            a_, b_ = np.log(draws[key]), np.log(half.draws[key])
+            dv = max(np.var(b_) - np.var(a_), 0.1 * np.var(b_))
+            zb = float((np.median(a_) - np.median(b_)) / np.sqrt(dv))
+            band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_)))}
+            if abs(zb) > opt["band_z"]:
+                reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
-    diagnostics = {"ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
+    diagnostics = {"band_check": band_check, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
                    "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"]))) for s in seed_sum]
                                           for c in comps}}
