@@ -32,12 +32,14 @@ def load(path: Path) -> list[dict]:
 
 
 def table(rows: list[dict]) -> list[str]:
+    """Markdown table rows plus a one-paragraph summary of the targets met."""
     groups = defaultdict(list)
     for r in rows:
         groups[(r["scenario"], r["quantity"])].append(r)
     scen = list(dict.fromkeys(r["scenario"] for r in rows))
     out = ["| scenario | quantity | n | cov 95 % | cov 68 % | bias % (± se) | width 95 % | CRB width | width / CRB | provisional |",
            "|---|---|---|---|---|---|---|---|---|---|"]
+    tally = {"c95": [], "c68": [], "bias": [], "ratio_sigma": []}
     for sc in scen:
         for q, label in QUANT:
             g = groups.get((sc, q))
@@ -55,9 +57,21 @@ def table(rows: list[dict]) -> list[str]:
             wid = (hi95 - lo95) / t
             prov = np.mean([r["regime"] != "diffusive" for r in g])
             name = sc + (" (held out)" if sc in HELD_OUT else "")
+            tally["c95"].append(0.93 <= c95 <= 0.97)
+            tally["c68"].append(0.64 <= c68 <= 0.72)
+            tally["bias"].append(abs(b.mean()) <= 0.02)
+            if q == "sigma":
+                tally["ratio_sigma"].append(wid.mean() / crb.mean())
             out.append(f"| {name} | {label} | {n} | {c95:.3f} | {c68:.3f} | {100 * b.mean():+.2f} (± {100 * b.std(ddof=1) / np.sqrt(n):.2f}) "
                        f"| {wid.mean():.3f} | {crb.mean():.3f} | {wid.mean() / crb.mean():.2f} | {prov:.2f} |")
-    return out
+    n_cells = len(tally["c95"])
+    rs = tally["ratio_sigma"]
+    summary = (f"Targets met: 95 % coverage in 0.93-0.97 in {sum(tally['c95'])}/{n_cells} cells, "
+               f"68 % coverage in 0.64-0.72 in {sum(tally['c68'])}/{n_cells}, |bias| <= 2 % in "
+               f"{sum(tally['bias'])}/{n_cells}; σ's 95 % width / CRB width {min(rs):.2f}-{max(rs):.2f} "
+               f"(target <= 1.3).  With n replicas the binomial s.e. of a 95 % coverage is "
+               f"sqrt(0.95·0.05/n) (0.015 at n = 200, 0.022 at n = 100).")
+    return [summary, ""] + out
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from uncertainty_gk import units
-from uncertainty_gk.estimators.spectral import SpectralSeries, fit_spectral
+from uncertainty_gk.estimators.spectral import SpectralSeries, fit_spectral, series_from_current
 
 CHARGE = {1: 0.6, 2: 3.0, 3: -1.2, 4: 2.4}
 TEMPERATURE_K = 1000.0
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--segments", action="store_true", help="paths are seed directories of seg*/dump.lammpstrj.gz")
     ap.add_argument("--pieces", type=float, default=None, help="also analyse pieces of this many ps")
     a = ap.parse_args(argv)
-    seeds, vols, n_li = [], [], None
+    seeds, vols, n_li, currents = [], [], None, []
     for p in a.paths:
         if a.segments:
             parts = [read_dump(d / "dump.lammpstrj.gz") for d in sorted(p.glob("seg*")) if (d / "dump.lammpstrj.gz").exists()]
@@ -103,6 +103,13 @@ def main(argv=None) -> int:
             types = parts[0][1]
             pos = np.concatenate([x[2] for x in parts])
             box = np.concatenate([x[3] for x in parts])
+            cur = [np.loadtxt(d / "current.dat.gz") for d in sorted(p.glob("seg*"))
+                   if (d / "current.dat.gz").exists() and (d / "dump.lammpstrj.gz").exists()]
+            if cur:
+                c = np.concatenate(cur)
+                _, first = np.unique(c[:, 0], return_index=True)     # boundary steps appear twice
+                c = c[np.sort(first)]
+                currents.append((p.name, c))
         else:
             steps, types, pos, box = read_dump(p)
         seeds.append(seed_series(p.name, steps, types, pos))
@@ -115,6 +122,15 @@ def main(argv=None) -> int:
     for opt in ({"band_fraction": 0.5}, {"band_fraction": 0.25}, {"order_z": 1.0}, {"order_z": 2.5},
                 {"kurtosis_correction": False}):
         summary(fit_spectral(seeds, rng=np.random.default_rng(0), **opt), n_li, V, str(opt))
+    if currents:
+        dtJ = float(np.median(np.diff(currents[0][1][:, 0]))) * TIMESTEP_PS
+        block = max(1, int(round(seeds[0].dt_ps / dtJ)))
+        cs = [series_from_current(c[:, 1:4], dtJ, block, name=name) for name, c in currents]
+        fit = fit_spectral(cs, rng=np.random.default_rng(0))
+        fac = units.conductivity_prefactor_S_per_cm(V, TEMPERATURE_K)
+        lo, med, hi = np.quantile(fit.draws["slope_P"].ravel() / 6 * fac, [0.025, 0.5, 0.975])
+        print(f"{'current route (J every ' + format(dtJ * 1000, 'g') + ' fs)':28s} sigma {med:.3f} [{lo:.3f}, {hi:.3f}] S/cm | "
+              f"{fit.regime}{': ' + fit.regime_reason if fit.regime_reason else ''}", flush=True)
     if a.pieces:
         n = int(round(a.pieces / seeds[0].dt_ps))
         n_pieces = min(s.polarisation_increments.shape[0] for s in seeds) // n
