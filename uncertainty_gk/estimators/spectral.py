@@ -104,6 +104,7 @@ __all__ = ["SpectralSeries", "SpectralFit", "fit_spectral", "series_from_current
 DEFAULTS = {
     "max_order": 10,            # largest number of cosine coefficients of the non-diffusive part
     "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist)
+    "order_window": 3,          # each order is compared with the next order_window orders
     "order_z": 1.5,             # Hausman |z| above which a lower order is rejected
     "tau_scale": 0.5,           # half-normal prior scale of the seed random effect on ln slope,
                                 # in units of the median within-seed standard error
@@ -115,7 +116,7 @@ DEFAULTS = {
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "kurtosis_correction": True,
     "band_check": True,         # regime check: refit on half the band and compare
-    "band_z": 2.5,              # |z| of that comparison above which the result is provisional
+    "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
 }
 
@@ -297,14 +298,16 @@ def _validate(seeds: Sequence[SpectralSeries]) -> None:
             raise ValueError(f"seed {s.name!r}: increments contain NaN or inf")
 
 
-def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float) -> tuple[int, list, bool]:
+def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, window: int) -> tuple[int, list, bool]:
     """Pick one model level for all (seed, axis) fits of a component.
 
     ``fits[j][b]``: fit j at level b, ordered from the most rigid (lowest variance,
     possibly biased) to the most flexible.  The pooled value per level is the weighted
     sum of the fits' ln S(0) (weights = each fit's share of the slope).  The lowest level
-    whose pooled value agrees with every more flexible level within the Hausman s.e. of
-    the difference (|z| <= z_max) is chosen.  Returns (level, z-list, passed)."""
+    whose pooled value agrees with the next ``window`` more flexible levels within the
+    Hausman s.e. of the difference (|z| <= z_max) is chosen.  (Comparing with *all* higher
+    levels makes the rule climb to noisy high orders by multiple testing.)  Returns
+    (level, z-list, passed)."""
     n_lev = min(len(f) for f in fits)
     pooled = []
     for b in range(n_lev):
@@ -315,14 +318,14 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float) ->
     for b in range(n_lev):
         ok = True
         zb = []
-        for b2 in range(b + 1, n_lev):
+        for b2 in range(b + 1, min(n_lev, b + 1 + window)):
             dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
             z = (pooled[b][0] - pooled[b2][0]) / np.sqrt(dv)
             zb.append(float(z))
             ok &= abs(z) <= z_max
         zs.append(zb)
         if ok:
-            return b, zs, True
+            return b, zs, b < n_lev - 1 or n_lev == 1
     return n_lev - 1, zs, n_lev == 1
 
 
@@ -429,7 +432,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         lev0 = np.array([np.exp(fl[len(fl) // 2]["mean"]) / per[j // 3]["dt"] for j, fl in enumerate(flat)])
         seed_tot = np.array([lev0[3 * j:3 * j + 3].sum() for j in range(len(per))])
         w = [lev0[i] / seed_tot[i // 3] / len(per) for i in range(len(flat))]
-        level, zs, ok = _choose_level(flat, w, opt["order_z"])
+        level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
         if opt["order"] is not None:
             level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
         chosen[c] = level
@@ -609,7 +612,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         for c in comps:
             key = "slope_tr" if c == "tr" else "slope_P"
             a_, b_ = np.log(draws[key]), np.log(half.draws[key])
-            dv = max(np.var(b_) - np.var(a_), 0.1 * np.var(b_))
+            dv = max(np.var(b_) - np.var(a_), 0.5 * np.var(b_))
             zb = float((np.median(a_) - np.median(b_)) / np.sqrt(dv))
             band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_)))}
             if abs(zb) > opt["band_z"]:
