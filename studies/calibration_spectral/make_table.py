@@ -31,6 +31,19 @@ def load(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def combine(files: list[list[dict]]) -> list[dict]:
+    """Rows of several files of one set; a scenario found in more than one file (a run
+    interrupted just after it started the scenario that another file holds) is taken
+    from the file with the most replicas of it."""
+    best = {}
+    for i, rows in enumerate(files):
+        for sc in {r["scenario"] for r in rows}:
+            n = len({r["replica"] for r in rows if r["scenario"] == sc})
+            if sc not in best or n > best[sc][1]:
+                best[sc] = (i, n)
+    return [r for i, rows in enumerate(files) for r in rows if best[r["scenario"]][0] == i]
+
+
 def table(rows: list[dict]) -> list[str]:
     """Markdown table rows plus a one-paragraph summary of the targets met."""
     groups = defaultdict(list)
@@ -85,9 +98,10 @@ def main(argv=None) -> int:
              "68 % coverage 0.64-0.72, |bias| <= 2 %, σ's 95 % width <= 1.3 x the Cramér-Rao width.", ""]
     for name, title in (("eval", "Evaluation set (replica seeds 500000+; never tuned on)"),
                         ("dev", "Development set (replica seeds 1000+; options were chosen on these)")):
-        path = HERE / f"results_{name}.csv.gz"
-        if path.exists():
-            lines += [f"## {title}", ""] + table(load(path)) + [""]
+        paths = sorted(HERE.glob(f"results_{name}*.csv.gz"))      # a set may be split over files
+        rows = combine([load(p) for p in paths])
+        if rows:
+            lines += [f"## {title}", "", "Files: " + ", ".join(f"`{p.name}`" for p in paths), ""] + table(rows) + [""]
     a.out.write_text("\n".join(lines))
     print(f"wrote {a.out}")
     return 0
