@@ -450,6 +450,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for j, d in enumerate(per):
         out = {"name": d["name"]}
         fits = {}
+        s0_tr = np.ones(3)
         for c in comps:
             fits[c] = []
             for ax in range(3):
@@ -467,11 +468,15 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
                     # S(0)^2 and spread over ions (cluster size R), the added variance of
                     # ln S(0) is R κ4 / (N M S0²) (Σ_k g_k)².
-                    k4 = R[ax] * q4[ax] / (d["N"] * d["M"] * np.exp(2 * ladder["tr"][j][ax][-1]["mean"]))
+                    # normalised by the tracer's own chosen S(0) of this axis (the most
+                    # flexible fit's level can be far off on an axis without diffusion)
+                    k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0_tr[ax] ** 2), 1.0)
                     fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
                     fb["k4"] = k4
                 fb["var"] *= infl
                 fits[c].append(fb)
+                if c == "tr":
+                    s0_tr[ax] = float(np.exp(fb["mean"]))
             S0 = np.exp([fb["mean"] for fb in fits[c]])
             slope_ax = S0 / d["dt"]
             tot = slope_ax.sum()
