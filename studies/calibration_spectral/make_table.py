@@ -98,7 +98,7 @@ def main(argv=None) -> int:
              "68 % coverage 0.64-0.72, |bias| <= 2 %, σ's 95 % width <= 1.3 x the Cramér-Rao width.", ""]
     for name, title in (("eval", "Evaluation set (replica seeds 500000+; never tuned on)"),
                         ("dev", "Development set (replica seeds 1000+; options were chosen on these)")):
-        paths = sorted(HERE.glob(f"results_{name}*.csv.gz"))      # a set may be split over files
+        paths = sorted(HERE.glob(f"results_{name}_*.csv.gz"))      # one file per scenario
         rows = combine([load(p) for p in paths])
         if rows:
             lines += [f"## {title}", "", "Files: " + ", ".join(f"`{p.name}`" for p in paths), ""] + table(rows) + [""]

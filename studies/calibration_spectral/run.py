@@ -11,7 +11,7 @@ Two disjoint sets of replicas of the known-answer increment campaigns of
   3 x 300 ps), replica seeds 500000 + r.  The tests use seeds from 900000 on.
 
 Every replica's result is one row per quantity (D*, σ_tr, σ, H_R) in
-``results_{set}.csv.gz`` (committed), with the truth, the posterior median, the 95 %
+``results_{set}_{scenario}.csv.gz`` (committed), with the truth, the posterior median, the 95 %
 and 68 % equal-tailed intervals, the Cramér-Rao width of the generator's exact spectrum
 and the estimator's own information width.  ``make_table.py`` turns those files into
 ``docs/spectral_calibration.md``; nothing in the table is typed by hand.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
 import sys
 import time
 from pathlib import Path
@@ -88,21 +89,26 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     options = {k: eval(v, {}) for k, v in a.option}
     scenarios = a.scenarios or (DEV if a.set == "dev" else EVAL)
-    out = a.out or HERE / f"results_{a.set}.csv.gz"
     t_all = time.perf_counter()
-    with gzip.open(out, "wt", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
-        w.writeheader()
-        for sc in scenarios:
-            t0 = time.perf_counter()
-            for r in range(a.replicas):
-                rows, _ = one_replica(sc, SEED_BASE[a.set] + r, a.draws, options)
-                for row in rows:
-                    w.writerow({"set": a.set, "replica": r, **{k: (f"{v:.6g}" if isinstance(v, float) else v)
-                                                               for k, v in row.items()}})
-            print(f"[calibration_spectral] {a.set} {sc}: {a.replicas} replicas in "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
-    print(f"[calibration_spectral] wrote {out} ({time.perf_counter() - t_all:.0f} s)")
+    # one file per scenario, written when the scenario is complete (an interrupted run keeps
+    # every finished scenario and leaves no half-written file)
+    for sc in scenarios:
+        out = a.out or HERE / f"results_{a.set}_{sc}.csv.gz"
+        t0 = time.perf_counter()
+        rows = []
+        for r in range(a.replicas):
+            rs, _ = one_replica(sc, SEED_BASE[a.set] + r, a.draws, options)
+            rows += [{"set": a.set, "replica": r, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}}
+                     for row in rs]
+        tmp = out.with_suffix(".tmp")
+        with gzip.GzipFile(tmp, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=FIELDS)
+            w.writeheader()
+            w.writerows(rows)
+        tmp.replace(out)
+        print(f"[calibration_spectral] {a.set} {sc}: {a.replicas} replicas in "
+              f"{time.perf_counter() - t0:.0f} s -> {out.name}", flush=True)
+    print(f"[calibration_spectral] done ({time.perf_counter() - t_all:.0f} s)")
     return 0
 
 
