@@ -470,7 +470,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     # ln S(0) is R κ4 / (N M S0²) (Σ_k g_k)².
                     # normalised by the tracer's own chosen S(0) of this axis (the most
                     # flexible fit's level can be far off on an axis without diffusion)
-                    k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0_tr[ax] ** 2), 1.0)
+                    s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
+                    k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), 1.0)
                     fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
                     fb["k4"] = k4
                 fb["var"] *= infl
