@@ -1,0 +1,657 @@
+r"""Spectral (Whittle) estimator of the tracer and collective diffusion slopes.
+
+Problem
+-------
+Per seed and Cartesian axis, the one-frame increments of the polarisation,
+:math:`x_n = P(t_{n+1}) - P(t_n)`, form a stationary series.  If
+:math:`\langle|\Delta P|^2\rangle \simeq 6 D_P t` (3-D) at long times, its spectrum
+:math:`S(f) = \sum_m \gamma(m) e^{-2\pi i f m\Delta t}` (autocovariance γ) tends to
+
+.. math::  S(0) = 2 D_{P,\alpha}\,\Delta t \qquad(\text{axis } \alpha),
+
+and the per-axis slope of the MSD is :math:`S_\alpha(0)/\Delta t`; the quantity the
+analysis needs, :math:`\mathrm{slope}_P = d\langle|\Delta P|^2\rangle/dt =
+\sum_\alpha S_\alpha(0)/\Delta t`.  Rattling, vibrations and bounded back-hops are
+differences of stationary processes: they add a part that vanishes at f = 0.  Each
+increment is the current integrated over the frame, so nothing aliases onto f = 0.
+The same holds for each mobile ion's framework-relative increments; their spectra,
+averaged over the ions, give :math:`\mathrm{slope}_{tr} = d\,\mathrm{MSD}_{tr}/dt = 6D^*`.
+
+Transform
+---------
+Instead of the periodic DFT we use the orthonormal type-I discrete sine transform of
+the M increments, :math:`c_k = \sqrt{2/(M+1)}\sum_n x_n \sin(\pi k (n+1)/(M+1))`,
+k = 1..M, at :math:`f_k = k / (2 (M+1)\Delta t)` (Vestergaard, Blainey & Flyvbjerg,
+Phys. Rev. E 89, 022726, 2014, use it for single-particle diffusion).  For a stationary
+series the :math:`c_k` are nearly independent, real, zero-mean Gaussians with variance
+:math:`S(f_k)` (χ²₁ ordinates), and, unlike the DFT, the sine tapers vanish at both ends:
+the increments of a bounded noise telescope to boundary terms of order
+:math:`(k/M)^2\,\mathrm{Var}/M` instead of the :math:`2\,\mathrm{Var}/M` floor that biases a
+plain periodogram upward by a few per cent in a 50 ps run.
+
+Likelihood
+----------
+For one seed and axis the ordinates :math:`I_k` are the squared coefficients of the
+collective, or their average over the N ions for the tracer.  We take
+:math:`I_k \sim S(f_k)\,\mathrm{Gamma}(\alpha, 1/\alpha)` (Whittle):
+
+.. math::  \ln L = \alpha \sum_{k\le K} \left[-\ln S(f_k) - I_k / S(f_k)\right]
+
+with :math:`\alpha = 1/2` for the collective and :math:`\alpha = N/(2R)` for the ion
+average, where :math:`R = \sum_{ij} S_{ij}^2 / (N \bar S^2)` is the ion correlation
+factor of the cross-spectral matrix (R = 1 for independent ions; ions that move
+together - the very thing that makes :math:`H_R \ne 1` - share information, R > 1).
+R is measured at low frequency from unbiased products of distinct ordinates.
+
+Spectrum model
+--------------
+:math:`\ln S(f) = \sum_{p=0}^{P-1} a_p \cos(\pi p f / f_B)` on the band
+:math:`0 < f \le f_B` (a cepstral-type model, Ercole, Marcolongo & Baroni, Sci. Rep. 7,
+15835, 2017, here fitted by maximum Whittle likelihood, not by log-periodogram
+regression), so :math:`\ln S(0) = \sum_p a_p`.  Fisher scoring converges in a few steps.
+For each band, the order P is averaged over with Akaike weights (mean and law-of-total-
+variance), which carries the order uncertainty into the interval.  Bands form a ladder
+:math:`f_B = f_{Nyq}, f_{Nyq}/2, \dots` (at least ``min_coefficients`` ordinates); the
+widest band whose pooled zero-frequency value agrees with every narrower band within
+the Hausman standard error of the difference (|z| ≤ ``band_z``) is used.  The variance
+of the difference to the next narrower band is added (the band choice is uncertain).
+
+Seeds and joint draws
+---------------------
+Per seed, the per-axis :math:`\ln S_\alpha(0)` give :math:`y_s = \ln\mathrm{slope}_s`
+(delta method).  Seeds are pooled with a random effect,
+:math:`y_s \sim N(\mu, v_s + \tau^2)`, τ half-normal(``tau_scale``) a priori, integrated
+on a grid (the seed-to-seed excess scatter is modelled, not switched on).  Tracer and
+collective estimates of one seed and axis are correlated: with influence vectors
+:math:`g_k` of the two fits, :math:`\mathrm{Cov} = 2\kappa\sum_k g^{tr}_k g^P_k`,
+:math:`\kappa = \sum_i S_{iP}^2/(N \bar S S_P)` (estimated like R), which is carried
+through the pooling; the draws of :math:`(\ln\mathrm{slope}_{tr}, \ln\mathrm{slope}_P)`
+are bivariate normal given τ, so :math:`H_R = N q^2 \mathrm{slope}_{tr}/\mathrm{slope}_P`
+can be formed draw by draw.
+
+Information limit and regime
+----------------------------
+``crb_width``: with the fitted spectrum's shape taken as known, the Fisher information
+of :math:`\ln S(0)` is :math:`\tfrac12\sum_k (S(0)/S(f_k))^2` per χ²₁ ordinate (times
+:math:`N/R` for the tracer), summed over all ordinates of all seeds and axes; its
+95 % relative width :math:`2 z/\sqrt{I}` is the Cramér-Rao width.  ``regime`` is
+``"provisional"`` when no band passes the consistency test, or when the fitted
+spectrum still changes by more than ``flat_tolerance`` standard errors between f = 0 and
+the fifth-lowest ordinate (the zero-frequency value is then an extrapolation of a
+non-flat spectrum, i.e. the run has not reached the diffusive regime), and
+``"diffusive"`` otherwise.
+
+Assumptions
+-----------
+Stationary increments within each seed; the seeds sample the same system (up to the
+random effect); the spectrum is smooth on the band (no line at f → 0); the Gaussian
+(Laplace) approximation of the log slopes.  Non-Gaussian hops are fine: the low-frequency
+sine coefficients sum many hops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import stats
+
+__all__ = ["SpectralSeries", "SpectralFit", "fit_spectral", "series_from_current", "DEFAULTS"]
+
+#: Default model options of :func:`fit_spectral` (all overridable as keywords).
+DEFAULTS = {
+    "max_order": 10,            # largest number of cosine coefficients of the non-diffusive part
+    "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist)
+    "order_window": 3,          # each order is compared with the next order_window orders
+    "order_z": 1.5,             # Hausman |z| above which a lower order is rejected
+    "tau_scale": 0.5,           # half-normal prior scale of the seed random effect on ln slope,
+                                # in units of the median within-seed standard error
+    "warp": 50.0,               # log-frequency warp above this many ordinate spacings (0: none)
+    "selection": "stable",      # "stable": lowest order consistent with all higher; "aic": Akaike average
+    "order": None,              # force this number of cosine coefficients (None: choose)
+    "corr_window": 64,          # lowest ordinates used to measure R and κ
+    "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
+    "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
+    "kurtosis_correction": True,
+    "band_check": True,         # regime check: refit on half the band and compare
+    "band_z": 3.0,              # |z| of that comparison above which the result is provisional
+    "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
+}
+
+
+@dataclass(frozen=True)
+class SpectralSeries:
+    """One seed's increments (the estimator's input; never modified)."""
+
+    name: str
+    dt_ps: float
+    tracer_increments: np.ndarray        # (T-1, N, 3) Å, framework-relative, one frame
+    polarisation_increments: np.ndarray  # (T-1, 3) e·Å, ΔP over all atoms of this seed
+
+
+@dataclass(frozen=True)
+class SpectralFit:
+    """Joint posterior draws of the slopes and everything needed to judge them."""
+
+    draws: dict                 # "slope_tr" (Å²/ps), "slope_P" (e² Å²/ps): (1, n_draws)
+    per_seed: list              # dicts: name, slope_tr, slope_P draws (1, n_draws), estimates
+    crb_width: dict             # relative 95 % widths at the information limit
+    width: dict                 # relative widths of our intervals (same ci_prob)
+    width_over_crb: dict
+    regime: str
+    regime_reason: str
+    band: dict                  # chosen band per component: f_B (1/ps), ordinates, z-tests
+    n_coefficients: dict        # Akaike-weighted mean order per component
+    axes: dict                  # per-axis slopes (pooled over seeds): estimate, lower, upper
+    diagnostics: dict
+    settings: dict = field(default_factory=dict)
+
+    def interval(self, key: str, ci_prob: float | None = None) -> tuple[float, float, float]:
+        """(median, lower, upper) of ``slope_tr``, ``slope_P`` or ``ratio`` (= slope_tr/slope_P)."""
+        p = self.settings["ci_prob"] if ci_prob is None else ci_prob
+        x = self.draws["slope_tr"] / self.draws["slope_P"] if key == "ratio" else self.draws[key]
+        lo, med, hi = np.quantile(x, [0.5 - p / 2, 0.5, 0.5 + p / 2])
+        return float(med), float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------- kernels
+def sine_coefficients(x: np.ndarray) -> np.ndarray:
+    """Orthonormal DST-I along axis 0 (k = 1..M at f_k = k / (2 (M+1) Δt))."""
+    return sfft.dst(np.asarray(x, dtype=np.float64), type=1, axis=0, norm="ortho")
+
+
+def _design(f: np.ndarray, f_band: float, order: int, dt: float, f_warp: float = 0.0) -> np.ndarray:
+    """Columns of the linear spectrum model: 1 (the level S(0)), then
+    4 sin²(π f Δt) cos(π p u(f)), p = 0..order-1 (the non-diffusive part), with the
+    warped frequency u = ln(1 + f/f_w) / ln(1 + f_B/f_w) (u = f/f_B when f_w = 0)."""
+    s2 = 4.0 * np.sin(np.pi * f * dt) ** 2
+    u = np.log1p(f / f_warp) / np.log1p(f_band / f_warp) if f_warp > 0 else f / f_band
+    X = np.empty((len(f), order + 1))
+    X[:, 0] = 1.0
+    X[:, 1:] = s2[:, None] * np.cos(np.pi * np.outer(u, np.arange(order)))
+    return X
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve the small normal equations A x = b (symmetric PSD), tolerating rank loss."""
+    d = np.sqrt(np.maximum(np.diag(A), 1e-300))
+    As = A / np.outer(d, d)
+    try:
+        return np.linalg.solve(As + 1e-12 * np.eye(len(d)), b / d) / d
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(As, b / d, rcond=None)[0] / d
+
+
+def _fit_order(pgram: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_iter: int = 100,
+               start: np.ndarray | None = None) -> tuple:
+    """Maximum Whittle likelihood of S = X θ (Fisher scoring, S and the levels kept positive).
+
+    The first ``n_levels`` columns are indicator columns of the levels S(0) (one per seed
+    in a joint fit).  ``alpha`` is the Gamma shape of each ordinate (scalar or per row).
+    Returns (θ, loglik, cov(θ), fitted S)."""
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), pgram.shape)
+    theta = _solve(X.T @ X, X.T @ pgram) if start is None else start
+    S = X @ theta
+    if np.any(S <= 0) or np.any(theta[:n_levels] <= 0):          # start from flat spectra
+        theta = np.zeros(X.shape[1])
+        for j in range(n_levels):
+            rows = X[:, j] > 0
+            theta[j] = float(np.mean(pgram[rows]))
+        S = X @ theta
+
+    def loglik(S):
+        return float(np.sum(alpha * (-np.log(S) - pgram / S)))
+
+    ll = loglik(S)
+    for _ in range(n_iter):
+        J = X / S[:, None]
+        Ja = J * alpha[:, None]
+        step = _solve(Ja.T @ J, Ja.T @ (pgram / S - 1.0))
+        lam = 1.0
+        while lam > 1e-6:
+            t_new = theta + lam * step
+            S_new = X @ t_new
+            if np.all(S_new > 0) and np.all(t_new[:n_levels] > 0):
+                ll_new = loglik(S_new)
+                if ll_new >= ll - 1e-12:
+                    break
+            lam *= 0.5
+        else:
+            break
+        theta, S, gain, ll = t_new, S_new, ll_new - ll, ll_new
+        if gain < 1e-10 * max(1.0, abs(ll)):
+            break
+    J = X / S[:, None]
+    cov = np.linalg.pinv((J * alpha[:, None]).T @ J)
+    return theta, ll, cov, S
+
+
+def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float) -> list[dict]:
+    """Fits of orders P = 0..max_order on the band (lowest ``band_fraction`` of the ordinates).
+
+    Each: ln S(0) (``mean``), its variance, the influence vector ``g`` of ln S(0) on the
+    relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``."""
+    M = len(pgram)
+    K = max(min(M, int(np.ceil(opt["band_fraction"] * M))), 2)
+    f_band = f[K - 1] + 0.5 * (f[1] - f[0]) if M > 1 else f[0]
+    Ik, fk = pgram[:K], f[:K]
+    out = []
+    th = None
+    f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
+    Xall = _design(fk, f_band, max(0, min(opt["max_order"], K // 8 - 1)), dt, f_warp)
+    for P in range(0, max(0, min(opt["max_order"], K // 8 - 1)) + 1):
+        X = Xall[:, :P + 1]
+        th, ll, cov, S = _fit_order(Ik, X, alpha, start=None if th is None else np.append(th, 0.0))
+        J = X / S[:, None]
+        g = J @ np.linalg.pinv(J.T @ J)[:, 0] / th[0]
+        out.append({"order": P + 1, "K": K, "f_band": float(f_band), "mean": float(np.log(th[0])),
+                    "var": float(cov[0, 0] / th[0] ** 2), "loglik": ll, "g": g, "S": S})
+    return out
+
+
+def _aic_average(fits: list[dict]) -> dict:
+    """Akaike-weighted average of the fits of one ladder (law of total variance)."""
+    aic = np.array([-2 * f["loglik"] + 2 * f["order"] for f in fits])
+    w = np.exp(-0.5 * (aic - aic.min()))
+    w /= w.sum()
+    m = np.array([f["mean"] for f in fits])
+    mean = float(w @ m)
+    out = dict(fits[int(np.argmax(w))])
+    out.update(mean=mean, var=float(w @ (np.array([f["var"] for f in fits]) + (m - mean) ** 2)),
+               g=sum(wi * f["g"] for wi, f in zip(w, fits)), S=sum(wi * f["S"] for wi, f in zip(w, fits)),
+               order=float(w @ np.array([f["order"] for f in fits])))
+    return out
+
+
+def _pair_products(C: np.ndarray) -> float:
+    """Unbiased Σ_ij S_ij² from W ordinates (rows) of N series (columns)."""
+    W = C.shape[0]
+    G = C @ C.T
+    d = np.diag(G)
+    return float((np.sum(G * G) - np.sum(d * d)) / (W * (W - 1)))
+
+
+def _cross_products(C: np.ndarray, p: np.ndarray) -> float:
+    """Unbiased Σ_i S_iP² from W ordinates of N series C and one series p."""
+    W = C.shape[0]
+    cp = C.T @ p                                   # (N,)
+    return float((np.sum(cp * cp) - np.sum(p * p * np.sum(C * C, axis=1))) / (W * (W - 1)))
+
+
+# --------------------------------------------------------------------------- main
+def _validate(seeds: Sequence[SpectralSeries]) -> None:
+    if len(seeds) == 0:
+        raise ValueError("fit_spectral needs at least one seed")
+    for s in seeds:
+        P = np.asarray(s.polarisation_increments)
+        T = np.asarray(s.tracer_increments)
+        if P.ndim != 2 or P.shape[1] != 3:
+            raise ValueError(f"seed {s.name!r}: polarisation_increments must be (T-1, 3), got {P.shape}")
+        if T.ndim != 3 or T.shape[2] != 3 or T.shape[0] != P.shape[0]:
+            raise ValueError(f"seed {s.name!r}: tracer_increments must be (T-1, N, 3) with the same T-1 as "
+                             f"the polarisation ({P.shape[0]}), got {T.shape}")
+        if not (np.isfinite(s.dt_ps) and s.dt_ps > 0):
+            raise ValueError(f"seed {s.name!r}: dt_ps must be positive, got {s.dt_ps}")
+        if not (np.all(np.isfinite(P)) and np.all(np.isfinite(T))):
+            raise ValueError(f"seed {s.name!r}: increments contain NaN or inf")
+
+
+def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, window: int) -> tuple[int, list, bool]:
+    """Pick one model level for all (seed, axis) fits of a component.
+
+    ``fits[j][b]``: fit j at level b, ordered from the most rigid (lowest variance,
+    possibly biased) to the most flexible.  The pooled value per level is the weighted
+    sum of the fits' ln S(0) (weights = each fit's share of the slope).  The lowest level
+    whose pooled value agrees with the next ``window`` more flexible levels within the
+    Hausman s.e. of the difference (|z| <= z_max) is chosen.  (Comparing with *all* higher
+    levels makes the rule climb to noisy high orders by multiple testing.)  Returns
+    (level, z-list, passed)."""
+    n_lev = min(len(f) for f in fits)
+    pooled = []
+    for b in range(n_lev):
+        m = sum(w * f[b]["mean"] for w, f in zip(weights, fits))
+        v = sum(w * w * f[b]["var"] for w, f in zip(weights, fits))
+        pooled.append((m, v))
+    zs = []
+    for b in range(n_lev):
+        ok = True
+        zb = []
+        for b2 in range(b + 1, min(n_lev, b + 1 + window)):
+            dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
+            z = (pooled[b][0] - pooled[b2][0]) / np.sqrt(dv)
+            zb.append(float(z))
+            ok &= abs(z) <= z_max
+        zs.append(zb)
+        if ok:
+            return b, zs, b < n_lev - 1 or n_lev == 1
+    return n_lev - 1, zs, n_lev == 1
+
+
+def _tau_posterior(y: np.ndarray, v: np.ndarray, scale: float, grid: np.ndarray) -> np.ndarray:
+    """Posterior weights of the random-effect s.d. τ on ``grid`` (flat prior on μ)."""
+    if len(y) < 2 or scale <= 0:
+        w = np.zeros(len(grid))
+        w[0] = 1.0
+        return w
+    logp = np.empty(len(grid))
+    for j, t in enumerate(grid):
+        wt = 1.0 / (v + t * t)
+        mu = np.sum(wt * y) / np.sum(wt)
+        logp[j] = (0.5 * np.sum(np.log(wt)) - 0.5 * np.sum(wt * (y - mu) ** 2) - 0.5 * np.log(np.sum(wt))
+                   - 0.5 * (t / scale) ** 2)
+    p = np.exp(logp - logp.max())
+    return p / p.sum()
+
+
+def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
+                 ci_prob: float = 0.95, **model_options) -> SpectralFit:
+    """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
+
+    Parameters
+    ----------
+    seeds
+        One :class:`SpectralSeries` per seed (unequal lengths allowed; not modified).
+        A seed may carry no tracer (N = 0 ions); then only ``slope_P`` is estimated.
+    rng
+        The only source of randomness (posterior draws).
+    n_draws, ci_prob
+        Number of joint draws; probability of the reported intervals and widths.
+    **model_options
+        Overrides of :data:`DEFAULTS`.
+
+    Returns
+    -------
+    SpectralFit
+    """
+    unknown = set(model_options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown model options {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
+    opt = {**DEFAULTS, **model_options}
+    _validate(seeds)
+    z = stats.norm.ppf(0.5 + ci_prob / 2)
+    n_ions = {np.asarray(s.tracer_increments).shape[1] for s in seeds}
+    has_tr = min(n_ions) > 0
+    comps = ("tr", "P") if has_tr else ("P",)
+
+    # ---- per seed and axis: sine coefficients, ordinates, correlation factors
+    per = []      # per seed: dict
+    R_num = np.zeros(3)
+    R_den = np.zeros(3)
+    k_num = np.zeros(3)
+    k_den = np.zeros(3)
+    q4_num = np.zeros(3)        # fourth cumulant of block sums per increment (tracer), pooled
+    q4_den = np.zeros(3)
+    for s in seeds:
+        dt = float(s.dt_ps)
+        cP = sine_coefficients(s.polarisation_increments)             # (M, 3)
+        M = cP.shape[0]
+        f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+        d = {"name": s.name, "dt": dt, "M": M, "f": f, "I": {"P": cP**2}}
+        if has_tr:
+            cT = sine_coefficients(s.tracer_increments)                # (M, N, 3)
+            N = cT.shape[1]
+            d["N"] = N
+            d["I"]["tr"] = np.mean(cT**2, axis=1)
+            W = min(opt["corr_window"], M)
+            B = max(1, M // opt["kurtosis_blocks"])
+            nb = M // B
+            y = np.asarray(s.tracer_increments[: nb * B], dtype=np.float64).reshape(nb, B, N, 3).sum(axis=1)
+            m2 = np.mean(y**2, axis=(0, 1))
+            q4_num += (np.mean(y**4, axis=(0, 1)) - 3 * m2**2) / B
+            q4_den += 1
+            for ax in range(3):
+                C = cT[:W, :, ax]
+                Sbar = float(np.mean(C**2))
+                SP = float(np.mean(cP[:W, ax] ** 2))
+                R_num[ax] += _pair_products(C)
+                R_den[ax] += N * Sbar**2
+                k_num[ax] += _cross_products(C, cP[:W, ax]) / N
+                k_den[ax] += Sbar * SP
+        per.append(d)
+    R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
+    kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
+    q4 = np.clip(q4_num / np.where(q4_den > 0, q4_den, 1), 0.0, None)      # per increment, per axis
+
+    # ---- fits of increasing order
+    ladder = {c: [[None] * 3 for _ in per] for c in comps}
+    for j, d in enumerate(per):
+        for c in comps:
+            for ax in range(3):
+                alpha = 0.5 if c == "P" else d["N"] / (2.0 * R[ax])
+                ladder[c][j][ax] = _order_fits(d["I"][c][:, ax], d["f"], alpha, opt, d["dt"])
+
+    # ---- one order per component, chosen on the pooled value
+    chosen = {}
+    band_info = {}
+    provisional = []
+    for c in comps:
+        flat = [ladder[c][j][ax] for j in range(len(per)) for ax in range(3)]
+        # weights: share of each (seed, axis) in the pooled ln slope, from the widest band
+        lev0 = np.array([np.exp(fl[len(fl) // 2]["mean"]) / per[j // 3]["dt"] for j, fl in enumerate(flat)])
+        seed_tot = np.array([lev0[3 * j:3 * j + 3].sum() for j in range(len(per))])
+        w = [lev0[i] / seed_tot[i // 3] / len(per) for i in range(len(flat))]
+        level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
+        if opt["order"] is not None:
+            level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
+        chosen[c] = level
+        band_info[c] = {"level": level, "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
+                        "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
+                        "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok}
+        if not ok:
+            provisional.append(f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
+                               f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
+
+    # ---- per seed summaries on the chosen band
+    infl = opt["variance_inflation"]
+    seed_sum = []
+    flat_fail = []
+    for j, d in enumerate(per):
+        out = {"name": d["name"]}
+        fits = {}
+        s0_tr = np.ones(3)
+        for c in comps:
+            fits[c] = []
+            for ax in range(3):
+                lad = ladder[c][j][ax]
+                if opt["selection"] == "aic" and opt["order"] is None:
+                    fb = _aic_average(lad)
+                else:
+                    b = min(chosen[c], len(lad) - 1)
+                    fb = dict(lad[b])
+                    if opt["order"] is None and b + 1 < len(lad):
+                        # the order is chosen from the data: carry the shift to the next order
+                        fb["var"] += (fb["mean"] - lad[b + 1]["mean"]) ** 2
+                if has_tr and opt["kurtosis_correction"]:
+                    # non-Gaussian (hopping) increments: all ordinates of one ion share its
+                    # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
+                    # S(0)^2 and spread over ions (cluster size R), the added variance of
+                    # ln S(0) is R κ4 / (N M S0²) (Σ_k g_k)².
+                    # normalised by the tracer's own chosen S(0) of this axis (the most
+                    # flexible fit's level can be far off on an axis without diffusion)
+                    s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
+                    k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), 1.0)
+                    fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
+                    fb["k4"] = k4
+                fb["var"] *= infl
+                fits[c].append(fb)
+                if c == "tr":
+                    s0_tr[ax] = float(np.exp(fb["mean"]))
+            S0 = np.exp([fb["mean"] for fb in fits[c]])
+            slope_ax = S0 / d["dt"]
+            tot = slope_ax.sum()
+            wax = slope_ax / tot
+            var = float(np.sum(wax**2 * np.array([fb["var"] for fb in fits[c]])))
+            out[c] = {"y": float(np.log(tot)), "var": var, "axes": slope_ax, "wax": wax,
+                      "var_axes": np.array([fb["var"] for fb in fits[c]])}
+            # regime: fitted spectrum's change between 0 and the 5th ordinate, in s.e.
+            for ax in range(3):
+                fb = fits[c][ax]
+                if wax[ax] < 0.1:
+                    continue
+                k5 = min(4, len(fb["S"]) - 1)
+                change = abs(np.log(fb["S"][k5]) - fb["mean"]) / np.sqrt(fb["var"])
+                if change > opt["flat_tolerance"] * 3:
+                    flat_fail.append(f"{d['name']} {c} axis {'xyz'[ax]}: ln S changes by {change:.1f} s.e. "
+                                     f"between f=0 and f_5")
+        if has_tr:
+            cov = 0.0
+            for ax in range(3):
+                gt, gp = fits["tr"][ax]["g"], fits["P"][ax]["g"]
+                n = min(len(gt), len(gp))
+                extra = fits["tr"][ax].get("k4", 0.0) * float(np.sum(gt)) * float(np.sum(gp))
+                cov += out["tr"]["wax"][ax] * out["P"]["wax"][ax] * (2 * kappa[ax] * float(gt[:n] @ gp[:n]) + extra) * infl
+            out["cov"] = cov
+        # information limit with the fitted shape known
+        out["info"] = {}
+        for c in comps:
+            alpha_eff = [0.5 if c == "P" else d["N"] / (2 * R[ax]) for ax in range(3)]
+            info_ax = []
+            for ax in range(3):
+                fb = fits[c][ax]
+                S0 = np.exp(fb["mean"])
+                # shape known: ordinates beyond the band count with the widest fit's shape
+                wide = ladder[c][j][ax][-1]
+                ratio = S0 / np.asarray(wide["S"])
+                info_ax.append(2 * alpha_eff[ax] * 0.5 * float(np.sum(ratio**2)))
+            out["info"][c] = np.array(info_ax)
+        seed_sum.append(out)
+
+    # ---- pool seeds with a random effect; joint draws
+    draws_log = {}
+    tau_post = {}
+    mus = {}
+    grids = {}
+    for c in comps:
+        y = np.array([s[c]["y"] for s in seed_sum])
+        v = np.array([s[c]["var"] for s in seed_sum])
+        scale = opt["tau_scale"] * float(np.sqrt(np.median(v)))
+        grids[c] = np.linspace(0.0, 6 * scale, 61) if scale > 0 else np.zeros(1)
+        tau_post[c] = _tau_posterior(y, v, scale, grids[c])
+        mus[c] = (y, v)
+    tau_idx = {c: rng.choice(len(grids[c]), size=n_draws, p=tau_post[c]) for c in comps}
+    eps = rng.standard_normal((2, n_draws))
+    t_tr = grids[comps[0]][tau_idx[comps[0]]]
+    if has_tr:
+        y_t, v_t = mus["tr"]
+        y_p, v_p = mus["P"]
+        t_p = grids["P"][tau_idx["P"]]
+        w_t = 1.0 / (v_t[None, :] + t_tr[:, None] ** 2)
+        w_p = 1.0 / (v_p[None, :] + t_p[:, None] ** 2)
+        mt = (w_t @ y_t) / w_t.sum(1)
+        mp = (w_p @ y_p) / w_p.sum(1)
+        vt = 1.0 / w_t.sum(1)
+        vp = 1.0 / w_p.sum(1)
+        c_s = np.array([s["cov"] for s in seed_sum])
+        cov = (w_t * w_p) @ c_s * vt * vp
+        rho = np.clip(cov / np.sqrt(vt * vp), -0.99, 0.99)
+        lt = mt + np.sqrt(vt) * eps[0]
+        lp = mp + np.sqrt(vp) * (rho * eps[0] + np.sqrt(1 - rho**2) * eps[1])
+        draws_log = {"slope_tr": lt, "slope_P": lp}
+    else:
+        y_p, v_p = mus["P"]
+        w_p = 1.0 / (v_p[None, :] + t_tr[:, None] ** 2)
+        mp = (w_p @ y_p) / w_p.sum(1)
+        draws_log = {"slope_P": mp + np.sqrt(1.0 / w_p.sum(1)) * eps[0]}
+    draws = {k: np.exp(v)[None, :] for k, v in draws_log.items()}
+
+    # ---- per-seed draws (each seed alone)
+    per_seed = []
+    for s in seed_sum:
+        e = rng.standard_normal((2, n_draws))
+        rec = {"name": s["name"]}
+        if has_tr:
+            r = np.clip(s["cov"] / np.sqrt(s["tr"]["var"] * s["P"]["var"]), -0.99, 0.99)
+            rec["slope_tr"] = np.exp(s["tr"]["y"] + np.sqrt(s["tr"]["var"]) * e[0])[None, :]
+            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(s["P"]["var"]) * (r * e[0] + np.sqrt(1 - r * r) * e[1]))[None, :]
+        else:
+            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(s["P"]["var"]) * e[0])[None, :]
+        for c in comps:
+            key = "slope_tr" if c == "tr" else "slope_P"
+            rec[key + "_axes"] = s[c]["axes"].tolist()
+        per_seed.append(rec)
+
+    # ---- widths, information limit, per-axis summaries
+    def rel_width(x):
+        lo, med, hi = np.quantile(x, [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2])
+        return float((hi - lo) / med)
+
+    width, crb, ratio = {}, {}, {}
+    var_crb = {}
+    for c in comps:
+        key = "slope_tr" if c == "tr" else "slope_P"
+        # pooled shape-known information of ln slope: axes weighted by their share
+        info_ax = sum(s["info"][c] for s in seed_sum)
+        wax = np.mean([s[c]["wax"] for s in seed_sum], axis=0)
+        var_crb[c] = float(np.sum(np.where(wax > 1e-12, wax**2 / np.maximum(info_ax, 1e-300), 0.0)))
+        crb[key] = 2 * z * np.sqrt(var_crb[c])
+        width[key] = rel_width(draws[key])
+        ratio[key] = width[key] / crb[key]
+    if has_tr:
+        crb["haven_ratio"] = 2 * z * np.sqrt(var_crb["tr"] + var_crb["P"])
+        width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
+        ratio["haven_ratio"] = width["haven_ratio"] / crb["haven_ratio"]
+
+    axes = {}
+    for c in comps:
+        key = "slope_tr" if c == "tr" else "slope_P"
+        # per-axis pooled over seeds (fixed effect on the per-axis slope, delta method)
+        est, lo, hi = [], [], []
+        for ax in range(3):
+            vals = np.array([s[c]["axes"][ax] for s in seed_sum])
+            vs = np.array([s[c]["var_axes"][ax] for s in seed_sum]) * vals**2
+            wgt = 1 / np.maximum(vs, 1e-300)
+            m = float(np.sum(wgt * vals) / np.sum(wgt))
+            se = float(np.sqrt(1 / np.sum(wgt)))
+            est.append(m)
+            lo.append(m - z * se)
+            hi.append(m + z * se)
+        axes[key] = {"estimate": est, "lower": lo, "upper": hi}
+
+    reasons = provisional + flat_fail
+    band_check = {}
+    if opt["band_check"] and min(d["M"] for d in per) * opt["band_fraction"] / 2 >= 16 * (opt["max_order"] + 1) / 2:
+        # item 0: does the answer move beyond its s.e. when the band is halved?
+        half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
+                            **{**model_options, "band_fraction": opt["band_fraction"] / 2, "band_check": False})
+        for c in comps:
+            key = "slope_tr" if c == "tr" else "slope_P"
+            a_, b_ = np.log(draws[key]), np.log(half.draws[key])
+            dv = max(np.var(b_) - np.var(a_), 0.5 * np.var(b_))
+            zb = float((np.median(a_) - np.median(b_)) / np.sqrt(dv))
+            band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_)))}
+            if abs(zb) > opt["band_z"]:
+                reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
+    regime = "provisional" if reasons else "diffusive"
+    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c], len(ladder[c][j][ax]) - 1)]["order"]
+                                    for j in range(len(per)) for ax in range(3)])) for c in comps}
+    diagnostics = {"band_check": band_check, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
+                   "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
+                   "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"]))) for s in seed_sum]
+                                          for c in comps}}
+    settings = {**opt, "ci_prob": ci_prob, "n_draws": n_draws}
+    return SpectralFit(draws=draws, per_seed=per_seed, crb_width=crb, width=width, width_over_crb=ratio,
+                       regime=regime, regime_reason="; ".join(reasons), band=band_info,
+                       n_coefficients=fit_orders, axes=axes, diagnostics=diagnostics, settings=settings)
+
+
+def series_from_current(current: np.ndarray, dt_ps: float, block: int, *, name: str = "current") -> SpectralSeries:
+    """Polarisation increments from a densely sampled charge current J = Σ q v (e·Å/ps).
+
+    ΔP over a block of ``block`` samples is the trapezoidal time integral of J over the
+    block, i.e. a block-averaged current: the integral is a low-pass filter, so the fast
+    (vibrational) part of J does not alias onto f = 0 as it would if J were sampled once
+    per block.  ``current`` must be sampled densely enough for the trapezoid rule
+    (a few fs).  The result carries no tracer (N = 0).
+    """
+    J = np.asarray(current, dtype=np.float64)
+    if J.ndim != 2 or J.shape[1] != 3:
+        raise ValueError(f"current must be (T, 3), got {J.shape}")
+    if block < 1 or J.shape[0] < 2 * block + 1:
+        raise ValueError(f"block must be >= 1 and leave at least two blocks; got block={block}, T={J.shape[0]}")
+    Pc = np.concatenate([np.zeros((1, 3)), np.cumsum(0.5 * (J[1:] + J[:-1]) * dt_ps, axis=0)])
+    idx = np.arange(0, J.shape[0], block)
+    dP = np.diff(Pc[idx], axis=0)
+    return SpectralSeries(name=name, dt_ps=dt_ps * block, tracer_increments=np.zeros((dP.shape[0], 0, 3)),
+                          polarisation_increments=dP)
