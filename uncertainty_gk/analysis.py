@@ -367,6 +367,8 @@ def format_table(result: AnalysisResult) -> str:
         fw = g.fitted_window_ps
         if np.isfinite(fw[0]) and np.isfinite(g.window_ps[0]) and not np.allclose(fw, g.window_ps, rtol=0.02):
             win += f" (fitted lags {fw[0]:.3g}-{fw[1]:.3g} ps)"
+        if g.method == "spectral":
+            win = "not used (spectral: every frame)"
         mark = "   PROVISIONAL" if g.provisional else ""
         lines.append(f"== {labels}   seeds: {g.n_seeds}   window: {win}   method: {g.method}   "
                      f"T = {g.temperature_K:g} K{mark}")
@@ -396,6 +398,11 @@ def format_table(result: AnalysisResult) -> str:
             s, t = q["sigma"], q["sigma_tr"]
             lines.append(f"   ({m}: σ {s.median:.3g} [{s.lower:.3g}, {s.upper:.3g}] S/cm, "
                          f"σ_tr {t.median:.3g} [{t.lower:.3g}, {t.upper:.3g}])")
+        eff = g.diagnostics.get("efficiency", {}).get(g.method, {})
+        ratio = eff.get("width_over_crb", {}) if isinstance(eff, dict) else {}
+        if ratio:
+            shown = ", ".join(f"{k} {v:.2g}" for k, v in ratio.items() if isinstance(v, (int, float)) and np.isfinite(v))
+            lines.append(f"   interval width / Cramér-Rao width: {shown}")
         if g.charges:
             lines.append("   charges (e): " + ", ".join(f"{k} {v:+g}" for k, v in g.charges.items())
                          + f"   (T from {g.temperature_source})")
