@@ -180,3 +180,21 @@ def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
     code, _, _ = run_cli(["diagnose", str(bad), "--types", "1=Li,2=P,3=O,4=Si", "--timestep-ps", "0.001",
                           "--temperature-K", "1000", "-q", "--fail-on-failed"], capsys)
     assert code == 3
+
+
+def test_cli_choices_agree_with_the_library_and_help_is_light():
+    """The parser's static choice lists equal the library's, and ugk --help imports no science code."""
+    from uncertainty_gk import arrhenius, tables
+    from uncertainty_gk.cli import arrhenius as cli_arr, table as cli_table
+
+    assert cli_arr.ARRHENIUS_QUANTITIES == arrhenius.QUANTITIES
+    assert cli_table.TABLE_KINDS == tables.TABLE_KINDS
+    code = ("import sys; from uncertainty_gk.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numpy', 'xarray', 'scipy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_method_is_a_clear_error(capsys, tmp_path):
+    assert main(["analyze", str(tmp_path / "x.nc"), "--method", "nonsense"]) == 2
+    assert "unknown estimator" in capsys.readouterr().err

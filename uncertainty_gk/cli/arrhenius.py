@@ -16,6 +16,11 @@ def _ci(result) -> float:
     return float(result.provenance.get("settings", {}).get("ci_prob", 0.95))
 
 
+#: Quantities an Arrhenius fit takes (``uncertainty_gk.arrhenius.QUANTITIES``; static so that
+#: building the parser imports no science code; tests/test_cli.py checks they agree).
+ARRHENIUS_QUANTITIES = ("sigma", "sigma_tr")
+
+
 def cmd_arrhenius(args) -> int:
     from ..arrhenius import arrhenius_from_result, format_arrhenius
 
@@ -42,8 +47,6 @@ def cmd_arrhenius(args) -> int:
 
 
 def register(sub, common) -> None:
-    from ..arrhenius import QUANTITIES
-
     s = sub.add_parser(
         "arrhenius", parents=[common], help="E_a, ln A and σ(T) with intervals across temperatures",
         description="Fit ln(σT) = ln A - E_a/(k_B T) across temperatures for every group of labels other than "
@@ -51,7 +54,7 @@ def register(sub, common) -> None:
                     "curvature (non-Arrhenius behaviour) is credible unless --force. SOURCE is a results file "
                     "from `ugk analyze -o` (instant) or an archive/manifest (analysed first).")
     add_source(s)
-    s.add_argument("--quantity", choices=list(QUANTITIES), default="sigma", help="quantity to fit (default sigma)")
+    s.add_argument("--quantity", choices=list(ARRHENIUS_QUANTITIES), default="sigma", help="quantity to fit (default sigma)")
     s.add_argument("--T-target", dest="T_target", type=float, default=300.0,
                    help="temperature (K) for the predicted σ (default 300)")
     s.add_argument("--force", action="store_true", help="extrapolate even when curvature is credible")

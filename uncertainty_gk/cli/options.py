@@ -48,11 +48,12 @@ def add_screening(s: argparse.ArgumentParser) -> None:
 
 def add_estimation(s: argparse.ArgumentParser) -> None:
     """How σ, σ_tr, H_R are estimated."""
-    from ..estimators import available
-
     g = s.add_argument_group("estimation")
-    g.add_argument("--method", choices=[*available(), "all"], default=None,
-                   help=f"estimator (default {_DEFAULTS.method}; 'all' reports every interval method)")
+    # the names are checked against the estimator registry when the analysis starts, so that
+    # building the parser (ugk --help) does not import the science stack
+    g.add_argument("--method", default=None, metavar="NAME",
+                   help=f"estimator (default {_DEFAULTS.method}): bayes, bootstrap, block, spectral, the baselines "
+                        "ols, wls, gls, or 'all' (every interval method); any estimator registered in Python")
     g.add_argument("--window", nargs=2, type=float, metavar=("START_PS", "END_PS"),
                    help="fit window in ps (default: chosen from the data)")
     g.add_argument("--reference", choices=["charge", "mass", "none"], default=None,
@@ -145,6 +146,12 @@ def settings_from_args(args: argparse.Namespace) -> AnalysisSettings:
     if th:
         changes["thresholds"] = th
     try:
-        return dataclasses.replace(base, **changes) if changes else base
+        settings = dataclasses.replace(base, **changes) if changes else base
     except (TypeError, ValueError) as exc:
         raise UGKError(str(exc)) from None
+    from ..estimators import available
+
+    if settings.method not in (*available(), "all"):
+        raise UGKError(f"--method {settings.method}: unknown estimator; choose one of "
+                       f"{', '.join(available())} or all")
+    return settings

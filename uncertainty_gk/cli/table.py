@@ -11,6 +11,11 @@ from .sources import obtain_result, open_campaign
 __all__ = ["build_table", "cmd_table", "register"]
 
 
+#: ``ugk table`` kinds (``uncertainty_gk.tables.TABLE_KINDS``, static for a light parser;
+#: tests/test_cli.py checks they agree).
+TABLE_KINDS = ("results", "seeds", "compare", "arrhenius", "diagnostics")
+
+
 def build_table(kind: str, args):
     """The table of one kind from the CLI arguments (reads or runs the analysis as needed)."""
     from ..tables import arrhenius_table, comparison_table, diagnostics_table, results_table, seeds_table
@@ -59,8 +64,6 @@ def cmd_table(args) -> int:
 
 
 def register(sub, common) -> None:
-    from ..tables import TABLE_KINDS
-
     s = sub.add_parser(
         "table", parents=[common], help="a publication table (CSV, Markdown or LaTeX) of one kind",
         description="Write one table from a results file (`ugk analyze -o`) or an archive/manifest (analysed "
