@@ -130,9 +130,15 @@ def test_a_new_estimator_is_one_registration():
                                             "slope_P_per_volume": 0.01 + 1e-4 * rng.standard_normal(self.n)},
                                 independent=True)
 
+    from uncertainty_gk.estimators.base import _KINDS, _REGISTRY
+
     register("fixed_test", Fixed, replace=True)
-    res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=9).runs,
-                        AnalysisSettings(seed=0, method="fixed_test", per_seed=False, n_boot=200))
+    try:
+        res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=9).runs,
+                            AnalysisSettings(seed=0, method="fixed_test", per_seed=False, n_boot=200))
+    finally:                 # leave the registry as we found it
+        _REGISTRY.pop("fixed_test", None)
+        _KINDS.pop("fixed_test", None)
     assert res.method == "fixed_test"
     assert res.quantities["D_tr"].median == pytest.approx(0.3 / 6 * 1e-4, rel=0.01)
 

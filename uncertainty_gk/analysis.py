@@ -156,12 +156,14 @@ def _lines(data: GroupData, draws: dict, rng: np.random.Generator) -> dict:
 
 
 def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dict | None = None,
-                  show_progress: bool | None = None) -> GroupResult:
+                  show_progress: bool | None = None, methods: list[str] | None = None) -> GroupResult:
     """σ, σ_tr, H_R and D* of one group.
 
     ``data`` is a :class:`~uncertainty_gk.estimators.GroupData`, or the group's runs (a
     mapping name -> Dataset or a list), which are then prepared with ``settings``
-    (default ``AnalysisSettings()`` with a fresh recorded seed).
+    (default ``AnalysisSettings()`` with a fresh recorded seed).  ``methods``: the estimators
+    to run (default: ``settings.method``, with ``"all"`` meaning every registered interval
+    estimator); the first is the headline.
     """
     if not isinstance(data, GroupData):
         data = build_group_data(data, (settings or AnalysisSettings()).resolved(), labels=labels)
@@ -170,7 +172,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     st = data.settings
     if not data.diffusive:
         return _no_diffusion_result(data)
-    methods = available("interval") if st.method == "all" else [st.method]
+    methods = methods or (available("interval") if st.method == "all" else [st.method])
     window_regime = "provisional" if data.window is not None and data.window.provisional else "diffusive"
     _, _, slope_z = _pooled(data)
     by_method: dict[str, dict[str, Estimate]] = {}
@@ -266,10 +268,13 @@ def cut_to_trusted(ds, record: Mapping | None):
     return ds
 
 
-def _group_task(members, settings: AnalysisSettings, labels: dict, show_progress) -> GroupResult:
-    """One group, start to finish (a task: runs here or on a dask worker)."""
+def _group_task(members, settings: AnalysisSettings, labels: dict, show_progress, methods: list[str]) -> GroupResult:
+    """One group, start to finish (a task: runs here or on a dask worker).  The method list is
+    resolved by the caller, so a worker runs exactly the estimators the caller asked for (an
+    estimator registered only in the caller's process is then a clear error on the worker:
+    register plug-ins in a module the workers import)."""
     data = build_group_data(members, settings, labels=labels)
-    return analyse_group(data, show_progress=show_progress)
+    return analyse_group(data, show_progress=show_progress, methods=methods)
 
 
 def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
@@ -308,14 +313,15 @@ def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
     for name, ds in kept.items():
         groups.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
     keys = sorted(groups)
+    methods = available("interval") if st.method == "all" else [st.method]
     tasks = []
     for key in keys:
         members = groups[key]
         labels = {k: v for k, v in labels_of(next(iter(members.values()))).items() if k not in st.group_by_exclude}
-        tasks.append((members, st, labels, show_progress if client is None else False))
+        tasks.append((members, st, labels, show_progress if client is None else False, methods))
     outcomes = map_tasks(_group_task, tasks, client=client, desc="analyse", unit="group", show_progress=show_progress)
     results = []
-    for key, (members, _, labels, _), res in zip(keys, tasks, outcomes):
+    for key, (members, _, labels, _, _), res in zip(keys, tasks, outcomes):
         if isinstance(res, TaskFailure):
             exc = res.exc
             if on_group_error is None:

@@ -138,6 +138,7 @@ def markdown(summary: dict, meta: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--replicas", type=int, default=200)
+    ap.add_argument("--first-replica", type=int, default=0, help="replica (= rng seed) to start from")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--methods", default="bayes,bootstrap,block")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
@@ -146,7 +147,7 @@ def main(argv=None):
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "calibration.md")
     a = ap.parse_args(argv)
     methods = a.methods.split(",")
-    jobs = [(sc, i, methods, a.quick) for sc in a.scenarios.split(",") for i in range(a.replicas)]
+    jobs = [(sc, i, methods, a.quick) for sc in a.scenarios.split(",") for i in range(a.first_replica, a.first_replica + a.replicas)]
     t0 = time.time()
     rows = []
     with Pool(a.workers) as pool:
