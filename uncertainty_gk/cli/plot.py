@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import UGKError
 from .options import add_estimation, add_screening, add_source
-from .sources import open_campaign
+from .sources import open_campaign, refuse_analysis_options
 
 __all__ = ["KINDS", "cmd_plot", "register"]
 
@@ -45,6 +45,7 @@ def _result_for(args, select):
 
     src = args.source
     if len(src) == 1 and is_results_file(src[0]):
+        refuse_analysis_options(args, src[0])
         res = load_results(src[0])
         if select:
             res = AnalysisResult([g for g in res.groups if labels_match(g.labels, select)], res.provenance)

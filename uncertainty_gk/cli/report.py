@@ -6,9 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..errors import UGKError
 from .options import add_estimation, add_screening, add_source, settings_from_args
-from .sources import open_campaign
+from .sources import open_campaign, refuse_analysis_options
 
 __all__ = ["cmd_report", "register"]
 
@@ -21,11 +20,7 @@ def cmd_report(args) -> int:
     kw = dict(overwrite=args.overwrite, by=args.by, T_target=args.T_target, keep_going=args.keep_going,
               figures=not args.no_figures, command=command)
     if len(args.source) == 1 and is_results_file(args.source[0]):
-        given = [o for o in ("method", "window", "reference", "species", "ci", "n_steps", "settings_from", "training")
-                 if getattr(args, o, None)]
-        if given:
-            raise UGKError(f"{args.source[0]} holds results computed before; --{given[0].replace('_', '-')} cannot "
-                           "change them (rerun `ugk analyze` on the archive with the new options)")
+        refuse_analysis_options(args, args.source[0])
         out = write_report(load_results(args.source[0]), args.output, **kw)
     else:
         camp = open_campaign(args.source, args)

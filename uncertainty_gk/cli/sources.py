@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import UGKError
 from .options import execution_client, settings_from_args
 
-__all__ = ["say", "open_campaign", "obtain_result"]
+__all__ = ["say", "open_campaign", "obtain_result", "refuse_analysis_options", "ANALYSIS_OPTIONS"]
 
 
 def _parse_types(text: str | None) -> dict | None:
@@ -96,6 +96,19 @@ def _results_path(args) -> Path | None:
     return None
 
 
+#: Options that change an analysis: refused when the source already holds results.
+ANALYSIS_OPTIONS = ("method", "window", "reference", "species", "ci", "n_steps", "per_seed_steps", "settings_from",
+                    "training", "threshold", "margin_ps", "include_flagged")
+
+
+def refuse_analysis_options(args, path) -> None:
+    """A results file was computed with its own settings: options that would change them are an error."""
+    given = [o for o in ANALYSIS_OPTIONS if getattr(args, o, None)]
+    if given:
+        raise UGKError(f"{path} holds results computed before; --{given[0].replace('_', '-')} cannot change them "
+                       "(rerun `ugk analyze` on the archive with the new options)")
+
+
 def obtain_result(args):
     """The analysis result a command works on: read from a results file, or computed now
     (diagnose, then analyse, with the settings from the options).  Returns (result, failed groups)."""
@@ -103,11 +116,7 @@ def obtain_result(args):
 
     path = _results_path(args)
     if path is not None:
-        given = [o for o in ("method", "window", "reference", "species", "ci", "n_steps", "settings_from", "training")
-                 if getattr(args, o, None)]
-        if given:
-            raise UGKError(f"{path} holds results computed before; --{given[0].replace('_', '-')} cannot change "
-                           "them (rerun `ugk analyze` on the archive with the new options)")
+        refuse_analysis_options(args, path)
         return load_results(path), []
     from ..pipeline import analyse
 
