@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import CampaignError
+from .schema import labels_of
 
 __all__ = ["ResolvedTemperature", "resolve_temperature", "declared_temperature", "LABEL_KEYS"]
 
@@ -54,16 +55,6 @@ def _finite_positive(x) -> float | None:
     return v if np.isfinite(v) and v > 0 else None
 
 
-def _labels(ds: xr.Dataset) -> dict:
-    import json
-
-    raw = ds.attrs.get("labels", "{}")
-    try:
-        return json.loads(raw) if isinstance(raw, str) else dict(raw)
-    except (TypeError, ValueError):
-        return {}
-
-
 def _logged_median(ds: xr.Dataset) -> float | None:
     """Median ``Temp`` of the last thermo block with rows, or None without a log."""
     if "thermo_Temp" not in ds or "thermo_block" not in ds.coords or ds.sizes.get("thermo", 0) == 0:
@@ -79,7 +70,7 @@ def declared_temperature(ds: xr.Dataset, *, name: str = "", label_tolerance_K: f
     """The declared temperature (manifest option, else label) and its source; ``(None, "unknown")``."""
     run = name or ds.attrs.get("run_name", "") or "run"
     opt = _finite_positive(ds.attrs.get("temperature_K"))
-    labels = _labels(ds)
+    labels = labels_of(ds)
     lab, lab_key = None, ""
     for key in LABEL_KEYS:
         if key in labels:
