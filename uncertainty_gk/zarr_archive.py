@@ -133,6 +133,7 @@ def write_run_zarr(store, group: str, reader, *, replace: bool = False, show_pro
     check_run_name(group)
     store = Path(store)
     _root(store)
+    _clean_stale_groups(store)
     tmp_name = f".{group}.ugk-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
     tmp_dir = store / tmp_name
     where = f"{store}: run {group}"
@@ -152,6 +153,13 @@ def write_run_zarr(store, group: str, reader, *, replace: bool = False, show_pro
     finally:
         remove_path(tmp_dir)
     return summary
+
+
+def _clean_stale_groups(store: Path) -> None:
+    """Remove the temporary groups of writers that are gone (killed mid-write)."""
+    names = {e.name.split(".ugk-")[0][1:] for e in store.iterdir() if _TEMP_GROUP.match(e.name)}
+    for name in names:
+        clean_stale_temps(store / name)
 
 
 def _publish(store: Path, tmp_name: str, group: str, replace: bool) -> None:
@@ -252,8 +260,7 @@ def _stream_run(store: Path, tmp_name: str, reader, *, types=None, charges=None,
             g[name].attrs.update(enc.attrs())
         g.attrs.update({"notes": notes if notes is not None else json.dumps(list(reader.info().notes)),
                         "ugk_stream_sha256": json.dumps({k: e.sha.hexdigest() for k, e in encoders.items()})})
-        if "frame_interval_ps" not in skel.attrs:     # as in the netCDF archive: the reader's value wins
-            g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
+        g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
     return RunSummary(name=skel.attrs.get("run_name", ""), labels=dict(labels or {}), n_atoms=header.n_atoms,
                       n_frames=n, t_start_ps=float(t[0]), t_end_ps=float(t[-1]), notes=list(reader.info().notes))
 
@@ -312,7 +319,7 @@ def _ingest_task(store: str, spec, files, opts: str, replace: bool, show_progres
 
 def _stored_run(root, name: str) -> tuple[np.ndarray, float]:
     g = root[name]
-    species = np.asarray(g["species"][...]).astype(str)
+    species = np.asarray(g["species"][...]).astype(object).astype(str)
     return species, float(g.attrs.get("frame_interval_ps", np.nan))
 
 
@@ -345,9 +352,6 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
     if not out_path.exists():
         create_store(out_path)
     root = _root(out_path)
-    for entry in out_path.iterdir():
-        if _TEMP_GROUP.match(entry.name):
-            clean_stale_temps(out_path / entry.name.split(".ugk-")[0][1:])
     present = complete_runs(root)
     dropped = sorted(set(present) - {r.name for r in manifest.runs})
     if dropped and not overwrite:
@@ -370,7 +374,8 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
                 say(f"{spec.name}: inputs unchanged but the stored run fails its check "
                     f"({'; '.join(problems) or 'no checksums'}); writing it again")
         todo.append(spec)
-    done = map_tasks(_ingest_task, [(str(out_path), s, *fingerprints[s.name], s.name in present, show_progress)
+    done = map_tasks(_ingest_task, [(str(out_path), s, *fingerprints[s.name], (out_path / s.name).exists(),
+                                     show_progress)
                                     for s in todo], client=client, desc="ingest", unit="run",
                      show_progress=show_progress)
     failed = [(s, r) for s, r in zip(todo, done) if isinstance(r, TaskFailure)]
