@@ -332,3 +332,17 @@ def test_principal_values_find_a_rotated_channel():
     lab = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False, frame="lab")
     # in the cell's frame the channel's slope is spread over all three axes
     assert max(lab.axes["slope_P"]["estimate"]) / sum(lab.axes["slope_P"]["estimate"]) < 0.8
+
+
+def test_dense_frames_narrow_the_band_instead_of_calling_the_run_provisional():
+    """At 10 fs frames the band up to Nyquist (50 THz) has more structure than the
+    largest model order follows; the band is halved until an order fits, and the run is
+    diffusive (before: provisional in 15 of 15 development replicas)."""
+    camp = synthetic.increment_campaign(rng=1000, **{**synthetic.INCREMENT_SCENARIOS["dense_10fs_3x50ps"],
+                                                     "durations_ps": (30, 30, 30), "n_mobile": 24})
+    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=1000, frame="lab")
+    assert fit.regime == "diffusive", fit.regime_reason
+    assert fit.band["halved_because"][0]["band_fraction"] == 1.0
+    for key in ("slope_tr", "slope_P"):
+        lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
+        assert lo < camp.truth[key] < hi

@@ -119,6 +119,7 @@ DEFAULTS = {
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
+    "adaptive_band": True,      # no order fits the band: halve it (while >= 8 ordinates per coefficient)
     "frame": "principal",       # axes of the per-axis values: "principal" (of the low-frequency
                                 # polarisation spectrum, pooled over seeds) or "lab"
 }
@@ -486,6 +487,18 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         if not ok:
             provisional.append(f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
                                f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
+
+    min_M = min(d["M"] for d in per)
+    if (provisional and opt["adaptive_band"] and opt["order"] is None
+            and min_M * opt["band_fraction"] / 2 >= 8 * (opt["max_order"] + 1)):
+        # the spectrum has more structure than max_order coefficients can follow on this
+        # band (e.g. 10 fs frames: a band up to 50 THz): fit a narrower one instead
+        # (nothing has been drawn from rng yet, so the narrower fit is the whole answer)
+        narrower = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob,
+                                **{**model_options, "frame": "lab", "band_fraction": opt["band_fraction"] / 2})
+        narrower.band.setdefault("halved_because", []).insert(0, {"band_fraction": opt["band_fraction"],
+                                                                  "reasons": provisional})
+        return narrower
 
     # ---- per seed summaries on the chosen band
     infl = opt["variance_inflation"]
