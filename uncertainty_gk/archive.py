@@ -35,9 +35,10 @@ from xarray.backends import BackendArray
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
+from .h5chunks import ChunkWriter, compression_pool
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
                      check_parameter, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
-                     package_version, resolve_species, sha256_file, time_axis)
+                     package_version, resolve_species, sha256_file, sha256_once, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
 #: Formats :func:`open_archive` reads (1: before checksums and compact storage).
@@ -163,7 +164,7 @@ class _Encoder:
             if not np.array_equal(decimal_fractional_to_cartesian(q, self.decimals, cell), x):
                 raise _Requantise(self.name)
             out = np.ascontiguousarray(q, dtype="<i8")
-        self.sha.update(out.tobytes())
+        self.sha.update(memoryview(out).cast("B"))
         return out
 
 
@@ -270,30 +271,39 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
     steps, times, cells = [], [], []
     n = 0
     with writing(target), h5netcdf.File(path, "a") as f, progress.bar(
-            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar:
+            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar, \
+            compression_pool() as pool:
         g = f[group]
+        writers = {name: ChunkWriter(g.variables[name]._h5ds, pool) for name in encoders}
         chunk = first
-        while chunk is not None:
-            m = chunk.n_frames
-            check_frames(chunk, source=source, first_frame=n)
-            ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
-                                          if getattr(chunk, v) is not None))
-            g.resize_dimension("time", n + m)
-            for name, enc in encoders.items():
-                arr = getattr(chunk, name)
-                if arr is None:
-                    raise SchemaError(f"{source}: {name} present in the first frames but missing later "
-                                      f"(frame {n}); dump them in every frame or in none")
-                g.variables[name][n:n + m] = enc.encode(arr, chunk.cell)
-            times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                   frame_interval_ps=info.frame_interval_ps, source=source,
-                                   reader_times=info.reader_times))
-            if chunk.step is not None:
-                steps.append(np.asarray(chunk.step, dtype=np.int64))
-            cells.append(np.asarray(chunk.cell, dtype=np.float64))
-            n += m
-            pbar.update(m)
-            chunk = next(chunks, None)
+        try:
+            while chunk is not None:
+                m = chunk.n_frames
+                check_frames(chunk, source=source, first_frame=n)
+                ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
+                                              if getattr(chunk, v) is not None))
+                g.resize_dimension("time", n + m)
+                for name, enc in encoders.items():
+                    arr = getattr(chunk, name)
+                    if arr is None:
+                        raise SchemaError(f"{source}: {name} present in the first frames but missing later "
+                                          f"(frame {n}); dump them in every frame or in none")
+                    writers[name].write(n, enc.encode(arr, chunk.cell))
+                times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
+                                       frame_interval_ps=info.frame_interval_ps, source=source,
+                                       reader_times=info.reader_times))
+                if chunk.step is not None:
+                    steps.append(np.asarray(chunk.step, dtype=np.int64))
+                cells.append(np.asarray(chunk.cell, dtype=np.float64))
+                n += m
+                pbar.update(m)
+                chunk = next(chunks, None)
+            for w in writers.values():
+                w.close()
+        except BaseException:
+            for w in writers.values():
+                w.abort()
+            raise
         t = np.concatenate(times)
         if t.size > 1 and not np.all(np.diff(t) > 0):
             i = int(np.argmax(~(np.diff(t) > 0)))
@@ -635,35 +645,9 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     contents: dict = {}
     with AtomicOutput(out_path, inputs=inputs) as tmp:
         for i, spec in enumerate(manifest.runs):
-            files, opts = _run_fingerprint(spec)
-            _check_same_content(contents, spec, files)
-            hashes = [s.as_dict() for s in files]
-            prev = old.get(spec.name)
-            reuse = prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
-                and prev[1] == opts
-            if reuse:
-                intact, why = _group_intact(out_path, spec.name)
-                if not intact:
-                    reuse = False
-                    msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
-                           f"({why}); reading it again from its inputs instead of copying it")
-                    warnings.warn(msg, UGKWarning, stacklevel=2)
-                    say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
-            if reuse:
-                with _open_run(out_path, spec.name) as ds:
-                    summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
-                    summary.reused = True
-                    species = ds["species"].values
-                    dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256) and archive "
-                    "checksums verified, reused")
-            else:
-                summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
-                                                   open_trajectory, target=out_path)
-                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {summary.n_frames} frames x "
-                    f"{summary.n_atoms} atoms, {summary.t_start_ps:g}-{summary.t_end_ps:g} ps"
-                    + "".join(f"; {n}" for n in summary.notes))
-            seal_run(tmp, spec.name, target=out_path)
+            with sha256_once():        # the inputs are hashed for the fingerprint and again by the reader
+                summary, species, dt = _archive_run(tmp, spec, i, old, contents, out_path, manifest,
+                                                    show_progress, say, type_map, open_trajectory)
             _check_group(members, spec, summary, species, dt)
             summaries.append(summary)
         root = {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
@@ -674,6 +658,40 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
             root["manifest_sha256"] = sha256_file(manifest.path)
         _write_root_attrs(tmp, root, target=out_path)
     return IngestReport(path=out_path, runs=summaries)
+
+
+def _archive_run(tmp, spec, i, old, contents, out_path, manifest, show_progress, say, type_map, open_trajectory):
+    """Reuse or read one run of a manifest into ``tmp`` and seal it: (summary, species, frame interval)."""
+    files, opts = _run_fingerprint(spec)
+    _check_same_content(contents, spec, files)
+    hashes = [s.as_dict() for s in files]
+    prev = old.get(spec.name)
+    reuse = prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
+        and prev[1] == opts
+    if reuse:
+        intact, why = _group_intact(out_path, spec.name)
+        if not intact:
+            reuse = False
+            msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
+                   f"({why}); reading it again from its inputs instead of copying it")
+            warnings.warn(msg, UGKWarning, stacklevel=3)
+            say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
+    if reuse:
+        with _open_run(out_path, spec.name) as ds:
+            summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
+            summary.reused = True
+            species = ds["species"].values
+            dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
+        say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256) and archive "
+            "checksums verified, reused")
+    else:
+        summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
+                                           open_trajectory, target=out_path)
+        say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {summary.n_frames} frames x "
+            f"{summary.n_atoms} atoms, {summary.t_start_ps:g}-{summary.t_end_ps:g} ps"
+            + "".join(f"; {n}" for n in summary.notes))
+    seal_run(tmp, spec.name, target=out_path)
+    return summary, species, dt
 
 
 def _check_same_content(contents: dict, spec, files) -> None:
