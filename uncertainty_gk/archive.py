@@ -17,6 +17,7 @@ options are unchanged are copied from the old archive instead of being parsed ag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ from xarray.backends import BackendArray
 
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
+from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
@@ -606,7 +608,7 @@ def _check_group(members: dict, spec, summary: RunSummary, species: np.ndarray, 
 
 
 def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool | None = None,
-           log=None) -> IngestReport:
+           log=None, client=None, on_run_error=None) -> IngestReport:
     """Read every run of a manifest and write the campaign archive atomically.
 
     Parameters
@@ -619,6 +621,16 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         longer lists are an error unless ``overwrite``.
     log : callable, optional
         Called with one-line messages (e.g. ``print``).
+    client : dask.distributed.Client, optional
+        Parse the runs on its workers, one task per run: each writes its run into a part
+        file in a temporary directory beside ``out_path`` (which the workers must see);
+        this process then copies the parts into the archive in manifest order, verifying
+        their checksums.  The archive holds the same arrays and attributes, bit for bit,
+        as without a client.
+    on_run_error : callable, optional
+        Called with ``(run name, exception)`` for a run that cannot be read; the other runs
+        are archived (``--keep-going``).  Without it the first bad run stops the ingest and
+        nothing is written.
     """
     from .io.dispatch import open_trajectory, type_map
     from .manifest import Manifest, load_manifest
@@ -643,13 +655,53 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     summaries: list[RunSummary] = []
     members: dict = {}
     contents: dict = {}
-    with AtomicOutput(out_path, inputs=inputs) as tmp:
+    n_runs = len(manifest.runs)
+    # every input is read once to hash it (fingerprints, then the provenance the readers record)
+    with AtomicOutput(out_path, inputs=inputs) as tmp, _parts_directory(out_path, client) as parts, sha256_once():
+        plan = []                      # (spec, files, opts, reuse) in manifest order
         for i, spec in enumerate(manifest.runs):
-            with sha256_once():        # the inputs are hashed for the fingerprint and again by the reader
-                summary, species, dt = _archive_run(tmp, spec, i, old, contents, out_path, manifest,
-                                                    show_progress, say, type_map, open_trajectory)
+            files, opts = _run_fingerprint(spec)
+            _check_same_content(contents, spec, files)
+            plan.append((spec, files, opts, _reusable(out_path, old, spec, files, opts,
+                                                      lambda m, i=i: say(f"[{i + 1}/{n_runs}] {m}"))))
+        parsed: dict = {}
+        if parts is not None:
+            todo = [(spec, files, opts, str(parts / f"run{i}.nc"), str(out_path))
+                    for i, (spec, files, opts, reuse) in enumerate(plan) if not reuse]
+            outcomes = map_tasks(_ingest_part, todo, client=client, desc="ingest", unit="run",
+                                 show_progress=show_progress)
+            parsed = {item[0].name: (item[3], res) for item, res in zip(todo, outcomes)}
+        for i, (spec, files, opts, reuse) in enumerate(plan):
+            try:
+                if reuse:
+                    summary, species, dt = _reuse_run(tmp, spec, out_path, show_progress)
+                    say(f"[{i + 1}/{n_runs}] {spec.name}: inputs unchanged (sha256) and archive checksums verified, "
+                        "reused")
+                else:
+                    if spec.name in parsed:
+                        part, res = parsed[spec.name]
+                        if isinstance(res, TaskFailure):
+                            raise res.exc
+                        summary, species, dt, caught = res
+                        for category, message in caught:       # the worker's warnings, in order
+                            warnings.warn(message, category, stacklevel=2)
+                        _transplant_run(part, tmp, spec.name, target=out_path)
+                    else:
+                        summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
+                                                           open_trajectory, target=out_path)
+                        seal_run(tmp, spec.name, target=out_path)
+                    say(f"[{i + 1}/{n_runs}] {spec.name}: {summary.n_frames} frames x {summary.n_atoms} atoms, "
+                        f"{summary.t_start_ps:g}-{summary.t_end_ps:g} ps" + "".join(f"; {n}" for n in summary.notes))
+            except UGKError as exc:
+                if on_run_error is None:
+                    raise
+                _drop_group(tmp, spec.name, target=out_path)
+                on_run_error(spec.name, exc)
+                continue
             _check_group(members, spec, summary, species, dt)
             summaries.append(summary)
+        if not summaries:
+            raise UGKError(f"{out_path}: no run of the manifest could be read; nothing written")
         root = {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "campaign": json.dumps(manifest.campaign)}
@@ -660,38 +712,134 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     return IngestReport(path=out_path, runs=summaries)
 
 
-def _archive_run(tmp, spec, i, old, contents, out_path, manifest, show_progress, say, type_map, open_trajectory):
-    """Reuse or read one run of a manifest into ``tmp`` and seal it: (summary, species, frame interval)."""
-    files, opts = _run_fingerprint(spec)
-    _check_same_content(contents, spec, files)
-    hashes = [s.as_dict() for s in files]
+def _reusable(out_path, old: dict, spec, files, opts, say) -> bool:
+    """Whether run ``spec`` of the existing archive can be copied instead of read again."""
     prev = old.get(spec.name)
-    reuse = prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
-        and prev[1] == opts
-    if reuse:
-        intact, why = _group_intact(out_path, spec.name)
-        if not intact:
-            reuse = False
-            msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
-                   f"({why}); reading it again from its inputs instead of copying it")
-            warnings.warn(msg, UGKWarning, stacklevel=3)
-            say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
-    if reuse:
-        with _open_run(out_path, spec.name) as ds:
-            summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
-            summary.reused = True
-            species = ds["species"].values
-            dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-        say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256) and archive "
-            "checksums verified, reused")
-    else:
-        summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
-                                           open_trajectory, target=out_path)
-        say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {summary.n_frames} frames x "
-            f"{summary.n_atoms} atoms, {summary.t_start_ps:g}-{summary.t_end_ps:g} ps"
-            + "".join(f"; {n}" for n in summary.notes))
+    if prev is None or [s["sha256"] for s in prev[0]] != [s.sha256 for s in files] or prev[1] != opts:
+        return False
+    intact, why = _group_intact(out_path, spec.name)
+    if not intact:
+        msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
+               f"({why}); reading it again from its inputs instead of copying it")
+        warnings.warn(msg, UGKWarning, stacklevel=3)
+        say(f"{spec.name}: {msg}")
+    return intact
+
+
+def _reuse_run(tmp, spec, out_path, show_progress):
+    with _open_run(out_path, spec.name) as ds:
+        summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
+        summary.reused = True
+        species = ds["species"].values
+        dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
     seal_run(tmp, spec.name, target=out_path)
     return summary, species, dt
+
+
+@contextlib.contextmanager
+def _parts_directory(out_path: Path, client):
+    """With a client: a temporary directory beside ``out_path`` for the runs parsed on workers
+    (named like the archive's temporary file, so a killed ingest's parts are cleaned up by the
+    next write of the same archive); removed at the end.  Without one: None."""
+    if client is None:
+        yield None
+        return
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.ugk-{os.getpid()}-", suffix=".tmp",
+                                 dir=out_path.parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _ingest_part(spec, files, opts, part: str, target: str):
+    """Worker task: read one run into its own sealed one-run file ``part``.
+
+    Returns (summary, species, frame interval, warnings as (category, message)); the
+    caller copies the run into the archive (:func:`_transplant_run`).
+    """
+    from .io.dispatch import open_trajectory, type_map
+
+    with warnings.catch_warnings(record=True) as caught, sha256_once({f.path: f.sha256 for f in files}):
+        warnings.simplefilter("always")
+        summary, species, dt = _ingest_run(part, spec, files, opts, False, type_map, open_trajectory, target=target)
+        seal_run(part, spec.name, target=target)
+    return summary, species, dt, [(w.category, str(w.message)) for w in caught]
+
+
+#: netCDF-4 attributes holding per-file dimension ids, renumbered when a run moves between files.
+_DIMID_ATTRS = ("_Netcdf4Dimid", "_Netcdf4Coordinates")
+
+
+def _transplant_run(part, path, group: str, *, target=None) -> None:
+    """Copy run ``group`` from the one-run file ``part`` into ``path`` as it is, then check it.
+
+    HDF5 copies the stored (compressed) chunks unchanged; netCDF-4 dimension ids, which
+    count through a file, are shifted to follow those already in ``path`` as if the run
+    had been written there.  The copy must match the checksums sealed on the worker.
+    """
+    import h5netcdf
+    import h5py
+
+    if not os.path.exists(path):
+        with writing(target or path), h5netcdf.File(path, "w"):
+            pass                  # a netCDF-4 file (its _NCProperties), as the first run written here makes it
+    with writing(target or path), h5py.File(path, "a") as dst, h5py.File(part, "r") as src:
+        # as h5netcdf numbers a new dimension: one more than the largest id of a dimension scale
+        ids = [int(d.attrs.get("_Netcdf4Dimid", -1)) for d in _datasets(dst)
+               if d.attrs.get("CLASS", None) == b"DIMENSION_SCALE"]
+        shift = max(ids, default=-1) + 1
+        src.copy(src[group], dst, name=group)
+        for d in _datasets(dst[group]):
+            for key in _DIMID_ATTRS:
+                if key in d.attrs:
+                    value = d.attrs[key]
+                    d.attrs[key] = (np.asarray(value) + shift).astype(np.asarray(value).dtype)
+        _reattach_scales(src[group], dst[group])
+        problems, _, has = _verify_group(dst[group], group)
+    if problems or not has:
+        raise OutputError(f"{target or path}: run {group}: the copy of the run parsed on a worker does not match "
+                          f"its checksums ({'; '.join(problems) or 'none recorded'}); nothing was written")
+
+
+def _reattach_scales(src, dst) -> None:
+    """Attach the dimension scales of the copied group ``dst`` as they are attached in ``src``.
+
+    HDF5 copies object references inside compound attributes (the scales'
+    ``REFERENCE_LIST``) unchanged, so after a copy between files they point into the
+    source file; they are rebuilt here, scale by scale in the order of the source's
+    lists, which gives the same lists.
+    """
+    for d in _datasets(dst):
+        for key in ("DIMENSION_LIST", "REFERENCE_LIST"):
+            if key in d.attrs:
+                del d.attrs[key]
+    for scale in _datasets(src):
+        if scale.attrs.get("CLASS", None) != b"DIMENSION_SCALE" or "REFERENCE_LIST" not in scale.attrs:
+            continue
+        target = dst[scale.name[len(src.name) + 1:]]
+        for ref, axis in scale.attrs["REFERENCE_LIST"]:
+            attached = src.file[ref]
+            dst[attached.name[len(src.name) + 1:]].dims[int(axis)].attach_scale(target)
+
+
+def _datasets(group):
+    import h5py
+
+    out = []
+    group.visititems(lambda _, obj: out.append(obj) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def _drop_group(path, group: str, *, target=None) -> None:
+    """Remove what a failed run left in the temporary archive."""
+    import h5py
+
+    with writing(target or path), h5py.File(path, "a") as f:
+        if group in f:
+            del f[group]
 
 
 def _check_same_content(contents: dict, spec, files) -> None:

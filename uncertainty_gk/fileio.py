@@ -142,7 +142,10 @@ def clean_stale_temps(target) -> list[Path]:
         m = _TEMP.match(p.name)
         try:
             if m and m.group("name") == target.name and not _pid_alive(int(m.group("pid"))):
-                p.unlink()
+                if p.is_dir():           # per-run parts of a distributed ingest
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
                 removed.append(p)
             elif legacy.match(p.name) and now - p.stat().st_mtime > STALE_AGE_S:
                 p.unlink()

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -104,33 +105,38 @@ def sha256_file(path, chunk_bytes: int = 1 << 22) -> str:
 
     Inside :func:`sha256_once`, a file is read only once (its first digest is returned again).
     """
-    key = os.path.realpath(path) if _SHA256_SEEN is not None else None
-    if key is not None and key in _SHA256_SEEN:
-        return _SHA256_SEEN[key]
+    seen = getattr(_SHA256_SEEN, "digests", None)
+    key = os.path.realpath(path) if seen is not None else None
+    if key is not None and key in seen:
+        return seen[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk_bytes):
             h.update(block)
     digest = h.hexdigest()
     if key is not None:
-        _SHA256_SEEN[key] = digest
+        seen[key] = digest
     return digest
 
 
-_SHA256_SEEN: dict[str, str] | None = None
+_SHA256_SEEN = threading.local()
 
 
 @contextlib.contextmanager
-def sha256_once():
-    """Within this block, :func:`sha256_file` hashes each file once (e.g. the inputs of one
-    run, fingerprinted before reading and recorded in its provenance after)."""
-    global _SHA256_SEEN
-    outer = _SHA256_SEEN
-    _SHA256_SEEN = {} if outer is None else outer
+def sha256_once(known: Mapping[str, str] | None = None):
+    """Within this block (in this thread), :func:`sha256_file` hashes each file once (e.g. the
+    inputs of a campaign, fingerprinted before reading and recorded in each run's provenance).
+
+    ``known``: path -> digest already computed (e.g. by the process that sent a task).
+    """
+    outer = getattr(_SHA256_SEEN, "digests", None)
+    seen = {} if outer is None else outer
+    seen.update({os.path.realpath(p): d for p, d in (known or {}).items()})
+    _SHA256_SEEN.digests = seen
     try:
         yield
     finally:
-        _SHA256_SEEN = outer
+        _SHA256_SEEN.digests = outer
 
 
 # --------------------------------------------------------------------------- streaming
