@@ -250,7 +250,9 @@ def _weighted_displacement_sum(ds: xr.Dataset, weights: np.ndarray, chunk_atoms:
     """:math:`\\sum_j w_j [r_j(t) - r_j(0)]`, shape (T, 3), read in contiguous atom slices.
 
     Contiguous slices (atoms of zero weight included) are read because they are cheap for
-    every backend; the sum over atoms is one matrix product per slice.
+    every backend.  The sum over atoms is numpy's own ``einsum`` loop, not a BLAS matrix
+    product: a multithreaded BLAS sums in an order that depends on its thread count, which
+    differs between this process and a dask worker (one thread), and the numbers must not.
     """
     n_t = ds.sizes["time"]
     acc = np.zeros((n_t, 3))
@@ -263,12 +265,9 @@ def _weighted_displacement_sum(ds: xr.Dataset, weights: np.ndarray, chunk_atoms:
         w = weights[a0:a1]
         if not w.any():
             continue
-        flat = _load(ds, np.arange(a0, a1)).reshape(n_t, 3 * (a1 - a0))
-        w3 = np.zeros((3 * (a1 - a0), 3))
-        for c in range(3):
-            w3[c::3, c] = w
-        acc += flat @ w3
-        acc -= flat[0] @ w3
+        pos = _load(ds, np.arange(a0, a1))
+        acc += np.einsum("tac,a->tc", pos, w)
+        acc -= np.einsum("ac,a->c", pos[0], w)
     return acc
 
 
