@@ -39,7 +39,7 @@ from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
-                     check_parameter, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
+                     check_parameter, decimal_codes, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, sha256_once, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
@@ -113,11 +113,13 @@ class _Encoder:
         self.name = name
         self.mode, self.decimals = "float", None
         self.sha = hashlib.sha256()
+        self._first: tuple | None = None       # (first chunk, its codes): checked once, encoded once
         if not quantise:
             return
-        n = decimals_of(first)
+        n, q = decimal_codes(first)
         if n is not None:
             self.mode, self.decimals = "decimal", n
+            self._first = (first, q)
         elif name == "positions":
             n = self._fractional_decimals(first, first_cell)
             if n is not None:
@@ -157,9 +159,13 @@ class _Encoder:
         if self.mode == "float":
             out = np.ascontiguousarray(x, dtype="<f8")
         elif self.mode == "decimal":
-            q = np.rint(x * 10.0 ** self.decimals)
-            if not exact_at(x, q, self.decimals):
-                raise _Requantise(self.name)
+            if self._first is not None and self._first[0] is x:
+                q = self._first[1]             # decimal_codes checked these exactly already
+            else:
+                q = np.rint(x * 10.0 ** self.decimals)
+                if not exact_at(x, q, self.decimals):
+                    raise _Requantise(self.name)
+            self._first = None
             out = np.ascontiguousarray(q, dtype="<i8")
         else:
             q = self._fractional_q(x, cell, self.decimals)

@@ -352,28 +352,38 @@ def decimals_of(x: np.ndarray) -> int | None:
     """The smallest N <= MAX_DECIMALS such that every value of ``x`` is exactly an
     N-decimal number (``round(x * 10**N) / 10**N == x`` bit for bit, or ``x`` is such a
     number already decoded as ``q * 10**-N``), else None."""
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    if x.size == 0 or not np.isfinite(x).all():
-        return None
+    return decimal_codes(x)[0]
+
+
+def decimal_codes(x: np.ndarray) -> tuple[int | None, np.ndarray | None]:
+    """``(N, round(x * 10**N))`` for N = :func:`decimals_of` ``(x)`` (the codes as float64,
+    in the shape of ``x``), or ``(None, None)``."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    if flat.size == 0 or not np.isfinite(flat).all():
+        return None, None
     # The answer for a sample is never larger than for all values (a value exact at N is in
     # both), so trying all values only from the sample's N on gives the same N at a fraction
     # of the cost (usually one pass over all values instead of N + 1).
-    start = _smallest_decimals(x[:_DECIMALS_SAMPLE], 0)
-    return None if start is None else _smallest_decimals(x, start)
+    start, _ = _smallest_decimals(flat[:_DECIMALS_SAMPLE], 0)
+    if start is None:
+        return None, None
+    n, q = _smallest_decimals(flat, start)
+    return n, (None if q is None else q.reshape(x.shape))
 
 
 #: Values tried first by :func:`decimals_of`.
 _DECIMALS_SAMPLE = 4096
 
 
-def _smallest_decimals(x: np.ndarray, start: int) -> int | None:
+def _smallest_decimals(x: np.ndarray, start: int) -> tuple[int | None, np.ndarray | None]:
     for n in range(start, MAX_DECIMALS + 1):
         q = np.rint(x * 10.0 ** n)
         if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
-            return None
+            return None, None
         if exact_at(x, q, n):
-            return n
-    return None
+            return n, q
+    return None, None
 
 
 def exact_at(x: np.ndarray, q: np.ndarray, n: int) -> bool:
