@@ -164,3 +164,14 @@ def test_cli_ingest_on_a_running_scheduler(tmp_path, client, capsys):
     assert "error: run lpso_pedone_seed4_T1000:" in err.err and "expected 297 atoms, found 296" in err.err
     assert "3 runs" in err.out and "lpso_pedone_seed4_T1000" in err.out
     assert verify_archive(out).ok
+
+
+def test_parts_of_a_killed_ingest_are_removed_by_the_next_write(tmp_path):
+    from uncertainty_gk import fileio
+
+    parts = tmp_path / ".c.nc.ugk-999999999-abcd.tmp"          # no such process
+    parts.mkdir()
+    (parts / "run0.nc").write_bytes(b"partial")
+    with pytest.warns(UserWarning, match="stale temporary"):
+        removed = fileio.clean_stale_temps(tmp_path / "c.nc")
+    assert removed == [parts] and not parts.exists()
