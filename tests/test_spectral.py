@@ -262,3 +262,87 @@ def test_calibration_slow_coverage_per_quantity():
     for j in range(2):
         cov = np.mean(np.abs(z[:, j]) <= 1.959964)
         assert 0.93 - 2 * 0.011 <= cov <= 0.97 + 2 * 0.011, (j, cov)
+
+
+def test_parametric_cramer_rao_matches_the_spread_of_the_parametric_fit():
+    """Independent check of ``cramer_rao(shape="parametric")``: with a white framework
+    term as the only bounded motion the family is S = a + 4 sin²(πfΔt) c.  Fit exactly
+    that two-parameter model by maximum Whittle likelihood to 300 sets of simulated
+    χ²₁ sine ordinates and compare the spread of ln â with the bound; also the 2x2
+    Fisher matrix written out by hand.  And the bound is never below the shape-known one."""
+    from uncertainty_gk.estimators.spectral import _fit_order
+
+    camp = synthetic.increment_campaign(process="gaussian", durations_ps=(50,), rattle_amplitude=0.0,
+                                        framework_vibration=0.05, rng=0)
+    dt, M = 0.1, 500
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    S = camp.increment_spectrum(f, dt, "P")[:, 0]
+    a = camp.increment_spectrum([0.0], dt, "P")[0][0]
+    s2 = 4 * np.sin(np.pi * f * dt) ** 2
+    F = 0.5 * np.array([[np.sum(1 / S**2), np.sum(s2 / S**2)], [np.sum(s2 / S**2), np.sum(s2**2 / S**2)]])
+    var_hand = np.linalg.inv(F)[0, 0] / a**2                   # of ln a, one axis
+    z = 1.959964
+    crb = camp.cramer_rao(shape="parametric")["slope_P"]
+    assert crb == pytest.approx(2 * z * np.sqrt(var_hand / 3), rel=1e-6)     # three equal axes
+    assert crb > camp.cramer_rao()["slope_P"]
+
+    rng = np.random.default_rng(7)
+    X = np.column_stack([np.ones(M), s2])
+    est = [np.log(_fit_order(S * rng.standard_normal(M) ** 2, X, 0.5)[0][0]) for _ in range(300)]
+    sd = np.std(est, ddof=1)
+    # sd of a sample s.d. of 300 values: ~4 %; allow 15 % (the bound is asymptotic)
+    assert sd == pytest.approx(np.sqrt(var_hand), rel=0.15)
+
+
+def test_parametric_bound_is_wider_than_the_shape_known_one_in_every_scenario():
+    for name in ("brownian_3x50ps", "backhops_3x100ps", "channel_1d_3x100ps"):
+        camp = synthetic.increment_campaign(rng=0, **synthetic.INCREMENT_SCENARIOS[name])
+        known, param = camp.cramer_rao(), camp.cramer_rao(shape="parametric")
+        for key in ("slope_tr", "slope_P", "haven_ratio"):
+            assert param[key] > known[key], (name, key)
+
+
+def test_idle_axes_of_a_one_dimensional_channel_get_no_spurious_conductivity():
+    """The model order is chosen on the pooled slope on the linear scale: an axis without
+    diffusion (S(0) = 0) cannot pass the order test with a spurious positive level.  With
+    the order chosen on the log scale, replica 1002 put 13 % of the x-axis slope on z."""
+    for r in range(1000, 1004):
+        camp = synthetic.increment_campaign(rng=r, **synthetic.INCREMENT_SCENARIOS["channel_1d_3x100ps"])
+        fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=500, band_check=False)
+        x, y, zz = fit.axes["slope_P"]["estimate"]
+        assert max(y, zz) < 0.03 * x, (r, x, y, zz)
+
+
+def test_principal_values_find_a_rotated_channel():
+    """A 1-D channel along a direction that is no Cartesian axis: the first principal
+    axis is the channel (within a few degrees), it carries the whole slope, and the two
+    idle axes' intervals reach zero."""
+    from scipy.spatial.transform import Rotation
+
+    rot = Rotation.from_euler("xyz", [30, 50, 10], degrees=True).as_matrix()
+    camp = synthetic.increment_campaign(rng=4242, **synthetic.INCREMENT_SCENARIOS["channel_1d_3x100ps"])
+    seeds = [SpectralSeries(name=s["name"], dt_ps=s["dt_ps"], tracer_increments=s["tracer_increments"] @ rot.T,
+                            polarisation_increments=s["polarisation_increments"] @ rot.T) for s in camp.seeds]
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False)
+    frame = np.array(fit.axes["frame"])
+    assert abs(frame[:, 0] @ rot[:, 0]) > np.cos(np.radians(5))
+    est = np.array(fit.axes["slope_P"]["estimate"])
+    assert est[0] / est.sum() > 0.98
+    assert all(fit.axes["slope_P"]["lower"][ax] <= 0.0 for ax in (1, 2))
+    lab = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False, frame="lab")
+    # in the cell's frame the channel's slope is spread over all three axes
+    assert max(lab.axes["slope_P"]["estimate"]) / sum(lab.axes["slope_P"]["estimate"]) < 0.8
+
+
+def test_dense_frames_narrow_the_band_instead_of_calling_the_run_provisional():
+    """At 10 fs frames the band up to Nyquist (50 THz) has more structure than the
+    largest model order follows; the band is halved until an order fits, and the run is
+    diffusive (before: provisional in 15 of 15 development replicas)."""
+    camp = synthetic.increment_campaign(rng=1000, **{**synthetic.INCREMENT_SCENARIOS["dense_10fs_3x50ps"],
+                                                     "durations_ps": (30, 30, 30), "n_mobile": 24})
+    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=1000, frame="lab")
+    assert fit.regime == "diffusive", fit.regime_reason
+    assert fit.band["halved_because"][0]["band_fraction"] == 1.0
+    for key in ("slope_tr", "slope_P"):
+        lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
+        assert lo < camp.truth[key] < hi
