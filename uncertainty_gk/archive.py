@@ -363,7 +363,7 @@ def _digest_dataset(d) -> dict:
     else:
         step = max(1, _SLAB_BYTES // max(1, d.dtype.itemsize * (d.size // d.shape[0])))
         for a in range(0, d.shape[0], step):
-            h.update(np.ascontiguousarray(d[a:a + step], dtype=d.dtype.newbyteorder("<")).tobytes())
+            h.update(memoryview(np.ascontiguousarray(d[a:a + step], dtype=d.dtype.newbyteorder("<"))).cast("B"))
         dtype = d.dtype.newbyteorder("<").str
     return {"sha256": h.hexdigest(), "dtype": dtype, "shape": list(d.shape)}
 

@@ -377,10 +377,12 @@ _DECIMALS_SAMPLE = 4096
 
 
 def _smallest_decimals(x: np.ndarray, start: int) -> tuple[int | None, np.ndarray | None]:
+    # max |rint(x * 10**n)| is rint(max |x| * 10**n) (both operations are monotone)
+    largest = max(abs(float(x.max(initial=0.0))), abs(float(x.min(initial=0.0))))
     for n in range(start, MAX_DECIMALS + 1):
-        q = np.rint(x * 10.0 ** n)
-        if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
+        if np.rint(largest * 10.0 ** n) >= 2.0 ** 53:
             return None, None
+        q = np.rint(x * 10.0 ** n)
         if exact_at(x, q, n):
             return n, q
     return None, None
