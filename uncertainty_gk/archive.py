@@ -858,7 +858,7 @@ def _transplant_run(part, path, group: str, *, target=None) -> None:
                     value = d.attrs[key]
                     d.attrs[key] = (np.asarray(value) + shift).astype(np.asarray(value).dtype)
         _reattach_scales(src[group], dst[group])
-        problems, _, has = _verify_group(dst[group], group)
+        problems, _, has = verify_group(dst[group], group)
     if problems or not has:
         raise OutputError(f"{target or path}: run {group}: the copy of the run parsed on a worker does not match "
                           f"its checksums ({'; '.join(problems) or 'none recorded'}); nothing was written")
