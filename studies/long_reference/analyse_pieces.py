@@ -183,8 +183,8 @@ def main(argv=None) -> int:
                 seed=int(1000 * L) + 500 + k)
             write_rows(rows, a.out)            # keep what is done if interrupted
     write_rows(rows, a.out)
-    meta = {"ps_per_seed": [s.length_ps for s in seeds], "segments_per_seed": [len(s.segments) for s in seeds],
-            "frame_interval_ps": seeds[0].dt_ps, "n_li": int(seeds[0].ds["mobile"].sum()) if "mobile" in seeds[0].ds
+    meta = {"ps_per_seed": [round(s.length_ps, 3) for s in seeds], "segments_per_seed": [len(s.segments) for s in seeds],
+            "frame_interval_ps": round(seeds[0].dt_ps, 6), "n_li": int(seeds[0].ds["mobile"].sum()) if "mobile" in seeds[0].ds
             else None, "lengths_ps": a.lengths, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": round(time.perf_counter() - t_all), "uncertainty_gk": ugk.__version__,
             "numpy": np.__version__, "python": platform.python_version(),

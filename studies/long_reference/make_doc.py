@@ -194,7 +194,7 @@ def render() -> str:
         *cur_lines, "",
         "## Does the estimate move with the band or the window? (item 0 on real MD)", "",
         "Shift of the median of each variant from the default, in units of the default's own log-s.e. "
-        "(68 % half-width on the log scale), over the pieces and the whole run.  Target: no shift beyond 1 s.e. "
+        "(68 % half-width on the log scale / 0.994), over the pieces and the whole run.  Target: no shift beyond 1 s.e. "
         "within the diffusive regime, and a stable H_R verdict.", "", *stability_tables(d), "",
     ]
     return "\n".join(out)

@@ -6,7 +6,8 @@ tools) so that both docs score the real pieces the same way.
 Rule ("widened coverage").  Work on the log scale (every quantity is positive and its
 intervals are skewed).  A piece's central interval at level p has the half-widths
 a_lo = ln m − ln lo and a_hi = ln hi − ln m about its median m.  The reference r has a
-log standard error s_r = (ln hi68_r − ln lo68_r) / 2.  The piece *covers* the reference if
+log standard error s_r = (ln hi68_r − ln lo68_r) / (2 z_68), z_68 = 0.994 the
+normal quantile of a central 68 % interval.  The piece *covers* the reference if
 
     ln m − sqrt(a_lo² + (z_p s_r)²)  <=  ln r  <=  ln m + sqrt(a_hi² + (z_p s_r)²),
 
@@ -32,8 +33,8 @@ LEVELS = {"95": stats.norm.ppf(0.975), "68": stats.norm.ppf(0.84)}
 def log_se(row) -> float:
     """Log standard error from a row's 68 % interval (linear-scale s.e. / median if it reaches 0)."""
     if row["lo68"] > 0:
-        return 0.5 * (np.log(row["hi68"]) - np.log(row["lo68"]))
-    return 0.5 * (row["hi68"] - row["lo68"]) / row["median"]
+        return 0.5 * (np.log(row["hi68"]) - np.log(row["lo68"])) / LEVELS["68"]
+    return 0.5 * (row["hi68"] - row["lo68"]) / row["median"] / LEVELS["68"]
 
 
 def covers(piece, ref_median: float, ref_log_se: float, level: str, *, widen: bool = True) -> bool:

@@ -175,7 +175,8 @@ def run_real(a) -> None:
         if "kinisi" in a.tools:
             ds0 = next(iter(runs.values()))
             symbols = [str(x) for x in np.asarray(ds0["species"].values).astype(str)]
-            pos = [np.asarray(ds["positions"].values, dtype=np.float64) for ds in runs.values()]
+            n = min(int(ds.sizes["time"]) for ds in runs.values())        # kinisi needs equal lengths
+            pos = [np.asarray(ds["positions"].values[:n], dtype=np.float64) for ds in runs.values()]
             cell = np.asarray(ds0["cell"].values, dtype=np.float64)
             start = float(gd.window.start_ps) if gd.window is not None else KINISI_START_PS
             o, s, i = tools.kinisi(tools.ase_lists(pos, symbols, cell), species="Li", frame_ps=gd.dt_ps,
@@ -183,7 +184,7 @@ def run_real(a) -> None:
             emit(rows, base, "kinisi", o, s, i)
         write_csv(rows, FIELDS_REAL, HERE / "results_real.csv.gz")
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", flush=True)
-    meta = {"ps_per_seed": [s.length_ps for s in seeds], "lengths_ps": a.lengths,
+    meta = {"ps_per_seed": [round(s.length_ps, 3) for s in seeds], "lengths_ps": a.lengths,
             "command": "compare.py real" + ("" if a.runs == pc.DEFAULT_RUNS else f" --runs {a.runs}")
                        + ("" if a.max_segments is None else f" --max-segments {a.max_segments}")}
     (HERE / "results_real_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
