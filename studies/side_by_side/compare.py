@@ -25,10 +25,11 @@ gets the same framework-relative increments as our estimator (``spectral_series_
 the raw positions (its own drift correction, Li charge 0.6, fitted from the start of our
 automatic MSD window to the end of the piece), sportran the charge current J written every
 5 fs, resampled to F* = 5 THz (the Nyquist frequency of the 0.1 ps frames, i.e. the band
-our positions route uses).  Our own rows for the real pieces come from
+our positions route uses) and to F* = 1 THz (``sportran_f1``).  Our own rows for the real pieces come from
 ``studies/long_reference/results_pieces.csv.gz`` (same campaigns, same core).
 
-Raw rows: ``results_synthetic_<scenario>.csv.gz`` and ``results_real.csv.gz`` here
+Raw rows: ``results_synthetic_<scenario>.csv.gz`` (with ``__<tools>`` appended when only some
+tools were run; ``make_table.py`` merges them and refuses duplicates) and ``results_real.csv.gz`` here
 (committed); ``make_table.py`` makes the doc.  Versions go to ``versions.json``.
 """
 
@@ -58,9 +59,10 @@ from uncertainty_gk.estimators.spectral import SpectralSeries  # noqa: E402
 
 SCENARIOS = ["brownian_3x100ps", "brownian_3x50ps", "hops_3x100ps", "channel_1d_3x100ps", "pairs_hr067_3x100ps"]
 SEED_BASE = 500000                      # the evaluation replicas of studies/calibration_spectral
-TOOLS = ["ugk_spectral", "stacie", "sportran", "kinisi"]
+TOOLS = ["ugk_spectral", "stacie", "sportran", "sportran_f1", "kinisi"]
 KINISI_START_PS = 5.0
-SPORTRAN_FSTAR_THZ = 5.0
+SPORTRAN_FSTAR_THZ = 5.0                # real MD: the Nyquist frequency of the 0.1 ps frames
+SPORTRAN_LOW_FSTAR_THZ = 1.0            # variant sportran_f1: only the lowest fifth of that band
 FIELDS_SYN = ["scenario", "replica", "tool", "quantity", "truth", "median", "lo95", "hi95", "lo68", "hi68",
               "seconds", "info"]
 FIELDS_REAL = ["campaign", "role", "length_ps", "piece", "tool", "quantity", "median", "lo95", "hi95", "lo68",
@@ -109,8 +111,9 @@ def kinisi_positions(camp, rng):
 
 
 def run_synthetic(a) -> None:
+    tools_tag = "" if sorted(a.tools) == sorted(TOOLS) else "__" + "-".join(a.tools)
     for sc in a.scenarios:
-        out_path = HERE / f"results_synthetic_{sc}.csv.gz"
+        out_path = HERE / f"results_synthetic_{sc}{tools_tag}.csv.gz"
         rows = []
         t_sc = time.perf_counter()
         for r in range(a.replicas):
@@ -128,10 +131,12 @@ def run_synthetic(a) -> None:
                 o, s, i = tools.stacie([x["tracer_increments"] for x in camp.seeds],
                                        [x["polarisation_increments"] for x in camp.seeds], dt, **kw)
                 emit(rows, base, "stacie", o, s, i, tr)
-            if "sportran" in a.tools:
-                o, s, i = tools.sportran([x["polarisation_increments"] / dt for x in camp.seeds], dt * 1000.0,
-                                         volume_A3=tr["volume"], temperature_K=tr["temperature_K"])
-                emit(rows, base, "sportran", o, s, i, tr)
+            for tool, fstar in (("sportran", None), ("sportran_f1", SPORTRAN_LOW_FSTAR_THZ)):
+                if tool in a.tools:
+                    o, s, i = tools.sportran([x["polarisation_increments"] / dt for x in camp.seeds], dt * 1000.0,
+                                             volume_A3=tr["volume"], temperature_K=tr["temperature_K"],
+                                             fstar_THz=fstar)
+                    emit(rows, base, tool, o, s, i, tr)
             if "kinisi" in a.tools:
                 pos, symbols, cell = kinisi_positions(camp, np.random.default_rng(seed))
                 o, s, i = tools.kinisi(tools.ase_lists(pos, symbols, cell), species="Li", frame_ps=dt,
@@ -166,12 +171,13 @@ def run_real(a) -> None:
             o, s, i = tools.stacie([x.tracer_increments for x in series], [x.polarisation_increments for x in series],
                                    series[0].dt_ps, **kw)
             emit(rows, base, "stacie", o, s, i)
-        if "sportran" in a.tools:
-            cur = pc.campaign_current(seeds, ranges)
-            dtJ = next(iter(cur.values()))[1]
-            o, s, i = tools.sportran([J for J, _ in cur.values()], dtJ * 1000.0, volume_A3=gd.volume_A3,
-                                     temperature_K=gd.temperature_K, fstar_THz=SPORTRAN_FSTAR_THZ)
-            emit(rows, base, "sportran", o, s, i)
+        cur = pc.campaign_current(seeds, ranges)
+        dtJ = next(iter(cur.values()))[1]
+        for tool, fstar in (("sportran", SPORTRAN_FSTAR_THZ), ("sportran_f1", SPORTRAN_LOW_FSTAR_THZ)):
+            if tool in a.tools:
+                o, s, i = tools.sportran([J for J, _ in cur.values()], dtJ * 1000.0, volume_A3=gd.volume_A3,
+                                         temperature_K=gd.temperature_K, fstar_THz=fstar)
+                emit(rows, base, tool, o, s, i)
         if "kinisi" in a.tools:
             ds0 = next(iter(runs.values()))
             symbols = [str(x) for x in np.asarray(ds0["species"].values).astype(str)]

@@ -26,16 +26,19 @@ import scoring  # noqa: E402
 DOC = ROOT / "docs" / "side_by_side.md"
 PIECES = ROOT / "studies" / "long_reference" / "results_pieces.csv.gz"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
-TOOLS = ["ugk_spectral", "ugk_bayes", "stacie", "sportran", "kinisi"]
+TOOLS = ["ugk_spectral", "ugk_bayes", "stacie", "sportran", "sportran_f1", "kinisi"]
 LABEL = {"ugk_spectral": "ours (spectral)", "ugk_bayes": "ours (bayes, current default)", "stacie": "STACIE",
-         "sportran": "sportran (J)", "kinisi": "kinisi"}
+         "sportran": "sportran (J)", "sportran_f1": "sportran (J, F* = 1 THz)", "kinisi": "kinisi"}
 
 
 def synthetic_table() -> tuple[list[str], list[str]]:
     files = sorted(HERE.glob("results_synthetic_*.csv.gz"))
     if not files:
         return ["(no synthetic results yet)"], []
-    d = pd.concat([pd.read_csv(f) for f in files])
+    d = pd.concat([pd.read_csv(f).assign(file=f.name) for f in files])
+    dup = d[d.duplicated(["scenario", "replica", "tool", "quantity"], keep=False)]
+    if len(dup):
+        raise SystemExit(f"the same replica and tool in several files ({sorted(set(dup.file))}): delete the stale ones")
     d["cov95"] = (d.lo95 <= d.truth) & (d.truth <= d.hi95)
     d["cov68"] = (d.lo68 <= d.truth) & (d.truth <= d.hi68)
     d["rel"] = d["median"] / d.truth - 1
@@ -141,7 +144,9 @@ def render() -> str:
         "log-normal from `log_acint_std`; H_R from the two separate estimates.",
         "* **sportran**: `ElectricCurrent(J, DT_FS, UNITS='metal', ...)` with the seeds' Cartesian components as "
         "equivalent components, `cepstral_analysis()` (AIC); synthetic: J = ΔP/Δt at the frame interval; real "
-        "MD: the dense current (5 fs) resampled to F* = 5 THz.  σ only.  (sportran 1.0.0rc4 calls `np.trapz`, "
+        "MD: the dense current (5 fs) resampled to F* = 5 THz (the band of our positions route); variant "
+        "**F* = 1 THz**: resampled to the lowest 1 THz (sportran's usual advice is to choose F* by eye below the "
+        "first spectral features; 1 THz is one such choice, fixed in advance).  σ only.  (sportran 1.0.0rc4 calls `np.trapz`, "
         "gone in numpy 2.4; the study aliases it to `np.trapezoid`.)",
         "* **kinisi**: `DiffusionAnalyzer` / `ConductivityAnalyzer.from_ase`, `dtype='identical'`, "
         "`system_particles` = seeds, default Bayesian regression, dt = 100 lags up to the full run, fit from 5 ps "
