@@ -28,8 +28,8 @@ automatic MSD window to the end of the piece), sportran the charge current J wri
 our positions route uses) and to F* = 1 THz (``sportran_f1``).  Our own rows for the real pieces come from
 ``studies/long_reference/results_pieces.csv.gz`` (same campaigns, same core).
 
-Raw rows: ``results_synthetic_<scenario>.csv.gz`` (with ``__<tools>`` appended when only some
-tools were run; ``make_table.py`` merges them and refuses duplicates) and ``results_real.csv.gz`` here
+Raw rows: ``results_synthetic_<scenario>_<tool>.csv.gz`` (one file per scenario and tool, so
+``--tools ugk_spectral`` reruns only ours after an estimator change) and ``results_real.csv.gz`` here
 (committed); ``make_table.py`` makes the doc.  Versions go to ``versions.json``.
 """
 
@@ -110,40 +110,43 @@ def kinisi_positions(camp, rng):
     return out, ["Li"] * N + ["O"], np.eye(3) * L
 
 
+def synthetic_rows(tool: str, sc: str, r: int) -> list[dict]:
+    """One tool on replica r of scenario sc: one row per quantity."""
+    seed = SEED_BASE + r
+    camp = synthetic.increment_campaign(rng=seed, **synthetic.INCREMENT_SCENARIOS[sc])
+    tr = camp.truth
+    kw = dict(n_mobile=tr["n_mobile"], charge=tr["charge"], volume_A3=tr["volume"], temperature_K=tr["temperature_K"])
+    dt = camp.seeds[0]["dt_ps"]
+    if tool == "ugk_spectral":
+        o, s, i = tools.ugk_spectral([SpectralSeries(**x) for x in camp.seeds], seed=seed, **kw)
+    elif tool == "stacie":
+        o, s, i = tools.stacie([x["tracer_increments"] for x in camp.seeds],
+                               [x["polarisation_increments"] for x in camp.seeds], dt, **kw)
+    elif tool in ("sportran", "sportran_f1"):
+        o, s, i = tools.sportran([x["polarisation_increments"] / dt for x in camp.seeds], dt * 1000.0,
+                                 volume_A3=tr["volume"], temperature_K=tr["temperature_K"],
+                                 fstar_THz=SPORTRAN_LOW_FSTAR_THZ if tool == "sportran_f1" else None)
+    else:
+        pos, symbols, cell = kinisi_positions(camp, np.random.default_rng(seed))
+        o, s, i = tools.kinisi(tools.ase_lists(pos, symbols, cell), species="Li", frame_ps=dt,
+                               start_ps=KINISI_START_PS, seed=seed % 2**31, **kw)
+    rows: list[dict] = []
+    emit(rows, {"scenario": sc, "replica": r}, tool, o, s, i, tr)
+    return rows
+
+
 def run_synthetic(a) -> None:
-    tools_tag = "" if sorted(a.tools) == sorted(TOOLS) else "__" + "-".join(a.tools)
-    for sc in a.scenarios:
-        out_path = HERE / f"results_synthetic_{sc}{tools_tag}.csv.gz"
-        rows = []
-        t_sc = time.perf_counter()
-        for r in range(a.replicas):
-            seed = SEED_BASE + r
-            camp = synthetic.increment_campaign(rng=seed, **synthetic.INCREMENT_SCENARIOS[sc])
-            tr = camp.truth
-            kw = dict(n_mobile=tr["n_mobile"], charge=tr["charge"], volume_A3=tr["volume"],
-                      temperature_K=tr["temperature_K"])
-            base = {"scenario": sc, "replica": r}
-            dt = camp.seeds[0]["dt_ps"]
-            if "ugk_spectral" in a.tools:
-                o, s, i = tools.ugk_spectral([SpectralSeries(**x) for x in camp.seeds], seed=seed, **kw)
-                emit(rows, base, "ugk_spectral", o, s, i, tr)
-            if "stacie" in a.tools:
-                o, s, i = tools.stacie([x["tracer_increments"] for x in camp.seeds],
-                                       [x["polarisation_increments"] for x in camp.seeds], dt, **kw)
-                emit(rows, base, "stacie", o, s, i, tr)
-            for tool, fstar in (("sportran", None), ("sportran_f1", SPORTRAN_LOW_FSTAR_THZ)):
-                if tool in a.tools:
-                    o, s, i = tools.sportran([x["polarisation_increments"] / dt for x in camp.seeds], dt * 1000.0,
-                                             volume_A3=tr["volume"], temperature_K=tr["temperature_K"],
-                                             fstar_THz=fstar)
-                    emit(rows, base, tool, o, s, i, tr)
-            if "kinisi" in a.tools:
-                pos, symbols, cell = kinisi_positions(camp, np.random.default_rng(seed))
-                o, s, i = tools.kinisi(tools.ase_lists(pos, symbols, cell), species="Li", frame_ps=dt,
-                                       start_ps=KINISI_START_PS, seed=seed % 2**31, **kw)
-                emit(rows, base, "kinisi", o, s, i, tr)
-            write_csv(rows, FIELDS_SYN, out_path)          # after every replica: an interrupted run keeps its rows
-        print(f"[side_by_side] {sc}: {a.replicas} replicas in {time.perf_counter() - t_sc:.0f} s", flush=True)
+    # one file per scenario and tool, rewritten after every replica (an interrupted run keeps its rows;
+    # rerunning one tool, e.g. ours after an estimator change, replaces only its files)
+    for tool in a.tools:
+        for sc in a.scenarios:
+            out_path = HERE / f"results_synthetic_{sc}_{tool}.csv.gz"
+            rows: list[dict] = []
+            t0 = time.perf_counter()
+            for r in range(a.replicas):
+                rows += synthetic_rows(tool, sc, r)
+                write_csv(rows, FIELDS_SYN, out_path)
+            print(f"[side_by_side] {tool} {sc}: {a.replicas} replicas in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def run_real(a) -> None:
