@@ -262,3 +262,52 @@ def test_calibration_slow_coverage_per_quantity():
     for j in range(2):
         cov = np.mean(np.abs(z[:, j]) <= 1.959964)
         assert 0.93 - 2 * 0.011 <= cov <= 0.97 + 2 * 0.011, (j, cov)
+
+
+def test_parametric_cramer_rao_matches_the_spread_of_the_parametric_fit():
+    """Independent check of ``cramer_rao(shape="parametric")``: with a white framework
+    term as the only bounded motion the family is S = a + 4 sin²(πfΔt) c.  Fit exactly
+    that two-parameter model by maximum Whittle likelihood to 300 sets of simulated
+    χ²₁ sine ordinates and compare the spread of ln â with the bound; also the 2x2
+    Fisher matrix written out by hand.  And the bound is never below the shape-known one."""
+    from uncertainty_gk.estimators.spectral import _fit_order
+
+    camp = synthetic.increment_campaign(process="gaussian", durations_ps=(50,), rattle_amplitude=0.0,
+                                        framework_vibration=0.05, rng=0)
+    dt, M = 0.1, 500
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    S = camp.increment_spectrum(f, dt, "P")[:, 0]
+    a = camp.increment_spectrum([0.0], dt, "P")[0][0]
+    s2 = 4 * np.sin(np.pi * f * dt) ** 2
+    F = 0.5 * np.array([[np.sum(1 / S**2), np.sum(s2 / S**2)], [np.sum(s2 / S**2), np.sum(s2**2 / S**2)]])
+    var_hand = np.linalg.inv(F)[0, 0] / a**2                   # of ln a, one axis
+    z = 1.959964
+    crb = camp.cramer_rao(shape="parametric")["slope_P"]
+    assert crb == pytest.approx(2 * z * np.sqrt(var_hand / 3), rel=1e-6)     # three equal axes
+    assert crb > camp.cramer_rao()["slope_P"]
+
+    rng = np.random.default_rng(7)
+    X = np.column_stack([np.ones(M), s2])
+    est = [np.log(_fit_order(S * rng.standard_normal(M) ** 2, X, 0.5)[0][0]) for _ in range(300)]
+    sd = np.std(est, ddof=1)
+    # sd of a sample s.d. of 300 values: ~4 %; allow 15 % (the bound is asymptotic)
+    assert sd == pytest.approx(np.sqrt(var_hand), rel=0.15)
+
+
+def test_parametric_bound_is_wider_than_the_shape_known_one_in_every_scenario():
+    for name in ("brownian_3x50ps", "backhops_3x100ps", "channel_1d_3x100ps"):
+        camp = synthetic.increment_campaign(rng=0, **synthetic.INCREMENT_SCENARIOS[name])
+        known, param = camp.cramer_rao(), camp.cramer_rao(shape="parametric")
+        for key in ("slope_tr", "slope_P", "haven_ratio"):
+            assert param[key] > known[key], (name, key)
+
+
+def test_idle_axes_of_a_one_dimensional_channel_get_no_spurious_conductivity():
+    """The model order is chosen on the pooled slope on the linear scale: an axis without
+    diffusion (S(0) = 0) cannot pass the order test with a spurious positive level.  With
+    the order chosen on the log scale, replica 1002 put 13 % of the x-axis slope on z."""
+    for r in range(1000, 1004):
+        camp = synthetic.increment_campaign(rng=r, **synthetic.INCREMENT_SCENARIOS["channel_1d_3x100ps"])
+        fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=500, band_check=False)
+        x, y, zz = fit.axes["slope_P"]["estimate"]
+        assert max(y, zz) < 0.03 * x, (r, x, y, zz)

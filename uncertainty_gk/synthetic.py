@@ -660,29 +660,91 @@ class IncrementCampaign:
         c[:, 1:] *= 2.0
         return c @ gamma
 
-    def cramer_rao(self, *, ci_prob: float = 0.95) -> dict:
+    def relaxation_components(self) -> list[tuple[str, float]]:
+        """The bounded (non-diffusive) parts of the motion as (name, relaxation time ps).
+
+        Each contributes 4 sin²(π f Δt) · b · L(f; τ) to the increment spectrum, with
+        L the spectrum of a unit-variance AR(1) sampled at the frames (see
+        :meth:`parametric_spectrum`); the framework vibration adds 4 sin²(π f Δt) · c."""
+        p = self.params
+        comps = [("rattle", p["rattle_time_ps"])] if p["rattle_amplitude"] > 0 else []
+        if p["back_hop_probability"] > 0 and not any(np.isclose(p["back_hop_time_ps"], t) for _, t in comps):
+            comps.append(("back_hop", p["back_hop_time_ps"]))
+        return comps
+
+    @staticmethod
+    def parametric_spectrum(f_per_ps, dt_ps: float, level: float, white: float,
+                            amplitudes: Sequence[float], times_ps: Sequence[float]) -> np.ndarray:
+        r"""S(f) = a + 4 sin²(π f Δt) [c + Σ_j b_j (1-φ_j²)/(1+φ_j²-2φ_j cos 2π f Δt)], φ_j = e^{-Δt/τ_j}.
+
+        The generator's family: a diffusive level a = S(0), a white framework term c and
+        one AR(1) (exponentially relaxing) term per bounded motion."""
+        f = np.asarray(f_per_ps, dtype=np.float64)
+        g = np.full_like(f, float(white))
+        for b, tau in zip(amplitudes, times_ps):
+            g = g + b * _ar1_shape(f, dt_ps, tau)
+        return level + 4.0 * np.sin(np.pi * f * dt_ps) ** 2 * g
+
+    def _series_information(self, M: int, dt: float, comp: str, shape: str) -> np.ndarray:
+        """Per-axis Whittle information about ln S(0) of one seed's χ²₁ sine ordinates."""
+        f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+        S = self.increment_spectrum(f, dt, comp)
+        S0 = self.increment_spectrum([0.0], dt, comp)[0]
+        out = np.zeros(3)
+        for ax in range(3):
+            if S0[ax] <= 0:
+                continue
+            if shape == "known":
+                out[ax] = 0.5 * float(np.sum((S0[ax] / S[:, ax]) ** 2))
+                continue
+            # shape unknown: the family's parameters (ln a, c, b_j, ln τ_j) are all free
+            comps = self.relaxation_components()
+            times = [t for _, t in comps]
+            # fit the family to the exact spectrum (linear in a, c, b_j for the true τ_j)
+            s2 = 4.0 * np.sin(np.pi * f * dt) ** 2
+            X = np.column_stack([np.ones(M), s2] + [s2 * _ar1_shape(f, dt, t) for t in times])
+            theta = np.linalg.lstsq(X, S[:, ax], rcond=None)[0]
+            resid = float(np.max(np.abs(X @ theta - S[:, ax]) / S[:, ax]))
+            if resid > 1e-6:
+                raise RuntimeError(f"the parametric family misses the exact spectrum by {resid:.1e} (relative)")
+            J = [X[:, 0] * theta[0], X[:, 1]] + [X[:, 2 + j] for j in range(len(times))]
+            for j, t in enumerate(times):
+                h = 1e-5 * t
+                J.append(s2 * theta[2 + j] * (_ar1_shape(f, dt, t + h) - _ar1_shape(f, dt, t - h)) / (2 * h) * t)
+            Jm = np.column_stack(J) / S[:, ax][:, None]
+            F = 0.5 * Jm.T @ Jm
+            out[ax] = 1.0 / float(np.linalg.pinv(F)[0, 0])
+        return out
+
+    def cramer_rao(self, *, ci_prob: float = 0.95, shape: str = "known") -> dict:
         """Cramér-Rao relative widths (upper-lower)/truth of slope_tr, slope_P and H_R.
 
-        Whittle Fisher information of this campaign's exact spectrum with its *shape known*
-        and only the zero-frequency level free (the SCIENCE.md definition), counted on the
-        real sine-transform coefficients of every seed and axis (χ²_1 each):
-        I(ln S0) = ½ Σ_k (S0/S(f_k))².  The tracer information is divided by the ion
-        correlation factor R = 1/H_R of the diffusive part (paired ions carry the same
-        hops).  H_R: variances of the two logs added (their positive covariance, O(1/N),
-        is ignored, so this bound is slightly loose).
+        Whittle Fisher information of this campaign's exact spectrum, counted on the real
+        sine-transform coefficients of every seed and axis (χ²_1 each).
+
+        ``shape="known"`` (the SCIENCE.md definition): only the zero-frequency level is
+        free, I(ln S0) = ½ Σ_k (S0/S(f_k))².  No estimator that is not told the spectrum's
+        shape can reach it.  ``shape="parametric"``: the shape parameters of the
+        generator's own family (:meth:`parametric_spectrum`: the white framework term,
+        each AR(1) amplitude and relaxation time) are free too, as they are for any
+        estimator that learns the vibrations from the data; the bound on ln S0 is then
+        ``[F⁻¹]₀₀`` of the full Fisher matrix, per seed and axis.  It is the limit for an
+        estimator that knows the *family* of shapes exactly; a flexible model of unknown
+        shapes can only be wider.
+
+        The tracer information is multiplied by N·H_R (paired ions carry the same hops).
+        H_R: variances of the two logs added (their positive covariance, O(1/N), is
+        ignored, so this bound is slightly loose).
         """
         from scipy import stats as _st
+        if shape not in ("known", "parametric"):
+            raise ValueError(f"shape must be 'known' or 'parametric', got {shape!r}")
         z = _st.norm.ppf(0.5 + ci_prob / 2)
         info = {"tr": np.zeros(3), "P": np.zeros(3)}
         for s in self.seeds:
             M = s["polarisation_increments"].shape[0]
-            dt = s["dt_ps"]
-            f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
             for comp in ("tr", "P"):
-                S = self.increment_spectrum(f, dt, comp)
-                S0 = self.increment_spectrum([0.0], dt, comp)[0]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    info[comp] += np.where(S0 > 0, 0.5 * np.sum((S0 / S) ** 2, axis=0), 0.0)
+                info[comp] += self._series_information(M, s["dt_ps"], comp, shape)
         info["tr"] *= self.params["n_mobile"] * self.truth["haven_ratio"]
         out = {}
         var = {}
@@ -693,6 +755,13 @@ class IncrementCampaign:
             out[key] = 2 * z * np.sqrt(var[comp])
         out["haven_ratio"] = 2 * z * np.sqrt(var["tr"] + var["P"])
         return out
+
+
+def _ar1_shape(f, dt_ps: float, tau_ps: float) -> np.ndarray:
+    """Spectrum of a unit-variance AR(1) with φ = exp(-Δt/τ) (an exponentially relaxing
+    offset sampled at the frames): (1-φ²)/(1+φ²-2φ cos 2πfΔt)."""
+    phi = math.exp(-dt_ps / tau_ps)
+    return (1.0 - phi * phi) / (1.0 + phi * phi - 2.0 * phi * np.cos(2.0 * np.pi * np.asarray(f) * dt_ps))
 
 
 def increment_campaign(*, process: str = "gaussian", durations_ps: Sequence[float] = (100, 100, 100),

@@ -248,7 +248,8 @@ def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: f
         J = X / S[:, None]
         g = J @ np.linalg.pinv(J.T @ J)[:, 0] / th[0]
         out.append({"order": P + 1, "K": K, "f_band": float(f_band), "mean": float(np.log(th[0])),
-                    "var": float(cov[0, 0] / th[0] ** 2), "loglik": ll, "g": g, "S": S})
+                    "var": float(cov[0, 0] / th[0] ** 2), "level": float(th[0]), "level_var": float(cov[0, 0]),
+                    "loglik": ll, "g": g, "S": S})
     return out
 
 
@@ -304,7 +305,9 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, wi
 
     ``fits[j][b]``: fit j at level b, ordered from the most rigid (lowest variance,
     possibly biased) to the most flexible.  The pooled value per level is the weighted
-    sum of the fits' ln S(0) (weights = each fit's share of the slope).  The lowest level
+    sum of the fits' levels S(0) on the linear scale (weights 1/Δt: the axis' slope summed
+    over seeds; on the log scale an axis without diffusion, S(0) ≈ 0, would pass any test
+    with a spurious positive level).  The lowest level
     whose pooled value agrees with the next ``window`` more flexible levels within the
     Hausman s.e. of the difference (|z| <= z_max) is chosen.  (Comparing with *all* higher
     levels makes the rule climb to noisy high orders by multiple testing.)  Returns
@@ -312,8 +315,8 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, wi
     n_lev = min(len(f) for f in fits)
     pooled = []
     for b in range(n_lev):
-        m = sum(w * f[b]["mean"] for w, f in zip(weights, fits))
-        v = sum(w * w * f[b]["var"] for w, f in zip(weights, fits))
+        m = sum(w * f[b]["level"] for w, f in zip(weights, fits))
+        v = sum(w * w * f[b]["level_var"] for w, f in zip(weights, fits))
         pooled.append((m, v))
     zs = []
     for b in range(n_lev):
@@ -423,20 +426,18 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 alpha = 0.5 if c == "P" else d["N"] / (2.0 * R[ax])
                 ladder[c][j][ax] = _order_fits(d["I"][c][:, ax], d["f"], alpha, opt, d["dt"])
 
-    # ---- one order per component, chosen on the pooled value
+    # ---- one order per component, chosen on the slope pooled over seeds and axes on the
+    # linear scale (an axis without diffusion, S(0) ≈ 0, then counts with its true weight)
     chosen = {}
     band_info = {}
     provisional = []
     for c in comps:
         flat = [ladder[c][j][ax] for j in range(len(per)) for ax in range(3)]
-        # weights: share of each (seed, axis) in the pooled ln slope, from the widest band
-        lev0 = np.array([np.exp(fl[len(fl) // 2]["mean"]) / per[j // 3]["dt"] for j, fl in enumerate(flat)])
-        seed_tot = np.array([lev0[3 * j:3 * j + 3].sum() for j in range(len(per))])
-        w = [lev0[i] / seed_tot[i // 3] / len(per) for i in range(len(flat))]
+        w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
         level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
         if opt["order"] is not None:
             level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
-        chosen[c] = level
+        chosen[c] = [level] * 3
         band_info[c] = {"level": level, "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
                         "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
                         "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok}
@@ -459,7 +460,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 if opt["selection"] == "aic" and opt["order"] is None:
                     fb = _aic_average(lad)
                 else:
-                    b = min(chosen[c], len(lad) - 1)
+                    b = min(chosen[c][ax], len(lad) - 1)
                     fb = dict(lad[b])
                     if opt["order"] is None and b + 1 < len(lad):
                         # the order is chosen from the data: carry the shift to the next order
@@ -625,7 +626,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
     regime = "provisional" if reasons else "diffusive"
-    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c], len(ladder[c][j][ax]) - 1)]["order"]
+    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][ax], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
     diagnostics = {"band_check": band_check, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
