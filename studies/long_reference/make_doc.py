@@ -181,6 +181,8 @@ def render() -> str:
         "### Against the bayes rest-of-run reference", "", *coverage_table(d, "rest", "bayes"), "",
         "### Against the spectral whole-run reference (contains the piece: leans conservative)", "",
         *coverage_table(d, "whole", "spectral"), "",
+        "### Against the bayes whole-run reference (contains the piece: leans conservative)", "",
+        *coverage_table(d, "whole", "bayes"), "",
         "### Regime flags and cost on the pieces", "", *regime_table(d), "",
         "## The whole run by every method (and the item-0 variants)", "",
         "95 % intervals.  spectral band_x: `fit_spectral(..., band_fraction=x)` on the same series; bayes "
