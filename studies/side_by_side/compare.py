@@ -13,7 +13,8 @@ The other tools are NOT dependencies of uncertainty_gk; run this in a study venv
 (``studies/calibration_spectral/run.py``: replica r of scenario S is
 ``synthetic.increment_campaign(rng=500000 + r, **INCREMENT_SCENARIOS[S])``), scored
 against the generator's exact answers.  Every tool gets the same increments: ours and
-STACIE the framework-relative Li increments and the polarisation increments; sportran the
+STACIE the framework-relative Li increments and the polarisation increments (its documented
+ExpPoly [0, 1, 2] model, and [0, 2] as ``stacie_even``); sportran the
 block-averaged current ΔP/Δt (the only current a positions-only run has); kinisi the
 positions rebuilt from the increments (cumulative sums, wrapped into the cubic cell of the
 scenario's volume, plus one immobile framework atom so that its drift correction is
@@ -59,7 +60,7 @@ from uncertainty_gk.estimators.spectral import SpectralSeries  # noqa: E402
 
 SCENARIOS = ["brownian_3x100ps", "brownian_3x50ps", "hops_3x100ps", "channel_1d_3x100ps", "pairs_hr067_3x100ps"]
 SEED_BASE = 500000                      # the evaluation replicas of studies/calibration_spectral
-TOOLS = ["ugk_spectral", "stacie", "sportran", "sportran_f1", "kinisi"]
+TOOLS = ["ugk_spectral", "stacie", "stacie_even", "sportran", "sportran_f1", "kinisi"]
 KINISI_START_PS = 5.0
 SPORTRAN_FSTAR_THZ = 5.0                # real MD: the Nyquist frequency of the 0.1 ps frames
 SPORTRAN_LOW_FSTAR_THZ = 1.0            # variant sportran_f1: only the lowest fifth of that band
@@ -119,9 +120,10 @@ def synthetic_rows(tool: str, sc: str, r: int) -> list[dict]:
     dt = camp.seeds[0]["dt_ps"]
     if tool == "ugk_spectral":
         o, s, i = tools.ugk_spectral([SpectralSeries(**x) for x in camp.seeds], seed=seed, **kw)
-    elif tool == "stacie":
+    elif tool in ("stacie", "stacie_even"):
         o, s, i = tools.stacie([x["tracer_increments"] for x in camp.seeds],
-                               [x["polarisation_increments"] for x in camp.seeds], dt, **kw)
+                               [x["polarisation_increments"] for x in camp.seeds], dt,
+                               degrees=(0, 2) if tool == "stacie_even" else (0, 1, 2), **kw)
     elif tool in ("sportran", "sportran_f1"):
         o, s, i = tools.sportran([x["polarisation_increments"] / dt for x in camp.seeds], dt * 1000.0,
                                  volume_A3=tr["volume"], temperature_K=tr["temperature_K"],
@@ -170,10 +172,12 @@ def run_real(a) -> None:
         kw = dict(n_mobile=s0.n_mobile, charge=s0.charge, volume_A3=gd.volume_A3, temperature_K=gd.temperature_K)
         base = {"campaign": name, "role": role, "length_ps": L, "piece": k}
         series = [spectral_series_of(s) for s in gd.seeds]
-        if "stacie" in a.tools:
-            o, s, i = tools.stacie([x.tracer_increments for x in series], [x.polarisation_increments for x in series],
-                                   series[0].dt_ps, **kw)
-            emit(rows, base, "stacie", o, s, i)
+        for tool, degrees in (("stacie", (0, 1, 2)), ("stacie_even", (0, 2))):
+            if tool in a.tools:
+                o, s, i = tools.stacie([x.tracer_increments for x in series],
+                                       [x.polarisation_increments for x in series], series[0].dt_ps,
+                                       degrees=degrees, **kw)
+                emit(rows, base, tool, o, s, i)
         cur = pc.campaign_current(seeds, ranges)
         dtJ = next(iter(cur.values()))[1]
         for tool, fstar in (("sportran", SPORTRAN_FSTAR_THZ), ("sportran_f1", SPORTRAN_LOW_FSTAR_THZ)):

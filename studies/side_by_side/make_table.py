@@ -26,8 +26,8 @@ import scoring  # noqa: E402
 DOC = ROOT / "docs" / "side_by_side.md"
 PIECES = ROOT / "studies" / "long_reference" / "results_pieces.csv.gz"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
-TOOLS = ["ugk_spectral", "ugk_bayes", "stacie", "sportran", "sportran_f1", "kinisi"]
-LABEL = {"ugk_spectral": "ours (spectral)", "ugk_bayes": "ours (bayes, current default)", "stacie": "STACIE",
+TOOLS = ["ugk_spectral", "ugk_bayes", "stacie", "stacie_even", "sportran", "sportran_f1", "kinisi"]
+LABEL = {"ugk_spectral": "ours (spectral)", "ugk_bayes": "ours (bayes, current default)", "stacie": "STACIE", "stacie_even": "STACIE (even model [0, 2])",
          "sportran": "sportran (J)", "sportran_f1": "sportran (J, F* = 1 THz)", "kinisi": "kinisi"}
 
 
@@ -149,7 +149,8 @@ def render() -> str:
         "polarisation increments; joint draws give D*, σ_tr, σ and H_R.",
         "* **STACIE**: `compute_spectrum` of the block-averaged velocities Δr/Δt (every ion and axis of every seed) "
         "and of the block-averaged current ΔP/Δt (every axis of every seed), `include_zero_freq=False`, "
-        "`estimate_acint` with `ExpPolyModel([0, 1, 2])` (its recipe for D and σ from positions); interval "
+        "`estimate_acint` with `ExpPolyModel([0, 1, 2])` (its recipe for D and σ from positions); variant **even model**: `ExpPolyModel([0, 2])`, which its theory "
+        "page advises for spectra with a vanishing derivative at zero frequency (true here); interval "
         "log-normal from `log_acint_std`; H_R from the two separate estimates.",
         "* **sportran**: `ElectricCurrent(J, DT_FS, UNITS='metal', ...)` with the seeds' Cartesian components as "
         "equivalent components, `cepstral_analysis()` (AIC); synthetic: J = ΔP/Δt at the frame interval; real "

@@ -14,7 +14,8 @@ How each tool is called (read from its documentation and source; versions in the
   block-averaged charge current ΔP/Δt).  Sequences: every ion and Cartesian component
   of every seed (D*), every Cartesian component of every seed's ΔP/Δt (σ); all of one
   length.  The zero-frequency value of the averaged spectrum (prefactor 1) is the
-  per-axis D in Å²/ps, resp. D_P in e² Å²/ps.  Interval: log-normal from ``log_acint`` ±
+  per-axis D in Å²/ps, resp. D_P in e² Å²/ps.  Variant ``stacie_even``: ``ExpPolyModel([0, 2])``,
+  which STACIE's theory page advises for spectra with a vanishing derivative at f = 0 (ours are).  Interval: log-normal from ``log_acint`` ±
   z ``log_acint_std`` (STACIE's ExpPoly uncertainty is on the log); H_R from the two
   independent estimates (log variances added; STACIE has no joint estimate).
 * **sportran** (``ElectricCurrent(traj, DT_FS, UNITS='metal', TEMPERATURE, VOLUME)``,
@@ -76,25 +77,29 @@ def ugk_spectral(series, *, n_mobile, charge, volume_A3, temperature_K, seed) ->
 
 
 # --------------------------------------------------------------------------- STACIE
-def _stacie_acint(sequences: np.ndarray, dt_ps: float) -> tuple[float, float]:
+def _stacie_acint(sequences: np.ndarray, dt_ps: float, degrees) -> tuple[float, float]:
     from stacie import ExpPolyModel, compute_spectrum, estimate_acint
 
     spec = compute_spectrum(sequences, prefactors=1.0, timestep=dt_ps, include_zero_freq=False)
-    res = estimate_acint(spec, ExpPolyModel([0, 1, 2]), rng=np.random.default_rng(42))
+    res = estimate_acint(spec, ExpPolyModel(list(degrees)), rng=np.random.default_rng(42))
     return float(res.acint), float(res.props["log_acint_std"])
 
 
 def stacie(tracer_increments: list[np.ndarray], polarisation_increments: list[np.ndarray], dt_ps: float, *,
-           n_mobile, charge, volume_A3, temperature_K) -> tuple[dict, float, dict]:
-    """D* and σ from block-averaged velocities Δr/Δt and currents ΔP/Δt (equal-length seeds)."""
+           n_mobile, charge, volume_A3, temperature_K, degrees=(0, 1, 2)) -> tuple[dict, float, dict]:
+    """D* and σ from block-averaged velocities Δr/Δt and currents ΔP/Δt (equal-length seeds).
+
+    ``degrees``: of STACIE's ExpPolyModel; (0, 1, 2) is its documented recipe for D and σ,
+    (0, 2) the even model its theory page advises for spectra with zero slope at f = 0.
+    """
     M = min(x.shape[0] for x in polarisation_increments)
     t0 = time.perf_counter()
     vel = np.concatenate([np.asarray(x[:M], dtype=np.float64).reshape(M, -1).T for x in tracer_increments]) / dt_ps
     cur = np.concatenate([np.asarray(x[:M], dtype=np.float64).T for x in polarisation_increments]) / dt_ps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        D, sD = _stacie_acint(vel, dt_ps)           # Å²/ps per axis = D*
-        DP, sP = _stacie_acint(cur, dt_ps)          # e² Å²/ps per axis
+        D, sD = _stacie_acint(vel, dt_ps, degrees)           # Å²/ps per axis = D*
+        DP, sP = _stacie_acint(cur, dt_ps, degrees)          # e² Å²/ps per axis
     sec = time.perf_counter() - t0
     f = physical_factors(n_mobile, charge, volume_A3, temperature_K)
     sig, sig_tr = DP * f["fac"], D * f["tr"]
