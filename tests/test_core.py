@@ -168,3 +168,9 @@ def test_spectral_estimator_through_the_core():
         assert res.quantities[q].regime in ("diffusive", "provisional")
     ratio = res.diagnostics["efficiency"]["spectral"]["width_over_crb"]
     assert all(r >= 0.9 for r in ratio.values() if np.isfinite(r))
+    # principal values in physical units: the three average to σ and D* (isotropic formula per axis)
+    pv = res.diagnostics["principal_values"]["spectral"]
+    assert len(pv["sigma"]) == 3 and len(pv["D_tr"]) == 3
+    assert np.mean([m for m, _, _ in pv["sigma"]]) == pytest.approx(res.quantities["sigma"].median, rel=0.1)
+    assert np.mean([m for m, _, _ in pv["D_tr"]]) == pytest.approx(res.quantities["D_tr"].median, rel=0.05)
+    assert "principal axes: σ" in format_table([res])

@@ -311,3 +311,38 @@ def test_idle_axes_of_a_one_dimensional_channel_get_no_spurious_conductivity():
         fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=500, band_check=False)
         x, y, zz = fit.axes["slope_P"]["estimate"]
         assert max(y, zz) < 0.03 * x, (r, x, y, zz)
+
+
+def test_principal_values_find_a_rotated_channel():
+    """A 1-D channel along a direction that is no Cartesian axis: the first principal
+    axis is the channel (within a few degrees), it carries the whole slope, and the two
+    idle axes' intervals reach zero."""
+    from scipy.spatial.transform import Rotation
+
+    rot = Rotation.from_euler("xyz", [30, 50, 10], degrees=True).as_matrix()
+    camp = synthetic.increment_campaign(rng=4242, **synthetic.INCREMENT_SCENARIOS["channel_1d_3x100ps"])
+    seeds = [SpectralSeries(name=s["name"], dt_ps=s["dt_ps"], tracer_increments=s["tracer_increments"] @ rot.T,
+                            polarisation_increments=s["polarisation_increments"] @ rot.T) for s in camp.seeds]
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False)
+    frame = np.array(fit.axes["frame"])
+    assert abs(frame[:, 0] @ rot[:, 0]) > np.cos(np.radians(5))
+    est = np.array(fit.axes["slope_P"]["estimate"])
+    assert est[0] / est.sum() > 0.98
+    assert all(fit.axes["slope_P"]["lower"][ax] <= 0.0 for ax in (1, 2))
+    lab = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False, frame="lab")
+    # in the cell's frame the channel's slope is spread over all three axes
+    assert max(lab.axes["slope_P"]["estimate"]) / sum(lab.axes["slope_P"]["estimate"]) < 0.8
+
+
+def test_dense_frames_narrow_the_band_instead_of_calling_the_run_provisional():
+    """At 10 fs frames the band up to Nyquist (50 THz) has more structure than the
+    largest model order follows; the band is halved until an order fits, and the run is
+    diffusive (before: provisional in 15 of 15 development replicas)."""
+    camp = synthetic.increment_campaign(rng=1000, **{**synthetic.INCREMENT_SCENARIOS["dense_10fs_3x50ps"],
+                                                     "durations_ps": (30, 30, 30), "n_mobile": 24})
+    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=1000, frame="lab")
+    assert fit.regime == "diffusive", fit.regime_reason
+    assert fit.band["halved_because"][0]["band_fraction"] == 1.0
+    for key in ("slope_tr", "slope_P"):
+        lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
+        assert lo < camp.truth[key] < hi

@@ -194,6 +194,8 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
         if js.efficiency:
             diagnostics.setdefault("efficiency", {})[m] = js.efficiency
+        if js.info.get("principal_values"):
+            diagnostics.setdefault("principal_values", {})[m] = js.info["principal_values"]
         if js.regime == "provisional" and js.info.get("regime_reason"):
             notes.append(f"{m}: provisional: {js.info['regime_reason']}")
         draws[m] = {**phys, **js.draws}
@@ -409,6 +411,10 @@ def format_table(result: AnalysisResult) -> str:
         if ratio:
             shown = ", ".join(f"{k} {v:.2g}" for k, v in ratio.items() if isinstance(v, (int, float)) and np.isfinite(v))
             lines.append(f"   interval width / Cramér-Rao width: {shown}")
+        pv = g.diagnostics.get("principal_values", {}).get(g.method)
+        if pv:
+            lines.append("   principal axes: σ " + ", ".join(f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in pv["sigma"])
+                         + " S/cm; D* " + ", ".join(f"{m:.3g}" for m, _, _ in pv["D_tr"]) + " cm²/s")
         if g.charges:
             lines.append("   charges (e): " + ", ".join(f"{k} {v:+g}" for k, v in g.charges.items())
                          + f"   (T from {g.temperature_source})")

@@ -187,6 +187,12 @@ def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extr
     return add_metadata(ds)
 
 
+def _is_zarr(path) -> bool:
+    """A ``.zarr`` path or a zarr store directory (:mod:`uncertainty_gk.zarr_archive`)."""
+    p = Path(path)
+    return p.suffix.lower() == ".zarr" or (p.is_dir() and (p / "zarr.json").is_file())
+
+
 def check_run_name(name: str) -> str:
     """A run (group) name that cannot escape its group: letters, digits, ``_ . -``, no leading dot."""
     if not isinstance(name, str) or not _RUN_NAME.fullmatch(name):
@@ -331,12 +337,15 @@ _SLAB_BYTES = 16 << 20
 
 
 def _digest_dataset(d) -> dict:
-    """sha256 of a stored (raw, undecoded) HDF5 dataset, read in slabs, with dtype and shape."""
+    """sha256 of a stored (raw, undecoded) HDF5 dataset or zarr array, read in slabs, with dtype and shape."""
     import h5py
 
     h = hashlib.sha256()
-    if h5py.check_string_dtype(d.dtype) is not None or d.dtype.kind in "OSU":
-        values = np.asarray(d.asstr()[()] if h5py.check_string_dtype(d.dtype) is not None else d[()])
+    h5_str = isinstance(d, h5py.Dataset) and h5py.check_string_dtype(d.dtype) is not None
+    if h5_str or d.dtype.kind in "OSUT":
+        values = np.asarray(d.asstr()[()] if h5_str else d[()])
+        if values.dtype.kind == "T":                         # numpy StringDType (zarr v3 strings)
+            values = values.astype(object)
         h.update(json.dumps(np.asarray(values).astype(str).tolist()).encode())
         dtype = "str"
     elif d.ndim == 0 or d.size == 0:
@@ -350,20 +359,31 @@ def _digest_dataset(d) -> dict:
     return {"sha256": h.hexdigest(), "dtype": dtype, "shape": list(d.shape)}
 
 
-def _attrs_digest(attrs) -> str:
-    items = {k: (v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v)
+def _attr_value(v, squeeze: bool):
+    v = v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
+    return v[0] if squeeze and isinstance(v, list) and len(v) == 1 else v
+
+
+def _attrs_digest(attrs, *, legacy: bool = False) -> str:
+    """sha256 of a run's attributes.  A one-element array (netCDF stores numbers so) counts
+    as its element, so that netCDF and zarr copies of a run have the same digest;
+    ``legacy``: the digest recorded before that (still accepted by :func:`verify_group`)."""
+    items = {k: _attr_value(v, not legacy)
              for k, v in attrs.items() if not k.startswith(("_", "ugk_", "DIMENSION", "REFERENCE", "CLASS", "NAME"))}
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _group_digests(g) -> dict:
+def group_arrays(g) -> dict:
+    """name -> stored array of a run group (an HDF5 group or a zarr group)."""
     import h5py
 
-    out = {}
-    for name, d in g.items():
-        if isinstance(d, h5py.Dataset):
-            out[name] = _digest_dataset(d)
-    return out
+    if isinstance(g, h5py.Group):
+        return {name: d for name, d in g.items() if isinstance(d, h5py.Dataset)}
+    return dict(g.arrays())
+
+
+def group_digests(g) -> dict:
+    return {name: _digest_dataset(d) for name, d in group_arrays(g).items()}
 
 
 def seal_run(path, group: str, *, target=None) -> None:
@@ -375,16 +395,20 @@ def seal_run(path, group: str, *, target=None) -> None:
     import h5py
 
     with writing(target or path), h5py.File(path, "a") as f:
-        g = f[group]
-        digests = _group_digests(g)
-        streamed = json.loads(g.attrs.get("ugk_stream_sha256", "{}"))
-        for name, sha in streamed.items():
-            if name in digests and digests[name]["sha256"] != sha:
-                raise OutputError(f"{target or path}: run {group}: the stored {name} differ from what was written "
-                                  "(disk or file-system fault); nothing was changed")
-        if "ugk_stream_sha256" in g.attrs:
-            del g.attrs["ugk_stream_sha256"]
-        g.attrs[CHECKSUM_ATTR] = json.dumps({"arrays": digests, "attrs": _attrs_digest(g.attrs)}, sort_keys=True)
+        seal_group(f[group], f"{target or path}: run {group}")
+
+
+def seal_group(g, where: str) -> None:
+    """:func:`seal_run` on an open run group (HDF5 or zarr); ``where`` names it in messages."""
+    digests = group_digests(g)
+    streamed = json.loads(g.attrs.get("ugk_stream_sha256", "{}"))
+    for name, sha in streamed.items():
+        if name in digests and digests[name]["sha256"] != sha:
+            raise OutputError(f"{where}: the stored {name} differ from what was written "
+                              "(disk or file-system fault); nothing was changed")
+    if "ugk_stream_sha256" in g.attrs:
+        del g.attrs["ugk_stream_sha256"]
+    g.attrs[CHECKSUM_ATTR] = json.dumps({"arrays": digests, "attrs": _attrs_digest(g.attrs)}, sort_keys=True)
 
 
 @dataclass
@@ -396,6 +420,8 @@ class VerifyReport:
     n_arrays: int = 0
     problems: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
+    #: run groups of a zarr store left incomplete by an interrupted write (readers ignore them)
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -407,10 +433,13 @@ class VerifyReport:
                     + "; ".join(self.problems[:10]) + ("; ..." if len(self.problems) > 10 else ""))
         extra = (f"; {len(self.unverified)} run(s) without checksums (written by an older version; re-ingest to "
                  f"add them): {', '.join(self.unverified[:5])}") if self.unverified else ""
+        if self.incomplete:
+            extra += (f"; {len(self.incomplete)} incomplete run group(s) left by interrupted writes, ignored when "
+                      f"reading (ingest again to rewrite them): {', '.join(self.incomplete[:5])}")
         return f"{self.path}: OK: {self.n_arrays} arrays of {self.n_runs} run(s) match their checksums{extra}"
 
 
-def _verify_group(g, name: str) -> tuple[list[str], int, bool]:
+def verify_group(g, name: str) -> tuple[list[str], int, bool]:
     """(problems, arrays checked, has checksums) of one run group."""
     raw = g.attrs.get(CHECKSUM_ATTR)
     if raw is None:
@@ -421,11 +450,10 @@ def _verify_group(g, name: str) -> tuple[list[str], int, bool]:
     except (ValueError, KeyError, TypeError):
         return [f"run {name}: its checksum record is unreadable"], 0, True
     problems = []
-    import h5py
-
+    stored = group_arrays(g)
     for var, want in arrays.items():
-        d = g.get(var)
-        if not isinstance(d, h5py.Dataset):
+        d = stored.get(var)
+        if d is None:
             problems.append(f"run {name}: array {var} is missing")
             continue
         try:
@@ -436,10 +464,10 @@ def _verify_group(g, name: str) -> tuple[list[str], int, bool]:
         if got != want:
             what = "shape/type" if got["shape"] != want["shape"] or got["dtype"] != want["dtype"] else "values"
             problems.append(f"run {name}: array {var}: checksum mismatch ({what} changed since it was written)")
-    extra = sorted(k for k, d in g.items() if isinstance(d, h5py.Dataset) and k not in arrays)
+    extra = sorted(k for k in stored if k not in arrays)
     if extra:
         problems.append(f"run {name}: arrays {extra} were added after the checksums were recorded")
-    if recorded.get("attrs") != _attrs_digest(g.attrs):
+    if recorded.get("attrs") not in (_attrs_digest(g.attrs), _attrs_digest(g.attrs, legacy=True)):
         problems.append(f"run {name}: its attributes (labels, timestep, sources, ...) changed since it was written")
     return problems, len(arrays), True
 
@@ -447,12 +475,18 @@ def _verify_group(g, name: str) -> tuple[list[str], int, bool]:
 def verify_archive(path) -> VerifyReport:
     """Check every stored array of a campaign archive against its recorded checksum.
 
+    A zarr store is checked the same way (:func:`uncertainty_gk.zarr_archive.verify_zarr`),
+    and its incomplete run groups are listed.
     Returns a :class:`VerifyReport` (``.ok``, ``.problems``, ``.summary()``); raises
     :class:`UGKError` only when ``path`` is not a campaign archive at all.
     """
     import h5py
 
     path = Path(path)
+    if _is_zarr(path):
+        from .zarr_archive import verify_zarr
+
+        return verify_zarr(path)
     if not path.is_file():
         raise UGKError(f"{path}: archive not found")
     report = VerifyReport(path=path)
@@ -470,7 +504,7 @@ def verify_archive(path) -> VerifyReport:
                 continue
             report.n_runs += 1
             try:
-                problems, n, has = _verify_group(g, name)
+                problems, n, has = verify_group(g, name)
             except (OSError, RuntimeError) as exc:
                 problems, n, has = [f"run {name}: cannot be read ({exc})"], 0, True
             report.problems.extend(problems)
@@ -486,7 +520,7 @@ def _group_intact(path: Path, name: str) -> tuple[bool, str]:
 
     try:
         with h5py.File(path, "r") as f:
-            problems, _, has = _verify_group(f[name], name)
+            problems, _, has = verify_group(f[name], name)
     except (OSError, KeyError, RuntimeError) as exc:
         return False, f"cannot be read ({exc})"
     if not has:
@@ -507,7 +541,7 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
     """Archive in-memory trajectory Datasets (e.g. synthetic runs) to ``path``.
 
     ``runs`` is a mapping name -> Dataset or a list of Datasets (named by their
-    ``run_name`` attribute or ``run000``, ``run001``, ...).
+    ``run_name`` attribute or ``run000``, ``run001``, ...).  A ``.zarr`` path writes a zarr store.
     """
 
     items = runs.items() if isinstance(runs, Mapping) else (
@@ -516,6 +550,13 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
     if path.exists() and not overwrite:
         raise UGKError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
     summaries = []
+    if _is_zarr(path):
+        from .zarr_archive import copy_run_zarr, create_store
+
+        with AtomicOutput(path) as tmp:
+            create_store(tmp, attrs)
+            summaries = [copy_run_zarr(tmp, name, ds, show_progress=show_progress) for name, ds in items]
+        return IngestReport(path=path, runs=summaries)
     with AtomicOutput(path) as tmp:
         for name, ds in items:
             summaries.append(copy_run(tmp, name, ds, show_progress=show_progress, target=path))
@@ -529,6 +570,13 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
 def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = None, target=None) -> RunSummary:
     """Write a trajectory Dataset (in memory or lazily opened) as group ``name`` of ``path``,
     streaming its frames, keeping its attributes, log variables and per-atom data."""
+    summary = write_run(path, name, **copy_run_arguments(ds), show_progress=show_progress, target=target)
+    _set_group_attr(path, name, "notes", ds.attrs.get("notes", "[]"), target=target)
+    return summary
+
+
+def copy_run_arguments(ds: xr.Dataset) -> dict:
+    """The arguments of :func:`write_run` (reader, labels, mobile, log, attributes) that copy ``ds``."""
     from .io.dispatch import DatasetReader
 
     log_vars = [v for v in ds.variables if str(v).startswith(("thermo", "event"))]
@@ -536,12 +584,9 @@ def copy_run(path, name: str, ds: xr.Dataset, *, show_progress: bool | None = No
     if log_ds is not None:
         log_ds.attrs = {k[len("log_"):]: v for k, v in ds.attrs.items() if k.startswith("log_")}
     mobile = ds["mobile"].values.astype(bool)
-    summary = write_run(path, name, DatasetReader(ds), labels=json.loads(ds.attrs.get("labels", "{}")),
-                        mobile=[str(s) for s in np.unique(ds["species"].values[mobile])],
-                        log_ds=log_ds, show_progress=show_progress, target=target,
-                        extra_attrs={k: v for k, v in ds.attrs.items() if k not in ("labels", CHECKSUM_ATTR)})
-    _set_group_attr(path, name, "notes", ds.attrs.get("notes", "[]"), target=target)
-    return summary
+    return dict(reader=DatasetReader(ds), labels=json.loads(ds.attrs.get("labels", "{}")),
+                mobile=[str(s) for s in np.unique(ds["species"].values[mobile])], log_ds=log_ds,
+                extra_attrs={k: v for k, v in ds.attrs.items() if k not in ("labels", CHECKSUM_ATTR)})
 
 
 # --------------------------------------------------------------------------- ingest
@@ -604,7 +649,8 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     manifest : Manifest or path
         The campaign (see :mod:`uncertainty_gk.manifest`).
     out_path : path
-        The archive to write.  If it exists and was written by uncertainty_gk, runs
+        The archive to write (``.zarr``: a zarr store, written run by run and appended
+        to, see :func:`uncertainty_gk.zarr_archive.ingest_zarr`).  If it exists and was written by uncertainty_gk, runs
         with unchanged inputs are copied from it; runs it holds that the manifest no
         longer lists are an error unless ``overwrite``.
     log : callable, optional
@@ -613,6 +659,10 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     from .io.dispatch import open_trajectory, type_map
     from .manifest import Manifest, load_manifest
 
+    if _is_zarr(out_path):
+        from .zarr_archive import ingest_zarr
+
+        return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log)
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
     out_path = Path(out_path)
@@ -691,6 +741,29 @@ def _check_same_content(contents: dict, spec, files) -> None:
 
 
 def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory, *, target=None):
+    reader, log_ds, timestep = open_run_inputs(spec)
+    types = type_map(spec)
+    extra = {"ingest_fingerprint": opts, "origin": spec.origin}
+    summary = write_run(tmp, spec.name, reader, types=types, charges=spec.options.get("charges"),
+                        masses=spec.options.get("masses"), mobile=spec.options.get("mobile", ["Li"]),
+                        labels=spec.labels, timestep_ps=timestep,
+                        frame_interval_ps=spec.options.get("frame_interval_ps"),
+                        temperature_K=spec.options.get("temperature_K"), log_ds=log_ds,
+                        extra_attrs=extra, show_progress=show_progress, target=target)
+    _set_group_attr(tmp, spec.name, "sources", json.dumps([s.as_dict() for s in files]), target=target)
+    import h5py
+
+    with h5py.File(tmp, "r") as f:
+        g = f[spec.name]
+        species = np.asarray(g["species"][:]).astype(str)
+        dt = float(np.asarray(g.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
+    return summary, species, dt
+
+
+def open_run_inputs(spec):
+    """(reader, log Dataset or None, timestep in ps or None) of one manifest run."""
+    from .io.dispatch import open_trajectory
+
     log_ds = None
     timestep = spec.options.get("timestep_ps")
     if spec.log is not None:
@@ -709,22 +782,7 @@ def _ingest_run(tmp, spec, files, opts, show_progress, type_map, open_trajectory
     reader = open_trajectory(spec, timestep_ps=timestep)
     if log_ds is None and hasattr(reader, "energy_log"):
         log_ds = reader.energy_log()  # extended XYZ: the frames' own energies are the log
-    types = type_map(spec)
-    extra = {"ingest_fingerprint": opts, "origin": spec.origin}
-    summary = write_run(tmp, spec.name, reader, types=types, charges=spec.options.get("charges"),
-                        masses=spec.options.get("masses"), mobile=spec.options.get("mobile", ["Li"]),
-                        labels=spec.labels, timestep_ps=timestep,
-                        frame_interval_ps=spec.options.get("frame_interval_ps"),
-                        temperature_K=spec.options.get("temperature_K"), log_ds=log_ds,
-                        extra_attrs=extra, show_progress=show_progress, target=target)
-    _set_group_attr(tmp, spec.name, "sources", json.dumps([s.as_dict() for s in files]), target=target)
-    import h5py
-
-    with h5py.File(tmp, "r") as f:
-        g = f[spec.name]
-        species = np.asarray(g["species"][:]).astype(str)
-        dt = float(np.asarray(g.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-    return summary, species, dt
+    return reader, log_ds, timestep
 
 
 def _set_group_attr(path, group, key, value, *, target=None) -> None:
@@ -764,8 +822,13 @@ class _FractionalPositions(BackendArray):
         t, a, x = (tuple(key) + (slice(None),) * 3)[:3]
         tt = slice(t, t + 1) if isinstance(t, (int, np.integer)) else t
         aa = slice(a, a + 1) if isinstance(a, (int, np.integer)) else a
-        with h5py.File(self.path, "r") as f:
-            q = f[self.group]["positions"][tt, aa, :]
+        if Path(self.path).is_dir():                              # a zarr store
+            from .zarr_archive import require_zarr
+
+            q = require_zarr().open_array(self.path, path=f"{self.group}/positions", mode="r")[tt, aa, :]
+        else:
+            with h5py.File(self.path, "r") as f:
+                q = f[self.group]["positions"][tt, aa, :]
         cells = self.cell if self.cell.ndim == 2 else self.cell[tt]
         pos = decimal_fractional_to_cartesian(q, self.decimals, np.broadcast_to(cells, (q.shape[0], 3, 3)))
         return pos[(0 if tt is not t else slice(None), 0 if aa is not a else slice(None), x)]
@@ -817,7 +880,8 @@ def _open_run(path, name: str) -> xr.Dataset:
 
 
 def open_archive(path):
-    """Open a campaign archive lazily; returns a :class:`uncertainty_gk.campaign.Campaign`.
+    """Open a campaign archive (netCDF, or a zarr store: :mod:`uncertainty_gk.zarr_archive`)
+    lazily; returns a :class:`uncertainty_gk.campaign.Campaign`.
 
     Nothing but metadata is read: positions load when indexed (``.isel(...).values``),
     so analyses can go chunk by chunk through campaigns larger than memory.
@@ -825,6 +889,10 @@ def open_archive(path):
     from .campaign import Campaign
 
     path = Path(path)
+    if _is_zarr(path):
+        from .zarr_archive import open_zarr_archive
+
+        return open_zarr_archive(path)
     if not path.is_file():
         raise UGKError(f"{path}: archive not found")
     import h5py

@@ -46,6 +46,22 @@ of one run; :math:`\sigma = \text{slope}/(6 V k_B T)`.
    Positions must be unwrapped.  Never concatenate or sum different seeds: each
    Dataset is one run.
 
+Out of core
+-----------
+A run does not have to fit in memory.  Sums over atoms (the framework centre, the
+polarisation) are made frame block by frame block (:data:`FRAME_BLOCK_BYTES` of positions
+at a time); the FFT needs the whole time axis of a few atoms at a time.  When the
+positions are not in memory (an archive opened lazily) and the chosen atoms do not fit in
+one chunk of ``chunk_atoms``, reading them atom chunk by atom chunk would read the whole
+archive once per chunk (its storage chunks hold whole frames).  Instead the positions are
+read **once**, frame block by frame block, and the chosen atoms are written, chunk by
+chunk, to temporary files (:class:`AtomSpool`, in ``spool_dir`` or the system temporary
+directory); each chunk is then read back with its whole time axis.  Peak memory is about
+one frame block plus one atom chunk whatever the run length; the temporary files take
+``8 * 3 * n_atoms * n_frames`` bytes and are removed afterwards.  Both paths do the same
+arithmetic in the same order, so the results are the same bit for bit
+(``tests/test_out_of_core.py``).
+
 Counting
 --------
 ``n_origins(m) = T - m`` (overlapping windows).  ``n_independent`` is a simple,
@@ -56,22 +72,28 @@ MSD is identically 0 and carries no information.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import scipy.fft
 import xarray as xr
 
 from .errors import AnalysisError, SchemaError, UGKWarning
+from .fileio import ensure_free_space
 
-__all__ = ["direct_msd", "framework_displacement", "msd_fft", "polarisation", "polarisation_msd", "tracer_msd"]
+__all__ = ["AtomSpool", "direct_msd", "framework_displacement", "msd_fft", "polarisation", "polarisation_msd", "tracer_msd"]
 
 #: Default bytes of positions read per atom chunk (one read from memory, netCDF or dask).
 DEFAULT_CHUNK_BYTES = 128 * 2**20
 #: Bytes of positions transformed at a time inside a chunk (small blocks stay in cache;
 #: the zero-padded spectra are about 2x this).
 FFT_BLOCK_BYTES = 8 * 2**20
+#: Bytes of positions (all atoms) read per frame block by the sums over atoms and the spool.
+FRAME_BLOCK_BYTES = 64 * 2**20
 
 REFERENCES = ("charge", "mass", "none")
 
@@ -246,29 +268,89 @@ def _load(ds: xr.Dataset, idx: np.ndarray) -> np.ndarray:
     return np.asarray(sel.values, dtype=np.float64)
 
 
-def _weighted_displacement_sum(ds: xr.Dataset, weights: np.ndarray, chunk_atoms: int | None) -> np.ndarray:
-    """:math:`\\sum_j w_j [r_j(t) - r_j(0)]`, shape (T, 3), read in contiguous atom slices.
+def _in_memory(ds: xr.Dataset) -> bool:
+    """Whether the positions are a numpy array already (not read lazily from a file or dask)."""
+    return bool(getattr(ds["positions"].variable, "_in_memory", True))
 
-    Contiguous slices (atoms of zero weight included) are read because they are cheap for
-    every backend; the sum over atoms is one matrix product per slice.
+
+def _frame_block(ds: xr.Dataset, frame_block_bytes: int | None = None) -> int:
+    return max(1, (frame_block_bytes or FRAME_BLOCK_BYTES) // (ds.sizes["atom"] * 3 * 8))
+
+
+class AtomSpool:
+    """Positions of chosen atoms, laid out atom chunk by atom chunk in temporary files.
+
+    Filled frame block by frame block (:meth:`append`, positions of *all* atoms of a block
+    of frames), then read back one atom chunk at a time with its whole time axis
+    (:meth:`load`, (T, a, 3) float64).  This turns one sequential pass over a
+    frame-major archive into atom-major reads without holding the run in memory.  The
+    files (float64, exact) live in a temporary directory removed by :meth:`close`.
     """
+
+    def __init__(self, parts: list[np.ndarray], n_frames: int, directory=None):
+        self.parts = [np.asarray(p, dtype=np.int64) for p in parts]
+        self.n_frames = int(n_frames)
+        directory = Path(directory) if directory is not None else Path(tempfile.gettempdir())
+        need = 24 * self.n_frames * sum(len(p) for p in self.parts)
+        ensure_free_space(directory / "ugk-spool", need)
+        self._dir = tempfile.TemporaryDirectory(prefix="ugk-spool-", dir=directory)
+        self._paths = [Path(self._dir.name) / f"chunk{i:06d}.f8" for i in range(len(self.parts))]
+        self._frames = 0
+
+    def append(self, block: np.ndarray) -> None:
+        """Add a block of frames: ``block`` (F, n_atoms, 3) holds every atom of the run."""
+        for path, part in zip(self._paths, self.parts):
+            with open(path, "ab") as fh:
+                np.ascontiguousarray(block[:, part], dtype="<f8").tofile(fh)
+        self._frames += block.shape[0]
+
+    def load(self, i: int) -> np.ndarray:
+        """Positions (T, len(parts[i]), 3) of atom chunk ``i``."""
+        if self._frames != self.n_frames:
+            raise RuntimeError(f"spool holds {self._frames} of {self.n_frames} frames")
+        return np.fromfile(self._paths[i], dtype="<f8").reshape(self.n_frames, len(self.parts[i]), 3)
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _weighted_sums(ds: xr.Dataset, weights: np.ndarray, *, spool: AtomSpool | None = None,
+                   frame_block_bytes: int | None = None) -> np.ndarray:
+    """:math:`\\sum_j w_{kj} [r_j(t) - r_j(0)]` for every row ``k`` of ``weights`` (K, N): (K, T, 3).
+
+    One pass over blocks of frames (each row of the result depends only on its own frame,
+    so in memory or streamed, in any block size, the numbers are the same bit for bit).
+    With a ``spool``, every atom is read and the spool is filled on the way; otherwise
+    only the atoms between the first and last non-zero weight are read.
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     n_t = ds.sizes["time"]
-    acc = np.zeros((n_t, 3))
-    nz = np.flatnonzero(weights)
-    if nz.size == 0:
+    acc = np.zeros((len(weights), n_t, 3))
+    nz = np.flatnonzero(np.any(weights != 0, axis=0))
+    if spool is not None:
+        lo, hi = 0, ds.sizes["atom"]
+    elif nz.size == 0:
         return acc
-    size = _chunk_size(ds, chunk_atoms)
-    for a0 in range(int(nz[0]), int(nz[-1]) + 1, size):
-        a1 = min(a0 + size, int(nz[-1]) + 1)
-        w = weights[a0:a1]
-        if not w.any():
-            continue
-        flat = _load(ds, np.arange(a0, a1)).reshape(n_t, 3 * (a1 - a0))
-        w3 = np.zeros((3 * (a1 - a0), 3))
-        for c in range(3):
-            w3[c::3, c] = w
-        acc += flat @ w3
-        acc -= flat[0] @ w3
+    else:
+        lo, hi = int(nz[0]), int(nz[-1]) + 1
+    w = weights[:, lo:hi]
+    step = _frame_block(ds, frame_block_bytes)
+    for a in range(0, n_t, step):
+        b = min(n_t, a + step)
+        pos = np.asarray(ds["positions"].isel(time=slice(a, b), atom=slice(lo, hi)).values, dtype=np.float64)
+        for k in range(len(w)):
+            acc[k, a:b] = np.einsum("tnc,n->tc", pos, w[k])
+        if spool is not None:
+            spool.append(pos)
+        del pos
+    acc -= acc[:, :1].copy()
     return acc
 
 
@@ -329,22 +411,31 @@ def framework_displacement(ds: xr.Dataset, *, reference: str = "charge",
 
     :math:`R_F = \sum_{j \in F} w_j r_j / \sum_{j\in F} w_j` over non-mobile atoms, with
     :math:`w = |q|` (``"charge"``) or :math:`w = m` (``"mass"``); ``"none"`` gives zeros.
-    Computed chunk by chunk over atoms.
+    Computed block by block over frames (``chunk_atoms`` is accepted for compatibility
+    and has no effect).
     """
     _check_run(ds)
-    n_t = ds.sizes["time"]
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    return _framework_centre(ds, reference)
+
+
+def _framework_centre(ds: xr.Dataset, reference: str, spool: AtomSpool | None = None) -> np.ndarray:
     if reference == "none":
-        return np.zeros((n_t, 3))
+        if spool is not None:
+            _weighted_sums(ds, np.zeros((0, ds.sizes["atom"])), spool=spool)
+        return np.zeros((ds.sizes["time"], 3))
     idx, w = _framework_weights(ds, reference)
     weights = np.zeros(ds.sizes["atom"])
     weights[idx] = w
-    return _weighted_displacement_sum(ds, weights, chunk_atoms) / np.sum(w)
+    return _weighted_sums(ds, weights, spool=spool)[0] / np.sum(w)
 
 
 # --------------------------------------------------------------------------- tracer
 def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
                reference: str = "charge", chunk_atoms: int | None = None,
-               per_atom: bool = False) -> xr.Dataset:
+               per_atom: bool = False, out_of_core: bool | None = None,
+               spool_dir: str | os.PathLike | None = None) -> xr.Dataset:
     r"""Framework-relative tracer MSD of each mobile species, over all time origins.
 
     Parameters
@@ -358,10 +449,18 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
         (see the module warning).
     chunk_atoms
         Atoms read at a time (default: about 128 MiB of positions); they are Fourier
-        transformed in blocks of about 8 MiB.  Peak memory is about one chunk plus
-        50 MiB plus the outputs.
+        transformed in blocks of about 8 MiB.  Peak memory is about one chunk plus one
+        frame block (:data:`FRAME_BLOCK_BYTES`) plus 50 MiB plus the outputs.
     per_atom
         Also return ``msd_per_atom`` (atom, lag).
+    out_of_core
+        Read the positions once, frame block by frame block, into per-chunk temporary
+        files (:class:`AtomSpool`) instead of reading each atom chunk from ``ds``
+        (module docstring, "Out of core").  Default (None): when the positions are not in
+        memory and the chosen atoms need more than one chunk.  Same numbers either way.
+    spool_dir
+        Directory of those temporary files (default: the system temporary directory,
+        ``$TMPDIR``); they need ``24 * n_frames`` bytes per chosen atom.
 
     Returns
     -------
@@ -393,19 +492,20 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
         unknown = sorted(set(chosen) - set(all_species.tolist()))
         if unknown:
             raise ValueError(f"species {unknown} not in the run; present: {sorted(set(all_species.tolist()))}")
-    centre = framework_displacement(ds, reference=reference, chunk_atoms=chunk_atoms)
     size = _chunk_size(ds, chunk_atoms)
-    block = max(1, FFT_BLOCK_BYTES // (n_t * 3 * 8))
-    centre_t = np.ascontiguousarray(centre.T)[None]            # (1, 3, T)
-
-    msd = np.zeros((len(chosen), n_t))
-    counts = np.zeros(len(chosen), dtype=np.int64)
-    per_atom_rows, per_atom_idx = [], []
-    for k, sp in enumerate(chosen):
-        idx = np.flatnonzero(all_species == sp)
-        counts[k] = len(idx)
-        for part in _chunks(idx, size):
-            pos = _load(ds, part)                     # (T, a, 3), possibly a view of ds
+    parts = [(k, part) for k, sp in enumerate(chosen) for part in _chunks(np.flatnonzero(all_species == sp), size)]
+    stream = (not _in_memory(ds) and len(parts) > 1) if out_of_core is None else bool(out_of_core)
+    spool = AtomSpool([p for _, p in parts], n_t, spool_dir) if stream else None
+    try:
+        centre = _framework_centre(ds, reference, spool)
+        block = max(1, FFT_BLOCK_BYTES // (n_t * 3 * 8))
+        centre_t = np.ascontiguousarray(centre.T)[None]            # (1, 3, T)
+        msd = np.zeros((len(chosen), n_t))
+        counts = np.zeros(len(chosen), dtype=np.int64)
+        per_atom_rows, per_atom_idx = [], []
+        for i, (k, part) in enumerate(parts):
+            counts[k] += len(part)
+            pos = spool.load(i) if spool is not None else _load(ds, part)   # (T, a, 3), possibly a view of ds
             for b0 in range(0, len(part), block):
                 sub = pos[:, b0:b0 + block]
                 y = np.empty((sub.shape[1], 3, n_t))   # (b, 3, T): FFT along contiguous time
@@ -413,13 +513,17 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
                 y -= y[:, :, :1].copy()
                 rows = _msd_core(y)                    # (b, T)
                 del y
-                msd[k] += rows.sum(axis=0)
+                for row in rows:                       # atom by atom: the same sum whatever the chunks
+                    msd[k] += row
                 if per_atom:
                     per_atom_rows.append(rows)
             del pos
             if per_atom:
                 per_atom_idx.append(part)
-        msd[k] /= counts[k]
+    finally:
+        if spool is not None:
+            spool.close()
+    msd /= counts[:, None]
 
     coords, data = _common_vars(ds, lag)
     coords["species"] = ("species", np.array(chosen), {"units": "1", "long_name": "mobile species"})
@@ -454,10 +558,11 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
 def polarisation(ds: xr.Dataset, *, chunk_atoms: int | None = None) -> np.ndarray:
     r"""Polarisation displacement :math:`P(t) - P(0) = \sum_j q_j [r_j(t) - r_j(0)]` (e·Å), (T, 3).
 
-    Summed over all atoms of this one run, chunk by chunk.
+    Summed over all atoms of this one run, block by block over frames (one pass over
+    the positions; ``chunk_atoms`` is accepted for compatibility and has no effect).
     """
     _check_run(ds)
-    return _weighted_displacement_sum(ds, np.asarray(ds["charge"].values, dtype=np.float64), chunk_atoms)
+    return _weighted_sums(ds, np.asarray(ds["charge"].values, dtype=np.float64))[0]
 
 
 def polarisation_msd(ds: xr.Dataset, *, chunk_atoms: int | None = None) -> xr.Dataset:

@@ -34,7 +34,7 @@ from .errors import OutputError, UGKWarning
 
 __all__ = ["atomic_output", "atomic_write_bytes", "atomic_write_text", "AtomicOutput", "note_input", "refuse_inputs",
            "free_bytes", "ensure_free_space", "clean_stale_temps", "terminate_as_exit", "json_default",
-           "current_umask", "writing"]
+           "current_umask", "writing", "remove_path", "replace_path"]
 
 #: Free space (bytes) kept on the disk beyond what a write needs.
 FREE_SPACE_MARGIN = 16 << 20
@@ -142,10 +142,10 @@ def clean_stale_temps(target) -> list[Path]:
         m = _TEMP.match(p.name)
         try:
             if m and m.group("name") == target.name and not _pid_alive(int(m.group("pid"))):
-                p.unlink()
+                remove_path(p)
                 removed.append(p)
             elif legacy.match(p.name) and now - p.stat().st_mtime > STALE_AGE_S:
-                p.unlink()
+                remove_path(p)
                 removed.append(p)
         except FileNotFoundError:
             continue
@@ -153,6 +153,33 @@ def clean_stale_temps(target) -> list[Path]:
         warnings.warn(f"removed {len(removed)} stale temporary file(s) of {target} left by killed runs: "
                       f"{', '.join(p.name for p in removed[:5])}", UGKWarning, stacklevel=3)
     return removed
+
+
+def remove_path(path) -> None:
+    """Remove a file or a directory tree (a zarr store); nothing if it does not exist."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def replace_path(tmp, target) -> None:
+    """Rename ``tmp`` (a file or a directory) onto ``target``.  A directory replacing an
+    existing one: the old one is first renamed aside (to a temporary name that
+    :func:`clean_stale_temps` recognises), then removed."""
+    tmp, target = Path(tmp), Path(target)
+    if not tmp.is_dir():
+        os.replace(tmp, target)
+        return
+    old = None
+    if target.exists():
+        old = temp_path(target)
+        old.unlink()
+        os.rename(target, old)
+    os.rename(tmp, target)
+    if old is not None:
+        remove_path(old)
 
 
 def temp_path(target) -> Path:
@@ -187,6 +214,8 @@ def terminate_as_exit():
 class AtomicOutput:
     """A temporary path beside ``target`` that replaces it only on success.
 
+    The writer may create a file or a directory (a zarr store) there.
+
     ``inputs`` are paths the output must not replace (see :func:`refuse_inputs`);
     ``need_bytes`` is checked against the free space first.  The temporary file is
     removed on any exception (including Ctrl-C and SIGTERM); stale temporary files of
@@ -215,12 +244,11 @@ class AtomicOutput:
         try:
             if exc_type is None:
                 with writing(self.target):
-                    if self.tmp.exists():
+                    if self.tmp.is_file():
                         os.chmod(self.tmp, _default_mode())
-                    os.replace(self.tmp, self.target)
+                    replace_path(self.tmp, self.target)
         finally:
-            if self.tmp.exists():
-                self.tmp.unlink()
+            remove_path(self.tmp)
             self._term.__exit__(None, None, None)
         return False
 

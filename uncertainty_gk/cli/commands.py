@@ -36,6 +36,15 @@ def cmd_verify(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_convert(args) -> int:
+    from ..zarr_archive import convert_archive
+
+    report = convert_archive(args.source, args.output, overwrite=args.overwrite)
+    frames = sum(r.n_frames for r in report.runs)
+    print(f"wrote {report.path}: {len(report.runs)} runs, {frames} frames, every array's checksum unchanged")
+    return 0
+
+
 def cmd_info(args) -> int:
     camp = open_campaign(args.source, args)
     rows = camp.summary()
@@ -138,19 +147,31 @@ def cmd_analyze(args) -> int:
 
 
 def register(sub, common) -> None:
-    s = sub.add_parser("ingest", parents=[common], help="read a campaign manifest and write the netCDF archive",
-                       description="Read every run of a campaign manifest (TOML) and write one netCDF archive. "
-                                   "Runs whose inputs are unchanged (SHA-256) are reused from an existing archive.")
+    s = sub.add_parser("ingest", parents=[common], help="read a campaign manifest and write the archive (.nc or .zarr)",
+                       description="Read every run of a campaign manifest (TOML) and write one netCDF archive, or a "
+                                   "zarr store (-o NAME.zarr) written run by run and appended to. Runs whose inputs "
+                                   "are unchanged (SHA-256) are reused from an existing archive.")
     s.add_argument("manifest", help="campaign manifest (TOML), see docs/manifest.md")
-    s.add_argument("-o", "--output", required=True, help="archive to write (netCDF4/HDF5, e.g. campaign.nc)")
+    s.add_argument("-o", "--output", required=True,
+                   help="archive to write: netCDF4/HDF5 (campaign.nc) or a zarr store (campaign.zarr, needs the "
+                        "[zarr] extra)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace an existing archive even if it holds runs the manifest no longer lists")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("verify", parents=[common], help="check every stored array of an archive against its checksum",
                        description="Recompute the checksum of every array of a campaign archive; exit 1 if any differs.")
-    s.add_argument("archive", help="campaign archive (.nc)")
+    s.add_argument("archive", help="campaign archive (.nc or .zarr; a zarr store's incomplete runs are listed)")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("convert", parents=[common], help="copy an archive to the other format (.nc <-> .zarr)",
+                       description="Copy a campaign archive between netCDF (.nc) and zarr (.zarr), run by run, "
+                                   "with the same arrays, attributes and checksums; the output is written "
+                                   "atomically and the input is never changed.")
+    s.add_argument("source", help="campaign archive to read (.nc or .zarr)")
+    s.add_argument("output", help="archive to write in the other format (.zarr or .nc)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
+    s.set_defaults(func=cmd_convert)
 
     s = sub.add_parser("info", parents=[common], help="list runs, labels, atoms, frames, time spans, log events",
                        description="Summarise a campaign archive, a manifest, or trajectory files.")

@@ -92,7 +92,7 @@ sine coefficients sum many hops.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import fft as sfft
@@ -119,6 +119,9 @@ DEFAULTS = {
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
+    "adaptive_band": True,      # no order fits the band: halve it (while >= 8 ordinates per coefficient)
+    "frame": "principal",       # axes of the per-axis values: "principal" (of the low-frequency
+                                # polarisation spectrum, pooled over seeds) or "lab"
 }
 
 
@@ -145,7 +148,7 @@ class SpectralFit:
     regime_reason: str
     band: dict                  # chosen band per component: f_B (1/ps), ordinates, z-tests
     n_coefficients: dict        # Akaike-weighted mean order per component
-    axes: dict                  # per-axis slopes (pooled over seeds): estimate, lower, upper
+    axes: dict                  # "frame" (columns = axes) and per-axis slopes pooled over seeds: estimate, lower, upper, draws
     diagnostics: dict
     settings: dict = field(default_factory=dict)
 
@@ -282,6 +285,34 @@ def _cross_products(C: np.ndarray, p: np.ndarray) -> float:
     return float((np.sum(cp * cp) - np.sum(p * p * np.sum(C * C, axis=1))) / (W * (W - 1)))
 
 
+# --------------------------------------------------------------------------- frame
+def _principal_frame(seeds: Sequence[SpectralSeries], window: int) -> np.ndarray:
+    """Columns = principal axes of the polarisation's low-frequency cross-spectral matrix.
+
+    Σ over seeds of the lowest ``window`` sine ordinates' outer products c_k c_kᵀ / Δt
+    (the conductivity tensor up to a factor, smoothed over the window), sorted by
+    decreasing eigenvalue.  Estimated from the same data, so the directions carry
+    sampling noise: in an isotropic system they are arbitrary (the total is unaffected)."""
+    A = np.zeros((3, 3))
+    for s in seeds:
+        c = sine_coefficients(s.polarisation_increments)[: max(2, window)]
+        A += c.T @ c / s.dt_ps
+    vals, vecs = np.linalg.eigh(A)
+    vecs = vecs[:, np.argsort(vals)[::-1]]
+    for j in range(3):                                   # a deterministic sign: largest entry positive
+        if vecs[np.argmax(np.abs(vecs[:, j])), j] < 0:
+            vecs[:, j] = -vecs[:, j]
+    return vecs
+
+
+def _rotated(s: SpectralSeries, frame: np.ndarray) -> SpectralSeries:
+    if np.array_equal(frame, np.eye(3)):
+        return s
+    return SpectralSeries(name=s.name, dt_ps=s.dt_ps,
+                          tracer_increments=np.asarray(s.tracer_increments, dtype=np.float64) @ frame,
+                          polarisation_increments=np.asarray(s.polarisation_increments, dtype=np.float64) @ frame)
+
+
 # --------------------------------------------------------------------------- main
 def _validate(seeds: Sequence[SpectralSeries]) -> None:
     if len(seeds) == 0:
@@ -374,6 +405,18 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"unknown model options {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
     opt = {**DEFAULTS, **model_options}
     _validate(seeds)
+    if opt["frame"] not in ("principal", "lab"):
+        raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
+    if opt["frame"] == "principal":
+        # the estimate itself in the cell's frame (a frame estimated from the same data
+        # would select the ordinates it is fitted to: measured, z² 1.14 -> 1.60 for D*);
+        # the per-axis values from a second fit in the principal frame
+        main = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob, **{**model_options, "frame": "lab"})
+        frame = _principal_frame(seeds, opt["corr_window"])
+        rot = fit_spectral([_rotated(s, frame) for s in seeds], rng=rng.spawn(1)[0], n_draws=n_draws,
+                           ci_prob=ci_prob, **{**model_options, "frame": "lab", "band_check": False})
+        return replace(main, axes={**rot.axes, "frame": frame.tolist()}, settings={**main.settings, "frame": "principal"})
+    frame = np.eye(3)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
     n_ions = {np.asarray(s.tracer_increments).shape[1] for s in seeds}
     has_tr = min(n_ions) > 0
@@ -444,6 +487,18 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         if not ok:
             provisional.append(f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
                                f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
+
+    min_M = min(d["M"] for d in per)
+    if (provisional and opt["adaptive_band"] and opt["order"] is None
+            and min_M * opt["band_fraction"] / 2 >= 8 * (opt["max_order"] + 1)):
+        # the spectrum has more structure than max_order coefficients can follow on this
+        # band (e.g. 10 fs frames: a band up to 50 THz): fit a narrower one instead
+        # (nothing has been drawn from rng yet, so the narrower fit is the whole answer)
+        narrower = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob,
+                                **{**model_options, "frame": "lab", "band_fraction": opt["band_fraction"] / 2})
+        narrower.band.setdefault("halved_because", []).insert(0, {"band_fraction": opt["band_fraction"],
+                                                                  "reasons": provisional})
+        return narrower
 
     # ---- per seed summaries on the chosen band
     infl = opt["variance_inflation"]
@@ -595,21 +650,29 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
         ratio["haven_ratio"] = width["haven_ratio"] / crb["haven_ratio"]
 
-    axes = {}
+    axes = {"frame": frame.tolist()}
     for c in comps:
         key = "slope_tr" if c == "tr" else "slope_P"
-        # per-axis pooled over seeds (fixed effect on the per-axis slope, delta method)
-        est, lo, hi = [], [], []
+        # per-axis slopes pooled over seeds on the linear scale, each seed weighted by its
+        # number of increments (weights that do not depend on the estimates, so the
+        # average keeps the per-seed estimates' near-unbiasedness); normal draws on the
+        # linear scale, so an axis without diffusion gets an interval that reaches 0
+        nM = np.array([d["M"] for d in per], dtype=np.float64)
+        wM = nM / nM.sum()
+        est, lo, hi, ax_draws = [], [], [], []
+        e_ax = rng.standard_normal((3, n_draws))
         for ax in range(3):
             vals = np.array([s[c]["axes"][ax] for s in seed_sum])
             vs = np.array([s[c]["var_axes"][ax] for s in seed_sum]) * vals**2
-            wgt = 1 / np.maximum(vs, 1e-300)
-            m = float(np.sum(wgt * vals) / np.sum(wgt))
-            se = float(np.sqrt(1 / np.sum(wgt)))
-            est.append(m)
-            lo.append(m - z * se)
-            hi.append(m + z * se)
-        axes[key] = {"estimate": est, "lower": lo, "upper": hi}
+            m = float(wM @ vals)
+            v = float(wM**2 @ vs)
+            x = m + np.sqrt(v) * e_ax[ax]
+            q = np.quantile(x, [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2])
+            est.append(float(q[1]))
+            lo.append(float(q[0]))
+            hi.append(float(q[2]))
+            ax_draws.append(x)
+        axes[key] = {"estimate": est, "lower": lo, "upper": hi, "draws": np.array(ax_draws)}
 
     reasons = provisional + flat_fail
     band_check = {}
@@ -691,11 +754,30 @@ class SpectralEstimator:
         draws = {"slope_tr": np.asarray(fit.draws["slope_tr"]),
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
-                "axes": fit.axes, "settings": fit.settings}
+                "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
                                         "width_over_crb": fit.width_over_crb})
+
+
+def principal_values(fit: SpectralFit, data, ci_prob: float) -> dict:
+    """σ and D* along the principal axes (S/cm, cm²/s): (median, lower, upper) each.
+
+    An axis value is what the isotropic formula gives for a system in which every axis
+    diffused like this one (3 x the axis slope), so the three average to σ and D*.  The
+    directions (``frame``, columns, in the cell's Cartesian frame) are estimated from the
+    same data; the intervals do not include their uncertainty."""
+    tr = np.asarray(fit.axes["slope_tr"]["draws"])
+    P = np.asarray(fit.axes["slope_P"]["draws"])
+    out: dict = {"frame": fit.axes["frame"], "ci_prob": ci_prob}
+    p = [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2]
+    for ax in range(3):
+        phys = data.physical({"slope_tr": 3.0 * tr[ax][None, :], "slope_P_per_volume": 3.0 * P[ax][None, :] / data.volume_A3})
+        for key in ("sigma", "D_tr"):
+            lo, med, hi = np.quantile(np.asarray(phys[key]).ravel(), p)
+            out.setdefault(key, []).append([float(med), float(lo), float(hi)])
+    return out
 
 
 def _register() -> None:
