@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from uncertainty_gk import synthetic
-from uncertainty_gk.analysis import analyse_group, analyse_runs
+from uncertainty_gk.analysis import analyse_group, analyse_runs, format_table
 from uncertainty_gk.errors import AnalysisError
 from uncertainty_gk.estimators import JointSamples, available, build_group_data, create, register
-from uncertainty_gk.results import load_results, save_results
+from uncertainty_gk.results import AnalysisResult, load_results, save_results
 from uncertainty_gk.settings import AnalysisSettings, SettingsError
 
 FAST = dict(n_steps=300, per_seed=False)
@@ -173,4 +173,4 @@ def test_spectral_estimator_through_the_core():
     assert len(pv["sigma"]) == 3 and len(pv["D_tr"]) == 3
     assert np.mean([m for m, _, _ in pv["sigma"]]) == pytest.approx(res.quantities["sigma"].median, rel=0.1)
     assert np.mean([m for m, _, _ in pv["D_tr"]]) == pytest.approx(res.quantities["D_tr"].median, rel=0.05)
-    assert "principal axes: σ" in format_table([res])
+    assert "principal axes: σ" in format_table(AnalysisResult(groups=[res]))

@@ -316,7 +316,7 @@ def test_idle_axes_of_a_one_dimensional_channel_get_no_spurious_conductivity():
 def test_principal_values_find_a_rotated_channel():
     """A 1-D channel along a direction that is no Cartesian axis: the first principal
     axis is the channel (within a few degrees), it carries the whole slope, and the two
-    idle axes' intervals reach zero."""
+    idle axes get at most a percent of it, with intervals that reach (nearly) zero."""
     from scipy.spatial.transform import Rotation
 
     rot = Rotation.from_euler("xyz", [30, 50, 10], degrees=True).as_matrix()
@@ -328,7 +328,9 @@ def test_principal_values_find_a_rotated_channel():
     assert abs(frame[:, 0] @ rot[:, 0]) > np.cos(np.radians(5))
     est = np.array(fit.axes["slope_P"]["estimate"])
     assert est[0] / est.sum() > 0.98
-    assert all(fit.axes["slope_P"]["lower"][ax] <= 0.0 for ax in (1, 2))
+    # the idle axes: at most a percent of the channel's slope, intervals down to ~0
+    assert all(fit.axes["slope_P"]["upper"][ax] < 0.02 * est[0] for ax in (1, 2))
+    assert all(fit.axes["slope_P"]["lower"][ax] < 0.002 * est[0] for ax in (1, 2))
     lab = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, band_check=False, frame="lab")
     # in the cell's frame the channel's slope is spread over all three axes
     assert max(lab.axes["slope_P"]["estimate"]) / sum(lab.axes["slope_P"]["estimate"]) < 0.8

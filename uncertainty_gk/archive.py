@@ -17,6 +17,7 @@ options are unchanged are copied from the old archive instead of being parsed ag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,10 +35,12 @@ from xarray.backends import BackendArray
 
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
+from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
+from .h5chunks import ChunkWriter, compression_pool
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
-                     check_parameter, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
-                     package_version, resolve_species, sha256_file, time_axis)
+                     check_parameter, decimal_codes, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
+                     package_version, resolve_species, sha256_file, sha256_once, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
 #: Formats :func:`open_archive` reads (1: before checksums and compact storage).
@@ -110,11 +113,13 @@ class _Encoder:
         self.name = name
         self.mode, self.decimals = "float", None
         self.sha = hashlib.sha256()
+        self._first: tuple | None = None       # (first chunk, its codes): checked once, encoded once
         if not quantise:
             return
-        n = decimals_of(first)
+        n, q = decimal_codes(first)
         if n is not None:
             self.mode, self.decimals = "decimal", n
+            self._first = (first, q)
         elif name == "positions":
             n = self._fractional_decimals(first, first_cell)
             if n is not None:
@@ -154,16 +159,20 @@ class _Encoder:
         if self.mode == "float":
             out = np.ascontiguousarray(x, dtype="<f8")
         elif self.mode == "decimal":
-            q = np.rint(x * 10.0 ** self.decimals)
-            if not exact_at(x, q, self.decimals):
-                raise _Requantise(self.name)
+            if self._first is not None and self._first[0] is x:
+                q = self._first[1]             # decimal_codes checked these exactly already
+            else:
+                q = np.rint(x * 10.0 ** self.decimals)
+                if not exact_at(x, q, self.decimals):
+                    raise _Requantise(self.name)
+            self._first = None
             out = np.ascontiguousarray(q, dtype="<i8")
         else:
             q = self._fractional_q(x, cell, self.decimals)
             if not np.array_equal(decimal_fractional_to_cartesian(q, self.decimals, cell), x):
                 raise _Requantise(self.name)
             out = np.ascontiguousarray(q, dtype="<i8")
-        self.sha.update(out.tobytes())
+        self.sha.update(memoryview(out).cast("B"))
         return out
 
 
@@ -276,30 +285,39 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
     steps, times, cells = [], [], []
     n = 0
     with writing(target), h5netcdf.File(path, "a") as f, progress.bar(
-            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar:
+            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar, \
+            compression_pool() as pool:
         g = f[group]
+        writers = {name: ChunkWriter(g.variables[name]._h5ds, pool) for name in encoders}
         chunk = first
-        while chunk is not None:
-            m = chunk.n_frames
-            check_frames(chunk, source=source, first_frame=n)
-            ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
-                                          if getattr(chunk, v) is not None))
-            g.resize_dimension("time", n + m)
-            for name, enc in encoders.items():
-                arr = getattr(chunk, name)
-                if arr is None:
-                    raise SchemaError(f"{source}: {name} present in the first frames but missing later "
-                                      f"(frame {n}); dump them in every frame or in none")
-                g.variables[name][n:n + m] = enc.encode(arr, chunk.cell)
-            times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                   frame_interval_ps=info.frame_interval_ps, source=source,
-                                   reader_times=info.reader_times))
-            if chunk.step is not None:
-                steps.append(np.asarray(chunk.step, dtype=np.int64))
-            cells.append(np.asarray(chunk.cell, dtype=np.float64))
-            n += m
-            pbar.update(m)
-            chunk = next(chunks, None)
+        try:
+            while chunk is not None:
+                m = chunk.n_frames
+                check_frames(chunk, source=source, first_frame=n)
+                ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
+                                              if getattr(chunk, v) is not None))
+                g.resize_dimension("time", n + m)
+                for name, enc in encoders.items():
+                    arr = getattr(chunk, name)
+                    if arr is None:
+                        raise SchemaError(f"{source}: {name} present in the first frames but missing later "
+                                          f"(frame {n}); dump them in every frame or in none")
+                    writers[name].write(n, enc.encode(arr, chunk.cell))
+                times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
+                                       frame_interval_ps=info.frame_interval_ps, source=source,
+                                       reader_times=info.reader_times))
+                if chunk.step is not None:
+                    steps.append(np.asarray(chunk.step, dtype=np.int64))
+                cells.append(np.asarray(chunk.cell, dtype=np.float64))
+                n += m
+                pbar.update(m)
+                chunk = next(chunks, None)
+            for w in writers.values():
+                w.close()
+        except BaseException:
+            for w in writers.values():
+                w.abort()
+            raise
         t = np.concatenate(times)
         if t.size > 1 and not np.all(np.diff(t) > 0):
             i = int(np.argmax(~(np.diff(t) > 0)))
@@ -354,7 +372,7 @@ def _digest_dataset(d) -> dict:
     else:
         step = max(1, _SLAB_BYTES // max(1, d.dtype.itemsize * (d.size // d.shape[0])))
         for a in range(0, d.shape[0], step):
-            h.update(np.ascontiguousarray(d[a:a + step], dtype=d.dtype.newbyteorder("<")).tobytes())
+            h.update(memoryview(np.ascontiguousarray(d[a:a + step], dtype=d.dtype.newbyteorder("<"))).cast("B"))
         dtype = d.dtype.newbyteorder("<").str
     return {"sha256": h.hexdigest(), "dtype": dtype, "shape": list(d.shape)}
 
@@ -641,7 +659,7 @@ def _check_group(members: dict, spec, summary: RunSummary, species: np.ndarray, 
 
 
 def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool | None = None,
-           log=None) -> IngestReport:
+           log=None, client=None, on_run_error=None) -> IngestReport:
     """Read every run of a manifest and write the campaign archive atomically.
 
     Parameters
@@ -655,6 +673,16 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         longer lists are an error unless ``overwrite``.
     log : callable, optional
         Called with one-line messages (e.g. ``print``).
+    client : dask.distributed.Client, optional
+        Parse the runs on its workers, one task per run: each writes its run into a part
+        file in a temporary directory beside ``out_path`` (which the workers must see);
+        this process then copies the parts into the archive in manifest order, verifying
+        their checksums.  The archive holds the same arrays and attributes, bit for bit,
+        as without a client.
+    on_run_error : callable, optional
+        Called with ``(run name, exception)`` for a run that cannot be read; the other runs
+        are archived (``--keep-going``).  Without it the first bad run stops the ingest and
+        nothing is written.
     """
     from .io.dispatch import open_trajectory, type_map
     from .manifest import Manifest, load_manifest
@@ -662,7 +690,11 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     if _is_zarr(out_path):
         from .zarr_archive import ingest_zarr
 
-        return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log)
+        if on_run_error is not None:
+            raise UGKError(f"{out_path}: --keep-going is not available for zarr stores yet; ingest without it (a "
+                           "store keeps every run written before a bad one), or write a .nc archive")
+        return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log,
+                           client=client)
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
     out_path = Path(out_path)
@@ -683,39 +715,53 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     summaries: list[RunSummary] = []
     members: dict = {}
     contents: dict = {}
-    with AtomicOutput(out_path, inputs=inputs) as tmp:
+    n_runs = len(manifest.runs)
+    # every input is read once to hash it (fingerprints, then the provenance the readers record)
+    with AtomicOutput(out_path, inputs=inputs) as tmp, _parts_directory(out_path, client) as parts, sha256_once():
+        plan = []                      # (spec, files, opts, reuse) in manifest order
         for i, spec in enumerate(manifest.runs):
             files, opts = _run_fingerprint(spec)
             _check_same_content(contents, spec, files)
-            hashes = [s.as_dict() for s in files]
-            prev = old.get(spec.name)
-            reuse = prev is not None and [s["sha256"] for s in prev[0]] == [s["sha256"] for s in hashes] \
-                and prev[1] == opts
-            if reuse:
-                intact, why = _group_intact(out_path, spec.name)
-                if not intact:
-                    reuse = False
-                    msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
-                           f"({why}); reading it again from its inputs instead of copying it")
-                    warnings.warn(msg, UGKWarning, stacklevel=2)
-                    say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {msg}")
-            if reuse:
-                with _open_run(out_path, spec.name) as ds:
-                    summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
-                    summary.reused = True
-                    species = ds["species"].values
-                    dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: inputs unchanged (sha256) and archive "
-                    "checksums verified, reused")
-            else:
-                summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
-                                                   open_trajectory, target=out_path)
-                say(f"[{i + 1}/{len(manifest.runs)}] {spec.name}: {summary.n_frames} frames x "
-                    f"{summary.n_atoms} atoms, {summary.t_start_ps:g}-{summary.t_end_ps:g} ps"
-                    + "".join(f"; {n}" for n in summary.notes))
-            seal_run(tmp, spec.name, target=out_path)
+            plan.append((spec, files, opts, _reusable(out_path, old, spec, files, opts,
+                                                      lambda m, i=i: say(f"[{i + 1}/{n_runs}] {m}"))))
+        parsed: dict = {}
+        if parts is not None:
+            todo = [(spec, files, opts, str(parts / f"run{i}.nc"), str(out_path))
+                    for i, (spec, files, opts, reuse) in enumerate(plan) if not reuse]
+            outcomes = map_tasks(_ingest_part, todo, client=client, desc="ingest", unit="run",
+                                 show_progress=show_progress)
+            parsed = {item[0].name: (item[3], res) for item, res in zip(todo, outcomes)}
+        for i, (spec, files, opts, reuse) in enumerate(plan):
+            try:
+                if reuse:
+                    summary, species, dt = _reuse_run(tmp, spec, out_path, show_progress)
+                    say(f"[{i + 1}/{n_runs}] {spec.name}: inputs unchanged (sha256) and archive checksums verified, "
+                        "reused")
+                else:
+                    if spec.name in parsed:
+                        part, res = parsed[spec.name]
+                        if isinstance(res, TaskFailure):
+                            raise res.exc
+                        summary, species, dt, caught = res
+                        for category, message in caught:       # the worker's warnings, in order
+                            warnings.warn(message, category, stacklevel=2)
+                        _transplant_run(part, tmp, spec.name, target=out_path)
+                    else:
+                        summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
+                                                           open_trajectory, target=out_path)
+                        seal_run(tmp, spec.name, target=out_path)
+                    say(f"[{i + 1}/{n_runs}] {spec.name}: {summary.n_frames} frames x {summary.n_atoms} atoms, "
+                        f"{summary.t_start_ps:g}-{summary.t_end_ps:g} ps" + "".join(f"; {n}" for n in summary.notes))
+            except UGKError as exc:
+                if on_run_error is None:
+                    raise
+                _drop_group(tmp, spec.name, target=out_path)
+                on_run_error(spec.name, exc)
+                continue
             _check_group(members, spec, summary, species, dt)
             summaries.append(summary)
+        if not summaries:
+            raise UGKError(f"{out_path}: no run of the manifest could be read; nothing written")
         root = {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "campaign": json.dumps(manifest.campaign)}
@@ -724,6 +770,136 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
             root["manifest_sha256"] = sha256_file(manifest.path)
         _write_root_attrs(tmp, root, target=out_path)
     return IngestReport(path=out_path, runs=summaries)
+
+
+def _reusable(out_path, old: dict, spec, files, opts, say) -> bool:
+    """Whether run ``spec`` of the existing archive can be copied instead of read again."""
+    prev = old.get(spec.name)
+    if prev is None or [s["sha256"] for s in prev[0]] != [s.sha256 for s in files] or prev[1] != opts:
+        return False
+    intact, why = _group_intact(out_path, spec.name)
+    if not intact:
+        msg = (f"{out_path}: run {spec.name}: inputs unchanged, but the archived copy fails its check "
+               f"({why}); reading it again from its inputs instead of copying it")
+        warnings.warn(msg, UGKWarning, stacklevel=3)
+        say(f"{spec.name}: {msg}")
+    return intact
+
+
+def _reuse_run(tmp, spec, out_path, show_progress):
+    with _open_run(out_path, spec.name) as ds:
+        summary = copy_run(tmp, spec.name, ds, show_progress=show_progress, target=out_path)
+        summary.reused = True
+        species = ds["species"].values
+        dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
+    seal_run(tmp, spec.name, target=out_path)
+    return summary, species, dt
+
+
+@contextlib.contextmanager
+def _parts_directory(out_path: Path, client):
+    """With a client: a temporary directory beside ``out_path`` for the runs parsed on workers
+    (named like the archive's temporary file, so a killed ingest's parts are cleaned up by the
+    next write of the same archive); removed at the end.  Without one: None."""
+    if client is None:
+        yield None
+        return
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.ugk-{os.getpid()}-", suffix=".tmp",
+                                 dir=out_path.parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _ingest_part(spec, files, opts, part: str, target: str):
+    """Worker task: read one run into its own sealed one-run file ``part``.
+
+    Returns (summary, species, frame interval, warnings as (category, message)); the
+    caller copies the run into the archive (:func:`_transplant_run`).
+    """
+    from .io.dispatch import open_trajectory, type_map
+
+    with warnings.catch_warnings(record=True) as caught, sha256_once({f.path: f.sha256 for f in files}):
+        warnings.simplefilter("always")
+        summary, species, dt = _ingest_run(part, spec, files, opts, False, type_map, open_trajectory, target=target)
+        seal_run(part, spec.name, target=target)
+    return summary, species, dt, [(w.category, str(w.message)) for w in caught]
+
+
+#: netCDF-4 attributes holding per-file dimension ids, renumbered when a run moves between files.
+_DIMID_ATTRS = ("_Netcdf4Dimid", "_Netcdf4Coordinates")
+
+
+def _transplant_run(part, path, group: str, *, target=None) -> None:
+    """Copy run ``group`` from the one-run file ``part`` into ``path`` as it is, then check it.
+
+    HDF5 copies the stored (compressed) chunks unchanged; netCDF-4 dimension ids, which
+    count through a file, are shifted to follow those already in ``path`` as if the run
+    had been written there.  The copy must match the checksums sealed on the worker.
+    """
+    import h5netcdf
+    import h5py
+
+    if not os.path.exists(path):
+        with writing(target or path), h5netcdf.File(path, "w"):
+            pass                  # a netCDF-4 file (its _NCProperties), as the first run written here makes it
+    with writing(target or path), h5py.File(path, "a") as dst, h5py.File(part, "r") as src:
+        # as h5netcdf numbers a new dimension: one more than the largest id of a dimension scale
+        ids = [int(d.attrs.get("_Netcdf4Dimid", -1)) for d in _datasets(dst)
+               if d.attrs.get("CLASS", None) == b"DIMENSION_SCALE"]
+        shift = max(ids, default=-1) + 1
+        src.copy(src[group], dst, name=group)
+        for d in _datasets(dst[group]):
+            for key in _DIMID_ATTRS:
+                if key in d.attrs:
+                    value = d.attrs[key]
+                    d.attrs[key] = (np.asarray(value) + shift).astype(np.asarray(value).dtype)
+        _reattach_scales(src[group], dst[group])
+        problems, _, has = verify_group(dst[group], group)
+    if problems or not has:
+        raise OutputError(f"{target or path}: run {group}: the copy of the run parsed on a worker does not match "
+                          f"its checksums ({'; '.join(problems) or 'none recorded'}); nothing was written")
+
+
+def _reattach_scales(src, dst) -> None:
+    """Attach the dimension scales of the copied group ``dst`` as they are attached in ``src``.
+
+    HDF5 copies object references inside compound attributes (the scales'
+    ``REFERENCE_LIST``) unchanged, so after a copy between files they point into the
+    source file; they are rebuilt here, scale by scale in the order of the source's
+    lists, which gives the same lists.
+    """
+    for d in _datasets(dst):
+        for key in ("DIMENSION_LIST", "REFERENCE_LIST"):
+            if key in d.attrs:
+                del d.attrs[key]
+    for scale in _datasets(src):
+        if scale.attrs.get("CLASS", None) != b"DIMENSION_SCALE" or "REFERENCE_LIST" not in scale.attrs:
+            continue
+        target = dst[scale.name[len(src.name) + 1:]]
+        for ref, axis in scale.attrs["REFERENCE_LIST"]:
+            attached = src.file[ref]
+            dst[attached.name[len(src.name) + 1:]].dims[int(axis)].attach_scale(target)
+
+
+def _datasets(group):
+    import h5py
+
+    out = []
+    group.visititems(lambda _, obj: out.append(obj) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def _drop_group(path, group: str, *, target=None) -> None:
+    """Remove what a failed run left in the temporary archive."""
+    import h5py
+
+    with writing(target or path), h5py.File(path, "a") as f:
+        if group in f:
+            del f[group]
 
 
 def _check_same_content(contents: dict, spec, files) -> None:

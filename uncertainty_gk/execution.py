@@ -23,7 +23,7 @@ from typing import Any
 from . import progress
 from .errors import UGKError
 
-__all__ = ["map_tasks", "local_client", "connect", "TaskFailure"]
+__all__ = ["map_tasks", "local_client", "connect", "TaskFailure", "worker_environ"]
 
 
 class TaskFailure:
@@ -86,9 +86,30 @@ def local_client(n_workers: int) -> Iterator[Any]:
     if n_workers < 1:
         raise UGKError(f"--workers {n_workers}: need at least 1 worker")
     dd = _require_distributed()
-    with dd.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                         silence_logs=40) as cluster, dd.Client(cluster) as client:
+    import dask
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}), \
+            dd.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=40) as cluster, dd.Client(cluster) as client:
         yield client
+
+
+def worker_environ() -> dict:
+    """dask's environment for new worker processes, without ``MALLOC_TRIM_THRESHOLD_``.
+
+    dask sets it so that workers give freed memory back to the system at once; setting it
+    at all also freezes glibc's mmap threshold at 128 KiB, so every large numpy temporary
+    is mapped and zeroed anew, and the diagnostics and MSDs ran 1.5-2x slower on a worker
+    than in one process (measured with benchmarks/bench_distributed_overhead.py).  Worker
+    processes of ``local_client`` allocate as this process does.  For a cluster of your
+    own, set ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_`` likewise (see
+    docs/large_campaigns.md).
+    """
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
 
 
 @contextlib.contextmanager

@@ -21,9 +21,11 @@ lattice vectors as rows (``cell[i, :]`` is vector ``a``, ``b`` or ``c``); it has
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -99,12 +101,42 @@ class SourceFile:
 
 
 def sha256_file(path, chunk_bytes: int = 1 << 22) -> str:
-    """SHA-256 hex digest of a file's bytes, read in 4 MiB chunks."""
+    """SHA-256 hex digest of a file's bytes, read in 4 MiB chunks.
+
+    Inside :func:`sha256_once`, a file is read only once (its first digest is returned again).
+    """
+    seen = getattr(_SHA256_SEEN, "digests", None)
+    key = os.path.realpath(path) if seen is not None else None
+    if key is not None and key in seen:
+        return seen[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk_bytes):
             h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if key is not None:
+        seen[key] = digest
+    return digest
+
+
+_SHA256_SEEN = threading.local()
+
+
+@contextlib.contextmanager
+def sha256_once(known: Mapping[str, str] | None = None):
+    """Within this block (in this thread), :func:`sha256_file` hashes each file once (e.g. the
+    inputs of a campaign, fingerprinted before reading and recorded in each run's provenance).
+
+    ``known``: path -> digest already computed (e.g. by the process that sent a task).
+    """
+    outer = getattr(_SHA256_SEEN, "digests", None)
+    seen = {} if outer is None else outer
+    seen.update({os.path.realpath(p): d for p, d in (known or {}).items()})
+    _SHA256_SEEN.digests = seen
+    try:
+        yield
+    finally:
+        _SHA256_SEEN.digests = outer
 
 
 # --------------------------------------------------------------------------- streaming
@@ -292,6 +324,10 @@ def check_frames(chunk: FrameChunk, *, source: str, first_frame: int, positions:
     if not positions:
         return
     pos = chunk.positions
+    # one pass in the usual case: max and min propagate NaN, and catch infinities and absurd values
+    if pos.size and bool((pos.max(axis=(1, 2)) <= MAX_COORDINATE_A).all()
+                         and (pos.min(axis=(1, 2)) >= -MAX_COORDINATE_A).all()):
+        return
     finite = np.isfinite(pos).all(axis=(1, 2))
     if not finite.all():
         f = int(np.argmax(~finite))
@@ -316,20 +352,50 @@ def decimals_of(x: np.ndarray) -> int | None:
     """The smallest N <= MAX_DECIMALS such that every value of ``x`` is exactly an
     N-decimal number (``round(x * 10**N) / 10**N == x`` bit for bit, or ``x`` is such a
     number already decoded as ``q * 10**-N``), else None."""
+    return decimal_codes(x)[0]
+
+
+def decimal_codes(x: np.ndarray) -> tuple[int | None, np.ndarray | None]:
+    """``(N, round(x * 10**N))`` for N = :func:`decimals_of` ``(x)`` (the codes as float64,
+    in the shape of ``x``), or ``(None, None)``."""
     x = np.asarray(x, dtype=np.float64)
-    if x.size == 0 or not np.isfinite(x).all():
-        return None
-    for n in range(MAX_DECIMALS + 1):
+    flat = x.reshape(-1)
+    if flat.size == 0 or not np.isfinite(flat).all():
+        return None, None
+    # The answer for a sample is never larger than for all values (a value exact at N is in
+    # both), so trying all values only from the sample's N on gives the same N at a fraction
+    # of the cost (usually one pass over all values instead of N + 1).
+    start, _ = _smallest_decimals(flat[:_DECIMALS_SAMPLE], 0)
+    if start is None:
+        return None, None
+    n, q = _smallest_decimals(flat, start)
+    return n, (None if q is None else q.reshape(x.shape))
+
+
+#: Values tried first by :func:`decimals_of`.
+_DECIMALS_SAMPLE = 4096
+
+
+def _smallest_decimals(x: np.ndarray, start: int) -> tuple[int | None, np.ndarray | None]:
+    # max |rint(x * 10**n)| is rint(max |x| * 10**n) (both operations are monotone)
+    largest = max(abs(float(x.max(initial=0.0))), abs(float(x.min(initial=0.0))))
+    for n in range(start, MAX_DECIMALS + 1):
+        if np.rint(largest * 10.0 ** n) >= 2.0 ** 53:
+            return None, None
         q = np.rint(x * 10.0 ** n)
-        if np.abs(q).max(initial=0.0) >= 2.0 ** 53:
-            return None
         if exact_at(x, q, n):
-            return n
-    return None
+            return n, q
+    return None, None
 
 
 def exact_at(x: np.ndarray, q: np.ndarray, n: int) -> bool:
-    return bool(np.all((q / 10.0 ** n == x) | (q * 10.0 ** -n == x)))
+    """Whether ``q / 10**n`` or ``q * 10**-n`` is ``x`` bit for bit, for every value
+    (the second form only computed where the first differs)."""
+    ok = q / 10.0 ** n == x
+    if ok.all():
+        return True
+    bad = ~ok
+    return bool(np.array_equal(q[bad] * 10.0 ** -n, x[bad]))
 
 
 def decimal_fractional_to_cartesian(q: np.ndarray, decimals: int, cells: np.ndarray) -> np.ndarray:

@@ -20,12 +20,21 @@ def write_json(path, obj) -> None:
 def cmd_ingest(args) -> int:
     from ..archive import ingest
 
-    report = ingest(args.manifest, args.output, overwrite=args.overwrite,
-                    log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    failed: list = []
+
+    def on_error(name, exc):
+        failed.append(name)
+        print(f"error: run {name}: {exc}", file=sys.stderr)
+
+    with execution_client(args) as client:
+        report = ingest(args.manifest, args.output, overwrite=args.overwrite,
+                        log=None if args.quiet else (lambda m: print(m, file=sys.stderr)), client=client,
+                        on_run_error=on_error if args.keep_going else None)
     frames = sum(r.n_frames for r in report.runs)
     print(f"wrote {report.path}: {len(report.runs)} runs, {frames} frames"
-          + (f" ({report.n_reused} reused unchanged)" if report.n_reused else ""))
-    return 0
+          + (f" ({report.n_reused} reused unchanged)" if report.n_reused else "")
+          + (f"; {len(failed)} run(s) could not be read and are missing: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 def cmd_verify(args) -> int:
@@ -157,6 +166,9 @@ def register(sub, common) -> None:
                         "[zarr] extra)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace an existing archive even if it holds runs the manifest no longer lists")
+    s.add_argument("--keep-going", action="store_true",
+                   help="report runs that cannot be read and archive the others (exit status 1)")
+    add_execution(s)
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("verify", parents=[common], help="check every stored array of an archive against its checksum",

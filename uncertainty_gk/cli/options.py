@@ -76,7 +76,8 @@ def add_execution(s: argparse.ArgumentParser) -> None:
     """Where the work runs (default: this process, no dask import)."""
     g = s.add_argument_group("execution")
     g.add_argument("--workers", type=int, default=None,
-                   help="run diagnoses and groups on a local dask cluster of N worker processes (same numbers)")
+                   help="run the work of each run or group on a local dask cluster of N worker processes "
+                        "(same numbers)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing dask scheduler, e.g. tcp://host:8786 (see docs/large_campaigns.md)")
 

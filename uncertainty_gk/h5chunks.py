@@ -1,0 +1,143 @@
+"""Write the frames of an HDF5 dataset as whole compressed chunks, compressing in threads.
+
+HDF5 compresses a chunked dataset chunk by chunk in the writing thread, holding
+Python's global lock: while a 150 MB trajectory is deflated nothing else runs, and
+compressing takes as long as parsing the text.  :class:`ChunkWriter` applies the
+dataset's own filter pipeline (byte shuffle, then deflate at the dataset's level, the
+pipeline h5netcdf creates for ``compression="gzip", shuffle=True``) with ``zlib`` in a
+small thread pool (``zlib`` releases the lock) and stores each chunk with
+``write_direct_chunk``; meanwhile the calling thread goes on reading and parsing.  The
+bytes stored are those HDF5 would store (the same zlib, the same level), so files are
+unchanged and any netCDF/HDF5 reader reads them.  Datasets with another filter
+pipeline are written the ordinary way.
+
+Frames arrive in order (:meth:`ChunkWriter.write`); a chunk is compressed once all its
+frames are there, the last partial chunk on :meth:`ChunkWriter.close` (padded; HDF5
+ignores what lies beyond the dataset's extent).  The number of threads never changes
+what is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["ChunkWriter", "compression_pool"]
+
+#: HDF5 filter ids (H5Zpublic.h).
+_DEFLATE, _SHUFFLE = 1, 2
+#: Uncompressed bytes handed to the threads and not yet stored, at most.
+MAX_PENDING_BYTES = 192 << 20
+
+
+def compression_pool(max_threads: int = 4) -> ThreadPoolExecutor:
+    """Threads that compress chunks: one per core, at most ``max_threads``."""
+    return ThreadPoolExecutor(max_workers=max(1, min(max_threads, os.cpu_count() or 1)),
+                              thread_name_prefix="ugk-deflate")
+
+
+def _pipeline(dset) -> tuple[bool, int] | None:
+    """(shuffle, deflate level) of a dataset whose filters are [shuffle,] deflate; else None."""
+    plist = dset.id.get_create_plist()
+    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    ids = [f[0] for f in filters]
+    if ids == [_SHUFFLE, _DEFLATE]:
+        return True, int(filters[1][2][0])
+    if ids == [_DEFLATE]:
+        return False, int(filters[0][2][0])
+    return None
+
+
+def _compress(block: np.ndarray, shuffle: bool, level: int) -> bytes:
+    if shuffle and block.dtype.itemsize > 1:
+        block = np.ascontiguousarray(block.reshape(-1).view(np.uint8).reshape(-1, block.dtype.itemsize).T)
+    return zlib.compress(memoryview(np.ascontiguousarray(block)).cast("B"), level)
+
+
+class ChunkWriter:
+    """Frames ``[n, n + m)`` of an h5py dataset chunked along its first axis, written in order.
+
+    ``pool`` is a :func:`compression_pool` (shared by the datasets of a run).  The
+    dataset's first axis must already extend over the frames written (resize before
+    :meth:`write`).  Call :meth:`close` when all frames are written (it stores the last
+    partial chunk and waits for the threads); :meth:`abort` drops what is pending.
+    """
+
+    def __init__(self, dset, pool: ThreadPoolExecutor):
+        self.dset = dset
+        self.pool = pool
+        self.chunks = dset.chunks
+        pipeline = _pipeline(dset) if self.chunks is not None else None
+        self.direct = pipeline is not None
+        self.shuffle, self.level = pipeline if pipeline is not None else (False, 0)
+        self.tail: np.ndarray | None = None        # frames of the incomplete chunk at the end
+        self.tail_start = 0
+        self.pending: deque[tuple[tuple, Future, int]] = deque()
+        self.pending_bytes = 0
+
+    def write(self, start: int, data: np.ndarray) -> None:
+        """Store ``data`` as frames ``start, start + 1, ...`` (directly after the previous ones)."""
+        if not self.direct:
+            self.dset[start:start + len(data)] = data
+            return
+        data = np.asarray(data, dtype=self.dset.dtype)
+        if self.tail is not None:
+            data = np.concatenate([self.tail, data])
+            start = self.tail_start
+        k = self.chunks[0]
+        n_full = (len(data) // k) * k
+        for a in range(0, n_full, k):
+            self._submit(start + a, data[a:a + k])
+        self.tail = data[n_full:].copy() if n_full < len(data) else None
+        self.tail_start = start + n_full
+        self._store(block=False)
+
+    def close(self) -> None:
+        """Store the last partial chunk and everything still compressing."""
+        if self.tail is not None:
+            padded = np.zeros((self.chunks[0],) + self.tail.shape[1:], dtype=self.tail.dtype)
+            padded[:len(self.tail)] = self.tail
+            self._submit(self.tail_start, padded)
+            self.tail = None
+        while self.pending:
+            self._store_one()
+
+    def abort(self) -> None:
+        for _, fut, _ in self.pending:
+            fut.cancel()
+        self.pending.clear()
+        self.tail = None
+
+    # ----------------------------------------------------------------- internals
+    def _submit(self, t0: int, frames: np.ndarray) -> None:
+        """Compress the chunks of ``frames`` (whole chunks along the first axis) at frame ``t0``."""
+        rest = self.chunks[1:]
+        shape = frames.shape[1:]
+        # chunks along the other axes (atoms, when one frame is larger than a chunk)
+        starts = np.stack(np.meshgrid(*[np.arange(0, s, c) for s, c in zip(shape, rest)], indexing="ij"),
+                          axis=-1).reshape(-1, len(shape)) if shape else np.zeros((1, 0), dtype=int)
+        for off in starts:
+            sl = tuple(slice(int(o), int(o) + c) for o, c in zip(off, rest))
+            block = frames[(slice(None),) + sl]
+            if block.shape[1:] != tuple(rest):
+                padded = np.zeros((len(block),) + tuple(rest), dtype=block.dtype)
+                padded[(slice(None),) + tuple(slice(0, s) for s in block.shape[1:])] = block
+                block = padded
+            offset = (int(t0),) + tuple(int(o) for o in off)
+            self.pending.append((offset, self.pool.submit(_compress, block, self.shuffle, self.level), block.nbytes))
+            self.pending_bytes += block.nbytes
+            self._store(block=self.pending_bytes > MAX_PENDING_BYTES)
+
+    def _store(self, *, block: bool) -> None:
+        """Store finished chunks in order; with ``block``, wait until under the memory bound."""
+        while self.pending and (self.pending[0][1].done() or (block and self.pending_bytes > MAX_PENDING_BYTES)):
+            self._store_one()
+
+    def _store_one(self) -> None:
+        offset, fut, nbytes = self.pending.popleft()
+        self.dset.id.write_direct_chunk(offset, fut.result(), 0)
+        self.pending_bytes -= nbytes
