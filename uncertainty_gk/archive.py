@@ -94,6 +94,47 @@ class _Requantise(Exception):
     """A later chunk has more decimals than the first: store this run as float64."""
 
 
+class FrameAxes:
+    """The per-frame axes of one run as its chunks stream in (time, step, cell), and
+    the checks and encodings every chunk gets before any archive backend writes it."""
+
+    def __init__(self, info, source: str):
+        self.info, self.source = info, source
+        self.times: list[np.ndarray] = []
+        self.steps: list[np.ndarray] = []
+        self.cells: list[np.ndarray] = []
+
+    def add(self, chunk, first_frame: int, encoders: Mapping, target) -> dict[str, np.ndarray]:
+        """Check ``chunk`` (frames ``first_frame``...), record its axes and return the
+        encoded frame arrays by variable name."""
+        n, m, info = first_frame, chunk.n_frames, self.info
+        check_frames(chunk, source=self.source, first_frame=n)
+        ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders if getattr(chunk, v) is not None))
+        encoded = {}
+        for name, enc in encoders.items():
+            arr = getattr(chunk, name)
+            if arr is None:
+                raise SchemaError(f"{self.source}: {name} present in the first frames but missing later "
+                                  f"(frame {n}); dump them in every frame or in none")
+            encoded[name] = enc.encode(arr, chunk.cell)
+        self.times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
+                                    frame_interval_ps=info.frame_interval_ps, source=self.source,
+                                    reader_times=info.reader_times))
+        if chunk.step is not None:
+            self.steps.append(np.asarray(chunk.step, dtype=np.int64))
+        self.cells.append(np.asarray(chunk.cell, dtype=np.float64))
+        return encoded
+
+    def time(self) -> np.ndarray:
+        """The whole time axis (ps), refused unless strictly increasing."""
+        t = np.concatenate(self.times)
+        if t.size > 1 and not np.all(np.diff(t) > 0):
+            i = int(np.argmax(~(np.diff(t) > 0)))
+            raise SchemaError(f"{self.source}: time does not increase at frame {i + 1} ({t[i]} -> {t[i + 1]} ps); "
+                              "frames must be in time order without repeats")
+        return t
+
+
 class _Encoder:
     """How one frame variable is stored, and the checksum of what was stored.
 
@@ -282,7 +323,7 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
         warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
         skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
 
-    steps, times, cells = [], [], []
+    axes = FrameAxes(info, source)
     n = 0
     with writing(target), h5netcdf.File(path, "a") as f, progress.bar(
             total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar, \
@@ -293,22 +334,10 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
         try:
             while chunk is not None:
                 m = chunk.n_frames
-                check_frames(chunk, source=source, first_frame=n)
-                ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders
-                                              if getattr(chunk, v) is not None))
+                encoded = axes.add(chunk, n, encoders, target)
                 g.resize_dimension("time", n + m)
-                for name, enc in encoders.items():
-                    arr = getattr(chunk, name)
-                    if arr is None:
-                        raise SchemaError(f"{source}: {name} present in the first frames but missing later "
-                                          f"(frame {n}); dump them in every frame or in none")
-                    writers[name].write(n, enc.encode(arr, chunk.cell))
-                times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                       frame_interval_ps=info.frame_interval_ps, source=source,
-                                       reader_times=info.reader_times))
-                if chunk.step is not None:
-                    steps.append(np.asarray(chunk.step, dtype=np.int64))
-                cells.append(np.asarray(chunk.cell, dtype=np.float64))
+                for name, arr in encoded.items():
+                    writers[name].write(n, arr)
                 n += m
                 pbar.update(m)
                 chunk = next(chunks, None)
@@ -318,15 +347,11 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
             for w in writers.values():
                 w.abort()
             raise
-        t = np.concatenate(times)
-        if t.size > 1 and not np.all(np.diff(t) > 0):
-            i = int(np.argmax(~(np.diff(t) > 0)))
-            raise SchemaError(f"{source}: time does not increase at frame {i + 1} ({t[i]} -> {t[i + 1]} ps); "
-                              "frames must be in time order without repeats")
+        t = axes.time()
         g.variables["time"][:] = t
-        if steps:
-            g.variables["step"][:] = np.concatenate(steps)
-        cell = np.concatenate(cells)
+        if axes.steps:
+            g.variables["step"][:] = np.concatenate(axes.steps)
+        cell = np.concatenate(axes.cells)
         constant = bool(np.allclose(cell, cell[:1], rtol=0, atol=1e-9))
         if constant:
             cv = g.create_variable("cell", ("cell_vector", "xyz"), np.float64, data=cell[0])
@@ -699,11 +724,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         manifest = load_manifest(manifest)
     out_path = Path(out_path)
     say = log or (lambda msg: None)
-    inputs = [manifest.path] if manifest.path is not None else []
-    for r in manifest.runs:
-        inputs += list(r.trajectory) + ([r.log] if r.log else [])
-        if "data_file" in r.options:
-            inputs.append(r.options["data_file"])
+    inputs = manifest.input_files()
     refuse_inputs(out_path, inputs)
     old = _reusable_groups(out_path) if out_path.exists() else {}
     if out_path.exists() and not old and not overwrite:

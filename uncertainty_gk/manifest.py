@@ -91,6 +91,15 @@ class Manifest:
     runs: list[RunSpec]
     campaign: dict = field(default_factory=dict)
 
+    def input_files(self) -> list:
+        """Every file the manifest reads: itself, each run's trajectory, log and data file."""
+        out = [self.path] if self.path is not None else []
+        for r in self.runs:
+            out += list(r.trajectory) + ([r.log] if r.log else [])
+            if "data_file" in r.options:
+                out.append(r.options["data_file"])
+        return out
+
 
 def detect_format(path: Path) -> str:
     """Trajectory format from the file name, or by asking the registered readers (content)."""

@@ -38,14 +38,14 @@ import numpy as np
 import xarray as xr
 
 from . import progress
-from .archive import (ARCHIVE_FORMAT, ARCHIVE_FORMATS, CHECKSUM_ATTR, FRAME_VARIABLES, IngestReport, RunSummary,
-                      VerifyReport, _check_group, _check_same_content, _chunk_shape, _Encoder, _Requantise,
+from .archive import (ARCHIVE_FORMAT, ARCHIVE_FORMATS, CHECKSUM_ATTR, FRAME_VARIABLES, FrameAxes, IngestReport,
+                      RunSummary, VerifyReport, _check_group, _check_same_content, _chunk_shape, _Encoder, _Requantise,
                       _is_zarr, _run_fingerprint, _skeleton, check_run_name, copy_run_arguments, exact_decimals, open_archive,
                       open_run_inputs, seal_group, verify_group, write_run)
 from .errors import CampaignError, SchemaError, UGKError
 from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, clean_stale_temps, ensure_free_space, refuse_inputs, remove_path, writing
-from .schema import cell_volume, check_frames, package_version, resolve_species, sha256_file, time_axis
+from .schema import cell_volume, check_frames, package_version, resolve_species, sha256_file
 
 __all__ = ["COMPLETE_ATTR", "is_zarr_path", "require_zarr", "create_store", "write_run_zarr", "copy_run_zarr",
            "ingest_zarr", "open_zarr_archive", "verify_zarr", "complete_runs", "convert_archive"]
@@ -222,40 +222,23 @@ def _stream_run(store: Path, tmp_name: str, reader, *, types=None, charges=None,
         warnings.simplefilter("ignore", category=xr.SerializationWarning)
         skel.to_zarr(str(store), group=tmp_name, mode="w-", encoding=encoding, consolidated=False, zarr_format=3)
     g = zarr.open_group(str(store), path=tmp_name, mode="r+")
-    times, steps, cells = [], [], []
+    axes = FrameAxes(info, source)
     n = 0
     with writing(where), progress.bar(total=est, desc=f"ingest {skel.attrs.get('run_name', '')}", unit="frame",
                                       enabled=show_progress) as pbar:
         for chunk in _chain(first, chunks):
             m = chunk.n_frames
-            check_frames(chunk, source=source, first_frame=n)
-            ensure_free_space(store / tmp_name, sum(getattr(chunk, v).nbytes for v in encoders
-                                                    if getattr(chunk, v) is not None))
-            for name, enc in encoders.items():
-                arr = getattr(chunk, name)
-                if arr is None:
-                    raise SchemaError(f"{source}: {name} present in the first frames but missing later "
-                                      f"(frame {n}); dump them in every frame or in none")
+            for name, arr in axes.add(chunk, n, encoders, store / tmp_name).items():
                 z = g[name]
                 z.resize((n + m,) + z.shape[1:])
-                z[n:n + m] = enc.encode(arr, chunk.cell)
-            times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
-                                   frame_interval_ps=info.frame_interval_ps, source=source,
-                                   reader_times=info.reader_times))
-            if chunk.step is not None:
-                steps.append(np.asarray(chunk.step, dtype=np.int64))
-            cells.append(np.asarray(chunk.cell, dtype=np.float64))
+                z[n:n + m] = arr
             n += m
             pbar.update(m)
-        t = np.concatenate(times)
-        if t.size > 1 and not np.all(np.diff(t) > 0):
-            i = int(np.argmax(~(np.diff(t) > 0)))
-            raise SchemaError(f"{source}: time does not increase at frame {i + 1} ({t[i]} -> {t[i + 1]} ps); "
-                              "frames must be in time order without repeats")
+        t = axes.time()
         _set_array(g, "time", t)
-        if steps:
-            _set_array(g, "step", np.concatenate(steps))
-        _write_cell(g, np.concatenate(cells))
+        if axes.steps:
+            _set_array(g, "step", np.concatenate(axes.steps))
+        _write_cell(g, np.concatenate(axes.cells))
         for name, enc in encoders.items():
             g[name].attrs.update(enc.attrs())
         g.attrs.update({"notes": notes if notes is not None else json.dumps(list(reader.info().notes)),
@@ -342,10 +325,7 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
         manifest = load_manifest(manifest)
     out_path = Path(out_path)
     say = log or (lambda msg: None)
-    inputs = [manifest.path] if manifest.path is not None else []
-    for r in manifest.runs:
-        inputs += list(r.trajectory) + ([r.log] if r.log else []) + ([r.options["data_file"]]
-                                                                      if "data_file" in r.options else [])
+    inputs = manifest.input_files()
     refuse_inputs(out_path, inputs)
     if out_path.exists() and not (out_path / "zarr.json").is_file():
         raise UGKError(f"{out_path}: exists and is not a zarr store; remove it or write elsewhere")

@@ -306,8 +306,6 @@ def _principal_frame(seeds: Sequence[SpectralSeries], window: int) -> np.ndarray
 
 
 def _rotated(s: SpectralSeries, frame: np.ndarray) -> SpectralSeries:
-    if np.array_equal(frame, np.eye(3)):
-        return s
     return SpectralSeries(name=s.name, dt_ps=s.dt_ps,
                           tracer_increments=np.asarray(s.tracer_increments, dtype=np.float64) @ frame,
                           polarisation_increments=np.asarray(s.polarisation_increments, dtype=np.float64) @ frame)
