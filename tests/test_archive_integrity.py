@@ -132,15 +132,12 @@ def _slow_ingest_script(m, out):
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import uncertainty_gk.archive as a
-        real = a.check_frames
-        calls = []
-        def slow(*args, **kw):
-            calls.append(1)
-            if len(calls) == 2:          # the temporary archive exists from the second call on
-                print("writing", flush=True)
-                time.sleep(30)
+        real = a.seal_run
+        def slow(*args, **kw):           # the run is in the temporary archive, not sealed yet
+            print("writing", flush=True)
+            time.sleep(30)
             return real(*args, **kw)
-        a.check_frames = slow
+        a.seal_run = slow
         a.ingest({str(m)!r}, {str(out)!r})
         """)
 

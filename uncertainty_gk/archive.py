@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from .errors import CampaignError, InputFormatError, OutputError, SchemaError, U
 from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
+from .prefetch import Prefetch
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
                      check_parameter, decimal_codes, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, sha256_once, time_axis)
@@ -58,6 +60,9 @@ class RunSummary:
     t_end_ps: float
     reused: bool = False
     notes: list = field(default_factory=list)
+    #: checksum records of the frame arrays, checked against the file's stored chunks
+    #: right after writing (:func:`seal_run` uses them instead of reading the arrays again)
+    verified: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -77,6 +82,9 @@ CHUNK_BYTES = 1 << 20
 COMPLEVEL = 4
 #: Variables streamed frame by frame.
 FRAME_VARIABLES = ("positions", "velocities", "forces")
+#: Frames are read in pieces of about this many bytes of positions, each encoded and
+#: compressed while the next is parsed (:func:`write_run`).
+PIECE_BYTES = 8 << 20
 #: Largest number of decimals tried for fractional coordinates (XDATCAR writes 8).
 MAX_FRACTIONAL_DECIMALS = 10
 _RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
@@ -104,9 +112,9 @@ class FrameAxes:
         self.steps: list[np.ndarray] = []
         self.cells: list[np.ndarray] = []
 
-    def add(self, chunk, first_frame: int, encoders: Mapping, target) -> dict[str, np.ndarray]:
+    def add(self, chunk, first_frame: int, encoders: Mapping, target, window: int = 0) -> dict[str, np.ndarray]:
         """Check ``chunk`` (frames ``first_frame``...), record its axes and return the
-        encoded frame arrays by variable name."""
+        encoded frame arrays by variable name (``window``: see :meth:`_Encoder.encode`)."""
         n, m, info = first_frame, chunk.n_frames, self.info
         check_frames(chunk, source=self.source, first_frame=n)
         ensure_free_space(target, sum(getattr(chunk, v).nbytes for v in encoders if getattr(chunk, v) is not None))
@@ -116,7 +124,7 @@ class FrameAxes:
             if arr is None:
                 raise SchemaError(f"{self.source}: {name} present in the first frames but missing later "
                                   f"(frame {n}); dump them in every frame or in none")
-            encoded[name] = enc.encode(arr, chunk.cell)
+            encoded[name] = enc.encode(arr, chunk.cell, window=window)
         self.times.append(time_axis(chunk.step, chunk.time_ps, n, m, timestep_ps=info.timestep_ps,
                                     frame_interval_ps=info.frame_interval_ps, source=self.source,
                                     reader_times=info.reader_times))
@@ -195,7 +203,14 @@ class _Encoder:
                                     "see uncertainty_gk.schema.decimal_fractional_to_cartesian"}
         return {"ugk_encoding": self.mode, "ugk_decimals": -1 if self.decimals is None else self.decimals}
 
-    def encode(self, x: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    def stored_dtype(self) -> str:
+        return "<f8" if self.mode == "float" else "<i8"
+
+    def encode(self, x: np.ndarray, cell: np.ndarray, window: int = 0) -> np.ndarray:
+        """The stored form of frames ``x``.  ``window``: its first frames belong to the
+        reader's default first chunk while the encoding was chosen from fewer frames
+        (:func:`_stream_frames`); any of them that the default first chunk would have
+        encoded otherwise raises :class:`_Respeculate`."""
         x = np.asarray(x, dtype=np.float64)
         if self.mode == "float":
             out = np.ascontiguousarray(x, dtype="<f8")
@@ -203,9 +218,15 @@ class _Encoder:
             if self._first is not None and self._first[0] is x:
                 q = self._first[1]             # decimal_codes checked these exactly already
             else:
-                q = np.rint(x * 10.0 ** self.decimals)
-                if not exact_at(x, q, self.decimals):
+                n = self.decimals
+                q = np.rint(x * 10.0 ** n)
+                if not exact_at(x, q, n):
+                    if window and not exact_at(x[:window], q[:window], n):
+                        raise _Respeculate
                     raise _Requantise(self.name)
+                # decimal_codes refuses codes of 2**53 or more (they would not be exact)
+                if window and float(np.abs(q[:window]).max(initial=0.0)) >= 2.0 ** 53:
+                    raise _Respeculate
             self._first = None
             out = np.ascontiguousarray(q, dtype="<i8")
         else:
@@ -262,6 +283,13 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
     compressed, in chunks of whole frames no longer than the run.  If a later chunk has
     more decimals than the first, the run is written again as float64.
     ``target`` (the final archive path) is used in messages.
+
+    The frames are read in a background thread (:class:`~uncertainty_gk.prefetch.Prefetch`),
+    from a reader with ``first_chunk_frames()`` in pieces of about :data:`PIECE_BYTES` of
+    positions, so that parsing overlaps with checking, encoding, hashing and compressing
+    (threads, :mod:`uncertainty_gk.h5chunks`).  The file is the same as when the frames are
+    read in the reader's default chunks: the encodings are decided on the same first frames
+    (:func:`_stream_frames`).
     """
     check_run_name(group)
     try:
@@ -270,10 +298,7 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
                           temperature_K=temperature_K, log_ds=log_ds, extra_attrs=extra_attrs,
                           show_progress=show_progress, quantise=quantise, target=target or path)
     except _Requantise:
-        import h5py
-
-        with writing(target or path), h5py.File(path, "a") as f:
-            del f[group]
+        _drop_group(path, group, target=target)
         return _write_run(path, group, reader, types=types, charges=charges, masses=masses, mobile=mobile,
                           labels=labels, timestep_ps=timestep_ps, frame_interval_ps=frame_interval_ps,
                           temperature_K=temperature_K, log_ds=log_ds, extra_attrs=extra_attrs,
@@ -282,8 +307,6 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
 
 def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, timestep_ps, frame_interval_ps,
                temperature_K, log_ds, extra_attrs, show_progress, quantise, target) -> RunSummary:
-    import h5netcdf
-
     info = reader.info()
     if timestep_ps is not None:
         info.timestep_ps = timestep_ps
@@ -294,9 +317,77 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
     source = info.sources[0].path if info.sources else group
     header = reader.header()
     species = resolve_species(header, types, source=source)
-    coords_kw = dict(charges=charges, masses=masses, mobile=mobile, source=source)
+    est = getattr(reader, "n_frames_estimate", lambda: None)()
+    first_frames = getattr(reader, "first_chunk_frames", lambda: None)()
+    piece = None
+    if first_frames is not None:
+        piece = min(int(first_frames), max(1, PIECE_BYTES // (24 * max(1, header.n_atoms))))
+    run = dict(path=path, group=group, info=info, header=header, species=species, est=est, source=source,
+               coords_kw=dict(charges=charges, masses=masses, mobile=mobile, source=source), labels=labels,
+               log_ds=log_ds, extra_attrs=extra_attrs, show_progress=show_progress, quantise=quantise,
+               target=target, reader=reader)
+    if piece is None or piece >= first_frames:
+        with Prefetch(reader.iter_chunks()) as chunks:
+            return _stream_frames(chunks, None, **run)
+    held: list = []
+    with Prefetch(reader.iter_chunks(max_frames=piece)) as chunks:
+        try:
+            return _stream_frames(chunks, (int(first_frames), held), **run)
+        except _Respeculate:
+            # decide as from the default first chunk: the same first frames, the rest unchanged
+            return _stream_frames(_first_chunk(itertools.chain(held, chunks), int(first_frames)), None, **run)
 
-    chunks = reader.iter_chunks()
+
+class _Respeculate(Exception):
+    """A piece within the first chunk is not stored as the first piece says: decide
+    from the whole first chunk (nothing has been written yet)."""
+
+
+def _first_chunk(chunks, k: int):
+    """``chunks`` regrouped so that the first holds exactly the first ``k`` frames (or all)."""
+    head, n = [], 0
+    for chunk in chunks:
+        head.append(chunk)
+        n += chunk.n_frames
+        if n >= k:
+            break
+    if not head:
+        return
+    whole = _concat_chunks(head)
+    yield _slice_chunk(whole, 0, k)
+    if whole.n_frames > k:
+        yield _slice_chunk(whole, k, whole.n_frames)
+    yield from chunks
+
+
+def _concat_chunks(chunks: list):
+    if len(chunks) == 1:
+        return chunks[0]
+    fields = {}
+    for name in ("positions", "cell", "step", "time_ps", "velocities", "forces"):
+        parts = [getattr(c, name) for c in chunks]
+        fields[name] = None if any(p is None for p in parts) else np.concatenate(parts)
+    return type(chunks[0])(**fields)
+
+
+def _slice_chunk(chunk, a: int, b: int):
+    if a == 0 and b >= chunk.n_frames:
+        return chunk
+    return type(chunk)(**{name: (None if (v := getattr(chunk, name)) is None else v[a:b])
+                          for name in ("positions", "cell", "step", "time_ps", "velocities", "forces")})
+
+
+def _stream_frames(chunks, speculate, *, path, group, info, header, species, est, source, coords_kw, labels,
+                   log_ds, extra_attrs, show_progress, quantise, target, reader) -> RunSummary:
+    """Write the frames of ``chunks`` as run ``group`` (see :func:`write_run`).
+
+    ``speculate``: None, or ``(k, held)`` when ``chunks`` are pieces smaller than the
+    reader's default first chunk of ``k`` frames.  Then the encodings chosen from the first
+    piece are checked on every frame before frame ``k`` (:class:`_Respeculate` if one does
+    not fit, with the pieces read so far in ``held``); the pieces are encoded and compressed
+    as they come, and the file is written once frame ``k`` (or the end) is reached, with
+    the chunk sizes derived from the first ``k`` frames: the same file as from default chunks.
+    """
     try:
         first = next(chunks)
     except StopIteration:
@@ -304,43 +395,47 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
     check_frames(first, source=source, first_frame=0)
     skel = _skeleton(header, species, first, info, coords_kw=coords_kw, labels=labels, run_name=group,
                      extra_attrs=extra_attrs, log_ds=log_ds)
-    est = getattr(reader, "n_frames_estimate", lambda: None)()
-    n_expect = max(int(est or 0), first.n_frames)
-    cshape = _chunk_shape(n_expect, header.n_atoms)
     encoders = {v: _Encoder(v, getattr(first, v), first.cell, quantise) for v in FRAME_VARIABLES if v in skel}
-    encoding = {v: {"chunksizes": cshape, **enc.cf_encoding()} for v, enc in encoders.items()}
-    tchunk = (max(1, min(n_expect, 4096)),)
-    encoding["time"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL}
-    if "step" in skel.coords:
-        encoding["step"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL,
-                            "shuffle": True}
-    for v in skel.data_vars:
-        if str(v).startswith("thermo") and skel[v].dtype.kind == "f" and skel[v].ndim == 1:
-            encoding[v] = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
-    mode = "a" if os.path.exists(path) else "w"
-    ensure_free_space(target, skel.nbytes)
-    with writing(target), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
-        skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
-
+    if speculate is None:
+        k, held = first.n_frames, None
+    else:
+        k, held = speculate
+        held.append(first)
+        if any(enc.mode == "fractional" for enc in encoders.values()):
+            raise _Respeculate
+    # frames before the file is written: the first chunk, or all when the run is shorter
+    cshape = _chunk_shape(max(int(est or 0), first.n_frames), header.n_atoms)
     axes = FrameAxes(info, source)
     n = 0
-    with writing(target), h5netcdf.File(path, "a") as f, progress.bar(
-            total=est, desc=f"ingest {group}", unit="frame", enabled=show_progress) as pbar, \
-            compression_pool() as pool:
-        g = f[group]
-        writers = {name: ChunkWriter(g.variables[name]._h5ds, pool) for name in encoders}
+    with contextlib.ExitStack() as stack:
+        pbar = stack.enter_context(progress.bar(total=est, desc=f"ingest {group}", unit="frame",
+                                                enabled=show_progress))
+        pool = stack.enter_context(compression_pool())
+        writers = {name: ChunkWriter.detached(pool, chunks=cshape, dtype=enc.stored_dtype(), shuffle=True,
+                                              level=COMPLEVEL) for name, enc in encoders.items()}
+        g = None
         chunk = first
         try:
             while chunk is not None:
                 m = chunk.n_frames
-                encoded = axes.add(chunk, n, encoders, target)
-                g.resize_dimension("time", n + m)
+                if held is not None and chunk is not first:
+                    held.append(chunk)             # until frame k is passed: what a new start needs
+                window = max(0, min(m, k - n)) if held is not None else 0
+                encoded = axes.add(chunk, n, encoders, target, window=window)
+                if g is not None:
+                    g.resize_dimension("time", n + m)
                 for name, arr in encoded.items():
                     writers[name].write(n, arr)
                 n += m
                 pbar.update(m)
+                if g is None and n >= k:
+                    g = _create_run(stack, skel, encoders, path, group, target, max(int(est or 0), k), cshape, n,
+                                    writers)
+                    held = None                    # the first k frames are decided: keep nothing
                 chunk = next(chunks, None)
+            if g is None:                          # a run shorter than the first chunk
+                g = _create_run(stack, skel, encoders, path, group, target, max(int(est or 0), n), cshape, n,
+                                writers)
             for w in writers.values():
                 w.close()
         except BaseException:
@@ -357,11 +452,11 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
             cv = g.create_variable("cell", ("cell_vector", "xyz"), np.float64, data=cell[0])
             vv = g.create_variable("volume", (), np.float64, data=cell_volume(cell[0]))
         else:
-            k = min(len(cell), 4096)
+            kc = min(len(cell), 4096)
             cv = g.create_variable("cell", ("time", "cell_vector", "xyz"), np.float64, data=cell,
-                                   chunks=(k, 3, 3), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
+                                   chunks=(kc, 3, 3), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
             vv = g.create_variable("volume", ("time",), np.float64, data=cell_volume(cell),
-                                   chunks=(k,), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
+                                   chunks=(kc,), compression="gzip", compression_opts=COMPLEVEL, shuffle=True)
         cv.attrs["units"], cv.attrs["long_name"] = "angstrom", "cell (lattice vectors as rows)"
         vv.attrs["units"], vv.attrs["long_name"] = "angstrom^3", "cell volume"
         for name, enc in encoders.items():
@@ -370,8 +465,62 @@ def _write_run(path, group, reader, *, types, charges, masses, mobile, labels, t
         g.attrs["notes"] = json.dumps(list(reader.info().notes))
         g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
         g.attrs["ugk_stream_sha256"] = json.dumps({k: e.sha.hexdigest() for k, e in encoders.items()})
+    verified = _check_written(path, group, writers, encoders, target)
     return RunSummary(name=group, labels=dict(labels or {}), n_atoms=header.n_atoms, n_frames=n,
-                      t_start_ps=float(t[0]), t_end_ps=float(t[-1]), notes=list(reader.info().notes))
+                      t_start_ps=float(t[0]), t_end_ps=float(t[-1]), notes=list(reader.info().notes),
+                      verified=verified)
+
+
+def _create_run(stack, skel, encoders, path, group, target, n_expect: int, cshape, n_written: int, writers):
+    """Write the skeleton of run ``group`` (chunk sizes from ``n_expect`` frames), open it for
+    streaming in ``stack`` and attach the ``writers`` (which hold ``n_written`` frames)."""
+    import h5netcdf
+
+    if _chunk_shape(n_expect, skel.sizes["atom"]) != tuple(cshape):
+        raise RuntimeError(f"run {group}: chunk shape {cshape} chosen before the file was written differs from "
+                           f"{_chunk_shape(n_expect, skel.sizes['atom'])}")
+    encoding = {v: {"chunksizes": tuple(cshape), **enc.cf_encoding()} for v, enc in encoders.items()}
+    tchunk = (max(1, min(n_expect, 4096)),)
+    encoding["time"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL}
+    if "step" in skel.coords:
+        encoding["step"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL,
+                            "shuffle": True}
+    for v in skel.data_vars:
+        if str(v).startswith("thermo") and skel[v].dtype.kind == "f" and skel[v].ndim == 1:
+            encoding[v] = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
+    mode = "a" if os.path.exists(path) else "w"
+    ensure_free_space(target, skel.nbytes)
+    with writing(target), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
+        skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
+    stack.enter_context(writing(target))
+    f = stack.enter_context(h5netcdf.File(path, "a"))
+    g = f[group]
+    g.resize_dimension("time", n_written)
+    for name, w in writers.items():
+        w.attach(g.variables[name]._h5ds)
+    return g
+
+
+def _check_written(path, group, writers, encoders, target) -> dict:
+    """Read the compressed chunks stored back from the closed file and compare them with
+    those written; the checksum records (as :func:`group_digests` computes them) of the
+    arrays verified so."""
+    import h5py
+
+    verified = {}
+    with h5py.File(path, "r") as f:
+        g = f[group]
+        for name, w in writers.items():
+            if not w.direct:
+                continue                            # written the ordinary way: checked when sealed
+            d = g[name]
+            if w.check_stored(d):
+                raise OutputError(f"{target}: run {group}: the stored {name} differ from what was written "
+                                  "(disk or file-system fault); nothing was changed")
+            verified[name] = {"sha256": encoders[name].sha.hexdigest(), "dtype": d.dtype.newbyteorder("<").str,
+                              "shape": list(d.shape)}
+    return verified
 
 
 # --------------------------------------------------------------------------- checksums
@@ -429,21 +578,25 @@ def group_digests(g) -> dict:
     return {name: _digest_dataset(d) for name, d in group_arrays(g).items()}
 
 
-def seal_run(path, group: str, *, target=None) -> None:
+def seal_run(path, group: str, *, target=None, verified: Mapping | None = None) -> None:
     """Record the checksum of every array (and of the attributes) of run ``group``.
 
     The frame arrays are also compared with the checksums computed while they were
     streamed, so that data that did not reach the disk intact is an error now.
+    ``verified``: checksum records of arrays already checked against the stored bytes
+    (:attr:`RunSummary.verified`, from :func:`write_run`), used instead of reading them again.
     """
     import h5py
 
     with writing(target or path), h5py.File(path, "a") as f:
-        seal_group(f[group], f"{target or path}: run {group}")
+        seal_group(f[group], f"{target or path}: run {group}", verified=verified)
 
 
-def seal_group(g, where: str) -> None:
+def seal_group(g, where: str, verified: Mapping | None = None) -> None:
     """:func:`seal_run` on an open run group (HDF5 or zarr); ``where`` names it in messages."""
-    digests = group_digests(g)
+    verified = dict(verified or {})
+    digests = {name: verified[name] if name in verified else _digest_dataset(d)
+               for name, d in group_arrays(g).items()}
     streamed = json.loads(g.attrs.get("ugk_stream_sha256", "{}"))
     for name, sha in streamed.items():
         if name in digests and digests[name]["sha256"] != sha:
@@ -602,8 +755,9 @@ def write_archive(runs, path, *, overwrite: bool = False, attrs: Mapping | None 
         return IngestReport(path=path, runs=summaries)
     with AtomicOutput(path) as tmp:
         for name, ds in items:
-            summaries.append(copy_run(tmp, name, ds, show_progress=show_progress, target=path))
-            seal_run(tmp, name, target=path)
+            summary = copy_run(tmp, name, ds, show_progress=show_progress, target=path)
+            summaries.append(summary)
+            seal_run(tmp, name, target=path, verified=summary.verified)
         _write_root_attrs(tmp, {"format": ARCHIVE_FORMAT, "uncertainty_gk_version": package_version(),
                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                 **dict(attrs or {})}, target=path)
@@ -770,7 +924,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
                     else:
                         summary, species, dt = _ingest_run(tmp, spec, files, opts, show_progress, type_map,
                                                            open_trajectory, target=out_path)
-                        seal_run(tmp, spec.name, target=out_path)
+                        seal_run(tmp, spec.name, target=out_path, verified=summary.verified)
                     say(f"[{i + 1}/{n_runs}] {spec.name}: {summary.n_frames} frames x {summary.n_atoms} atoms, "
                         f"{summary.t_start_ps:g}-{summary.t_end_ps:g} ps" + "".join(f"; {n}" for n in summary.notes))
             except UGKError as exc:
@@ -813,7 +967,7 @@ def _reuse_run(tmp, spec, out_path, show_progress):
         summary.reused = True
         species = ds["species"].values
         dt = float(np.asarray(ds.attrs.get("frame_interval_ps", np.nan)).reshape(-1)[0])
-    seal_run(tmp, spec.name, target=out_path)
+    seal_run(tmp, spec.name, target=out_path, verified=summary.verified)
     return summary, species, dt
 
 
@@ -846,7 +1000,7 @@ def _ingest_part(spec, files, opts, part: str, target: str):
     with warnings.catch_warnings(record=True) as caught, sha256_once({f.path: f.sha256 for f in files}):
         warnings.simplefilter("always")
         summary, species, dt = _ingest_run(part, spec, files, opts, False, type_map, open_trajectory, target=target)
-        seal_run(part, spec.name, target=target)
+        seal_run(part, spec.name, target=target, verified=summary.verified)
     return summary, species, dt, [(w.category, str(w.message)) for w in caught]
 
 
@@ -918,6 +1072,8 @@ def _drop_group(path, group: str, *, target=None) -> None:
     """Remove what a failed run left in the temporary archive."""
     import h5py
 
+    if not os.path.exists(path):
+        return                     # it failed before anything was written
     with writing(target or path), h5py.File(path, "a") as f:
         if group in f:
             del f[group]

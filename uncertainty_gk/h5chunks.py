@@ -15,10 +15,17 @@ Frames arrive in order (:meth:`ChunkWriter.write`); a chunk is compressed once a
 frames are there, the last partial chunk on :meth:`ChunkWriter.close` (padded; HDF5
 ignores what lies beyond the dataset's extent).  The number of threads never changes
 what is stored.
+
+A writer can start before its dataset exists (:meth:`ChunkWriter.detached`, given the
+chunk shape, type and filters the dataset will have): it compresses and keeps the
+chunks until :meth:`ChunkWriter.attach`.  Every chunk stored is remembered by its
+SHA-256 (of the compressed bytes), so that :meth:`ChunkWriter.check_stored` can verify
+what reached the file by reading the raw chunks back, without decompressing them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zlib
 from collections import deque
@@ -52,10 +59,12 @@ def _pipeline(dset) -> tuple[bool, int] | None:
     return None
 
 
-def _compress(block: np.ndarray, shuffle: bool, level: int) -> bytes:
+def _compress(block: np.ndarray, shuffle: bool, level: int) -> tuple[bytes, bytes]:
+    """The compressed chunk and the SHA-256 of those bytes (both computed without the GIL)."""
     if shuffle and block.dtype.itemsize > 1:
         block = np.ascontiguousarray(block.reshape(-1).view(np.uint8).reshape(-1, block.dtype.itemsize).T)
-    return zlib.compress(memoryview(np.ascontiguousarray(block)).cast("B"), level)
+    data = zlib.compress(memoryview(np.ascontiguousarray(block)).cast("B"), level)
+    return data, hashlib.sha256(data).digest()
 
 
 class ChunkWriter:
@@ -71,6 +80,7 @@ class ChunkWriter:
         self.dset = dset
         self.pool = pool
         self.chunks = dset.chunks
+        self.dtype = dset.dtype
         pipeline = _pipeline(dset) if self.chunks is not None else None
         self.direct = pipeline is not None
         self.shuffle, self.level = pipeline if pipeline is not None else (False, 0)
@@ -78,13 +88,50 @@ class ChunkWriter:
         self.tail_start = 0
         self.pending: deque[tuple[tuple, Future, int]] = deque()
         self.pending_bytes = 0
+        self.stored: list[tuple[tuple, bytes]] = []    # (chunk offset, SHA-256 of its compressed bytes)
+
+    @classmethod
+    def detached(cls, pool: ThreadPoolExecutor, *, chunks: tuple, dtype, shuffle: bool, level: int) -> ChunkWriter:
+        """A writer for a dataset not created yet, with these chunks, type and filters
+        ([shuffle,] deflate at ``level``); chunks are kept until :meth:`attach`."""
+        self = cls.__new__(cls)
+        self.dset, self.pool, self.chunks, self.dtype = None, pool, tuple(chunks), np.dtype(dtype)
+        self.direct, self.shuffle, self.level = True, bool(shuffle), int(level)
+        self.tail, self.tail_start = None, 0
+        self.pending, self.pending_bytes, self.stored = deque(), 0, []
+        return self
+
+    def attach(self, dset) -> None:
+        """Store into ``dset`` (which must have the chunks, type and filters given to
+        :meth:`detached`, and extend over the frames written so far)."""
+        if (dset.chunks != self.chunks or dset.dtype != self.dtype
+                or _pipeline(dset) != (self.shuffle, self.level)):
+            raise RuntimeError(f"{dset.name}: chunks {dset.chunks}, type {dset.dtype}, filters {_pipeline(dset)} "
+                               f"differ from those the detached writer compressed for ({self.chunks}, "
+                               f"{self.dtype}, {(self.shuffle, self.level)})")
+        self.dset = dset
+        self._store(block=False)
+
+    def check_stored(self, dset) -> list[str]:
+        """Read the raw (compressed) chunks stored back from ``dset`` (e.g. the same dataset
+        opened again) and compare them with what was written; the problems found."""
+        problems = []
+        for offset, digest in self.stored:
+            try:
+                mask, data = dset.id.read_direct_chunk(offset)
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                problems.append(f"chunk at {offset} cannot be read ({exc})")
+                continue
+            if mask != 0 or hashlib.sha256(data).digest() != digest:
+                problems.append(f"chunk at {offset} differs from what was written")
+        return problems
 
     def write(self, start: int, data: np.ndarray) -> None:
         """Store ``data`` as frames ``start, start + 1, ...`` (directly after the previous ones)."""
         if not self.direct:
             self.dset[start:start + len(data)] = data
             return
-        data = np.asarray(data, dtype=self.dset.dtype)
+        data = np.asarray(data, dtype=self.dtype)
         if self.tail is not None:
             data = np.concatenate([self.tail, data])
             start = self.tail_start
@@ -98,6 +145,8 @@ class ChunkWriter:
 
     def close(self) -> None:
         """Store the last partial chunk and everything still compressing."""
+        if self.dset is None:
+            raise RuntimeError("a detached ChunkWriter must be attached to its dataset before close()")
         if self.tail is not None:
             padded = np.zeros((self.chunks[0],) + self.tail.shape[1:], dtype=self.tail.dtype)
             padded[:len(self.tail)] = self.tail
@@ -133,11 +182,16 @@ class ChunkWriter:
             self._store(block=self.pending_bytes > MAX_PENDING_BYTES)
 
     def _store(self, *, block: bool) -> None:
-        """Store finished chunks in order; with ``block``, wait until under the memory bound."""
+        """Store finished chunks in order; with ``block``, wait until under the memory bound.
+        Detached, nothing is stored (the chunks compress in the background meanwhile)."""
+        if self.dset is None:
+            return
         while self.pending and (self.pending[0][1].done() or (block and self.pending_bytes > MAX_PENDING_BYTES)):
             self._store_one()
 
     def _store_one(self) -> None:
         offset, fut, nbytes = self.pending.popleft()
-        self.dset.id.write_direct_chunk(offset, fut.result(), 0)
+        data, digest = fut.result()
+        self.dset.id.write_direct_chunk(offset, data, 0)
+        self.stored.append((offset, digest))
         self.pending_bytes -= nbytes

@@ -484,7 +484,7 @@ def convert_archive(src, dst, *, overwrite: bool = False, show_progress: bool | 
                     from .archive import copy_run, seal_run
 
                     summaries.append(copy_run(tmp, name, ds, show_progress=show_progress, target=dst))
-                    seal_run(tmp, name, target=dst)
+                    seal_run(tmp, name, target=dst, verified=summaries[-1].verified)
             if not to_zarr:
                 from .archive import _write_root_attrs
 

@@ -804,15 +804,29 @@ class LammpsDumpReader:
             return self.chunk_frames
         return max(1, CHUNK_POSITION_BYTES // (24 * max(1, n_atoms)))
 
+    def _cap(self, max_frames: int | None) -> int:
+        """Frames per chunk of :meth:`iter_chunks` (``max_frames`` or the default)."""
+        cap = int(max_frames) if max_frames else self._default_chunk_frames(self.header().n_atoms)
+        est = self.n_frames_estimate()
+        if est is not None:
+            cap = max(1, min(cap, int(est * 1.02) + 2))
+        return cap
+
+    def first_chunk_frames(self) -> int:
+        """Frames in the first chunk of ``iter_chunks()`` (default size), if the run has that many.
+
+        The archive writer reads smaller chunks, to encode and compress them while the
+        next ones are parsed, but decides how to store the run from this many first
+        frames, as when it read the default chunks (:func:`uncertainty_gk.archive.write_run`).
+        """
+        return self._cap(None)
+
     def iter_chunks(self, max_frames: int | None = None) -> Iterator[FrameChunk]:
         """Yield blocks of consecutive frames (at most ``max_frames`` each)."""
         header = self.header()
         layout = self._layout
         n_atoms = header.n_atoms
-        cap = int(max_frames) if max_frames else self._default_chunk_frames(n_atoms)
-        est = self.n_frames_estimate()
-        if est is not None:
-            cap = max(1, min(cap, int(est * 1.02) + 2))
+        cap = self._cap(max_frames)
         ref_ids = header.atom_id.astype(np.float64)
         self._notes = []
         state = {"last_step": None, "n": 0}
