@@ -98,6 +98,41 @@ def _chunk_shape(n_frames: int, n_atoms: int) -> tuple[int, int, int]:
     return (max(1, min(max(n_frames, 1), CHUNK_BYTES // per_frame)), n_atoms, 3)
 
 
+_WARM_IMPORTS: list = []
+
+
+def warm_imports() -> None:
+    """Start, in a background thread, the imports xarray makes on its first write.
+
+    With dask installed, xarray imports ``dask.array`` when it builds its first Variable
+    and ``dask.distributed`` when it first writes a file (about 1 s of imports); started
+    here, they run while the input is hashed and the first frames are parsed (work that
+    releases Python's global lock) instead of holding up the writer later.  Once per
+    process; nothing happens when dask is not installed.
+    """
+    if _WARM_IMPORTS:
+        return
+    import importlib
+    import importlib.util
+    import sys
+    import threading
+
+    names = [m for m in ("dask.array", "distributed")
+             if m not in sys.modules and importlib.util.find_spec(m.split(".")[0]) is not None]
+
+    def run():
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - xarray meets the same error itself, where it matters
+                return
+
+    thread = threading.Thread(target=run, name="ugk-imports", daemon=True)
+    _WARM_IMPORTS.append(thread)
+    if names:
+        thread.start()
+
+
 class _Requantise(Exception):
     """A later chunk has more decimals than the first: store this run as float64."""
 
@@ -219,7 +254,8 @@ class _Encoder:
                 q = self._first[1]             # decimal_codes checked these exactly already
             else:
                 n = self.decimals
-                q = np.rint(x * 10.0 ** n)
+                q = np.multiply(x, 10.0 ** n)
+                np.rint(q, out=q)                  # one temporary instead of two
                 if not exact_at(x, q, n):
                     if window and not exact_at(x[:window], q[:window], n):
                         raise _Respeculate
@@ -292,6 +328,7 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
     (:func:`_stream_frames`).
     """
     check_run_name(group)
+    warm_imports()
     try:
         return _write_run(path, group, reader, types=types, charges=charges, masses=masses, mobile=mobile,
                           labels=labels, timestep_ps=timestep_ps, frame_interval_ps=frame_interval_ps,
@@ -874,6 +911,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
                            "store keeps every run written before a bad one), or write a .nc archive")
         return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log,
                            client=client)
+    warm_imports()
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
     out_path = Path(out_path)

@@ -45,6 +45,7 @@ from .archive import (ARCHIVE_FORMAT, ARCHIVE_FORMATS, CHECKSUM_ATTR, FRAME_VARI
 from .errors import CampaignError, SchemaError, UGKError
 from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, clean_stale_temps, ensure_free_space, refuse_inputs, remove_path, writing
+from .prefetch import Prefetch
 from .schema import cell_volume, check_frames, package_version, resolve_species, sha256_file
 
 __all__ = ["COMPLETE_ATTR", "is_zarr_path", "require_zarr", "create_store", "write_run_zarr", "copy_run_zarr",
@@ -185,7 +186,7 @@ def _stream_run(store: Path, tmp_name: str, reader, *, types=None, charges=None,
                 labels=None, timestep_ps=None, frame_interval_ps=None, temperature_K=None, log_ds=None,
                 extra_attrs=None, show_progress=None, quantise=True, where="", notes=None) -> RunSummary:
     """The frames of one run into group ``tmp_name``: the netCDF writer's arrays, in zarr."""
-    zarr = require_zarr()
+    require_zarr()
     info = reader.info()
     for key, value in (("timestep_ps", timestep_ps), ("frame_interval_ps", frame_interval_ps),
                        ("temperature_K", temperature_K)):
@@ -194,7 +195,16 @@ def _stream_run(store: Path, tmp_name: str, reader, *, types=None, charges=None,
     source = info.sources[0].path if info.sources else tmp_name
     header = reader.header()
     species = resolve_species(header, types, source=source)
-    chunks = reader.iter_chunks()
+    with Prefetch(reader.iter_chunks()) as chunks:      # parse the next chunk while this one is written
+        return _stream_chunks(store, tmp_name, reader, chunks, info=info, header=header, species=species,
+                              source=source, charges=charges, masses=masses, mobile=mobile,
+                              labels=labels, log_ds=log_ds, extra_attrs=extra_attrs, show_progress=show_progress,
+                              quantise=quantise, where=where, notes=notes)
+
+
+def _stream_chunks(store: Path, tmp_name: str, reader, chunks, *, info, header, species, source, charges, masses,
+                   mobile, labels, log_ds, extra_attrs, show_progress, quantise, where, notes) -> RunSummary:
+    zarr = require_zarr()
     first = next(chunks, None)
     if first is None:
         raise SchemaError(f"{source}: no frames to archive")
