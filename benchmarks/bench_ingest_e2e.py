@@ -28,6 +28,7 @@ Usage (from the repository root)::
     nice -n 10 python benchmarks/bench_ingest_e2e.py                 # 1000 atoms x 4700 frames
     nice -n 10 python benchmarks/bench_ingest_e2e.py --frames 1000   # quicker
     nice -n 10 python benchmarks/bench_ingest_e2e.py --repeat 3      # best of 3 for each subprocess
+    nice -n 10 python benchmarks/bench_ingest_e2e.py --stages        # and the CPU seconds of each stage
 
 Numbers are printed, not asserted.
 """
@@ -70,6 +71,47 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
 
+STAGES_CHILD = r"""
+import hashlib, json, sys, time
+import numpy as np
+from uncertainty_gk import archive
+from uncertainty_gk.h5chunks import _compress
+from uncertainty_gk.io.lammps_dump import LammpsDumpReader
+from uncertainty_gk.schema import check_frames, sha256_file
+cpu = time.process_time
+out = {}
+t = cpu(); sha256_file(sys.argv[1]); out["SHA-256 of the input file"] = cpu() - t
+reader = LammpsDumpReader(sys.argv[1])
+n_atoms = reader.header().n_atoms
+piece = max(1, archive.PIECE_BYTES // (24 * n_atoms))
+cshape = archive._chunk_shape(reader.n_frames_estimate() or 1, n_atoms)
+keys = ["parse (reader, in pieces)", "check_frames", "decimals + encode", "SHA-256 of the encoded values",
+        "shuffle + deflate (in threads when ingesting)"]
+out.update({k: 0.0 for k in keys})
+enc = None
+it = reader.iter_chunks(max_frames=piece)
+stored = 0
+while True:
+    t = cpu(); chunk = next(it, None); out[keys[0]] += cpu() - t
+    if chunk is None:
+        break
+    t = cpu(); check_frames(chunk, source="x", first_frame=0); out[keys[1]] += cpu() - t
+    t = cpu()
+    if enc is None:
+        enc = archive._Encoder("positions", chunk.positions, chunk.cell, True)
+    codes = enc.encode(chunk.positions, chunk.cell)
+    out[keys[2]] += cpu() - t
+    t = cpu(); hashlib.sha256(memoryview(codes).cast("B")); out[keys[3]] += cpu() - t
+    t = cpu()
+    for a in range(0, len(codes), cshape[0]):
+        data, _ = _compress(codes[a:a + cshape[0]], True, archive.COMPLEVEL)
+        stored += len(data)
+    out[keys[4]] += cpu() - t
+t = cpu(); hashlib.sha256(b"\0" * stored); out["read-back check (SHA-256 of the compressed bytes)"] = cpu() - t
+print(json.dumps(out))
+"""
+
+
 def _cpu_children() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -104,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dump", type=Path, default=None,
                     help="use this existing 'id type xu yu zu' dump (types 1, 2) instead of writing one")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--stages", action="store_true",
+                    help="also measure the CPU seconds of each stage of the ingest, one after the other")
     a = ap.parse_args(argv)
     py = sys.executable
     load_before = os.getloadavg()
@@ -136,6 +180,7 @@ def main(argv=None) -> int:
         command = best_of(a.repeat, cli)
         inproc = best_of(a.repeat, api)
         verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)])
+        stages = run_child([py, "-c", STAGES_CHILD, str(dump)]) if a.stages else None
         archive_mb = out.stat().st_size / 1e6
         atoms_file = tmp / "atoms.txt"
         n_atom_bytes = atom_lines_only(dump, atoms_file)
@@ -164,6 +209,19 @@ def main(argv=None) -> int:
     print(f"ingest command / numpy.loadtxt: {cmd_mbs / loadtxt_mbs:.2f}  (API: {api_mbs / loadtxt_mbs:.2f})")
     print(f"archive {archive_mb:.1f} MB ({archive_mb / mb:.2f} of the text); ugk verify: OK "
           f"({verify['wall_s']:.1f} s)")
+    if stages is not None:
+        cpu = {k: v for k, v in stages.items() if k not in ("wall_s", "cpu_s")}
+        total = sum(cpu.values())
+        print()
+        print("| stage (CPU s, each alone in one thread) | CPU s | MB/s of text |")
+        print("|---|---|---|")
+        for k, v in cpu.items():
+            print(f"| {k} | {v:.2f} | {mb / v if v else float('inf'):.0f} |")
+        print(f"| total | {total:.2f} | {mb / total:.0f} |")
+        print(f"with all stages spread over {os.cpu_count()} cores: at best {total / (os.cpu_count() or 1):.2f} s, "
+              f"{(os.cpu_count() or 1) * mb / total:.0f} MB/s, i.e. ingest / parser <= "
+              f"{min(1.0, cpu[next(iter(k for k in cpu if k.startswith('parse')))] * (os.cpu_count() or 1) / total):.2f}"
+              " (imports and start-up excluded)")
     load_after = os.getloadavg()
     print(f"load average (1, 5, 15 min): before {' '.join(f'{x:.1f}' for x in load_before)}, "
           f"after {' '.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores")
