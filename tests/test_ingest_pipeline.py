@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 
 import h5py
 import numpy as np
@@ -156,3 +157,25 @@ def test_prefetch_stops_and_closes_the_source_when_the_consumer_leaves():
     assert closed.is_set()                            # closed before the with block returned
     assert len(produced) <= 3 + 1 + 2 + 1             # bounded read-ahead: queue depth + one in hand
     assert not [t for t in threading.enumerate() if t.name == "ugk-read"]
+
+
+def test_a_chunk_that_did_not_reach_the_file_intact_is_an_error(tmp_path, monkeypatch):
+    """The read-back check compares the stored compressed chunks with those written."""
+    from uncertainty_gk.errors import OutputError
+    from uncertainty_gk.h5chunks import ChunkWriter
+
+    dump = write_dump(tmp_path / "dump.lammpstrj", 120, lambda k: 5)
+    real_close = ChunkWriter.close
+
+    def close_then_damage(self):
+        real_close(self)
+        if self.dset.name.endswith("/positions"):       # a valid chunk, but one value changed
+            offset, _ = self.stored[0]
+            raw = bytearray(zlib.decompress(self.dset.id.read_direct_chunk(offset)[1]))
+            raw[5] ^= 1
+            self.dset.id.write_direct_chunk(offset, zlib.compress(bytes(raw), 4), 0)
+
+    monkeypatch.setattr(ChunkWriter, "close", close_then_damage)
+    with pytest.raises(OutputError, match="stored positions differ from what was written"):
+        run_ingest(tmp_path, dump, "damaged", monkeypatch, pieces=True)
+    assert not (tmp_path / "damaged.nc").exists()

@@ -445,6 +445,7 @@ def _stream_frames(chunks, speculate, *, path, group, info, header, species, est
     axes = FrameAxes(info, source)
     n = 0
     with contextlib.ExitStack() as stack:
+        stack.enter_context(writing(target))
         pbar = stack.enter_context(progress.bar(total=est, desc=f"ingest {group}", unit="frame",
                                                 enabled=show_progress))
         pool = stack.enter_context(compression_pool())
@@ -501,7 +502,7 @@ def _stream_frames(chunks, speculate, *, path, group, info, header, species, est
         # notes may have grown while streaming (duplicates removed, truncated frame dropped)
         g.attrs["notes"] = json.dumps(list(reader.info().notes))
         g.attrs["frame_interval_ps"] = float(np.median(np.diff(t))) if t.size > 1 else float("nan")
-        g.attrs["ugk_stream_sha256"] = json.dumps({k: e.sha.hexdigest() for k, e in encoders.items()})
+        g.attrs["ugk_stream_sha256"] = json.dumps({name: e.sha.hexdigest() for name, e in encoders.items()})
     verified = _check_written(path, group, writers, encoders, target)
     return RunSummary(name=group, labels=dict(labels or {}), n_atoms=header.n_atoms, n_frames=n,
                       t_start_ps=float(t[0]), t_end_ps=float(t[-1]), notes=list(reader.info().notes),
@@ -530,7 +531,6 @@ def _create_run(stack, skel, encoders, path, group, target, n_expect: int, cshap
     with writing(target), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
         skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
-    stack.enter_context(writing(target))
     f = stack.enter_context(h5netcdf.File(path, "a"))
     g = f[group]
     g.resize_dimension("time", n_written)
@@ -546,7 +546,7 @@ def _check_written(path, group, writers, encoders, target) -> dict:
     import h5py
 
     verified = {}
-    with h5py.File(path, "r") as f:
+    with writing(target), h5py.File(path, "r") as f:
         g = f[group]
         for name, w in writers.items():
             if not w.direct:
