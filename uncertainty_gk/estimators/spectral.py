@@ -59,7 +59,10 @@ Seeds and joint draws
 ---------------------
 Per seed, the per-axis :math:`\ln S_\alpha(0)` give :math:`y_s = \ln\mathrm{slope}_s`
 (delta method), plus half its sampling variance (the levels are unbiased on the linear
-scale, their logarithm is biased low by var/2).  Seeds are pooled with a random effect,
+scale, their logarithm is biased low by var/2); every seed gets the group's variance per
+increment scaled to its length (its own Fisher variance would grow when its level came
+out low, and weighting by it would favour the seeds that came out high).  Seeds are
+pooled with a random effect,
 :math:`y_s \sim N(\mu, v_s + \tau^2)`, τ half-normal(``tau_scale``) a priori, integrated
 on a grid (the seed-to-seed excess scatter is modelled, not switched on).  Tracer and
 collective estimates of one seed and axis are correlated: with influence vectors
@@ -120,6 +123,8 @@ DEFAULTS = {
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
+    "seed_weights": "common",   # "common": the group's variance per increment, scaled to each seed's
+                                # length; "own": each seed's Fisher variance (favours seeds that came out high)
     "log_bias_correction": True,  # per seed, ln slope + var/2 (the sampling part): the log of an
                                   # unbiased level is biased low by half its relative variance
     "adaptive_band": True,      # no order fits the band: halve it (while >= 8 ordinates per coefficient)
@@ -434,6 +439,34 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     return lad, [level] * 3, info, reason
 
 
+def _common_seed_variances(seed_sum: list[dict], lengths: list[int], comps: tuple, opt: dict) -> None:
+    """Per-seed variances that do not depend on the seed's own estimate, and the log bias.
+
+    The Fisher variance of ln S(0) grows when the fitted level is low relative to the
+    rest of the spectrum, so weights 1/v_s that use each seed's own v_s favour the seeds
+    that came out high.  With ``seed_weights="common"`` every seed gets the group's mean
+    variance per increment scaled to its length, v_s = mean_j(v_j M_j) / M_s (the seeds
+    sample one system); the tracer-collective correlation of each seed is kept.  Then,
+    with ``log_bias_correction``, y_s = ln slope_s + v_s/2 (sampling part): the levels are
+    unbiased on the linear scale, their logarithm is biased low by half its variance."""
+    M = np.asarray(lengths, dtype=np.float64)
+    if opt["seed_weights"] == "common" and len(seed_sum) > 1:
+        rho = ([s["cov"] / np.sqrt(s["tr"]["var"] * s["P"]["var"]) for s in seed_sum]
+               if "tr" in comps else None)
+        for c in comps:
+            for key in ("var", "var_s"):
+                per_inc = float(np.mean([s[c][key] * m for s, m in zip(seed_sum, M)]))
+                for s, m in zip(seed_sum, M):
+                    s[c][key] = per_inc / m
+        if rho is not None:
+            for s, r in zip(seed_sum, rho):
+                s["cov"] = float(r * np.sqrt(s["tr"]["var"] * s["P"]["var"]))
+    if opt["log_bias_correction"]:
+        for s in seed_sum:
+            for c in comps:
+                s[c]["y"] += 0.5 * s[c]["var_s"]
+
+
 def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
                  ci_prob: float = 0.95, **model_options) -> SpectralFit:
     """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
@@ -572,8 +605,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             # the levels S(0) are (nearly) unbiased on the linear scale, so E[ln tot] ≈
             # ln slope - var_s/2 (Jensen; -4 % per 50 ps seed of a collective); the model-order
             # allowance is not sampling variance of the level and does not enter
-            jensen = 0.5 * var_s if opt["log_bias_correction"] else 0.0
-            out[c] = {"y": float(np.log(tot)) + jensen, "var": var, "axes": slope_ax, "wax": wax,
+            out[c] = {"y": float(np.log(tot)), "var": var, "var_s": var_s, "axes": slope_ax, "wax": wax,
                       "var_axes": np.array([fb["var"] for fb in fits[c]])}
             # regime: fitted spectrum's change between 0 and the 5th ordinate, in s.e.
             for ax in range(3):
@@ -607,6 +639,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 info_ax.append(2 * alpha_eff[ax] * 0.5 * float(np.sum(ratio**2)))
             out["info"][c] = np.array(info_ax)
         seed_sum.append(out)
+
+    _common_seed_variances(seed_sum, [d["M"] for d in per], comps, opt)
 
     # ---- pool seeds with a random effect; joint draws
     draws_log = {}
