@@ -394,3 +394,5 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
     np.testing.assert_allclose(same.draws["slope_P"], fit.draws["slope_P"])
     with pytest.raises(ValueError, match="band_fraction"):
         fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
+    with pytest.raises(ValueError, match="seed_weights"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), seed_weights="mine")

@@ -495,6 +495,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     start_band = _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
+    if opt["seed_weights"] not in ("common", "own"):
+        raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["frame"] == "principal":
         # the estimate itself in the cell's frame (a frame estimated from the same data
         # would select the ordinates it is fitted to: measured, z² 1.14 -> 1.60 for D*);
