@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.pipeline import analyse
@@ -17,6 +18,7 @@ from uncertainty_gk.units import BOLTZMANN_EV_PER_K as KB
 
 TEMPS = np.array([500.0, 600.0, 700.0, 800.0, 1000.0])
 EA, LNA = 0.35, np.log(3e3)
+Z95 = stats.norm.ppf(0.975)
 
 
 def sigma_true(T):
@@ -30,32 +32,47 @@ def replica_points(rng, n_samples=1000):
     return TEMPS, [np.exp(o + rng.normal(0.0, si, n_samples)) for o, si in zip(obs, s)]
 
 
-def coverage(n_replicas, seed):
+def z_scores(n_replicas, seed):
+    """Standardised errors of E_a and ln σ(300 K): (median - truth) / s, with s the
+    standard deviation the 95 % interval implies (on the log scale for σ).  The points'
+    posteriors are exact (Gaussian in ln σ, centred on the observation), so for a
+    correct fit z ~ N(0, 1) and the 95 % coverage is |z| ≤ 1.96."""
     rng = np.random.default_rng(seed)
-    hit_e = hit_s = 0
+    z_e, z_s = [], []
     for _ in range(n_replicas):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AnalysisWarning)
             # force: the curvature gate (1 % false alarms on straight lines) is tested separately
             res = arrhenius_fit(replica_points(rng), rng=rng, force=True, n_draws=2000)
-        hit_e += res.E_a.contains(EA)
-        hit_s += res.sigma_target.contains(sigma_true(300.0))
-    return hit_e / n_replicas, hit_s / n_replicas
+        e, s = res.E_a, res.sigma_target
+        z_e.append((e.median - EA) / ((e.upper - e.lower) / (2 * Z95)))
+        z_s.append(np.log(s.median / sigma_true(300.0)) / (np.log(s.upper / s.lower) / (2 * Z95)))
+    return np.array(z_e), np.array(z_s)
 
 
 def test_coverage_fast():
+    """300 replicas, two-sided for E_a and σ(300 K) separately: mean(z²) within the 1 %
+    and 99.5 % points of χ²_300/300, [0.820, 1.223], and the 95 % coverage within
+    0.95 ± 3 binomial s.e. (0.912-0.988).  Intervals 15 % too narrow (half-widths × 0.85)
+    fail the z² band with probability 0.93, 15 % too wide (× 1.15) with 0.85, 25 % too
+    wide with > 0.99; a calibrated fit passes with probability 0.985."""
     n = 300
-    lower = 0.95 - 3 * np.sqrt(0.95 * 0.05 / n)
-    cov_e, cov_s = coverage(n, seed=11)
-    assert lower <= cov_e <= 1.0
-    assert lower <= cov_s <= 1.0
+    lo, hi = stats.chi2.ppf(0.01, n) / n, stats.chi2.ppf(0.995, n) / n
+    for c, p in ((0.85, 0.93), (1.15, 0.85)):
+        assert 1 - (stats.chi2.cdf(hi * n * c**2, n) - stats.chi2.cdf(lo * n * c**2, n)) == pytest.approx(p, abs=0.01)
+    se = np.sqrt(0.95 * 0.05 / n)
+    for name, z in zip(("E_a", "σ(300 K)"), z_scores(n, seed=11)):
+        assert lo <= np.mean(z**2) <= hi, f"{name}: mean z² {np.mean(z**2):.3f} outside [{lo:.3f}, {hi:.3f}]"
+        cov = np.mean(np.abs(z) <= Z95)
+        assert 0.95 - 3 * se <= cov <= 0.95 + 3 * se, f"{name}: 95 % coverage {cov:.3f}"
 
 
 @pytest.mark.slow
 def test_coverage_slow():
-    cov_e, cov_s = coverage(3000, seed=2024)
-    assert 0.93 <= cov_e <= 0.97, cov_e
-    assert 0.93 <= cov_s <= 0.97, cov_s
+    for name, z in zip(("E_a", "σ(300 K)"), z_scores(3000, seed=2024)):
+        cov = np.mean(np.abs(z) <= Z95)
+        assert 0.93 <= cov <= 0.97, (name, cov)
+        assert 0.92 <= np.mean(z**2) <= 1.08, (name, np.mean(z**2))      # χ²_3000/3000: s.d. 0.026
 
 
 def test_recovers_parameters_with_tiny_errors():

@@ -1,61 +1,158 @@
-"""Coverage of the default (Bayesian) intervals on known-answer synthetic systems.
+"""Calibration of the default (Bayesian) intervals: a powered, two-sided test on known answers.
 
-The full study is studies/calibration/run_calibration.py (docs/calibration.md); this
-runs a fast version in the suite: 50 replicas of small 3-seed systems of 300 ps (independent
-and paired walkers, vibrating and drifting framework, rattling regime).  Replica i
-uses rng seed i, so the test is deterministic; its bounds are three binomial
-standard errors below the 95 % target, so a calibrated estimator passes and a
-broken one (intervals too narrow by ~30 % or more, or a biased estimate) fails.
+Scenario: the one docs/calibration.md claims calibration for - 3 seeds × 300 ps (3000
+frames of 0.1 ps), 24 mobile ions with a 0.3 Å / 0.2 ps rattle, in a vibrating and
+drifting framework; half the replicas independent walkers (H_R = 1), half rigidly
+paired walkers (H_R = 0.5).  Each replica is analysed by :func:`analyse_group` with
+:class:`AnalysisSettings` (the default method), as a user's campaign would be.  The
+short runs on which the method under-covers (3 × 100 ps, docs/calibration.md "Where
+the methods miss") are not tested here: they fail, as documented.
+
+Replica rng seeds 600000 + r (fast) and 610000 + r (slow), disjoint from every study's:
+the calibration study uses 0-199 (its former slow test 500-699), the spectral study and
+the side-by-side comparison 1000+ and 500000+, the spectral tests 900000+.
+
+The statistic: for ln D* and ln σ of every replica, the standardised error
+``z = (ln median - ln truth) / s`` with ``s = (ln upper - ln lower) / (2 · 1.96)``, the
+log-scale standard deviation the 95 % interval implies.  For calibrated intervals z is
+close to N(0, 1) (D* and σ of one replica are nearly independent: the tracer and
+collective MSDs of 24 ions correlate by about 1/√24), so mean(z²) ~ χ²_n / n.  Intervals
+a factor c too wide or too narrow scale every z by 1/c and mean(z²) by 1/c²: a
+two-sided band on mean(z²) catches both, with a power computed in the tests
+(:func:`power`).  The 68 % interval is checked the same way, from its own half-width.
 """
+
+from __future__ import annotations
 
 import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.analysis import analyse_group
 from uncertainty_gk.settings import AnalysisSettings
 
-QUANTS = ("D_tr", "sigma_tr", "sigma", "haven_ratio")
+Z95 = stats.norm.ppf(0.975)
+Z68 = stats.norm.ppf(0.84)
+QUANTS = ("D_tr", "sigma")
+SCENARIO = dict(n_mobile=24, n_frames=3000, frame_interval_ps=0.1, n_seeds=3, D=0.05, rattle_amplitude=0.3,
+                rattle_time_ps=0.2, drift_D=0.01, temperature_K=800)
 
 
-def run_replicas(n, haven, n_frames, n_steps, first_seed=0):
-    hits = {q: [] for q in QUANTS}
-    rel = {q: [] for q in QUANTS}
-    for i in range(first_seed, first_seed + n):
-        system = synthetic.generate(n_mobile=24, n_frames=n_frames, n_seeds=3, haven_ratio=haven,
-                                    rattle_amplitude=0.3, rattle_time_ps=0.2, drift_D=0.01, rng=i)
+def z_scores(n_replicas: int, first_seed: int, n_steps: int) -> dict[str, np.ndarray]:
+    """Standardised errors of ln D* and ln σ from the 95 % and the 68 % intervals, and
+    the ratio of the two half-widths, for ``n_replicas`` replicas (even: independent,
+    odd: paired)."""
+    out: dict[str, list] = {k: [] for k in ("z95", "z68", "ratio", "quantity")}
+    for r in range(first_seed, first_seed + n_replicas):
+        system = synthetic.generate(**SCENARIO, haven_ratio=1.0 if r % 2 == 0 else 0.5, rng=r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = analyse_group(system.runs, AnalysisSettings(seed=1000 + i, per_seed=False, n_steps=n_steps))
+            res = analyse_group(system.runs, AnalysisSettings(seed=r, per_seed=False, n_steps=n_steps))
         for q in QUANTS:
             e = res.quantities[q]
-            hits[q].append(e.lower <= system.truth[q] <= e.upper)
-            rel[q].append(e.median / system.truth[q] - 1)
-    return ({q: float(np.mean(v)) for q, v in hits.items()},
-            {q: (float(np.mean(v)), float(np.std(v, ddof=1) / np.sqrt(len(v)))) for q, v in rel.items()})
+            err = np.log(e.median / system.truth[q])
+            lo68, hi68 = e.interval(0.68)
+            h95, h68 = np.log(e.upper / e.lower) / 2, np.log(hi68 / lo68) / 2
+            out["z95"].append(err / (h95 / Z95))
+            out["z68"].append(err / (h68 / Z68))
+            out["ratio"].append(h68 / h95)
+            out["quantity"].append(q)
+    return {k: np.array(v) for k, v in out.items()}
 
 
-def check(coverage, bias, n, lo_cov):
+def band(n: int) -> tuple[float, float]:
+    """Acceptance band of mean(z²) over n standard-normal z: the 1 % and 99.5 % points of
+    χ²_n / n (a calibrated estimator is accepted with probability 0.985)."""
+    return stats.chi2.ppf(0.01, n) / n, stats.chi2.ppf(0.995, n) / n
+
+
+def power(n: int, width_factor: float) -> float:
+    """Probability that mean(z²) of n Gaussian z falls outside :func:`band` when every
+    interval is ``width_factor`` times the calibrated width (mean(z²) ~ χ²_n / (n c²))."""
+    lo, hi = band(n)
+    c2 = width_factor**2
+    return float(1 - (stats.chi2.cdf(hi * n * c2, n) - stats.chi2.cdf(lo * n * c2, n)))
+
+
+def check_mean_z2(z: np.ndarray, label: str) -> None:
+    assert np.all(np.isfinite(z)), f"{label}: unresolved or non-finite estimates in a 300 ps scenario"
+    lo, hi = band(z.size)
+    m = float(np.mean(z**2))
+    assert lo <= m <= hi, (f"{label}: mean z² = {m:.3f} over {z.size} errors, outside [{lo:.3f}, {hi:.3f}] "
+                           f"({'too narrow' if m > hi else 'too wide'} intervals)")
+
+
+def check_bias(z: dict[str, np.ndarray]) -> None:
+    """Mean z of each quantity within 3 of its standard errors."""
     for q in QUANTS:
-        assert coverage[q] >= lo_cov, f"{q}: 95 % coverage {coverage[q]:.3f} over {n} replicas"
-        m, se = bias[q]
-        assert abs(m) <= 0.02 + 3 * se, f"{q}: mean relative error {m:+.3f} ± {se:.3f}"
+        zq = z["z95"][z["quantity"] == q]
+        se = zq.std(ddof=1) / np.sqrt(zq.size)
+        assert abs(zq.mean()) <= 3 * se, f"{q}: mean standardised error {zq.mean():+.3f} ± {se:.3f}"
 
 
-@pytest.mark.parametrize("haven", [1.0, 0.5])
-def test_coverage_fast(haven):
-    n = 50
-    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=600)
-    check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
+def check_shape(z: dict[str, np.ndarray]) -> None:
+    """The 68/95 half-width ratio of a Gaussian posterior is 0.994/1.960 = 0.507; a
+    Laplace- or Student-t(3)-shaped posterior gives 0.38, a flat one 0.72."""
+    r = float(np.mean(z["ratio"]))
+    assert 0.45 <= r <= 0.57, f"68/95 half-width ratio {r:.3f}: the posterior's shape is far from Gaussian"
 
 
+# --------------------------------------------------------------------------- fast
+N_FAST = 60           # replicas: 120 standardised errors
+
+
+@pytest.fixture(scope="module")
+def fast_z():
+    return z_scores(N_FAST, 600000, n_steps=300)
+
+
+def test_fast_test_has_the_documented_power():
+    """n = 120 errors, band [0.724, 1.364].  Intervals 20 % too narrow (c = 0.8) are
+    rejected with probability 0.84, 20 % too wide (c = 1.25) with 0.85; 15 % too
+    narrow / wide (c = 0.85 / 1.15) with 0.53 / 0.39 (the slow test has 0.98 / 0.94)."""
+    n = 2 * N_FAST
+    assert band(n) == pytest.approx((0.724, 1.364), abs=5e-4)
+    assert power(n, 0.8) >= 0.8 and power(n, 1.25) >= 0.8
+    assert power(n, 0.85) == pytest.approx(0.53, abs=0.01) and power(n, 1.15) == pytest.approx(0.39, abs=0.01)
+    assert 1 - power(n, 1.0) == pytest.approx(0.985, abs=1e-3)
+
+
+def test_95_percent_intervals_are_calibrated_two_sided(fast_z):
+    """mean(z²) of the 120 errors of ln D* and ln σ (from the 95 % intervals) in the band."""
+    check_mean_z2(fast_z["z95"], "95 % intervals")
+
+
+def test_68_percent_intervals_are_calibrated_and_shaped(fast_z):
+    """The same band for the errors standardised by the 68 % half-width, and a posterior
+    whose 68/95 width ratio is near the Gaussian one.  (docs/calibration.md: the 68 %
+    intervals of σ for independent walkers cover only 0.58-0.61; mean z68² ≈ 1.2 there.)"""
+    check_mean_z2(fast_z["z68"], "68 % intervals")
+    check_shape(fast_z)
+
+
+def test_no_bias_in_units_of_its_standard_error(fast_z):
+    """|mean z| ≤ 3 s.e. per quantity (60 errors each): a bias of 0.4 posterior s.d. -
+    about 1 % of D* or 5 % of σ here - fails with probability ~0.5, 0.6 s.d. with ~0.9."""
+    check_bias(fast_z)
+
+
+# --------------------------------------------------------------------------- slow
 @pytest.mark.slow
-@pytest.mark.parametrize("haven", [1.0, 0.5])
-def test_coverage_slow(haven):
-    n = 200
-    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=1500, first_seed=500)
-    check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
+def test_calibration_slow():
+    """200 replicas (400 errors, band [0.842, 1.193]): 15 % too narrow / wide intervals
+    are rejected with probability 0.98 / 0.94; each quantity's 95 % coverage within
+    0.93-0.97 ± 2 binomial s.e. (200 replicas: ± 0.031)."""
+    n_rep = 200
+    assert power(2 * n_rep, 0.85) >= 0.95 and power(2 * n_rep, 1.15) >= 0.9
+    z = z_scores(n_rep, 610000, n_steps=1000)
+    check_mean_z2(z["z95"], "95 % intervals")
+    check_mean_z2(z["z68"], "68 % intervals")
+    check_shape(z)
+    check_bias(z)
+    se = np.sqrt(0.95 * 0.05 / n_rep)
     for q in QUANTS:
-        assert coverage[q] <= 0.99, f"{q}: intervals too wide (coverage {coverage[q]:.3f})"
+        cov = float(np.mean(np.abs(z["z95"][z["quantity"] == q]) <= Z95))
+        assert 0.93 - 2 * se <= cov <= 0.97 + 2 * se, f"{q}: 95 % coverage {cov:.3f}"

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.pipeline import analyse
@@ -60,8 +61,17 @@ def test_faster_model_wins(result, tmp_path):
     assert row.p("sigma_tr", "fast", "slow") > 0.99
     assert row.p("sigma", "fast", "slow") > 0.95
     assert row.p("sigma_tr", "slow", "fast") < 0.01
+    # both models have the same true H_R (1): P(H_R[fast] > H_R[slow]) is then uniform over
+    # replicas for calibrated posteriors, so (0.005, 0.995) excludes it with probability 0.01,
+    # while taking the wrong quantity (σ: P > 0.95 above) or one model's samples twice (P = ½ exactly)
+    # or forgetting a direction fails; checked against the Mann-Whitney U of scipy, an
+    # independent implementation of P(A > B) over all pairs with ties counted ½
     h = row.p("haven_ratio", "fast", "slow")
-    assert 0.0 <= h <= 1.0
+    assert 0.005 < h < 0.995 and h != 0.5
+    assert row.p("haven_ratio", "slow", "fast") == pytest.approx(1 - h, abs=1e-12)
+    est = {e.value: e.estimates["haven_ratio"].samples for e in row.entries}
+    u = stats.mannwhitneyu(est["fast"], est["slow"]).statistic / (est["fast"].size * est["slow"].size)
+    assert h == pytest.approx(u, abs=1e-9)
     text = format_comparison(cmp)
     assert "P(σ_tr[fast] > σ_tr[slow])" in text
     d = json.loads(json.dumps(cmp.to_dict()))
