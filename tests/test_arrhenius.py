@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.pipeline import analyse
@@ -15,10 +14,11 @@ from uncertainty_gk.arrhenius import (ArrheniusPoint, arrhenius_fit, arrhenius_f
 from uncertainty_gk.campaign import Campaign
 from uncertainty_gk.errors import AnalysisError, AnalysisWarning
 from uncertainty_gk.units import BOLTZMANN_EV_PER_K as KB
+from zscores import assert_mean_z2_in_band, band_power, chi2_band, z_from_interval
 
 TEMPS = np.array([500.0, 600.0, 700.0, 800.0, 1000.0])
 EA, LNA = 0.35, np.log(3e3)
-Z95 = stats.norm.ppf(0.975)
+Z95 = 1.959964
 
 
 def sigma_true(T):
@@ -45,8 +45,8 @@ def z_scores(n_replicas, seed):
             # force: the curvature gate (1 % false alarms on straight lines) is tested separately
             res = arrhenius_fit(replica_points(rng), rng=rng, force=True, n_draws=2000)
         e, s = res.E_a, res.sigma_target
-        z_e.append((e.median - EA) / ((e.upper - e.lower) / (2 * Z95)))
-        z_s.append(np.log(s.median / sigma_true(300.0)) / (np.log(s.upper / s.lower) / (2 * Z95)))
+        z_e.append(z_from_interval(e.median, EA, e.lower, e.upper, log=False))
+        z_s.append(z_from_interval(s.median, sigma_true(300.0), s.lower, s.upper))
     return np.array(z_e), np.array(z_s)
 
 
@@ -57,12 +57,12 @@ def test_coverage_fast():
     fail the z² band with probability 0.93, 15 % too wide (× 1.15) with 0.85, 25 % too
     wide with > 0.99; a calibrated fit passes with probability 0.985."""
     n = 300
-    lo, hi = stats.chi2.ppf(0.01, n) / n, stats.chi2.ppf(0.995, n) / n
-    for c, p in ((0.85, 0.93), (1.15, 0.85)):
-        assert 1 - (stats.chi2.cdf(hi * n * c**2, n) - stats.chi2.cdf(lo * n * c**2, n)) == pytest.approx(p, abs=0.01)
+    assert chi2_band(n) == pytest.approx((0.820, 1.223), abs=5e-4)
+    assert band_power(n, 0.85) == pytest.approx(0.93, abs=0.01) and band_power(n, 1.15) == pytest.approx(0.85, abs=0.01)
+    assert band_power(n, 1.25) > 0.99
     se = np.sqrt(0.95 * 0.05 / n)
     for name, z in zip(("E_a", "σ(300 K)"), z_scores(n, seed=11)):
-        assert lo <= np.mean(z**2) <= hi, f"{name}: mean z² {np.mean(z**2):.3f} outside [{lo:.3f}, {hi:.3f}]"
+        assert_mean_z2_in_band(z, name)
         cov = np.mean(np.abs(z) <= Z95)
         assert 0.95 - 3 * se <= cov <= 0.95 + 3 * se, f"{name}: 95 % coverage {cov:.3f}"
 
@@ -164,7 +164,7 @@ def test_end_to_end_synthetic_md():
         runs.update({ds.attrs["run_name"]: ds for ds in system.runs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0), show_progress=False)
         pts = points_from_result(result, "sigma_tr")
         assert len(pts) == 1 and len(next(iter(pts.values()))) == 3
         (tr,) = arrhenius_from_result(result, quantity="sigma_tr", rng=0)

@@ -19,7 +19,7 @@ close to N(0, 1) (D* and σ of one replica are nearly independent: the tracer an
 collective MSDs of 24 ions correlate by about 1/√24), so mean(z²) ~ χ²_n / n.  Intervals
 a factor c too wide or too narrow scale every z by 1/c and mean(z²) by 1/c²: a
 two-sided band on mean(z²) catches both, with a power computed in the tests
-(:func:`power`).  The 68 % interval is checked the same way, from its own half-width.
+(``zscores.band_power``).  The 68 % interval is checked the same way, from its own half-width.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from scipy import stats
 from uncertainty_gk import synthetic
 from uncertainty_gk.analysis import analyse_group
 from uncertainty_gk.settings import AnalysisSettings
+from zscores import assert_mean_z2_in_band, band_power, chi2_band, z_from_interval
 
 Z95 = stats.norm.ppf(0.975)
-Z68 = stats.norm.ppf(0.84)
 QUANTS = ("D_tr", "sigma")
 SCENARIO = dict(n_mobile=24, n_frames=3000, frame_interval_ps=0.1, n_seeds=3, D=0.05, rattle_amplitude=0.3,
                 rattle_time_ps=0.2, drift_D=0.01, temperature_K=800)
@@ -53,36 +53,12 @@ def z_scores(n_replicas: int, first_seed: int, n_steps: int) -> dict[str, np.nda
             res = analyse_group(system.runs, AnalysisSettings(seed=r, per_seed=False, n_steps=n_steps))
         for q in QUANTS:
             e = res.quantities[q]
-            err = np.log(e.median / system.truth[q])
             lo68, hi68 = e.interval(0.68)
-            h95, h68 = np.log(e.upper / e.lower) / 2, np.log(hi68 / lo68) / 2
-            out["z95"].append(err / (h95 / Z95))
-            out["z68"].append(err / (h68 / Z68))
-            out["ratio"].append(h68 / h95)
+            out["z95"].append(z_from_interval(e.median, system.truth[q], e.lower, e.upper, 0.95))
+            out["z68"].append(z_from_interval(e.median, system.truth[q], lo68, hi68, 0.68))
+            out["ratio"].append(np.log(hi68 / lo68) / np.log(e.upper / e.lower))
             out["quantity"].append(q)
     return {k: np.array(v) for k, v in out.items()}
-
-
-def band(n: int) -> tuple[float, float]:
-    """Acceptance band of mean(z²) over n standard-normal z: the 1 % and 99.5 % points of
-    χ²_n / n (a calibrated estimator is accepted with probability 0.985)."""
-    return stats.chi2.ppf(0.01, n) / n, stats.chi2.ppf(0.995, n) / n
-
-
-def power(n: int, width_factor: float) -> float:
-    """Probability that mean(z²) of n Gaussian z falls outside :func:`band` when every
-    interval is ``width_factor`` times the calibrated width (mean(z²) ~ χ²_n / (n c²))."""
-    lo, hi = band(n)
-    c2 = width_factor**2
-    return float(1 - (stats.chi2.cdf(hi * n * c2, n) - stats.chi2.cdf(lo * n * c2, n)))
-
-
-def check_mean_z2(z: np.ndarray, label: str) -> None:
-    assert np.all(np.isfinite(z)), f"{label}: unresolved or non-finite estimates in a 300 ps scenario"
-    lo, hi = band(z.size)
-    m = float(np.mean(z**2))
-    assert lo <= m <= hi, (f"{label}: mean z² = {m:.3f} over {z.size} errors, outside [{lo:.3f}, {hi:.3f}] "
-                           f"({'too narrow' if m > hi else 'too wide'} intervals)")
 
 
 def check_bias(z: dict[str, np.ndarray]) -> None:
@@ -114,22 +90,23 @@ def test_fast_test_has_the_documented_power():
     rejected with probability 0.84, 20 % too wide (c = 1.25) with 0.85; 15 % too
     narrow / wide (c = 0.85 / 1.15) with 0.53 / 0.39 (the slow test has 0.98 / 0.94)."""
     n = 2 * N_FAST
-    assert band(n) == pytest.approx((0.724, 1.364), abs=5e-4)
-    assert power(n, 0.8) >= 0.8 and power(n, 1.25) >= 0.8
-    assert power(n, 0.85) == pytest.approx(0.53, abs=0.01) and power(n, 1.15) == pytest.approx(0.39, abs=0.01)
-    assert 1 - power(n, 1.0) == pytest.approx(0.985, abs=1e-3)
+    assert chi2_band(n) == pytest.approx((0.724, 1.364), abs=5e-4)
+    assert band_power(n, 0.8) >= 0.8 and band_power(n, 1.25) >= 0.8
+    assert band_power(n, 0.85) == pytest.approx(0.53, abs=0.01)
+    assert band_power(n, 1.15) == pytest.approx(0.39, abs=0.01)
+    assert 1 - band_power(n, 1.0) == pytest.approx(0.985, abs=1e-3)
 
 
 def test_95_percent_intervals_are_calibrated_two_sided(fast_z):
     """mean(z²) of the 120 errors of ln D* and ln σ (from the 95 % intervals) in the band."""
-    check_mean_z2(fast_z["z95"], "95 % intervals")
+    assert_mean_z2_in_band(fast_z["z95"], "95 % intervals")
 
 
 def test_68_percent_intervals_are_calibrated_and_shaped(fast_z):
     """The same band for the errors standardised by the 68 % half-width, and a posterior
     whose 68/95 width ratio is near the Gaussian one.  (docs/calibration.md: the 68 %
     intervals of σ for independent walkers cover only 0.58-0.61; mean z68² ≈ 1.2 there.)"""
-    check_mean_z2(fast_z["z68"], "68 % intervals")
+    assert_mean_z2_in_band(fast_z["z68"], "68 % intervals")
     check_shape(fast_z)
 
 
@@ -146,10 +123,10 @@ def test_calibration_slow():
     are rejected with probability 0.98 / 0.94; each quantity's 95 % coverage within
     0.93-0.97 ± 2 binomial s.e. (200 replicas: ± 0.031)."""
     n_rep = 200
-    assert power(2 * n_rep, 0.85) >= 0.95 and power(2 * n_rep, 1.15) >= 0.9
+    assert band_power(2 * n_rep, 0.85) >= 0.95 and band_power(2 * n_rep, 1.15) >= 0.9
     z = z_scores(n_rep, 610000, n_steps=1000)
-    check_mean_z2(z["z95"], "95 % intervals")
-    check_mean_z2(z["z68"], "68 % intervals")
+    assert_mean_z2_in_band(z["z95"], "95 % intervals")
+    assert_mean_z2_in_band(z["z68"], "68 % intervals")
     check_shape(z)
     check_bias(z)
     se = np.sqrt(0.95 * 0.05 / n_rep)

@@ -36,7 +36,8 @@ def two_models():
 def result():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyse(Campaign(two_models()), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        return analyse(Campaign(two_models()), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0),
+                       show_progress=False)
 
 
 def test_prob_greater_exact():
@@ -124,12 +125,12 @@ def test_cli_compare_and_arrhenius(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         args = p.parse_args(["compare", str(archive), "--by", "model", "-q", "--n-steps", "300",
-                             "--json", str(tmp_path / "c.json"), "--csv", str(tmp_path / "c.csv")])
+                             "--per-seed-steps", "150", "--json", str(tmp_path / "c.json"), "--csv", str(tmp_path / "c.csv")])
         assert args.func(args) == 0
         out = capsys.readouterr().out
         assert "P(σ_tr[fast] > σ_tr[slow])" in out and (tmp_path / "c.csv").exists()
         args = p.parse_args(["arrhenius", str(archive), "--quantity", "sigma_tr", "-q", "--n-steps", "300",
-                             "--keep-going", "--json", str(tmp_path / "a.json")])
+                             "--per-seed-steps", "150", "--keep-going", "--json", str(tmp_path / "a.json")])
         code = args.func(args)
     out = capsys.readouterr().out
     assert code == 0, out
@@ -151,7 +152,7 @@ def test_two_models_three_temperatures_known_answers():
     assert len(runs) == 12 and {json.loads(ds.attrs["labels"])["model"] for ds in runs.values()} == {"fast", "slow"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0), show_progress=False)
         fits = arrhenius_from_result(result, quantity="sigma_tr", rng=1)
     cmp = compare(result, by="model")
     assert len(cmp.rows) == 3                      # one row per temperature
