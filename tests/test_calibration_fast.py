@@ -112,7 +112,7 @@ def test_68_percent_intervals_are_calibrated_and_shaped(fast_z):
 
 def test_no_bias_in_units_of_its_standard_error(fast_z):
     """|mean z| ≤ 3 s.e. per quantity (60 errors each): a bias of 0.4 posterior s.d. -
-    about 1 % of D* or 5 % of σ here - fails with probability ~0.5, 0.6 s.d. with ~0.9."""
+    about 1 % of D* or 5 % of σ here - fails with probability ~0.5, 0.6 s.d. with ~0.95."""
     check_bias(fast_z)
 
 
