@@ -62,11 +62,11 @@ def test_faster_model_wins(result, tmp_path):
     assert row.p("sigma_tr", "fast", "slow") > 0.99
     assert row.p("sigma", "fast", "slow") > 0.95
     assert row.p("sigma_tr", "slow", "fast") < 0.01
-    # both models have the same true H_R (1): P(H_R[fast] > H_R[slow]) is then uniform over
-    # replicas for calibrated posteriors, so (0.005, 0.995) excludes it with probability 0.01,
-    # while taking the wrong quantity (σ: P > 0.95 above) or one model's samples twice (P = ½ exactly)
-    # or forgetting a direction fails; checked against the Mann-Whitney U of scipy, an
-    # independent implementation of P(A > B) over all pairs with ties counted ½
+    # P(H_R[fast] > H_R[slow]) must equal scipy's Mann-Whitney U / (n_a n_b) on the two H_R
+    # posteriors (an independent P(A > B) over all pairs, ties ½: catches the wrong quantity or
+    # samples), its reverse must be 1 - P (catches a lost direction), and since both models have
+    # the same true H_R (1) P is uniform over replicas for calibrated posteriors: (0.005, 0.995)
+    # excludes it with probability 0.01, a degenerate 0/1 (medians compared) or ½ (one model twice) fails
     h = row.p("haven_ratio", "fast", "slow")
     assert 0.005 < h < 0.995 and h != 0.5
     assert row.p("haven_ratio", "slow", "fast") == pytest.approx(1 - h, abs=1e-12)
