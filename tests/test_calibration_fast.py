@@ -5,12 +5,13 @@ frames of 0.1 ps), 24 mobile ions with a 0.3 Å / 0.2 ps rattle, in a vibrating 
 drifting framework; half the replicas independent walkers (H_R = 1), half rigidly
 paired walkers (H_R = 0.5).  Each replica is analysed by :func:`analyse_group` with
 :class:`AnalysisSettings` (the default method), as a user's campaign would be.  The
-short runs on which the method under-covers (3 × 100 ps, docs/calibration.md "Where
-the methods miss") are not tested here: they fail, as documented.
+short runs on which the method is documented to under-cover (3 × 100 ps,
+docs/calibration.md "Where the methods miss") are not claimed, so not tested.
 
-Replica rng seeds 600000 + r (fast) and 610000 + r (slow), disjoint from every study's:
+Replica rng seeds 600000 + r (fast) and 810000 + r (slow), disjoint from every study's:
 the calibration study uses 0-199 (its former slow test 500-699), the spectral study and
-the side-by-side comparison 1000+ and 500000+, the spectral tests 900000+.
+the side-by-side comparison 1000+ and 500000+, the spectral tests 900000+ (a spectral
+evaluation run later also started at 600000, on its own generator, increment_campaign).
 
 The statistic: for ln D* and ln σ of every replica, the standardised error
 ``z = (ln median - ln truth) / s`` with ``s = (ln upper - ln lower) / (2 · 1.96)``, the
@@ -26,6 +27,13 @@ Shown once (scratch run, 2026-12-03): with every posterior's log-draws scaled ab
 their median so that all half-widths are × 0.8, mean z² = 1.52 (> 1.364, fails); × 1.25,
 0.62 (< 0.724, fails); unscaled, 0.97 (95 %) and 0.99 (68 %).  At × 0.85 / × 1.15 these
 seeds would pass (1.35 / 0.74): the fast test's power there is only 0.53 / 0.39.
+
+Not robust, and an open finding (issue 12): a second, equally fresh set of 60 replicas
+(seeds 800000-800059) gives mean z² = 1.47 and fails (95 % coverage of D* 0.90; four D*
+errors beyond 2.9 s.d., e.g. replica 800048: D* 10 % low with a 95 % width of 11 %, the
+same at the default 2000 MCMC steps).  Over both sets (240 errors) mean z² = 1.22,
+inside that size's band [0.80, 1.25] but near its top: the default's D* intervals have
+heavier tails than the posterior says.
 """
 
 from __future__ import annotations
@@ -130,7 +138,7 @@ def test_calibration_slow():
     0.93-0.97 ± 2 binomial s.e. (200 replicas: ± 0.031)."""
     n_rep = 200
     assert band_power(2 * n_rep, 0.85) >= 0.95 and band_power(2 * n_rep, 1.15) >= 0.9
-    z = z_scores(n_rep, 610000, n_steps=1000)
+    z = z_scores(n_rep, 810000, n_steps=1000)
     assert_mean_z2_in_band(z["z95"], "95 % intervals")
     assert_mean_z2_in_band(z["z68"], "68 % intervals")
     check_shape(z)
