@@ -14,6 +14,7 @@ from uncertainty_gk.arrhenius import (ArrheniusPoint, arrhenius_fit, arrhenius_f
 from uncertainty_gk.campaign import Campaign
 from uncertainty_gk.errors import AnalysisError, AnalysisWarning
 from uncertainty_gk.units import BOLTZMANN_EV_PER_K as KB
+from zscores import assert_mean_z2_in_band, band_power, chi2_band, z_from_interval
 
 TEMPS = np.array([500.0, 600.0, 700.0, 800.0, 1000.0])
 EA, LNA = 0.35, np.log(3e3)
@@ -30,32 +31,48 @@ def replica_points(rng, n_samples=1000):
     return TEMPS, [np.exp(o + rng.normal(0.0, si, n_samples)) for o, si in zip(obs, s)]
 
 
-def coverage(n_replicas, seed):
+def z_scores(n_replicas, seed):
+    """Standardised errors of E_a and ln σ(300 K): (median - truth) / s, with s the
+    standard deviation the 95 % interval implies (on the log scale for σ).  The points'
+    posteriors are exact (Gaussian in ln σ, centred on the observation), so for a
+    correct fit z ~ N(0, 1).  Also whether each 95 % interval holds the truth."""
     rng = np.random.default_rng(seed)
-    hit_e = hit_s = 0
+    z_e, z_s, hits = [], [], []
     for _ in range(n_replicas):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AnalysisWarning)
             # force: the curvature gate (1 % false alarms on straight lines) is tested separately
             res = arrhenius_fit(replica_points(rng), rng=rng, force=True, n_draws=2000)
-        hit_e += res.E_a.contains(EA)
-        hit_s += res.sigma_target.contains(sigma_true(300.0))
-    return hit_e / n_replicas, hit_s / n_replicas
+        e, s = res.E_a, res.sigma_target
+        z_e.append(z_from_interval(e.median, EA, e.lower, e.upper, log=False))
+        z_s.append(z_from_interval(s.median, sigma_true(300.0), s.lower, s.upper))
+        hits.append((e.contains(EA), s.contains(sigma_true(300.0))))
+    return (np.array(z_e), np.array(z_s)), np.array(hits)
 
 
 def test_coverage_fast():
+    """300 replicas, two-sided for E_a and σ(300 K) separately: mean(z²) within the 1 %
+    and 99.5 % points of χ²_300/300, [0.820, 1.223], and the 95 % coverage within
+    0.95 ± 3 binomial s.e. (0.912-0.988).  Intervals 15 % too narrow (half-widths × 0.85)
+    fail the z² band with probability 0.93, 15 % too wide (× 1.15) with 0.85, 25 % too
+    wide with > 0.99; a calibrated fit passes with probability 0.985."""
     n = 300
-    lower = 0.95 - 3 * np.sqrt(0.95 * 0.05 / n)
-    cov_e, cov_s = coverage(n, seed=11)
-    assert lower <= cov_e <= 1.0
-    assert lower <= cov_s <= 1.0
+    assert chi2_band(n) == pytest.approx((0.820, 1.223), abs=5e-4)
+    assert band_power(n, 0.85) == pytest.approx(0.93, abs=0.01) and band_power(n, 1.15) == pytest.approx(0.85, abs=0.01)
+    assert band_power(n, 1.25) > 0.99
+    se = np.sqrt(0.95 * 0.05 / n)
+    zs, hits = z_scores(n, seed=11)
+    for name, z, cov in zip(("E_a", "σ(300 K)"), zs, hits.mean(axis=0)):
+        assert_mean_z2_in_band(z, name)
+        assert 0.95 - 3 * se <= cov <= 0.95 + 3 * se, f"{name}: 95 % coverage {cov:.3f}"
 
 
 @pytest.mark.slow
 def test_coverage_slow():
-    cov_e, cov_s = coverage(3000, seed=2024)
-    assert 0.93 <= cov_e <= 0.97, cov_e
-    assert 0.93 <= cov_s <= 0.97, cov_s
+    zs, hits = z_scores(3000, seed=2024)
+    for name, z, cov in zip(("E_a", "σ(300 K)"), zs, hits.mean(axis=0)):
+        assert 0.93 <= cov <= 0.97, (name, cov)
+        assert 0.92 <= np.mean(z**2) <= 1.08, (name, np.mean(z**2))      # χ²_3000/3000: s.d. 0.026
 
 
 def test_recovers_parameters_with_tiny_errors():
@@ -147,7 +164,7 @@ def test_end_to_end_synthetic_md():
         runs.update({ds.attrs["run_name"]: ds for ds in system.runs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0), show_progress=False)
         pts = points_from_result(result, "sigma_tr")
         assert len(pts) == 1 and len(next(iter(pts.values()))) == 3
         (tr,) = arrhenius_from_result(result, quantity="sigma_tr", rng=0)

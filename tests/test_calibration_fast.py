@@ -1,61 +1,149 @@
-"""Coverage of the default (Bayesian) intervals on known-answer synthetic systems.
+"""Calibration of the default (Bayesian) intervals: a powered, two-sided test on known answers.
 
-The full study is studies/calibration/run_calibration.py (docs/calibration.md); this
-runs a fast version in the suite: 50 replicas of small 3-seed systems of 300 ps (independent
-and paired walkers, vibrating and drifting framework, rattling regime).  Replica i
-uses rng seed i, so the test is deterministic; its bounds are three binomial
-standard errors below the 95 % target, so a calibrated estimator passes and a
-broken one (intervals too narrow by ~30 % or more, or a biased estimate) fails.
+Scenario: the one docs/calibration.md claims calibration for - 3 seeds × 300 ps (3000
+frames of 0.1 ps), 24 mobile ions with a 0.3 Å / 0.2 ps rattle, in a vibrating and
+drifting framework; half the replicas independent walkers (H_R = 1), half rigidly
+paired walkers (H_R = 0.5).  Each replica is analysed by :func:`analyse_group` with
+:class:`AnalysisSettings` (the default method), as a user's campaign would be.  The
+short runs on which the method is documented to under-cover (3 × 100 ps,
+docs/calibration.md "Where the methods miss") are not claimed, so not tested.
+
+Replica rng seeds 600000 + r (fast) and 810000 + r (slow), disjoint from every study's:
+the calibration study uses 0-199 (its former slow test 500-699), the spectral study and
+the side-by-side comparison 1000+ and 500000+, the spectral tests 900000+ (a spectral
+evaluation run later also started at 600000, on its own generator, increment_campaign).
+
+The statistic: for ln D* and ln σ of every replica, the standardised error
+``z = (ln median - ln truth) / s`` with ``s = (ln upper - ln lower) / (2 · 1.96)``, the
+log-scale standard deviation the 95 % interval implies.  For calibrated intervals z is
+close to N(0, 1), and mean(z²) ~ χ²_n / n (the two z of one replica correlate weakly,
+ρ ≈ 0.0 for independent and 0.3 for paired ions here, which widens the spread of
+mean(z²) by about 2 %).  Intervals a factor c too wide or too narrow scale every z by
+1/c and mean(z²) by 1/c²: a two-sided band on mean(z²) catches both, with a power
+computed in the tests (``zscores.band_power``).  The 68 % interval is checked the same
+way, from its own half-width.
+
+Shown once (scratch run, 2026-12-03): with every posterior's log-draws scaled about
+their median so that all half-widths are × 0.8, mean z² = 1.52 (> 1.364, fails); × 1.25,
+0.62 (< 0.724, fails); unscaled, 0.97 (95 %) and 0.99 (68 %).  At × 0.85 / × 1.15 these
+seeds would pass (1.35 / 0.74): the fast test's power there is only 0.53 / 0.39.
+
+Not robust, and an open finding (issue 12): a second, equally fresh set of 60 replicas
+(seeds 800000-800059) gives mean z² = 1.47 and fails (95 % coverage of D* 0.90; four D*
+errors beyond 2.9 s.d., e.g. replica 800048: D* 10 % low with a 95 % width of 11 %, the
+same at the default 2000 MCMC steps).  Over both sets (240 errors) mean z² = 1.22,
+inside that size's band [0.80, 1.25] but near its top: the default's D* intervals have
+heavier tails than the posterior says.
 """
+
+from __future__ import annotations
 
 import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.analysis import analyse_group
 from uncertainty_gk.settings import AnalysisSettings
+from zscores import assert_mean_z2_in_band, band_power, chi2_band, z_from_interval
 
-QUANTS = ("D_tr", "sigma_tr", "sigma", "haven_ratio")
+Z95 = stats.norm.ppf(0.975)
+QUANTS = ("D_tr", "sigma")
+SCENARIO = dict(n_mobile=24, n_frames=3000, frame_interval_ps=0.1, n_seeds=3, D=0.05, rattle_amplitude=0.3,
+                rattle_time_ps=0.2, drift_D=0.01, temperature_K=800)
 
 
-def run_replicas(n, haven, n_frames, n_steps, first_seed=0):
-    hits = {q: [] for q in QUANTS}
-    rel = {q: [] for q in QUANTS}
-    for i in range(first_seed, first_seed + n):
-        system = synthetic.generate(n_mobile=24, n_frames=n_frames, n_seeds=3, haven_ratio=haven,
-                                    rattle_amplitude=0.3, rattle_time_ps=0.2, drift_D=0.01, rng=i)
+def z_scores(n_replicas: int, first_seed: int, n_steps: int) -> dict[str, np.ndarray]:
+    """Standardised errors of ln D* and ln σ from the 95 % and the 68 % intervals, and
+    the ratio of the two half-widths, for ``n_replicas`` replicas (even: independent,
+    odd: paired)."""
+    out: dict[str, list] = {k: [] for k in ("z95", "z68", "ratio", "quantity")}
+    for r in range(first_seed, first_seed + n_replicas):
+        system = synthetic.generate(**SCENARIO, haven_ratio=1.0 if r % 2 == 0 else 0.5, rng=r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = analyse_group(system.runs, AnalysisSettings(seed=1000 + i, per_seed=False, n_steps=n_steps))
+            res = analyse_group(system.runs, AnalysisSettings(seed=r, per_seed=False, n_steps=n_steps))
         for q in QUANTS:
             e = res.quantities[q]
-            hits[q].append(e.lower <= system.truth[q] <= e.upper)
-            rel[q].append(e.median / system.truth[q] - 1)
-    return ({q: float(np.mean(v)) for q, v in hits.items()},
-            {q: (float(np.mean(v)), float(np.std(v, ddof=1) / np.sqrt(len(v)))) for q, v in rel.items()})
+            lo68, hi68 = e.interval(0.68)
+            out["z95"].append(z_from_interval(e.median, system.truth[q], e.lower, e.upper, 0.95))
+            out["z68"].append(z_from_interval(e.median, system.truth[q], lo68, hi68, 0.68))
+            out["ratio"].append(np.log(hi68 / lo68) / np.log(e.upper / e.lower))
+            out["quantity"].append(q)
+    return {k: np.array(v) for k, v in out.items()}
 
 
-def check(coverage, bias, n, lo_cov):
+def check_bias(z: dict[str, np.ndarray]) -> None:
+    """Mean z of each quantity within 3 of its standard errors."""
     for q in QUANTS:
-        assert coverage[q] >= lo_cov, f"{q}: 95 % coverage {coverage[q]:.3f} over {n} replicas"
-        m, se = bias[q]
-        assert abs(m) <= 0.02 + 3 * se, f"{q}: mean relative error {m:+.3f} ± {se:.3f}"
+        zq = z["z95"][z["quantity"] == q]
+        se = zq.std(ddof=1) / np.sqrt(zq.size)
+        assert abs(zq.mean()) <= 3 * se, f"{q}: mean standardised error {zq.mean():+.3f} ± {se:.3f}"
 
 
-@pytest.mark.parametrize("haven", [1.0, 0.5])
-def test_coverage_fast(haven):
-    n = 50
-    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=600)
-    check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
+def check_shape(z: dict[str, np.ndarray]) -> None:
+    """The 68/95 half-width ratio of a Gaussian posterior is 0.994/1.960 = 0.507; a
+    Laplace- or Student-t(3)-shaped posterior gives 0.38, a flat one 0.72."""
+    r = float(np.mean(z["ratio"]))
+    assert 0.45 <= r <= 0.57, f"68/95 half-width ratio {r:.3f}: the posterior's shape is far from Gaussian"
 
 
+# --------------------------------------------------------------------------- fast
+N_FAST = 60           # replicas: 120 standardised errors
+
+
+@pytest.fixture(scope="module")
+def fast_z():
+    return z_scores(N_FAST, 600000, n_steps=300)
+
+
+def test_fast_test_has_the_documented_power():
+    """n = 120 errors, band [0.724, 1.364].  Intervals 20 % too narrow (c = 0.8) are
+    rejected with probability 0.84, 20 % too wide (c = 1.25) with 0.85; 15 % too
+    narrow / wide (c = 0.85 / 1.15) with 0.53 / 0.39 (the slow test has 0.98 / 0.94)."""
+    n = 2 * N_FAST
+    assert chi2_band(n) == pytest.approx((0.724, 1.364), abs=5e-4)
+    assert band_power(n, 0.8) >= 0.8 and band_power(n, 1.25) >= 0.8
+    assert band_power(n, 0.85) == pytest.approx(0.53, abs=0.01)
+    assert band_power(n, 1.15) == pytest.approx(0.39, abs=0.01)
+    assert 1 - band_power(n, 1.0) == pytest.approx(0.985, abs=1e-3)
+
+
+def test_95_percent_intervals_are_calibrated_two_sided(fast_z):
+    """mean(z²) of the 120 errors of ln D* and ln σ (from the 95 % intervals) in the band."""
+    assert_mean_z2_in_band(fast_z["z95"], "95 % intervals")
+
+
+def test_68_percent_intervals_are_calibrated_and_shaped(fast_z):
+    """The same band for the errors standardised by the 68 % half-width, and a posterior
+    whose 68/95 width ratio is near the Gaussian one.  (docs/calibration.md: the 68 %
+    intervals of σ for independent walkers cover only 0.58-0.61; mean z68² ≈ 1.2 there.)"""
+    assert_mean_z2_in_band(fast_z["z68"], "68 % intervals")
+    check_shape(fast_z)
+
+
+def test_no_bias_in_units_of_its_standard_error(fast_z):
+    """|mean z| ≤ 3 s.e. per quantity (60 errors each): a bias of 0.4 posterior s.d. -
+    about 1 % of D* or 5 % of σ here - fails with probability ~0.5, 0.6 s.d. with ~0.95."""
+    check_bias(fast_z)
+
+
+# --------------------------------------------------------------------------- slow
 @pytest.mark.slow
-@pytest.mark.parametrize("haven", [1.0, 0.5])
-def test_coverage_slow(haven):
-    n = 200
-    coverage, bias = run_replicas(n, haven, n_frames=3000, n_steps=1500, first_seed=500)
-    check(coverage, bias, n, lo_cov=0.95 - 3 * np.sqrt(0.95 * 0.05 / n))
+def test_calibration_slow():
+    """200 replicas (400 errors, band [0.842, 1.193]): 15 % too narrow / wide intervals
+    are rejected with probability 0.98 / 0.94; each quantity's 95 % coverage within
+    0.93-0.97 ± 2 binomial s.e. (200 replicas: ± 0.031)."""
+    n_rep = 200
+    assert band_power(2 * n_rep, 0.85) >= 0.95 and band_power(2 * n_rep, 1.15) >= 0.9
+    z = z_scores(n_rep, 810000, n_steps=1000)
+    assert_mean_z2_in_band(z["z95"], "95 % intervals")
+    assert_mean_z2_in_band(z["z68"], "68 % intervals")
+    check_shape(z)
+    check_bias(z)
+    se = np.sqrt(0.95 * 0.05 / n_rep)
     for q in QUANTS:
-        assert coverage[q] <= 0.99, f"{q}: intervals too wide (coverage {coverage[q]:.3f})"
+        cov = float(np.mean(np.abs(z["z95"][z["quantity"] == q]) <= Z95))
+        assert 0.93 - 2 * se <= cov <= 0.97 + 2 * se, f"{q}: 95 % coverage {cov:.3f}"

@@ -90,7 +90,7 @@ def test_analyze_json_shape(tmp_path, capsys):
     arch = tmp_path / "syn.nc"
     write_archive(system.runs, arch)
     out = tmp_path / "res.json"
-    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "-q"], capsys)
+    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "--n-steps", "600", "--per-seed-steps", "150", "-q"], capsys)
     assert code == 0
     assert "σ_tr" in stdout and "H_R" in stdout and "seeds: 3" in stdout
     doc = json.loads(out.read_text())
@@ -150,7 +150,7 @@ def test_synthetic_runs_are_not_diagnosed(tmp_path, capsys):
     arch = tmp_path / "syn.nc"
     write_archive(system.runs, arch)
     out = tmp_path / "r.json"
-    code, _, _ = run_cli(["analyze", str(arch), "-q", "--n-steps", "400", "--json", str(out)], capsys)
+    code, _, _ = run_cli(["analyze", str(arch), "-q", "--n-steps", "400", "--per-seed-steps", "150", "--json", str(out)], capsys)
     assert code == 0
     runs = json.loads(out.read_text())["groups"][0]["runs"]
     assert {r["status"] for r in runs} == {"not diagnosed (synthetic)"}

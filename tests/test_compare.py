@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.pipeline import analyse
@@ -35,7 +36,8 @@ def two_models():
 def result():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyse(Campaign(two_models()), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        return analyse(Campaign(two_models()), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0),
+                       show_progress=False)
 
 
 def test_prob_greater_exact():
@@ -60,8 +62,17 @@ def test_faster_model_wins(result, tmp_path):
     assert row.p("sigma_tr", "fast", "slow") > 0.99
     assert row.p("sigma", "fast", "slow") > 0.95
     assert row.p("sigma_tr", "slow", "fast") < 0.01
+    # P(H_R[fast] > H_R[slow]) must equal scipy's Mann-Whitney U / (n_a n_b) on the two H_R
+    # posteriors (an independent P(A > B) over all pairs, ties ½: catches the wrong quantity or
+    # samples), its reverse must be 1 - P (catches a lost direction), and since both models have
+    # the same true H_R (1) P is uniform over replicas for calibrated posteriors: (0.005, 0.995)
+    # excludes it with probability 0.01, a degenerate 0/1 (medians compared) or ½ (one model twice) fails
     h = row.p("haven_ratio", "fast", "slow")
-    assert 0.0 <= h <= 1.0
+    assert 0.005 < h < 0.995 and h != 0.5
+    assert row.p("haven_ratio", "slow", "fast") == pytest.approx(1 - h, abs=1e-12)
+    est = {e.value: e.estimates["haven_ratio"].samples for e in row.entries}
+    u = stats.mannwhitneyu(est["fast"], est["slow"]).statistic / (est["fast"].size * est["slow"].size)
+    assert h == pytest.approx(u, abs=1e-9)
     text = format_comparison(cmp)
     assert "P(σ_tr[fast] > σ_tr[slow])" in text
     d = json.loads(json.dumps(cmp.to_dict()))
@@ -114,12 +125,12 @@ def test_cli_compare_and_arrhenius(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         args = p.parse_args(["compare", str(archive), "--by", "model", "-q", "--n-steps", "300",
-                             "--json", str(tmp_path / "c.json"), "--csv", str(tmp_path / "c.csv")])
+                             "--per-seed-steps", "150", "--json", str(tmp_path / "c.json"), "--csv", str(tmp_path / "c.csv")])
         assert args.func(args) == 0
         out = capsys.readouterr().out
         assert "P(σ_tr[fast] > σ_tr[slow])" in out and (tmp_path / "c.csv").exists()
         args = p.parse_args(["arrhenius", str(archive), "--quantity", "sigma_tr", "-q", "--n-steps", "300",
-                             "--keep-going", "--json", str(tmp_path / "a.json")])
+                             "--per-seed-steps", "150", "--keep-going", "--json", str(tmp_path / "a.json")])
         code = args.func(args)
     out = capsys.readouterr().out
     assert code == 0, out
@@ -141,7 +152,7 @@ def test_two_models_three_temperatures_known_answers():
     assert len(runs) == 12 and {json.loads(ds.attrs["labels"])["model"] for ds in runs.values()} == {"fast", "slow"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, seed=0), show_progress=False)
+        result = analyse(Campaign(runs), AnalysisSettings(n_steps=400, per_seed_steps=150, seed=0), show_progress=False)
         fits = arrhenius_from_result(result, quantity="sigma_tr", rng=1)
     cmp = compare(result, by="model")
     assert len(cmp.rows) == 3                      # one row per temperature

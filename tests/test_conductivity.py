@@ -30,7 +30,7 @@ def test_unit_conversions_by_hand():
 def test_truth_inside_intervals(haven):
     system = synthetic.generate(n_mobile=48, n_frames=3000, n_seeds=3, haven_ratio=haven, rattle_amplitude=0.3,
                                 rattle_time_ps=0.2, rng=11)
-    res = analyse_group(system.runs, AnalysisSettings(seed=5, n_steps=1000))
+    res = analyse_group(system.runs, AnalysisSettings(seed=5, n_steps=1000, per_seed_steps=200))
     for key in ("D_tr", "sigma_tr", "sigma", "haven_ratio"):
         e = res.quantities[key]
         # one replica: use a 99.9 % interval so the test fails only when something is wrong
@@ -70,7 +70,7 @@ def test_inconsistent_seed_is_flagged():
     fast = synthetic.generate(n_mobile=48, n_frames=2000, n_seeds=1, D=0.15, rng=99)
     runs = {f"s{i}": ds for i, ds in enumerate(good.runs)}
     runs["fast"] = fast.runs[0]
-    res = analyse_group(runs, AnalysisSettings(seed=1, n_steps=600))
+    res = analyse_group(runs, AnalysisSettings(seed=1, n_steps=600, per_seed_steps=150))
     flagged = [s.name for s in res.seeds if s.flagged]
     assert flagged == ["fast"]
     assert res.heterogeneity["tracer"]["p_value"] < 1e-3

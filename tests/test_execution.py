@@ -69,5 +69,6 @@ def test_cli_workers_and_the_cluster_example(tmp_path, capsys):
     mod = runpy.run_path(str(script))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert mod["main"]([str(arch), str(tmp_path / "ex.nc"), "--local", "2", "--seed", "0"]) == 0
+        assert mod["main"]([str(arch), str(tmp_path / "ex.nc"), "--local", "2", "--seed", "0",
+                            "--n-steps", "200", "--per-seed-steps", "100"]) == 0
     assert len(load_results(tmp_path / "ex.nc").groups) == 3

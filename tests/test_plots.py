@@ -530,11 +530,11 @@ def test_cli_plot_msd_writes_file(small, tmp_path, capsys, monkeypatch):
     arch = tmp_path / "s.nc"
     write_archive(system.runs, arch)
     monkeypatch.chdir(tmp_path)
-    code = main(["plot", "msd", str(arch), "-q", "--n-steps", "300", "--width", "single"])
+    code = main(["plot", "msd", str(arch), "-q", "--n-steps", "300", "--per-seed-steps", "100", "--width", "single"])
     out, err = capsys.readouterr()
     written = list(tmp_path.glob("msd_*.png"))
     assert code == 0 and len(written) == 1 and f"wrote {written[0].name}" in out
-    code = main(["plot", "msd", str(arch), "-q", "--n-steps", "300", "-o", written[0].name])
+    code = main(["plot", "msd", str(arch), "-q", "--n-steps", "300", "--per-seed-steps", "100", "-o", written[0].name])
     _, err = capsys.readouterr()
     assert code == 2 and "exists; pass overwrite=True (--overwrite)" in err
     code = main(["plot", "thermo", str(arch), "-q", "-o", "t.svg"])

@@ -95,7 +95,8 @@ def report(tmp_path_factory):
     _use_stand_in_plots(mp)
     out = tmp_path_factory.mktemp("rep") / "report"
     try:
-        res = write_report(_campaign(n_seeds=2), out, AnalysisSettings(n_steps=300, seed=0), show_progress=False)
+        res = write_report(_campaign(n_seeds=2), out, AnalysisSettings(n_steps=300, per_seed_steps=150, seed=0),
+                           show_progress=False)
     finally:
         mp.undo()
     return res
@@ -177,7 +178,8 @@ def test_crash_leaves_no_half_report(tmp_path, monkeypatch):
     monkeypatch.setattr(rep, "_write_outputs", boom)
     out = tmp_path / "r"
     with pytest.raises(RuntimeError, match="disk full"):
-        write_report(_campaign({"m": (0.3, 0.5)}, (1000.0,), n_seeds=2), out, AnalysisSettings(n_steps=200, seed=0), figures=False,
+        write_report(_campaign({"m": (0.3, 0.5)}, (1000.0,), n_seeds=2), out,
+                     AnalysisSettings(n_steps=200, per_seed_steps=100, seed=0), figures=False,
                      show_progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -197,7 +199,7 @@ def test_cli_report_end_to_end(tmp_path, capsys, monkeypatch):
     from uncertainty_gk.cli import main
 
     _use_stand_in_plots(monkeypatch)
-    args = _report_args(tmp_path, 300) + ["--n-steps", "300", "--include-flagged"]
+    args = _report_args(tmp_path, 300) + ["--n-steps", "300", "--per-seed-steps", "150", "--include-flagged"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "report.html" in out

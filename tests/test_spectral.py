@@ -348,3 +348,51 @@ def test_dense_frames_narrow_the_band_instead_of_calling_the_run_provisional():
     for key in ("slope_tr", "slope_P"):
         lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
         assert lo < camp.truth[key] < hi
+
+
+def resonant_tracer_seeds(rng, n_seeds=3, M=3000, n_pairs=2, dt=0.1, amp=0.02, r=0.995, f0=0.6):
+    """White diffusion (0.3 Å per frame and axis) for every ion, plus, for the tracer
+    only, the increments of a bounded motion with a sharp resonance at ``f0`` x Nyquist
+    (an AR(2) process) that the two ions of a pair perform in opposite directions, so it
+    cancels in the polarisation.  Exact: slope_tr = 3 * 0.09 / dt, slope_P = N slope_tr."""
+    from scipy import signal
+
+    a = [1.0, -2.0 * r * np.cos(np.pi * f0), r * r]
+    out = []
+    for j in range(n_seeds):
+        white = rng.normal(0.0, 0.3, size=(M, 2 * n_pairs, 3))
+        line = np.diff(signal.lfilter([1.0], a, rng.normal(0.0, amp, size=(M + 501, n_pairs, 3)), axis=0)[500:],
+                       axis=0)
+        tr = white.copy()
+        tr[:, 0::2] += line
+        tr[:, 1::2] -= line
+        out.append(SpectralSeries(name=f"r{j}", dt_ps=dt, tracer_increments=tr, polarisation_increments=white.sum(axis=1)))
+    return out
+
+
+def test_band_is_halved_only_for_the_component_that_needs_it():
+    """A tracer spectrum with a line at 0.6 x Nyquist (more structure than ten cosine
+    terms follow) halves the tracer's band; the collective, whose spectrum is white, keeps
+    the full band (before, the joint decision halved both), and the joint draws still
+    carry the tracer-collective correlation of the shared diffusive increments."""
+    seeds = resonant_tracer_seeds(np.random.default_rng(900101))
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab")
+    assert fit.band["tr"]["band_fraction"] == 0.5 and fit.band["P"]["band_fraction"] == 1.0
+    assert fit.band["P"]["halved_because"] == [] and fit.band["P"]["ordinates"] == [3000] * 9
+    assert [h["component"] for h in fit.band["halved_because"]] == ["tr"]
+    assert fit.band["halved_because"][0]["band_fraction"] == 1.0
+    assert fit.regime == "diffusive", fit.regime_reason
+    truth = {"slope_tr": 3 * 0.09 / 0.1, "slope_P": 4 * 3 * 0.09 / 0.1}
+    for key, t in truth.items():
+        lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
+        assert lo < t < hi, (key, lo, hi, t)
+    for ps in fit.per_seed:                     # 4 ions: the tracer and collective ordinates share a lot
+        assert np.corrcoef(np.log(ps["slope_tr"].ravel()), np.log(ps["slope_P"].ravel()))[0, 1] > 0.5
+    # a band per component can also be given explicitly; a bad one is refused
+    same = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab",
+                        band_fraction={"tr": 0.5, "P": 1.0})
+    np.testing.assert_allclose(same.draws["slope_P"], fit.draws["slope_P"])
+    with pytest.raises(ValueError, match="band_fraction"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
+    with pytest.raises(ValueError, match="seed_weights"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), seed_weights="mine")

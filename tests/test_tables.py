@@ -201,8 +201,8 @@ def test_cli_table(tmp_path, capsys):
     system = generate(n_mobile=24, n_frames=300, n_seeds=2, D=0.3, rng=3)
     paths = system.write_lammps_dumps(tmp_path)
     types = ",".join(f"{k}={v}" for k, v in system.types.items())
-    common = ["--types", types, "--timestep-ps", "0.001", "--temperature-K", "800", "--n-steps", "300", "-q",
-              "--include-flagged"]     # point walkers overlap: diagnostics would fail them
+    common = ["--types", types, "--timestep-ps", "0.001", "--temperature-K", "800", "--n-steps", "300",
+              "--per-seed-steps", "100", "-q", "--include-flagged"]     # point walkers overlap: diagnostics would fail them
     out = tmp_path / "res.csv"
     assert main(["table", "results", *map(str, paths), "-o", str(out), *common]) == 0
     rows = list(csv.DictReader(out.open()))

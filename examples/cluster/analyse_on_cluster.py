@@ -47,10 +47,13 @@ def main(argv=None) -> int:
     ap.add_argument("--cores", type=int, default=8, help="cores (= worker processes) per SLURM job")
     ap.add_argument("--memory", default="16GB", help="memory per SLURM job")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-steps", type=int, help="MCMC steps per walker (default: AnalysisSettings')")
+    ap.add_argument("--per-seed-steps", type=int, help="steps of each seed's own fit (default: AnalysisSettings')")
     a = ap.parse_args(argv)
+    steps = {k: v for k, v in (("n_steps", a.n_steps), ("per_seed_steps", a.per_seed_steps)) if v is not None}
     client_cm = local_client(a.local) if a.local else slurm_client(a.jobs, a.queue, a.walltime, a.cores, a.memory)
     with client_cm as client, ugk.open_archive(a.archive) as camp:
-        result = ugk.analyse(camp, ugk.AnalysisSettings(seed=a.seed), client=client)
+        result = ugk.analyse(camp, ugk.AnalysisSettings(seed=a.seed, **steps), client=client)
     ugk.save_results(result, a.results, overwrite=True)
     print(f"wrote {a.results}: {len(result.groups)} groups")
     return 0

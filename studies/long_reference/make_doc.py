@@ -24,6 +24,7 @@ import scoring  # noqa: E402
 
 RAW = HERE / "results_pieces.csv.gz"
 META = HERE / "results_pieces_meta.json"
+SLOPES = HERE / "msd_slopes.json"
 DOC = ROOT / "docs" / "long_reference.md"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
 METHODS = ["spectral", "bayes", "bootstrap", "block"]
@@ -137,6 +138,18 @@ def regime_table(d: pd.DataFrame) -> list[str]:
     return lines
 
 
+def slope_table() -> list[str]:
+    """The whole-run MSD slopes per lag range (msd_slopes.py), if computed."""
+    if not SLOPES.exists():
+        return ["(not computed: run `python studies/long_reference/msd_slopes.py`)"]
+    m = json.loads(SLOPES.read_text())
+    lines = ["| lags (ps) | D* (1e-5 cm²/s) | σ (S/cm) |", "|---|---|---|"]
+    for k, (lo, hi) in enumerate(m["ranges_ps"]):
+        lines.append(f"| {lo:g}-{hi:g} | {m['D_tr']['mean'][k] * 1e5:.3f} ± {m['D_tr']['se'][k] * 1e5:.3f} | "
+                     f"{m['sigma']['mean'][k]:.3f} ± {m['sigma']['se'][k]:.3f} |")
+    return lines
+
+
 def render() -> str:
     d = pd.read_csv(RAW)
     meta = json.loads(META.read_text())
@@ -156,13 +169,29 @@ def render() -> str:
         f"({sum(ps):g} ps in all; {' / '.join(str(x) for x in meta['segments_per_seed'])} finished 50 ps segments)**, "
         f"analysed {meta['date']} in {meta['seconds']} s (uncertainty_gk {meta['uncertainty_gk']}, numpy "
         f"{meta['numpy']}, Python {meta['python']}).  The runs are still growing toward 3 x 700 ps; rerun the "
-        "commands below to update this page.",
+        "commands below to update this page (they are complete at 3 x 700 ps).",
         "* Pieces (independent 3-seed campaigns, piece k of seeds 1, 2, 3): "
         + "; ".join(f"{L:g} ps: {int(n)} pieces ({used[L]:g} ps used)" for L, n in pieces.items()) + ".",
         "", "```sh", meta["command"], "python studies/long_reference/make_doc.py", "```", "",
         "Every method runs through the analysis core (`analyse_group` on the campaign's trajectory Datasets read "
         "with the package's LAMMPS reader; per_seed off, fixed seeds), with its defaults: `spectral` (full band), "
         "`bayes` (the current default), `bootstrap`, `block` (automatic MSD window).", "",
+        "## Is the run diffusive at 50-100 ps? The whole-run MSD slopes", "",
+        "Secant slopes of the whole-run MSDs (700 ps per seed, every time origin) over successive lag ranges, "
+        "mean ± s.e. over the three seeds (`python studies/long_reference/msd_slopes.py` -> "
+        "`msd_slopes.json`).  In a diffusive regime every row is the same.", "", *slope_table(), "",
+        "**Finding.**  The tracer slope keeps falling far beyond the lags a 50-100 ps piece can use: D* from "
+        "lags of 200-350 ps is about 30 % below the 5-25 ps value, many seed standard errors apart, and the "
+        "pieces show no drift in time (every 50 ps piece gives 1.0-1.1e-5), so this is slow relaxation "
+        "(sub-diffusive motion on a 100 ps scale), not an ageing run.  Consequences: (i) every method's "
+        "estimate from a 50-100 ps piece is the diffusion of the first tens of ps, about 10 % above what the "
+        "rest of the run gives to the spectral estimator (which resolves frequencies down to 1/(2 x 650 ps)) "
+        "and about 30 % above the long-lag MSD slope; (ii) the spectral estimator calls the *whole* run "
+        "provisional (its low-frequency spectrum is not flat), correctly, while on 50-100 ps pieces it cannot "
+        "see the curvature and calls them diffusive; (iii) coverage against the spectral reference therefore "
+        "measures this regime bias as much as the intervals, and coverage against the bayes reference (whose "
+        "automatic MSD window sits at similar lags in piece and reference) is the fairer test of the "
+        "intervals themselves.  The true long-time D* of this model needs runs longer than 3 x 700 ps.", "",
         "## How the pieces are scored", "",
         "The reference of piece k is the estimate of the **rest of the run** (the run without piece k: up to two "
         "chunks per seed, each analysed as a run of the campaign), by the spectral method and, separately, by "

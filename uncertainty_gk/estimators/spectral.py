@@ -45,21 +45,24 @@ R is measured at low frequency from unbiased products of distinct ordinates.
 
 Spectrum model
 --------------
-:math:`\ln S(f) = \sum_{p=0}^{P-1} a_p \cos(\pi p f / f_B)` on the band
-:math:`0 < f \le f_B` (a cepstral-type model, Ercole, Marcolongo & Baroni, Sci. Rep. 7,
-15835, 2017, here fitted by maximum Whittle likelihood, not by log-periodogram
-regression), so :math:`\ln S(0) = \sum_p a_p`.  Fisher scoring converges in a few steps.
-For each band, the order P is averaged over with Akaike weights (mean and law-of-total-
-variance), which carries the order uncertainty into the interval.  Bands form a ladder
-:math:`f_B = f_{Nyq}, f_{Nyq}/2, \dots` (at least ``min_coefficients`` ordinates); the
-widest band whose pooled zero-frequency value agrees with every narrower band within
-the Hausman standard error of the difference (|z| ≤ ``band_z``) is used.  The variance
-of the difference to the next narrower band is added (the band choice is uncertain).
+:math:`S(f) = S(0) + 4\sin^2(\pi f\Delta t)\,G(f)` on the band :math:`0 < f \le f_B`,
+with :math:`G(f) = \sum_{p<P} b_p \cos(\pi p\,u(f))` in a log-warped frequency u (the
+factor :math:`4\sin^2` is the signature of a differenced bounded motion; G may have
+either sign), fitted by maximum Whittle likelihood (Fisher scoring).  The order P is
+chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
+lowest order that agrees with the next ``order_window`` orders within ``order_z``
+Hausman standard errors; the squared shift to the next order is added to the variance.
+When no order fits, that component's band is halved (``adaptive_band``), so the tracer
+and the collective may end up on different bands (``SpectralFit.band``).
 
 Seeds and joint draws
 ---------------------
 Per seed, the per-axis :math:`\ln S_\alpha(0)` give :math:`y_s = \ln\mathrm{slope}_s`
-(delta method).  Seeds are pooled with a random effect,
+(delta method), plus half its sampling variance (the levels are unbiased on the linear
+scale, their logarithm is biased low by var/2); every seed gets the group's variance per
+increment scaled to its length (its own Fisher variance would grow when its level came
+out low, and weighting by it would favour the seeds that came out high).  Seeds are
+pooled with a random effect,
 :math:`y_s \sim N(\mu, v_s + \tau^2)`, τ half-normal(``tau_scale``) a priori, integrated
 on a grid (the seed-to-seed excess scatter is modelled, not switched on).  Tracer and
 collective estimates of one seed and axis are correlated: with influence vectors
@@ -104,7 +107,8 @@ __all__ = ["SpectralSeries", "SpectralFit", "fit_spectral", "series_from_current
 #: Default model options of :func:`fit_spectral` (all overridable as keywords).
 DEFAULTS = {
     "max_order": 10,            # largest number of cosine coefficients of the non-diffusive part
-    "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist)
+    "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist); a number,
+                                # or {"tr": ..., "P": ...}: each component's starting band
     "order_window": 3,          # each order is compared with the next order_window orders
     "order_z": 1.5,             # Hausman |z| above which a lower order is rejected
     "tau_scale": 0.5,           # half-normal prior scale of the seed random effect on ln slope,
@@ -119,6 +123,10 @@ DEFAULTS = {
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
+    "seed_weights": "common",   # "common": the group's variance per increment, scaled to each seed's
+                                # length; "own": each seed's Fisher variance (favours seeds that came out high)
+    "log_bias_correction": True,  # per seed, ln slope + var/2 (the sampling part): the log of an
+                                  # unbiased level is biased low by half its relative variance
     "adaptive_band": True,      # no order fits the band: halve it (while >= 8 ordinates per coefficient)
     "frame": "principal",       # axes of the per-axis values: "principal" (of the low-frequency
                                 # polarisation spectrum, pooled over seeds) or "lab"
@@ -232,13 +240,14 @@ def _fit_order(pgram: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_ite
     return theta, ll, cov, S
 
 
-def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float) -> list[dict]:
+def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float,
+                band_fraction: float) -> list[dict]:
     """Fits of orders P = 0..max_order on the band (lowest ``band_fraction`` of the ordinates).
 
     Each: ln S(0) (``mean``), its variance, the influence vector ``g`` of ln S(0) on the
     relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``."""
     M = len(pgram)
-    K = max(min(M, int(np.ceil(opt["band_fraction"] * M))), 2)
+    K = max(min(M, int(np.ceil(band_fraction * M))), 2)
     f_band = f[K - 1] + 0.5 * (f[1] - f[0]) if M > 1 else f[0]
     Ik, fk = pgram[:K], f[:K]
     out = []
@@ -378,6 +387,86 @@ def _tau_posterior(y: np.ndarray, v: np.ndarray, scale: float, grid: np.ndarray)
     return p / p.sum()
 
 
+def _start_bands(band_fraction) -> dict[str, float]:
+    """The starting band of each component from ``band_fraction`` (a number for both,
+    or ``{"tr": ..., "P": ...}``), checked to lie in (0, 1]."""
+    if isinstance(band_fraction, dict):
+        extra = set(band_fraction) - {"tr", "P"}
+        if extra:
+            raise ValueError(f"band_fraction: unknown components {sorted(extra)}; use 'tr' and 'P'")
+        bands = {c: band_fraction.get(c, DEFAULTS["band_fraction"]) for c in ("tr", "P")}
+    else:
+        bands = {"tr": band_fraction, "P": band_fraction}
+    for c, b in bands.items():
+        if not (isinstance(b, (int, float)) and 0 < b <= 1):
+            raise ValueError(f"band_fraction of {c!r} must be a number in (0, 1], got {b!r}")
+    return {c: float(b) for c, b in bands.items()}
+
+
+def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float) -> tuple:
+    """Order fits of component ``c`` ("tr" or "P") for every seed and axis, the chosen order
+    and the band it was chosen on.
+
+    The order is chosen on the slope pooled over seeds and axes on the linear scale (an
+    axis without diffusion, S(0) ≈ 0, then counts with its true weight).  When no order
+    short of the most flexible one fits, the spectrum has more structure than
+    ``max_order`` coefficients follow on this band (e.g. 10 fs frames: a band up to
+    50 THz): with ``adaptive_band`` the band of *this component* is halved and the order
+    chosen again, while at least 8 ordinates per coefficient remain.  Each component gets
+    its own band, so a structured tracer spectrum does not narrow the collective's band.
+    Returns (ladder[seed][axis], [level] * 3, band record, provisional reason or "")."""
+    min_M = min(d["M"] for d in per)
+    halved: list[dict] = []
+    while True:
+        lad = [[_order_fits(d["I"][c][:, ax], d["f"], 0.5 if c == "P" else d["N"] / (2.0 * R[ax]), opt, d["dt"],
+                            band_fraction) for ax in range(3)] for d in per]
+        flat = [fits for per_seed in lad for fits in per_seed]
+        w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
+        level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
+        if opt["order"] is not None:
+            level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
+        reason = "" if ok else (f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
+                                f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
+        if (ok or not opt["adaptive_band"] or opt["order"] is not None
+                or min_M * band_fraction / 2 < 8 * (opt["max_order"] + 1)):
+            break
+        halved.append({"band_fraction": band_fraction, "reasons": [reason]})
+        band_fraction /= 2
+    info = {"level": level, "band_fraction": band_fraction,
+            "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
+            "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
+            "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved}
+    return lad, [level] * 3, info, reason
+
+
+def _common_seed_variances(seed_sum: list[dict], lengths: list[int], comps: tuple, opt: dict) -> None:
+    """Per-seed variances that do not depend on the seed's own estimate, and the log bias.
+
+    The Fisher variance of ln S(0) grows when the fitted level is low relative to the
+    rest of the spectrum, so weights 1/v_s that use each seed's own v_s favour the seeds
+    that came out high.  With ``seed_weights="common"`` every seed gets the group's mean
+    variance per increment scaled to its length, v_s = mean_j(v_j M_j) / M_s (the seeds
+    sample one system); the tracer-collective correlation of each seed is kept.  Then,
+    with ``log_bias_correction``, y_s = ln slope_s + v_s/2 (sampling part): the levels are
+    unbiased on the linear scale, their logarithm is biased low by half its variance."""
+    M = np.asarray(lengths, dtype=np.float64)
+    if opt["seed_weights"] == "common" and len(seed_sum) > 1:
+        rho = ([s["cov"] / np.sqrt(s["tr"]["var"] * s["P"]["var"]) for s in seed_sum]
+               if "tr" in comps else None)
+        for c in comps:
+            for key in ("var", "var_s"):
+                per_inc = float(np.mean([s[c][key] * m for s, m in zip(seed_sum, M)]))
+                for s, m in zip(seed_sum, M):
+                    s[c][key] = per_inc / m
+        if rho is not None:
+            for s, r in zip(seed_sum, rho):
+                s["cov"] = float(r * np.sqrt(s["tr"]["var"] * s["P"]["var"]))
+    if opt["log_bias_correction"]:
+        for s in seed_sum:
+            for c in comps:
+                s[c]["y"] += 0.5 * s[c]["var_s"]
+
+
 def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
                  ci_prob: float = 0.95, **model_options) -> SpectralFit:
     """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
@@ -403,8 +492,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"unknown model options {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
     opt = {**DEFAULTS, **model_options}
     _validate(seeds)
+    start_band = _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
+    if opt["seed_weights"] not in ("common", "own"):
+        raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["frame"] == "principal":
         # the estimate itself in the cell's frame (a frame estimated from the same data
         # would select the ordinates it is fitted to: measured, z² 1.14 -> 1.60 for D*);
@@ -459,44 +551,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
     q4 = np.clip(q4_num / np.where(q4_den > 0, q4_den, 1), 0.0, None)      # per increment, per axis
 
-    # ---- fits of increasing order
-    ladder = {c: [[None] * 3 for _ in per] for c in comps}
-    for j, d in enumerate(per):
-        for c in comps:
-            for ax in range(3):
-                alpha = 0.5 if c == "P" else d["N"] / (2.0 * R[ax])
-                ladder[c][j][ax] = _order_fits(d["I"][c][:, ax], d["f"], alpha, opt, d["dt"])
-
-    # ---- one order per component, chosen on the slope pooled over seeds and axes on the
-    # linear scale (an axis without diffusion, S(0) ≈ 0, then counts with its true weight)
-    chosen = {}
-    band_info = {}
-    provisional = []
+    # ---- per component: fits of increasing order on its band, one order chosen; the band
+    # is halved for that component alone when no order fits (adaptive band)
+    ladder, chosen, band_info, provisional = {}, {}, {}, []
     for c in comps:
-        flat = [ladder[c][j][ax] for j in range(len(per)) for ax in range(3)]
-        w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
-        level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
-        if opt["order"] is not None:
-            level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
-        chosen[c] = [level] * 3
-        band_info[c] = {"level": level, "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
-                        "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
-                        "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok}
-        if not ok:
-            provisional.append(f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
-                               f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
-
-    min_M = min(d["M"] for d in per)
-    if (provisional and opt["adaptive_band"] and opt["order"] is None
-            and min_M * opt["band_fraction"] / 2 >= 8 * (opt["max_order"] + 1)):
-        # the spectrum has more structure than max_order coefficients can follow on this
-        # band (e.g. 10 fs frames: a band up to 50 THz): fit a narrower one instead
-        # (nothing has been drawn from rng yet, so the narrower fit is the whole answer)
-        narrower = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob,
-                                **{**model_options, "frame": "lab", "band_fraction": opt["band_fraction"] / 2})
-        narrower.band.setdefault("halved_because", []).insert(0, {"band_fraction": opt["band_fraction"],
-                                                                  "reasons": provisional})
-        return narrower
+        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c])
+        if reason:
+            provisional.append(reason)
+    band_info["halved_because"] = [{"component": c, **h} for c in comps for h in band_info[c]["halved_because"]]
 
     # ---- per seed summaries on the chosen band
     infl = opt["variance_inflation"]
@@ -512,9 +574,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 lad = ladder[c][j][ax]
                 if opt["selection"] == "aic" and opt["order"] is None:
                     fb = _aic_average(lad)
+                    fb["var_sampling"] = fb["var"]
                 else:
                     b = min(chosen[c][ax], len(lad) - 1)
                     fb = dict(lad[b])
+                    fb["var_sampling"] = fb["var"]
                     if opt["order"] is None and b + 1 < len(lad):
                         # the order is chosen from the data: carry the shift to the next order
                         fb["var"] += (fb["mean"] - lad[b + 1]["mean"]) ** 2
@@ -528,6 +592,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
                     k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), 1.0)
                     fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
+                    fb["var_sampling"] += k4 * float(np.sum(fb["g"])) ** 2
                     fb["k4"] = k4
                 fb["var"] *= infl
                 fits[c].append(fb)
@@ -538,7 +603,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             tot = slope_ax.sum()
             wax = slope_ax / tot
             var = float(np.sum(wax**2 * np.array([fb["var"] for fb in fits[c]])))
-            out[c] = {"y": float(np.log(tot)), "var": var, "axes": slope_ax, "wax": wax,
+            var_s = float(np.sum(wax**2 * np.array([fb["var_sampling"] for fb in fits[c]])))
+            # the levels S(0) are (nearly) unbiased on the linear scale, so E[ln tot] ≈
+            # ln slope - var_s/2 (Jensen; -4 % per 50 ps seed of a collective); the model-order
+            # allowance is not sampling variance of the level and does not enter
+            out[c] = {"y": float(np.log(tot)), "var": var, "var_s": var_s, "axes": slope_ax, "wax": wax,
                       "var_axes": np.array([fb["var"] for fb in fits[c]])}
             # regime: fitted spectrum's change between 0 and the 5th ordinate, in s.e.
             for ax in range(3):
@@ -572,6 +641,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 info_ax.append(2 * alpha_eff[ax] * 0.5 * float(np.sum(ratio**2)))
             out["info"][c] = np.array(info_ax)
         seed_sum.append(out)
+
+    _common_seed_variances(seed_sum, [d["M"] for d in per], comps, opt)
 
     # ---- pool seeds with a random effect; joint draws
     draws_log = {}
@@ -674,11 +745,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
 
     reasons = provisional + flat_fail
     band_check = {}
-    if opt["band_check"] and min(d["M"] for d in per) * opt["band_fraction"] / 2 >= 16 * (opt["max_order"] + 1) / 2:
-        # item 0: does the answer move beyond its s.e. when the band is halved?
+    min_M = min(d["M"] for d in per)
+    # item 0: does the answer move beyond its s.e. when each component's band is halved?
+    checked = [c for c in comps if min_M * band_info[c]["band_fraction"] / 2 >= 16 * (opt["max_order"] + 1) / 2]
+    if opt["band_check"] and checked:
+        halves = {c: band_info[c]["band_fraction"] / (2 if c in checked else 1) for c in comps}
         half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
-                            **{**model_options, "band_fraction": opt["band_fraction"] / 2, "band_check": False})
-        for c in comps:
+                            **{**model_options, "band_fraction": halves, "band_check": False})
+        for c in checked:
             key = "slope_tr" if c == "tr" else "slope_P"
             a_, b_ = np.log(draws[key]), np.log(half.draws[key])
             dv = max(np.var(b_) - np.var(a_), 0.5 * np.var(b_))
