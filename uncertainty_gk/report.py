@@ -420,7 +420,7 @@ def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Pat
     rendered: dict = {}
     options = (FIGURE_FORMATS, FIGURE_DPI, EMBED_DPI)
     if there:
-        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None))
+        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None, diagnoses=None))   # thermo only
         done = map_tasks(render_figure, [(tasks[i], remote_inputs, *options) for i in there], client=client,
                          desc="figures", unit="figure", show_progress=show_progress, catch=(Exception,))
         rendered.update(zip(there, done))
