@@ -22,12 +22,15 @@ r"""Periodic neighbour lists for one frame and for stacks of frames (exact; neve
     so every image pair within ``r_max`` in some frame is within ``r_max + m_i + m_j``
     at the mean: one tree query per block (radius ``r_max`` plus the two largest reaches)
     gives all candidates, with bounds on their distance in every frame.  Atoms that move
-    further than half the skin limit (a hopping ion) are searched separately, each pair
-    within its own reach, so they do not widen everyone's search; a block in which more
+    further than half the skin limit (a hopping ion) are searched separately (with the
+    other atoms within ``r_max`` plus the largest reach of each kind, among themselves
+    within ``r_max`` plus the two largest reaches), so they do not widen everyone's
+    search; a block in which more
     than ``FAST_FRACTION`` of the atoms move that far is halved, down to single frames.
     Consumers evaluate exact per-frame distances (:meth:`BlockPairs.distances`, one
     vectorised pass over the block) only for the candidates whose bounds leave their
-    answer open.
+    answer open; the RDF histograms every candidate in every frame
+    (:meth:`BlockPairs.histogram`, binned from squared distances by :class:`DistanceBins`).
 
 Cost: O(N log N) per tree query, O(P × F) for the P candidates evaluated in F frames;
 there is no O(N²) distance matrix anywhere.
@@ -344,7 +347,8 @@ class BlockPairs:
             pairs = slice(None)
         if self._xyz is None:  # a single frame: the centre is the frame
             return self.centre_distance[pairs][:, None]
-        return np.sqrt(_squared_distances(self._xyz, self.i[pairs], self.j[pairs], self._shift[pairs]))
+        d2 = _squared_distances(self._xyz, self.i[pairs], self.j[pairs], self._shift[pairs])
+        return np.sqrt(d2, out=d2)
 
     def histogram(self, bins: DistanceBins) -> np.ndarray:
         """(F, n_bins + 1) counts of the candidates' distances in every frame of the block,
