@@ -150,7 +150,7 @@ def test_bin_index_equals_numpy_histogram():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.uniform(0, 6.5, 5000), edges, np.nextafter(edges, -1)[1:],
                              np.nextafter(edges, 7), [6.0, 6.0 + 1e-12]])
-    k = structure._bin_index(values, edges, 6.0)
+    k = nb.bin_index(values, edges, 6.0)
     within = values <= 6.0
     expected = np.histogram(values[within], bins=edges)[0]
     assert np.array_equal(np.bincount(k[k < len(edges) - 1], minlength=len(edges) - 1), expected)
@@ -240,3 +240,67 @@ def test_diagnose_states_every_subsampling():
     assert rdf["rdf_windows_examined"] == rdf["rdf_windows"] == 8
     assert sub["full_pass_checks"] == ["nan_positions", "jump", "framework"]
     assert "every 3rd frame" in sub["statement"] and "10 frames per 1 ps window" in sub["statement"]
+
+
+# --------------------------------------------------------------------------- RDF histograms from the block lists
+def test_distance_bins_of_squared_distances_equal_binning_the_distances():
+    """The d² lookup gives exactly the bin of sqrt(d²) (bin_index, i.e. np.histogram), also
+    next to every edge, at r_max and beyond, for bins that are finer than the lookup cells."""
+    rng = np.random.default_rng(7301)
+    for r_max, dr in ((6.0, 0.1), (6.115, 0.1), (3.0, 0.004)):
+        edges = np.arange(0.0, r_max + 0.5 * dr, dr)
+        bins = nb.DistanceBins(edges, r_max)
+        d = np.concatenate([rng.uniform(0, 1.6 * r_max, 20000), edges, np.nextafter(edges, -1)[1:],
+                            np.nextafter(edges, 99), [r_max, np.nextafter(r_max, 99), 0.0, 50.0]])
+        d2 = np.concatenate([d * d, np.nextafter(d * d, 0), np.nextafter(d * d, 9999)])
+        expected = nb.bin_index(np.sqrt(d2), edges, r_max)
+        assert np.array_equal(bins.of_squared(d2.reshape(3, -1)), expected.reshape(3, -1))
+        assert np.array_equal(bins.of_distance(d), nb.bin_index(d, edges, r_max))
+
+
+def brute_force_histogram(pos, cell, r_max, edges):
+    """Pair-distance histogram of one frame: every atom pair (and atom-own-image pair) over
+    every lattice shift, one by one."""
+    d = np.array([x[2] for x in brute_force(pos, cell, r_max)])
+    return np.histogram(d, bins=edges)[0]
+
+
+def _moving_crystal(cell_kind: str):
+    """An 8-atom crystal (one cell) vibrating, an ion drifting 3 Å and one hopping 2.5 Å,
+    randomly unwrapped by lattice vectors; orthogonal or triclinic."""
+    from test_diagnostics_helpers import crystal_positions
+
+    rng = np.random.default_rng(7302)
+    pos, _, cell = crystal_positions(36, n_cells=1, rng=7303, amplitude=0.12)
+    pos[:, 6] += np.linspace(0, 3.0, len(pos))[:, None] * np.array([1.0, 0.4, 0.2])
+    pos[20:, 7] += np.array([2.5, 0.0, 0.0])
+    if cell_kind == "triclinic":
+        skew = np.array([[1.0, 0.0, 0.0], [0.3, 1.0, 0.0], [0.25, -0.2, 1.0]])
+        pos, cell = pos @ np.linalg.inv(cell) @ (cell @ skew), cell @ skew
+    pos += rng.integers(-2, 3, pos.shape) @ cell
+    return pos, cell
+
+
+@pytest.mark.parametrize("cell_kind", ["orthogonal", "triclinic"])
+@pytest.mark.parametrize("fraction", [0.45, 0.8, 1.4])    # of the smallest width: below and beyond half, beyond one
+def test_rdf_histograms_equal_brute_force_all_pairs(cell_kind, fraction):
+    from test_diagnostics_helpers import crystal_dataset
+
+    pos, cell = _moving_crystal(cell_kind)
+    ds = crystal_dataset(len(pos), n_cells=1, positions=pos, cell=cell)
+    r_max = fraction * cell_heights(cell).min()
+    frames = np.array([0, 1, 2, 5, 9, 14, 20, 21, 27, 35])
+    # bins of 0.07 Å: no edge at a lattice length (an atom and its own image), where rounding
+    # in the last digit would decide the bin
+    edges, counts, volume = structure.rdf_histograms(ds, frames, r_max=r_max, dr=0.07)
+    expected = np.array([brute_force_histogram(pos[f], cell, r_max, edges) for f in frames])
+    assert np.array_equal(counts, expected)
+    np.testing.assert_allclose(volume, abs(np.linalg.det(cell)), rtol=1e-12)
+    if fraction > 0.5:    # the image count matters: more pairs than the minimum images alone
+        assert counts.sum(axis=1).min() > len(pos[0]) * (len(pos[0]) - 1) // 2
+    # g(r) of the window is the brute-force histogram normalised
+    g = structure.rdf_window(ds, frames, r_max=r_max, dr=0.07)
+    n = pos.shape[1]
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    ideal = 0.5 * n * (n / abs(np.linalg.det(cell))) * shell * len(frames)
+    np.testing.assert_allclose(g, expected.sum(axis=0) / ideal, rtol=1e-12)

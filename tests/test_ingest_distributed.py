@@ -175,3 +175,73 @@ def test_parts_of_a_killed_ingest_are_removed_by_the_next_write(tmp_path):
     with pytest.warns(UserWarning, match="stale temporary"):
         removed = fileio.clean_stale_temps(tmp_path / "c.nc")
     assert removed == [parts] and not parts.exists()
+
+
+def _fix_bad_dump(tmp_path) -> None:
+    """Replace the corrupted dump by the first two frames of seed 3 (a readable run)."""
+    lines = (tmp_path / "runs" / "T1000" / "s3" / "dump.lammpstrj").read_text().splitlines(keepends=True)
+    frame = 9 + int(lines[3])
+    (tmp_path / "bad.lammpstrj").write_text("".join(lines[:2 * frame]))
+
+
+GOOD = ["lpso_pedone_seed1_T1000", "lpso_pedone_seed2_T1000", "lpso_pedone_seed3_T1000"]
+BAD = "lpso_pedone_seed4_T1000"
+
+
+@pytest.mark.parametrize("where", ["here", "workers"])
+def test_zarr_keep_going_writes_the_good_runs_and_names_the_bad_one(tmp_path, client, capsys, where):
+    """`ugk ingest -o x.zarr --keep-going` as for netCDF: the readable runs are written
+    complete, the bad one is named (file, frame) and leaves no trace, exit status 1; after
+    the file is fixed a rerun adds only that run."""
+    pytest.importorskip("zarr")
+    from uncertainty_gk.cli import main
+
+    m = _campaign(tmp_path, bad=True)
+    store = tmp_path / "c.zarr"
+    run_on = ["--scheduler", client.scheduler.address] if where == "workers" else []
+    code = main(["ingest", str(m), "-o", str(store), "--keep-going", "-q", *run_on])
+    out = capsys.readouterr()
+    assert code == 1
+    assert f"error: run {BAD}:" in out.err and "bad.lammpstrj frame 1" in out.err
+    assert "expected 297 atoms, found 296" in out.err
+    assert "3 runs" in out.out and BAD in out.out
+    assert sorted(p.name for p in store.iterdir()) == sorted(GOOD + ["zarr.json"])   # no trace of the bad run
+    report = verify_archive(store)
+    assert report.ok and report.n_runs == 3 and not report.incomplete
+    with open_archive(store) as camp:
+        assert sorted(camp) == GOOD
+        assert all(camp[name].sizes["time"] == FRAMES for name in GOOD)
+    # the same runs as a netCDF ingest with --keep-going
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ingest(m, tmp_path / "c.nc", on_run_error=lambda name, exc: None)
+    with open_archive(store) as a, open_archive(tmp_path / "c.nc") as b:
+        for name in GOOD:
+            np.testing.assert_array_equal(a[name]["positions"].values, b[name]["positions"].values)
+    # without --keep-going the bad run is raised (the good runs stay, as written)
+    with pytest.raises(InputFormatError, match=r"bad\.lammpstrj frame 1"):
+        ingest(m, store, client=client if where == "workers" else None)
+    assert sorted(p.name for p in store.iterdir()) == sorted(GOOD + ["zarr.json"])
+    stamp = {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file() and p.parent != store}
+    _fix_bad_dump(tmp_path)
+    again = ingest(m, store, client=client if where == "workers" else None)
+    assert [r.reused for r in again.runs] == [True, True, True, False]
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp           # the good runs were not rewritten
+    assert sorted(p.name for p in store.iterdir()) == sorted(GOOD + [BAD, "zarr.json"])
+    with open_archive(store) as camp:
+        assert camp[BAD].sizes["time"] == 2
+    assert verify_archive(store).ok
+
+
+def test_zarr_keep_going_when_no_run_can_be_read(tmp_path):
+    pytest.importorskip("zarr")
+    from uncertainty_gk.errors import UGKError
+
+    m = _campaign(tmp_path, bad=True)
+    text = m.read_text()
+    head, runs = text.split("[[runs]]", 1)
+    m.write_text(head + "[[runs]]" + runs.split("[[runs]]")[-1])          # only the bad run
+    failed = []
+    with pytest.raises(UGKError, match="no run of the manifest could be read"):
+        ingest(m, tmp_path / "c.zarr", on_run_error=lambda name, exc: failed.append(name))
+    assert failed == [BAD] and not (tmp_path / "c.zarr").exists()

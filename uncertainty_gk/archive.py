@@ -906,11 +906,8 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     if _is_zarr(out_path):
         from .zarr_archive import ingest_zarr
 
-        if on_run_error is not None:
-            raise UGKError(f"{out_path}: --keep-going is not available for zarr stores yet; ingest without it (a "
-                           "store keeps every run written before a bad one), or write a .nc archive")
         return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log,
-                           client=client)
+                           client=client, on_run_error=on_run_error)
     warm_imports()
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)

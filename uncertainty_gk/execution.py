@@ -23,7 +23,7 @@ from typing import Any
 from . import progress
 from .errors import UGKError
 
-__all__ = ["map_tasks", "local_client", "connect", "TaskFailure", "worker_environ"]
+__all__ = ["map_tasks", "share", "local_client", "connect", "TaskFailure", "worker_environ"]
 
 
 class TaskFailure:
@@ -69,6 +69,15 @@ def map_tasks(func: Callable, items: Sequence, *, client: Any = None, desc: str 
                 raise exc
             bar.update(1)
     return out
+
+
+def share(client: Any, obj: Any) -> Any:
+    """``obj`` as an argument of many tasks of :func:`map_tasks`: with a client it is sent to
+    the cluster once and every task gets it from there (a future, resolved on the worker);
+    without one, ``obj`` itself."""
+    if client is None:
+        return obj
+    return client.scatter(obj, hash=False)
 
 
 def _require_distributed():

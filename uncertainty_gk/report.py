@@ -24,9 +24,9 @@ PosixPath('report/report.html')
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as _dt
 import html
-import io
 import json
 import os
 import platform
@@ -38,8 +38,8 @@ from pathlib import Path
 
 from . import progress
 from .settings import AnalysisSettings
-from .errors import AnalysisError, UGKError
-from .fileio import atomic_write_text, json_default
+from .errors import AnalysisError, AnalysisWarning, UGKError
+from .fileio import atomic_write_bytes, atomic_write_text, json_default
 from .tables import (Column, Table, arrhenius_table, comparison_table, diagnostics_table, html_symbols,
                      labels_text, rounded_estimate, results_table, seeds_table, unicode_units)
 
@@ -50,6 +50,8 @@ REPORT_ENTRIES = frozenset({"report.html", "report.md", "figures", "tables", "re
 
 #: Figure formats written to ``figures/``.
 FIGURE_FORMATS = ("png", "pdf", "svg")
+#: Resolution of the PNG files in figures/.
+FIGURE_DPI = 300
 #: Resolution of the PNGs embedded in report.html (the files in figures/ keep their own).
 EMBED_DPI = 150
 
@@ -317,11 +319,11 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 
 # --------------------------------------------------------------------------- pipeline
-def _diagnose_all(campaign, settings: AnalysisSettings, *, show_progress) -> dict:
+def _diagnose_all(campaign, settings: AnalysisSettings, *, show_progress, client=None) -> dict:
     """``diagnose`` every run (synthetic known-answer runs are skipped, as in the analysis)."""
     from .pipeline import diagnose_all
 
-    return diagnose_all(campaign, settings, show_progress=show_progress)
+    return diagnose_all(campaign, settings, show_progress=show_progress, client=client)
 
 
 def _add_seed_warnings(diagnoses: dict, result) -> None:
@@ -387,46 +389,64 @@ def _run_arrhenius(result, *, T_target, ci_prob, rng, quantity="sigma"):
 
 
 def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Path, max_thermo_runs: int,
-                  problems: list) -> list:
-    """Figures from :mod:`uncertainty_gk.plots`, saved as PNG/PDF/SVG; problems noted, never fatal."""
+                  problems: list, client=None, show_progress=None) -> list:
+    """Figures from :mod:`uncertainty_gk.plots`, saved as PNG/PDF/SVG; problems noted, never fatal.
+
+    Each figure is one task (:func:`~uncertainty_gk.plots.report_items.render_figure`), run
+    here one after the other or, with a dask ``client``, on the workers, which return the
+    files' bytes; this process writes them (atomically) in the report's order, so the files
+    are the same wherever they were drawn.  The thermo figure reads the runs' logs and is
+    drawn here.  A figure whose task fails is listed in ``problems`` with its group; the
+    others are made.
+    """
     try:
-        from .plots import report_figures, save_figure
+        from .plots.report_items import figure_inputs, figure_tasks, render_figure
     except ImportError as exc:
         problems.append(f"figures not made: the plotting module is not available ({exc})")
         return []
+    from .execution import TaskFailure, map_tasks, share
+
+    diag = {k: v for k, v in diagnoses.items() if v is not None}
     try:
-        items = report_figures(campaign, result, diagnoses={k: v for k, v in diagnoses.items() if v is not None},
-                               arrhenius=fits or None, comparison=comparison, width="double",
-                               max_thermo_runs=max_thermo_runs)
+        tasks = figure_tasks(campaign, result, diagnoses=diag, arrhenius=fits or None, comparison=comparison,
+                             width="double", max_thermo_runs=max_thermo_runs)
+        inputs = figure_inputs(campaign, result, diagnoses=diag, arrhenius=fits or None, comparison=comparison)
     except Exception as exc:          # a figure bug must not cost the user the whole report
         problems.append(f"figures not made: {type(exc).__name__}: {exc}")
         warnings.warn(f"report: figures not made: {exc}", stacklevel=3)
         return []
+    here = [i for i, t in enumerate(tasks) if client is None or t.needs_campaign]
+    there = [i for i in range(len(tasks)) if i not in set(here)]
+    rendered: dict = {}
+    options = (FIGURE_FORMATS, FIGURE_DPI, EMBED_DPI)
+    if there:
+        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None, diagnoses=None))   # thermo only
+        done = map_tasks(render_figure, [(tasks[i], remote_inputs, *options) for i in there], client=client,
+                         desc="figures", unit="figure", show_progress=show_progress, catch=(Exception,))
+        rendered.update(zip(there, done))
+    if here:
+        done = map_tasks(render_figure, [(tasks[i], inputs, *options) for i in here], desc="figures",
+                         unit="figure", show_progress=show_progress, catch=(Exception,))
+        rendered.update(zip(here, done))
     fig_dir.mkdir(parents=True, exist_ok=True)
     blocks = []
-    for item in items:
-        try:
-            save_figure(item.figure, fig_dir / item.name, formats=FIGURE_FORMATS, overwrite=True)
-            # the page embeds a lighter PNG than the 300 dpi file in figures/
-            buf = io.BytesIO()
-            item.figure.savefig(buf, format="png", dpi=EMBED_DPI)
-        except Exception as exc:
-            problems.append(f"figure {item.name} not saved: {type(exc).__name__}: {exc}")
+    for i, task in enumerate(tasks):
+        out = rendered[i]
+        if isinstance(out, TaskFailure):
+            problems.append(f"figure {task.name} ({task.subject}) not made: {type(out.exc).__name__}: {out.exc}")
             continue
-        finally:
-            _close_figure(item.figure)
-        files = [f"figures/{item.name}.{ext}" for ext in FIGURE_FORMATS if (fig_dir / f"{item.name}.{ext}").exists()]
-        blocks.append(FigureBlock(len(blocks) + 1, item.name, item.title, item.caption, buf.getvalue(), files))
+        if out.left_out is not None:
+            warnings.warn(AnalysisWarning(f"figure {task.name} left out: {out.left_out}"), stacklevel=3)
+            continue
+        try:
+            for ext, data in out.files.items():
+                atomic_write_bytes(fig_dir / f"{task.name}.{ext}", data)
+        except OSError as exc:
+            problems.append(f"figure {task.name} not saved: {type(exc).__name__}: {exc}")
+            continue
+        files = [f"figures/{task.name}.{ext}" for ext in FIGURE_FORMATS if ext in out.files]
+        blocks.append(FigureBlock(len(blocks) + 1, task.name, task.title, task.caption, out.embed, files))
     return blocks
-
-
-def _close_figure(fig) -> None:
-    try:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    except Exception:
-        pass
 
 
 class RecordedCampaign:
@@ -459,7 +479,7 @@ def _recorded_diagnoses(result) -> dict:
 def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None = None, *, overwrite: bool = False,
                  by: str | None = None, T_target: float = 300.0, show_progress: bool | None = None,
                  keep_going: bool = False, figures: bool = True, max_thermo_runs: int = 12,
-                 command: str | None = None) -> ReportOutput:
+                 command: str | None = None, client=None) -> ReportOutput:
     """Analyse a campaign and write the report directory ``out_dir``.
 
     Parameters
@@ -480,6 +500,10 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
         List groups that cannot be analysed in the report instead of stopping.
     command : str, optional
         The command line, recorded in the provenance section.
+    client : dask.distributed.Client, optional
+        Diagnose the runs, analyse the groups and draw the figures on its workers (one task
+        per run, group or figure); the report is the same, file for file.  The workers
+        return the figures' bytes, so they need not see ``out_dir``.
 
     Raises
     ------
@@ -529,12 +553,12 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
                 diagnoses = _recorded_diagnoses(given)
                 bar.update(1)
             else:
-                diagnoses = _diagnose_all(campaign, st, show_progress=show_progress)
+                diagnoses = _diagnose_all(campaign, st, show_progress=show_progress, client=client)
                 bar.update(1)
             try:
                 result = given if given is not None else analyse(
                     campaign, st, show_progress=show_progress, on_group_error=on_group_error if keep_going else None,
-                    diagnoses={k: v for k, v in diagnoses.items() if v is not None})
+                    diagnoses={k: v for k, v in diagnoses.items() if v is not None}, client=client)
             except AnalysisError as exc:
                 if not keep_going:
                     raise AnalysisError(f"{exc}; with --keep-going the report is written with the diagnostics "
@@ -564,9 +588,10 @@ def write_report(source_or_campaign, out_dir, settings: AnalysisSettings | None 
             bar.update(1)
             fig_blocks = []
             if figures:
-                fig_blocks = _make_figures(None if given is not None else campaign, result, diagnoses=diagnoses, fits=fits, comparison=comparison,
-                                           fig_dir=tmp / "figures", max_thermo_runs=max_thermo_runs,
-                                           problems=problems)
+                fig_blocks = _make_figures(None if given is not None else campaign, result, diagnoses=diagnoses,
+                                           fits=fits, comparison=comparison, fig_dir=tmp / "figures",
+                                           max_thermo_runs=max_thermo_runs, problems=problems, client=client,
+                                           show_progress=show_progress)
             bar.update(1)
             params = dict(st.to_dict(), by=cmp_label, T_target_K=T_target, keep_going=keep_going)
             ctx = _Context(campaign=campaign, result=result, diagnoses=diagnoses, comparison=comparison,

@@ -317,7 +317,7 @@ def _stored_run(root, name: str) -> tuple[np.ndarray, float]:
 
 
 def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: bool | None = None, log=None,
-                client=None) -> IngestReport:
+                client=None, on_run_error=None) -> IngestReport:
     """Ingest a manifest into a zarr campaign store, run by run; appends to an existing store.
 
     Runs already in the store whose inputs (SHA-256) and options are unchanged and whose
@@ -326,7 +326,11 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
     store that the manifest no longer lists are an error unless ``overwrite`` (they are
     then removed).  ``client`` (a ``dask.distributed.Client``): the runs are written by
     the cluster's workers in parallel, each its own group; the store must be on a file
-    system they all see.
+    system they all see.  ``on_run_error`` (``--keep-going``): called with ``(run name,
+    exception)`` for each run that cannot be read, in manifest order; the other runs are
+    written and a stored copy of a failed run (made from its earlier inputs) is removed.
+    Without it the first bad run is raised once every run has been tried (the runs
+    written meanwhile stay in the store, each complete).
     """
     from .manifest import Manifest, load_manifest
 
@@ -339,7 +343,8 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
     refuse_inputs(out_path, inputs)
     if out_path.exists() and not (out_path / "zarr.json").is_file():
         raise UGKError(f"{out_path}: exists and is not a zarr store; remove it or write elsewhere")
-    if not out_path.exists():
+    created = not out_path.exists()
+    if created:
         create_store(out_path)
     root = _root(out_path)
     present = complete_runs(root)
@@ -368,16 +373,26 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
                                      show_progress)
                                     for s in todo], client=client, desc="ingest", unit="run",
                      show_progress=show_progress)
-    failed = [(s, r) for s, r in zip(todo, done) if isinstance(r, TaskFailure)]
-    if failed:
-        raise failed[0][1].exc
+    failed = {s.name: r.exc for s, r in zip(todo, done) if isinstance(r, TaskFailure)}
+    if failed and (on_run_error is None or len(failed) == len(manifest.runs)):
+        if len(failed) == len(manifest.runs):
+            if created:
+                remove_path(out_path)
+            if on_run_error is not None:
+                for name, exc in failed.items():
+                    on_run_error(name, exc)
+                raise UGKError(f"{out_path}: no run of the manifest could be read; nothing written")
+        raise next(iter(failed.values()))
     written = dict(zip((s.name for s in todo), done))
     with writing(out_path):
-        for name in dropped:
+        for name in dropped + [n for n in failed if n in present]:     # a failed run's copy from older inputs too
             remove_path(out_path / name)
     root = _root(out_path, mode="r+")
     summaries, members = [], {}
     for i, spec in enumerate(manifest.runs):
+        if spec.name in failed:
+            on_run_error(spec.name, failed[spec.name])
+            continue
         species, dt = _stored_run(root, spec.name)
         if spec.name in kept:
             g = root[spec.name]

@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .options import add_estimation, add_screening, add_source, settings_from_args
+from .options import add_estimation, add_execution, add_screening, add_source, execution_client, settings_from_args
 from .sources import open_campaign, refuse_analysis_options
 
 __all__ = ["cmd_report", "register"]
@@ -19,15 +19,16 @@ def cmd_report(args) -> int:
     command = shlex.join(["ugk", *sys.argv[1:]]) if Path(sys.argv[0]).name == "ugk" else None
     kw = dict(overwrite=args.overwrite, by=args.by, T_target=args.T_target, keep_going=args.keep_going,
               figures=not args.no_figures, command=command)
-    if len(args.source) == 1 and is_results_file(args.source[0]):
-        refuse_analysis_options(args, args.source[0])
-        out = write_report(load_results(args.source[0]), args.output, **kw)
-    else:
-        camp = open_campaign(args.source, args)
-        try:
-            out = write_report(camp, args.output, settings_from_args(args), **kw)
-        finally:
-            camp.close()
+    with execution_client(args) as client:
+        if len(args.source) == 1 and is_results_file(args.source[0]):
+            refuse_analysis_options(args, args.source[0])
+            out = write_report(load_results(args.source[0]), args.output, client=client, **kw)
+        else:
+            camp = open_campaign(args.source, args)
+            try:
+                out = write_report(camp, args.output, settings_from_args(args), client=client, **kw)
+            finally:
+                camp.close()
     for lab, msg in out.failed_groups:
         print(f"error: group {lab}: {msg}", file=sys.stderr)
     if out.analysis_error:
@@ -57,4 +58,5 @@ def register(sub, common) -> None:
     s.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     add_estimation(s)
     add_screening(s)
+    add_execution(s)
     s.set_defaults(func=cmd_report)

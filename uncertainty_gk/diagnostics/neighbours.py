@@ -22,12 +22,15 @@ r"""Periodic neighbour lists for one frame and for stacks of frames (exact; neve
     so every image pair within ``r_max`` in some frame is within ``r_max + m_i + m_j``
     at the mean: one tree query per block (radius ``r_max`` plus the two largest reaches)
     gives all candidates, with bounds on their distance in every frame.  Atoms that move
-    further than half the skin limit (a hopping ion) are searched separately, each pair
-    within its own reach, so they do not widen everyone's search; a block in which more
+    further than half the skin limit (a hopping ion) are searched separately (with the
+    other atoms within ``r_max`` plus the largest reach of each kind, among themselves
+    within ``r_max`` plus the two largest reaches), so they do not widen everyone's
+    search; a block in which more
     than ``FAST_FRACTION`` of the atoms move that far is halved, down to single frames.
     Consumers evaluate exact per-frame distances (:meth:`BlockPairs.distances`, one
     vectorised pass over the block) only for the candidates whose bounds leave their
-    answer open.
+    answer open; the RDF histograms every candidate in every frame
+    (:meth:`BlockPairs.histogram`, binned from squared distances by :class:`DistanceBins`).
 
 Cost: O(N log N) per tree query, O(P × F) for the P candidates evaluated in F frames;
 there is no O(N²) distance matrix anywhere.
@@ -42,7 +45,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 __all__ = ["cell_heights", "is_orthogonal", "periodic_pairs", "pairs_involving", "BlockPairs", "iter_block_pairs",
-           "DEFAULT_MAX_SKIN_FRACTION", "DEFAULT_BLOCK_FRAMES"]
+           "DistanceBins", "bin_index", "DEFAULT_MAX_SKIN_FRACTION", "DEFAULT_BLOCK_FRAMES"]
 
 #: A block of frames is halved while its skin is larger than this fraction of the radius.
 DEFAULT_MAX_SKIN_FRACTION = 0.5
@@ -54,6 +57,8 @@ DEFAULT_BLOCK_FRAMES = 48
 _BRUTE_FORCE_LIMIT = 400_000
 #: Safety margin (Å) on the candidate radius against rounding in the triangle inequality.
 _ROUNDING_MARGIN_A = 1e-6
+#: Pair-frame distances evaluated at once by :meth:`BlockPairs.histogram` (work arrays stay in cache).
+_HISTOGRAM_CHUNK = 1 << 15
 
 
 def cell_heights(cell: np.ndarray) -> np.ndarray:
@@ -342,7 +347,95 @@ class BlockPairs:
             pairs = slice(None)
         if self._xyz is None:  # a single frame: the centre is the frame
             return self.centre_distance[pairs][:, None]
-        return _distances(self._xyz, self.i[pairs], self.j[pairs], self._shift[pairs])
+        d2 = _squared_distances(self._xyz, self.i[pairs], self.j[pairs], self._shift[pairs])
+        return np.sqrt(d2, out=d2)
+
+    def histogram(self, bins: DistanceBins) -> np.ndarray:
+        """(F, n_bins + 1) counts of the candidates' distances in every frame of the block,
+        binned as ``np.histogram`` bins them (:class:`DistanceBins`); the last column counts
+        the distances beyond the last edge.
+
+        The distances are evaluated a few thousand pairs at a time and binned from their
+        squares, so the work arrays stay in cache and no square root is taken except for
+        the rare values next to an edge.
+        """
+        n_frames, width = len(self.frames), bins.n_bins + 1
+        if self._xyz is None:
+            return np.bincount(bins.of_distance(self.centre_distance), minlength=width)[None, :]
+        out = np.zeros(n_frames * width, dtype=np.int64)
+        offset = (np.arange(n_frames) * width)[None, :]
+        step = max(1, _HISTOGRAM_CHUNK // n_frames)
+        for a in range(0, len(self.i), step):
+            k = bins.of_squared(_squared_distances(self._xyz, self.i[a:a + step], self.j[a:a + step],
+                                                   self._shift[a:a + step]))
+            k += offset
+            out += np.bincount(k.ravel(), minlength=len(out))
+        return out.reshape(n_frames, width)
+
+
+def bin_index(values: np.ndarray, edges: np.ndarray, r_max: float) -> np.ndarray:
+    """Bin of each value as ``np.histogram(values[values <= r_max], bins=edges)`` assigns it.
+
+    Bins are ``[e_k, e_k+1)``, the last one closed; values above ``r_max`` or ``edges[-1]``
+    get ``len(edges) - 1`` (an overflow bin); values must be >= 0 = ``edges[0]``.  The
+    guess ``floor(v / width)`` is corrected against the actual edges, so the result equals
+    a binary search of each value.
+    """
+    shape = np.shape(values)
+    values = np.ravel(values)
+    n_bins = len(edges) - 1
+    scaled = values * (n_bins / (edges[-1] - edges[0]))
+    k = np.minimum(scaled.astype(np.int64), n_bins)
+    # the guess can be off by one only next to an edge: correct those values exactly
+    near = np.nonzero(np.abs(scaled - np.rint(scaled)) < 1e-6)[0]
+    if len(near):
+        ext = np.append(edges, np.inf)
+        v, kk = values[near], k[near]
+        kk -= v < ext[kk]
+        kk += v >= ext[kk + 1]
+        k[near] = kk
+        k[near[v == edges[-1]]] = n_bins - 1
+    k[values > r_max] = n_bins
+    return k.reshape(shape)
+
+
+class DistanceBins:
+    """Distance histogram bins ``edges`` (from 0, uniform) cut at ``r_max``, looked up from squared distances.
+
+    :meth:`of_squared` gives, for squared distances ``d2``, exactly
+    ``bin_index(np.sqrt(d2), edges, r_max)``: ``d2`` falls in one of ``cells`` equal
+    intervals of d² (index ``floor(d2 / q)``, one multiplication); an interval that lies
+    inside one bin, with a relative margin far above rounding, gives its bin from a table;
+    for the few values in an interval that contains an edge, the square root is taken and
+    binned exactly (:func:`bin_index`).
+    """
+
+    def __init__(self, edges: np.ndarray, r_max: float, *, cells: int = 1 << 14):
+        self.edges = np.asarray(edges, dtype=np.float64)
+        self.r_max = float(r_max)
+        self.n_bins = len(self.edges) - 1
+        top = 1.25 * max(min(self.r_max, self.edges[-1]), 1e-300)
+        self._q = top * top / cells
+        self._inv_q = 1.0 / self._q
+        lo = np.arange(cells + 1) * self._q
+        d_lo = np.sqrt(lo * (1.0 - 1e-9))
+        d_hi = np.sqrt(np.append(lo[1:] * (1.0 + 1e-9), 4.0 * lo[-1]))    # the last interval: all beyond
+        k_lo, k_hi = bin_index(d_lo, self.edges, self.r_max), bin_index(d_hi, self.edges, self.r_max)
+        self._table = np.where(k_lo == k_hi, k_lo, -1).astype(np.intp)
+
+    def of_distance(self, d: np.ndarray) -> np.ndarray:
+        """Bins of distances (``n_bins``: beyond the last edge or ``r_max``)."""
+        return bin_index(d, self.edges, self.r_max)
+
+    def of_squared(self, d2: np.ndarray) -> np.ndarray:
+        """Bins of squared distances, the same as :meth:`of_distance` of their square roots."""
+        cell = d2 * self._inv_q
+        k = np.take(self._table, cell.astype(np.intp), mode="clip")
+        open_ = np.flatnonzero(k < 0)
+        if len(open_):
+            flat = k.reshape(-1)
+            flat[open_] = bin_index(np.sqrt(d2.reshape(-1)[open_]), self.edges, self.r_max)
+        return k
 
 
 def iter_block_pairs(positions: np.ndarray, cell: np.ndarray, r_max: float, *,
@@ -415,8 +508,16 @@ def _split_blocks(pos, offset, cell, inv, r_max, max_skin):
     if n_fast:
         slow = ~(fast[i] | fast[j])
         skin = _top2_sum(reach)
-        extra = pairs_involving(centre_xyz, cell, r_max + skin + _ROUNDING_MARGIN_A, np.nonzero(fast)[0])
-        i, j, dc, n = (np.concatenate([x[slow], y]) for x, y in zip((i, j, dc, n), extra))
+        movers = np.nonzero(fast)[0]
+        # a mover and a slow atom: within r_max + the largest reach of each kind
+        r_mixed = r_max + float(reach[movers].max()) + float(reach[~fast].max(initial=0.0)) + _ROUNDING_MARGIN_A
+        mi, mj, md, mn = pairs_involving(centre_xyz, cell, r_mixed, movers)
+        mixed = ~(fast[mi] & fast[mj])
+        # two movers: within r_max + the two largest reaches, among the movers alone
+        fi, fj, fd, fn = periodic_pairs(centre_xyz[movers], cell, r_max + skin + _ROUNDING_MARGIN_A,
+                                        return_shifts=True)
+        i, j, dc, n = (np.concatenate([x[slow], y[mixed], z]) for x, y, z in
+                       zip((i, j, dc, n), (mi, mj, md, mn), (movers[fi], movers[fj], fd, fn)))
     slack = reach[i] + reach[j] + _ROUNDING_MARGIN_A
     keep = dc - slack <= r_max       # the only pairs that can come within r_max in some frame
     i, j, dc, n, slack = i[keep], j[keep], dc[keep], n[keep], slack[keep]
@@ -424,14 +525,17 @@ def _split_blocks(pos, offset, cell, inv, r_max, max_skin):
     yield BlockPairs(frames, i, j, dc, slack, skin, xyz_t, n @ cell)
 
 
-def _distances(xyz_t: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """(P, F) distances |x_j - x_i + shift| in every frame; ``xyz_t`` is (3, N, F), frames innermost
-    so that each pair gathers two contiguous rows per axis."""
-    d2 = np.zeros((len(i), xyz_t.shape[2]))
+def _squared_distances(xyz_t: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(P, F) squared distances |x_j - x_i + shift|² in every frame; ``xyz_t`` is (3, N, F),
+    frames innermost so that each pair gathers two contiguous rows per axis."""
+    d2 = None
     for k in range(3):
         dx = np.take(xyz_t[k], j, axis=0)
         dx -= np.take(xyz_t[k], i, axis=0)
         dx += shift[:, k, None]
         dx *= dx
-        d2 += dx
-    return np.sqrt(d2, out=d2)
+        if d2 is None:
+            d2 = dx
+        else:
+            d2 += dx
+    return d2 if d2 is not None else np.zeros((0, xyz_t.shape[2]))

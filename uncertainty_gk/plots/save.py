@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import UGKError
 
-__all__ = ["FORMATS", "save_figure"]
+__all__ = ["FORMATS", "figure_bytes", "save_figure"]
 
 #: Formats save_figure writes (matplotlib names).
 FORMATS = ("png", "pdf", "svg")
@@ -46,14 +46,23 @@ def save_figure(fig, path, formats=FORMATS, *, overwrite: bool = False, dpi: int
             raise UGKError(f"{t.parent}: not a directory")
     written = []
     for fmt, target in zip(fmts, targets):
-        buf = io.BytesIO()
-        # fixed metadata: the same figure gives the same file (no creation date, fixed SVG ids)
-        meta = {"png": {"Software": "uncertainty_gk"}, "pdf": {"Creator": "uncertainty_gk", "CreationDate": None},
-                "svg": {"Date": None}}[fmt]
-        import matplotlib
-
-        with matplotlib.rc_context({"svg.hashsalt": "uncertainty_gk"}):
-            fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
-        atomic_write_bytes(target, buf.getvalue())
+        atomic_write_bytes(target, figure_bytes(fig, fmt, dpi=dpi))
         written.append(target)
     return written
+
+
+def figure_bytes(fig, fmt: str, *, dpi: int = 300) -> bytes:
+    """The file ``fig`` makes in format ``fmt`` (png, pdf or svg), rendered in memory.
+
+    The metadata are fixed (no creation date, a fixed salt for SVG ids), so the same figure
+    gives the same bytes in any process: a figure drawn on a dask worker is the file the
+    single-process report writes.
+    """
+    import matplotlib
+
+    meta = {"png": {"Software": "uncertainty_gk"}, "pdf": {"Creator": "uncertainty_gk", "CreationDate": None},
+            "svg": {"Date": None}}[fmt]
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "uncertainty_gk"}):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    return buf.getvalue()
