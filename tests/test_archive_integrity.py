@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from uncertainty_gk import fileio, synthetic
-from uncertainty_gk.archive import (_chunk_shape, decimals_of, ingest, open_archive, verify_archive,
-                                    write_archive)
+from uncertainty_gk.archive import _chunk_shape, ingest, open_archive, verify_archive, write_archive
 from uncertainty_gk.errors import CampaignError, OutputError, SchemaError, UGKWarning
+from uncertainty_gk.schema import decimals_of
 
 from conftest import EXAMPLES, ROOT
 

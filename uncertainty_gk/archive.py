@@ -41,7 +41,7 @@ from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
 from .prefetch import Prefetch
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
-                     check_parameter, decimal_codes, decimal_fractional_to_cartesian, decimals_of, exact_at, make_attrs,
+                     check_parameter, decimal_codes, decimal_fractional_to_cartesian, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, sha256_once, time_axis)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
@@ -874,6 +874,19 @@ def _check_group(members: dict, spec, summary: RunSummary, species: np.ndarray, 
                             "frame_interval_ps, or give them different labels")
 
 
+
+def prepare_ingest(manifest, out_path, log) -> tuple:
+    """What every ingest starts with: the loaded manifest, the output path, the logger,
+    the manifest's input files, and the refusal to write onto any of them."""
+    from .manifest import Manifest, load_manifest
+
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest)
+    out_path = Path(out_path)
+    inputs = manifest.input_files()
+    refuse_inputs(out_path, inputs)
+    return manifest, out_path, log or (lambda msg: None), inputs
+
 def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool | None = None,
            log=None, client=None, on_run_error=None) -> IngestReport:
     """Read every run of a manifest and write the campaign archive atomically.
@@ -901,7 +914,6 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         nothing is written.
     """
     from .io.dispatch import open_trajectory, type_map
-    from .manifest import Manifest, load_manifest
 
     if _is_zarr(out_path):
         from .zarr_archive import ingest_zarr
@@ -909,12 +921,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
         return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log,
                            client=client, on_run_error=on_run_error)
     warm_imports()
-    if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest)
-    out_path = Path(out_path)
-    say = log or (lambda msg: None)
-    inputs = manifest.input_files()
-    refuse_inputs(out_path, inputs)
+    manifest, out_path, say, inputs = prepare_ingest(manifest, out_path, log)
     old = _reusable_groups(out_path) if out_path.exists() else {}
     if out_path.exists() and not old and not overwrite:
         raise UGKError(f"{out_path}: exists and is not an uncertainty_gk archive; pass --overwrite to replace it")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -38,10 +37,10 @@ import numpy as np
 import xarray as xr
 
 from . import progress
-from .archive import (ARCHIVE_FORMAT, ARCHIVE_FORMATS, CHECKSUM_ATTR, FRAME_VARIABLES, FrameAxes, IngestReport,
+from .archive import (ARCHIVE_FORMAT, ARCHIVE_FORMATS, CHECKSUM_ATTR, FRAME_VARIABLES, FrameAxes, IngestReport, prepare_ingest,
                       RunSummary, VerifyReport, _check_group, _check_same_content, _chunk_shape, _Encoder, _Requantise,
                       _is_zarr, _run_fingerprint, _skeleton, check_run_name, copy_run_arguments, exact_decimals, open_archive,
-                      open_run_inputs, seal_group, verify_group, write_run)
+                      open_run_inputs, seal_group, verify_group)
 from .errors import CampaignError, SchemaError, UGKError
 from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, clean_stale_temps, ensure_free_space, refuse_inputs, remove_path, writing
@@ -332,15 +331,8 @@ def ingest_zarr(manifest, out_path, *, overwrite: bool = False, show_progress: b
     Without it the first bad run is raised once every run has been tried (the runs
     written meanwhile stay in the store, each complete).
     """
-    from .manifest import Manifest, load_manifest
-
     zarr = require_zarr()
-    if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest)
-    out_path = Path(out_path)
-    say = log or (lambda msg: None)
-    inputs = manifest.input_files()
-    refuse_inputs(out_path, inputs)
+    manifest, out_path, say, inputs = prepare_ingest(manifest, out_path, log)
     if out_path.exists() and not (out_path / "zarr.json").is_file():
         raise UGKError(f"{out_path}: exists and is not a zarr store; remove it or write elsewhere")
     created = not out_path.exists()
