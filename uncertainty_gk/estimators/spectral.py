@@ -403,6 +403,11 @@ def _start_bands(band_fraction) -> dict[str, float]:
     return {c: float(b) for c, b in bands.items()}
 
 
+def _halvable(min_M: int, band_fraction: float, opt: dict) -> bool:
+    """Whether half of this band still leaves at least 8 ordinates per model coefficient."""
+    return min_M * band_fraction / 2 >= 8 * (opt["max_order"] + 1)
+
+
 def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float) -> tuple:
     """Order fits of component ``c`` ("tr" or "P") for every seed and axis, the chosen order
     and the band it was chosen on.
@@ -427,8 +432,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
         reason = "" if ok else (f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
                                 f"(z = {', '.join(f'{x:.1f}' for x in zs[level - 1]) if level else 'n/a'})")
-        if (ok or not opt["adaptive_band"] or opt["order"] is not None
-                or min_M * band_fraction / 2 < 8 * (opt["max_order"] + 1)):
+        if ok or not opt["adaptive_band"] or opt["order"] is not None or not _halvable(min_M, band_fraction, opt):
             break
         halved.append({"band_fraction": band_fraction, "reasons": [reason]})
         band_fraction /= 2
@@ -747,7 +751,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     band_check = {}
     min_M = min(d["M"] for d in per)
     # item 0: does the answer move beyond its s.e. when each component's band is halved?
-    checked = [c for c in comps if min_M * band_info[c]["band_fraction"] / 2 >= 16 * (opt["max_order"] + 1) / 2]
+    checked = [c for c in comps if _halvable(min_M, band_info[c]["band_fraction"], opt)]
     if opt["band_check"] and checked:
         halves = {c: band_info[c]["band_fraction"] / (2 if c in checked else 1) for c in comps}
         half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
