@@ -75,7 +75,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,7 @@ import xarray as xr
 from .errors import AnalysisError, SchemaError, UGKWarning
 from .fileio import ensure_free_space
 
-__all__ = ["AtomSpool", "direct_msd", "framework_displacement", "msd_fft", "polarisation", "polarisation_msd", "tracer_msd"]
+__all__ = ["AtomSpool", "atom_chunks", "direct_msd", "framework_displacement", "msd_fft", "polarisation", "polarisation_msd", "tracer_msd"]
 
 #: Default bytes of positions read per atom chunk (one read from memory, netCDF or dask).
 DEFAULT_CHUNK_BYTES = 128 * 2**20
@@ -275,6 +275,35 @@ def _in_memory(ds: xr.Dataset) -> bool:
 
 def _frame_block(ds: xr.Dataset, frame_block_bytes: int | None = None) -> int:
     return max(1, (frame_block_bytes or FRAME_BLOCK_BYTES) // (ds.sizes["atom"] * 3 * 8))
+
+
+def _streamed(ds: xr.Dataset, n_parts: int, out_of_core: bool | None) -> bool:
+    """Whether atom chunks go through an :class:`AtomSpool` (module docstring, "Out of core")."""
+    return (not _in_memory(ds) and n_parts > 1) if out_of_core is None else bool(out_of_core)
+
+
+def atom_chunks(ds: xr.Dataset, indices, *, chunk_atoms: int | None = None, out_of_core: bool | None = None,
+                spool_dir: str | os.PathLike | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Positions of the atoms ``indices``, one atom chunk at a time: yields ``(part, positions)``
+    with ``positions`` (T, len(part), 3) float64, the whole time axis of those atoms.
+
+    The chunks are those of :func:`tracer_msd` (``chunk_atoms``, default about
+    :data:`DEFAULT_CHUNK_BYTES` of positions), and so is the choice between reading each
+    chunk from ``ds`` and one pass over the archive into an :class:`AtomSpool`
+    (``out_of_core``, ``spool_dir``; removed when the iteration ends).  Peak memory is
+    one chunk (plus one frame block while the spool is filled).  ``positions`` may be a
+    view of an in-memory ``ds``: never write to it.
+    """
+    _check_run(ds)
+    parts = list(_chunks(np.asarray(indices, dtype=np.int64), _chunk_size(ds, chunk_atoms)))
+    if not _streamed(ds, len(parts), out_of_core):
+        for part in parts:
+            yield part, _load(ds, part)
+        return
+    with AtomSpool(parts, ds.sizes["time"], spool_dir) as spool:
+        _weighted_sums(ds, np.zeros((0, ds.sizes["atom"])), spool=spool)      # one pass, fills the spool
+        for i, part in enumerate(parts):
+            yield part, spool.load(i)
 
 
 class AtomSpool:
@@ -494,7 +523,7 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
             raise ValueError(f"species {unknown} not in the run; present: {sorted(set(all_species.tolist()))}")
     size = _chunk_size(ds, chunk_atoms)
     parts = [(k, part) for k, sp in enumerate(chosen) for part in _chunks(np.flatnonzero(all_species == sp), size)]
-    stream = (not _in_memory(ds) and len(parts) > 1) if out_of_core is None else bool(out_of_core)
+    stream = _streamed(ds, len(parts), out_of_core)
     spool = AtomSpool([p for _, p in parts], n_t, spool_dir) if stream else None
     try:
         centre = _framework_centre(ds, reference, spool)

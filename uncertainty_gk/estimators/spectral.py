@@ -84,6 +84,15 @@ the fifth-lowest ordinate (the zero-frequency value is then an extrapolation of 
 non-flat spectrum, i.e. the run has not reached the diffusive regime), and
 ``"diffusive"`` otherwise.
 
+Memory
+------
+Of the tracer increments the fit uses only :class:`TracerStatistics`: the ion-summed
+cross-periodogram (M, 3, 3), the lowest ``corr_window`` coefficients of every ion and
+the per-ion block sums of ``kurtosis_blocks`` blocks.  They are accumulated one chunk of
+ions at a time (one sine transform per chunk), so a run is analysed with memory bounded
+by one chunk plus O(M) per seed (:func:`spectral_series_of` reads an archive with the
+tracer MSD's atom chunks); in-memory increments go through the same reduction.
+
 Assumptions
 -----------
 Stationary increments within each seed; the seeds sample the same system (up to the
@@ -101,7 +110,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import stats
 
-__all__ = ["SpectralSeries", "SpectralFit", "fit_spectral", "series_from_current", "spectral_series_of", "SpectralEstimator",
+__all__ = ["SpectralSeries", "SpectralFit", "TracerStatistics", "fit_spectral", "series_from_current", "spectral_series_of", "SpectralEstimator",
            "DEFAULTS"]
 
 #: Default model options of :func:`fit_spectral` (all overridable as keywords).
@@ -133,14 +142,108 @@ DEFAULTS = {
 }
 
 
+class TracerStatistics:
+    r"""Everything :func:`fit_spectral` uses of one seed's tracer increments, reduced over ions.
+
+    The (T-1, N, 3) framework-relative increments of N ions need not be in memory at
+    once: they are added ion chunk by ion chunk (:meth:`accumulate`, e.g. from
+    :func:`spectral_series_of` reading an archive), and in-memory increments go through
+    the same reduction in one chunk (:meth:`of`), so both routes feed the estimator the
+    same numbers.  With :math:`c_{ki}` the sine coefficients (k = 1..M) of ion i:
+
+    ``cross`` (M, 3, 3)
+        :math:`\sum_i c_{ki} c_{ki}^T`, the ion-summed cross-periodogram.  Its diagonal
+        over N is the ion-averaged periodogram; in axes rotated by F it is
+        :math:`F^T \mathrm{cross}_k F` (:meth:`rotated`), so the principal frame needs
+        no second transform.
+    ``low`` (W, N, 3)
+        The lowest W = min(``window``, M) coefficients of every ion (the ion correlation
+        factors R and κ need the ions one by one; W = ``corr_window`` is small).
+    ``block_sums`` (n_b, N, 3)
+        Sums of the increments over n_b = M // B consecutive blocks of
+        B = max(1, M // ``blocks``) increments (the fourth cumulant; ``kurtosis_blocks``).
+
+    Memory: ``cross`` is 72 bytes per increment whatever N; ``low`` and ``block_sums``
+    are (W + n_b) x 24 bytes per ion.  ``chunks`` records the number of ions of every
+    :meth:`accumulate` call (what the chunk loop held at a time).
+    """
+
+    def __init__(self, n_increments: int, n_ions: int, *, window: int = DEFAULTS["corr_window"],
+                 blocks: int = DEFAULTS["kurtosis_blocks"]):
+        if n_increments < 1 or n_ions < 0 or window < 2 or blocks < 1:
+            raise ValueError(f"TracerStatistics needs n_increments >= 1, n_ions >= 0, window >= 2 and blocks >= 1; "
+                             f"got {n_increments}, {n_ions}, {window}, {blocks}")
+        self.n_increments, self.n_ions, self.window, self.blocks = int(n_increments), int(n_ions), int(window), int(blocks)
+        M = self.n_increments
+        self.block_length = max(1, M // self.blocks)
+        self.cross = np.zeros((M, 3, 3))
+        self.low = np.zeros((min(self.window, M), self.n_ions, 3))
+        self.block_sums = np.zeros((M // self.block_length, self.n_ions, 3))
+        self.chunks: list[int] = []
+
+    @classmethod
+    def of(cls, increments: np.ndarray, *, window: int = DEFAULTS["corr_window"],
+           blocks: int = DEFAULTS["kurtosis_blocks"]) -> TracerStatistics:
+        """The statistics of in-memory increments (T-1, N, 3), in one chunk."""
+        x = np.asarray(increments)
+        if x.ndim != 3 or x.shape[2] != 3:
+            raise ValueError(f"tracer increments must be (T-1, N, 3), got {x.shape}")
+        out = cls(x.shape[0], x.shape[1], window=window, blocks=blocks)
+        if x.shape[1]:
+            out.accumulate(x)
+        return out
+
+    @property
+    def n_filled(self) -> int:
+        """Ions accumulated so far."""
+        return int(sum(self.chunks))
+
+    def accumulate(self, increments: np.ndarray) -> None:
+        """Add the next chunk of ions: their increments (T-1, n, 3), Å (not modified)."""
+        x = np.asarray(increments, dtype=np.float64)
+        M, a = self.n_increments, self.n_filled
+        if x.ndim != 3 or x.shape[0] != M or x.shape[2] != 3:
+            raise ValueError(f"a chunk of tracer increments must be ({M}, n, 3), got {x.shape}")
+        n = x.shape[1]
+        if a + n > self.n_ions:
+            raise ValueError(f"{a} of {self.n_ions} ions accumulated already; a chunk of {n} more does not fit")
+        if n == 0:
+            return
+        B = self.block_length
+        nb = self.block_sums.shape[0]
+        self.block_sums[:, a:a + n] = x[: nb * B].reshape(nb, B, n, 3).sum(axis=1)
+        c = sine_coefficients(x)                                     # (M, n, 3): one transform per chunk
+        self.cross += np.einsum("kia,kib->kab", c, c)
+        self.low[:, a:a + n] = c[: self.low.shape[0]]
+        self.chunks.append(n)
+
+    def periodogram(self) -> np.ndarray:
+        """Ion-averaged periodogram (M, 3): mean over ions of c_k², per axis."""
+        return np.diagonal(self.cross, axis1=1, axis2=2) / self.n_ions
+
+    def rotated(self, frame: np.ndarray) -> TracerStatistics:
+        """The same statistics in the axes given by the columns of ``frame`` (3 x 3)."""
+        F = np.asarray(frame, dtype=np.float64)
+        out = TracerStatistics(self.n_increments, 0, window=self.window, blocks=self.blocks)
+        out.n_ions, out.chunks = self.n_ions, list(self.chunks)
+        out.cross = np.einsum("ai,kab,bj->kij", F, self.cross, F)
+        out.low = self.low @ F
+        out.block_sums = self.block_sums @ F
+        return out
+
+
 @dataclass(frozen=True)
 class SpectralSeries:
-    """One seed's increments (the estimator's input; never modified)."""
+    """One seed's increments (the estimator's input; never modified).
+
+    ``tracer_increments`` is either the (T-1, N, 3) array of framework-relative one-frame
+    increments (Å) or their :class:`TracerStatistics` (accumulated ion chunk by ion chunk
+    when the ions do not fit in memory, :func:`spectral_series_of`)."""
 
     name: str
     dt_ps: float
-    tracer_increments: np.ndarray        # (T-1, N, 3) Å, framework-relative, one frame
-    polarisation_increments: np.ndarray  # (T-1, 3) e·Å, ΔP over all atoms of this seed
+    tracer_increments: np.ndarray | TracerStatistics   # (T-1, N, 3) Å, framework-relative, one frame
+    polarisation_increments: np.ndarray                 # (T-1, 3) e·Å, ΔP over all atoms of this seed
 
 
 @dataclass(frozen=True)
@@ -315,9 +418,25 @@ def _principal_frame(seeds: Sequence[SpectralSeries], window: int) -> np.ndarray
 
 
 def _rotated(s: SpectralSeries, frame: np.ndarray) -> SpectralSeries:
-    return SpectralSeries(name=s.name, dt_ps=s.dt_ps,
-                          tracer_increments=np.asarray(s.tracer_increments, dtype=np.float64) @ frame,
+    """``s`` (reduced, :func:`_reduced`) in the axes of ``frame``'s columns."""
+    tracer = s.tracer_increments
+    assert isinstance(tracer, TracerStatistics)
+    return SpectralSeries(name=s.name, dt_ps=s.dt_ps, tracer_increments=tracer.rotated(frame),
                           polarisation_increments=np.asarray(s.polarisation_increments, dtype=np.float64) @ frame)
+
+
+def _reduced(s: SpectralSeries, opt: dict) -> SpectralSeries:
+    """``s`` with its tracer as :class:`TracerStatistics` for these model options."""
+    tr = s.tracer_increments
+    if not isinstance(tr, TracerStatistics):
+        return replace(s, tracer_increments=TracerStatistics.of(tr, window=opt["corr_window"],
+                                                                blocks=opt["kurtosis_blocks"]))
+    if tr.blocks != opt["kurtosis_blocks"] or tr.low.shape[0] < min(opt["corr_window"], tr.n_increments):
+        raise ValueError(f"seed {s.name!r}: its tracer statistics were accumulated with corr_window={tr.window}, "
+                         f"kurtosis_blocks={tr.blocks}; the fit asks for corr_window={opt['corr_window']}, "
+                         f"kurtosis_blocks={opt['kurtosis_blocks']}: accumulate them with these values "
+                         "(spectral_series_of(..., window=, blocks=)) or pass the increments")
+    return s
 
 
 # --------------------------------------------------------------------------- main
@@ -326,12 +445,22 @@ def _validate(seeds: Sequence[SpectralSeries]) -> None:
         raise ValueError("fit_spectral needs at least one seed")
     for s in seeds:
         P = np.asarray(s.polarisation_increments)
-        T = np.asarray(s.tracer_increments)
         if P.ndim != 2 or P.shape[1] != 3:
             raise ValueError(f"seed {s.name!r}: polarisation_increments must be (T-1, 3), got {P.shape}")
-        if T.ndim != 3 or T.shape[2] != 3 or T.shape[0] != P.shape[0]:
-            raise ValueError(f"seed {s.name!r}: tracer_increments must be (T-1, N, 3) with the same T-1 as "
-                             f"the polarisation ({P.shape[0]}), got {T.shape}")
+        if isinstance(s.tracer_increments, TracerStatistics):
+            st = s.tracer_increments
+            if st.n_increments != P.shape[0]:
+                raise ValueError(f"seed {s.name!r}: tracer statistics of {st.n_increments} increments, the "
+                                 f"polarisation has {P.shape[0]}; they must come from the same frames")
+            if st.n_filled != st.n_ions:
+                raise ValueError(f"seed {s.name!r}: tracer statistics hold {st.n_filled} of {st.n_ions} ions; "
+                                 "accumulate every chunk first")
+            T = st.cross                      # NaN or inf in any increment reaches the cross-periodogram
+        else:
+            T = np.asarray(s.tracer_increments)
+            if T.ndim != 3 or T.shape[2] != 3 or T.shape[0] != P.shape[0]:
+                raise ValueError(f"seed {s.name!r}: tracer_increments must be (T-1, N, 3) with the same T-1 as "
+                                 f"the polarisation ({P.shape[0]}), got {T.shape}")
         if not (np.isfinite(s.dt_ps) and s.dt_ps > 0):
             raise ValueError(f"seed {s.name!r}: dt_ps must be positive, got {s.dt_ps}")
         if not (np.all(np.isfinite(P)) and np.all(np.isfinite(T))):
@@ -496,6 +625,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"unknown model options {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
     opt = {**DEFAULTS, **model_options}
     _validate(seeds)
+    seeds = [_reduced(s, opt) for s in seeds]     # the tracer reduced once, for every fit below
     start_band = _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
@@ -512,8 +642,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         return replace(main, axes={**rot.axes, "frame": frame.tolist()}, settings={**main.settings, "frame": "principal"})
     frame = np.eye(3)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
-    n_ions = {np.asarray(s.tracer_increments).shape[1] for s in seeds}
-    has_tr = min(n_ions) > 0
+    tracers = [s.tracer_increments for s in seeds]
+    assert all(isinstance(t, TracerStatistics) for t in tracers)
+    has_tr = min(t.n_ions for t in tracers) > 0
     comps = ("tr", "P") if has_tr else ("P",)
 
     # ---- per seed and axis: sine coefficients, ordinates, correlation factors
@@ -524,26 +655,23 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     k_den = np.zeros(3)
     q4_num = np.zeros(3)        # fourth cumulant of block sums per increment (tracer), pooled
     q4_den = np.zeros(3)
-    for s in seeds:
+    for s, st in zip(seeds, tracers):
         dt = float(s.dt_ps)
         cP = sine_coefficients(s.polarisation_increments)             # (M, 3)
         M = cP.shape[0]
         f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
         d = {"name": s.name, "dt": dt, "M": M, "f": f, "I": {"P": cP**2}}
         if has_tr:
-            cT = sine_coefficients(s.tracer_increments)                # (M, N, 3)
-            N = cT.shape[1]
+            N = st.n_ions
             d["N"] = N
-            d["I"]["tr"] = np.mean(cT**2, axis=1)
+            d["I"]["tr"] = st.periodogram()                            # mean over ions of c_k², (M, 3)
             W = min(opt["corr_window"], M)
-            B = max(1, M // opt["kurtosis_blocks"])
-            nb = M // B
-            y = np.asarray(s.tracer_increments[: nb * B], dtype=np.float64).reshape(nb, B, N, 3).sum(axis=1)
+            y = st.block_sums                                          # (M // B, N, 3)
             m2 = np.mean(y**2, axis=(0, 1))
-            q4_num += (np.mean(y**4, axis=(0, 1)) - 3 * m2**2) / B
+            q4_num += (np.mean(y**4, axis=(0, 1)) - 3 * m2**2) / st.block_length
             q4_den += 1
             for ax in range(3):
-                C = cT[:W, :, ax]
+                C = st.low[:W, :, ax]
                 Sbar = float(np.mean(C**2))
                 SP = float(np.mean(cP[:W, ax] ** 2))
                 R_num[ax] += _pair_products(C)
@@ -799,11 +927,27 @@ def series_from_current(current: np.ndarray, dt_ps: float, block: int, *, name: 
 
 
 # --------------------------------------------------------------------------- the registered estimator
-def spectral_series_of(seed) -> SpectralSeries:
-    """A :class:`SpectralSeries` from one seed of a GroupData (``estimators.data.SeedData``)."""
-    pos = np.asarray(seed.ds["positions"].isel(atom=seed.mobile_index).values, dtype=np.float64)
-    rel = pos - seed.framework_displacement[:, None, :]          # framework-relative, (T, N, 3)
-    return SpectralSeries(name=seed.name, dt_ps=seed.dt_ps, tracer_increments=np.diff(rel, axis=0),
+def spectral_series_of(seed, *, chunk_atoms: int | None = None, window: int = DEFAULTS["corr_window"],
+                       blocks: int = DEFAULTS["kurtosis_blocks"]) -> SpectralSeries:
+    """A :class:`SpectralSeries` from one seed of a GroupData (``estimators.data.SeedData``).
+
+    The mobile ions' framework-relative increments are reduced to
+    :class:`TracerStatistics` one atom chunk at a time, with the chunks of the tracer MSD
+    (:func:`uncertainty_gk.displacement.atom_chunks`: ``chunk_atoms``, default about
+    128 MiB of positions; a lazily opened archive is read once into a temporary atom
+    spool in ``$TMPDIR``), so memory is bounded by the chunk whatever the number of ions;
+    ``window`` and ``blocks`` are the fit's ``corr_window`` and ``kurtosis_blocks``.
+    """
+    from ..displacement import atom_chunks
+
+    fw = np.asarray(seed.framework_displacement, dtype=np.float64)[:, None, :]
+    tracer = TracerStatistics(seed.n_frames - 1, len(seed.mobile_index), window=window, blocks=blocks)
+    for _, pos in atom_chunks(seed.ds, seed.mobile_index, chunk_atoms=chunk_atoms):
+        rel = pos - fw                                   # framework-relative, (T, a, 3); pos may be a view
+        del pos
+        tracer.accumulate(np.diff(rel, axis=0))
+        del rel
+    return SpectralSeries(name=seed.name, dt_ps=seed.dt_ps, tracer_increments=tracer,
                           polarisation_increments=np.diff(seed.polarisation, axis=0))
 
 
