@@ -8,7 +8,8 @@ is ingested and analysed with peak memory under 2 GB.  This
    through a Li3PO4-like framework (125 P, 500 O vibrating about lattice sites), with a
    manifest (charges Li +1, P +5, O -2; timestep 0.001 ps, a frame every 10 steps);
 2. runs ``ugk ingest`` and then ``ugk analyze --include-flagged`` (diagnostics run and
-   are recorded; the run is analysed whole even if flagged) in subprocesses;
+   are recorded; the run is analysed whole even if flagged; ``--method``, default the
+   package's default estimator) in subprocesses;
 3. prints the wall time and the peak RSS of each subprocess (``os.wait4`` rusage of that
    child alone) against the size of the float64 positions, and the results' D*.
 
@@ -17,6 +18,9 @@ Usage::
     nice -n 10 python benchmarks/bench_huge_run.py               # 1000 x 300,000 (~12 GB of text)
     python benchmarks/bench_huge_run.py --frames 5000            # a quick version
     python benchmarks/bench_huge_run.py --dir /scratch --keep    # scratch directory; keep the files
+    python benchmarks/bench_huge_run.py --method bayes           # another estimator than the default
+    python benchmarks/bench_huge_run.py --frames 30000 --archive /scratch/ugk_bench_huge_x/huge.nc
+                                                                 # analyse a kept archive again
 
 Needs free disk in ``--dir`` (default: the system temporary directory) for the text
 (~40 bytes per atom line), the archive (~45 % of the positions) and the analysis spool
