@@ -435,17 +435,22 @@ def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = 
     return attrs
 
 
+def variable_metadata(name) -> dict:
+    """``units`` and ``long_name`` of a known variable/coordinate (empty for others)."""
+    if name in VARIABLES:
+        units, long_name = VARIABLES[name]
+        return {"units": units, "long_name": long_name}
+    if str(name).startswith("thermo_"):
+        col = str(name)[len("thermo_"):]
+        return {"units": THERMO_UNITS_METAL.get(col, "unknown"), "long_name": f"thermo output {col}"}
+    return {}
+
+
 def add_metadata(ds: xr.Dataset) -> xr.Dataset:
     """Attach ``units`` and ``long_name`` to every known variable/coordinate."""
     for name in list(ds.variables):
-        if name in VARIABLES:
-            units, long_name = VARIABLES[name]
-            ds[name].attrs.setdefault("units", units)
-            ds[name].attrs.setdefault("long_name", long_name)
-        elif str(name).startswith("thermo_"):
-            col = str(name)[len("thermo_"):]
-            ds[name].attrs.setdefault("units", THERMO_UNITS_METAL.get(col, "unknown"))
-            ds[name].attrs.setdefault("long_name", f"thermo output {col}")
+        for key, value in variable_metadata(name).items():
+            ds[name].attrs.setdefault(key, value)
     return ds
 
 
