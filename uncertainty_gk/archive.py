@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
-from xarray.backends import BackendArray
 
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
@@ -41,6 +42,8 @@ from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
 from .nc_group import PlainVariable, write_group
 from .prefetch import Prefetch
+if TYPE_CHECKING:                 # imported where used: a run without a log is written without xarray
+    import xarray as xr
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
                      check_parameter, decimal_codes, decimal_fractional_to_cartesian, exact_at, make_attrs,
                      package_version, resolve_species, sha256_file, sha256_once, time_axis, variable_metadata)
@@ -259,6 +262,8 @@ def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extr
     """A one-frame Dataset carrying every variable, coordinate and attribute of the run."""
     data, coords, attrs = _skeleton_parts(header, species, first, info, coords_kw=coords_kw, labels=labels,
                                           run_name=run_name, extra_attrs=extra_attrs)
+    import xarray as xr
+
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     if log_ds is not None:
         from .schema import merge_log
@@ -532,7 +537,9 @@ def _create_run(stack, skel, encoders, path, group, target, n_expect: int, cshap
             encoding[v] = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
     mode = "a" if os.path.exists(path) else "w"
     ensure_free_space(target, skel.nbytes)
-    if isinstance(skel, xr.Dataset):
+    if hasattr(skel, "to_netcdf"):              # an xarray Dataset (a run with a log)
+        import xarray as xr
+
         with writing(target), warnings.catch_warnings():
             warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
             skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
@@ -1201,7 +1208,20 @@ def _snap(y: np.ndarray, decimals: int) -> np.ndarray:
     return np.rint(np.asarray(y, dtype=np.float64) * scale) / scale
 
 
-class _FractionalPositions(BackendArray):
+@cache
+def _fractional_positions_type():
+    """:class:`_FractionalPositions`, an xarray BackendArray (defined on first use: xarray
+    is imported only when an archive is read)."""
+    from xarray.backends import BackendArray
+
+    return type("_FractionalPositions", (_FractionalPositions, BackendArray), {})
+
+
+def _fractional_positions(path, group: str, decimals: int, shape, cell: np.ndarray):
+    return _fractional_positions_type()(path, group, decimals, shape, cell)
+
+
+class _FractionalPositions:
     """Lazy positions of a run stored in the ``"fractional"`` encoding (see :class:`_Encoder`).
 
     Reads the integer fractional coordinates of the requested frames and atoms (all three
@@ -1213,6 +1233,9 @@ class _FractionalPositions(BackendArray):
         self.path, self.group, self.decimals = str(path), group, decimals
         self.shape, self.dtype = tuple(shape), np.dtype(np.float64)
         self.cell = np.asarray(cell, dtype=np.float64)
+
+    def __reduce__(self):                  # its class is made on first use: pickle by this factory
+        return _fractional_positions, (self.path, self.group, self.decimals, self.shape, self.cell)
 
     def __getitem__(self, key):
         from xarray.core import indexing
@@ -1248,6 +1271,7 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
     """
     from functools import partial
 
+    import xarray as xr
     from xarray.coding.variables import lazy_elemwise_func
     from xarray.core import indexing
 
@@ -1260,8 +1284,8 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
         if mode == "fractional":
             if path is None:
                 raise UGKError(f"run {group}: fractional positions need the archive path to be decoded")
-            data = indexing.LazilyIndexedArray(_FractionalPositions(path, group, n, var.shape,
-                                                                    np.asarray(ds["cell"].values)))
+            data = indexing.LazilyIndexedArray(_fractional_positions(path, group, n, var.shape,
+                                                                     np.asarray(ds["cell"].values)))
             attrs = {k: v for k, v in var.attrs.items() if not k.startswith("ugk_decoding")}
             attrs.update(units="angstrom", long_name="unwrapped Cartesian position")
             ds[name] = xr.Variable(var.dims, data, attrs)
@@ -1279,6 +1303,8 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
 
 def _open_run(path, name: str) -> xr.Dataset:
     """One run of an archive, lazily, with its frame arrays decoded exactly."""
+    import xarray as xr
+
     return exact_decimals(xr.open_dataset(path, group=name, engine=ENGINE), path, name)
 
 
@@ -1308,6 +1334,8 @@ def open_archive(path):
     if fmt not in ARCHIVE_FORMATS:
         raise UGKError(f"{path}: not an uncertainty_gk campaign archive (format attribute {fmt!r}, "
                        f"expected {ARCHIVE_FORMAT!r})")
+    import xarray as xr
+
     tree = xr.open_datatree(path, engine=ENGINE)
     runs = {name: exact_decimals(node.to_dataset(), path, name) for name, node in tree.children.items()}
     return Campaign(runs, attrs=dict(tree.attrs), source=str(path), tree=tree)

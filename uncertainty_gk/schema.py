@@ -29,8 +29,12 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:                 # imported where used: writing an archive needs no xarray
+    import xarray as xr
 
 from .errors import InputFormatError, ManifestError, SchemaError
 
@@ -492,6 +496,8 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
                    "cell_vector": ("cell_vector", list(CELL_VECTORS))})
     if steps is not None:
         coords["step"] = ("time", steps.astype(np.int64))
+    import xarray as xr
+
     ds = xr.Dataset(data_vars, coords=coords, attrs=make_attrs(info, labels, run_name=run_name))
     if thermo is not None:
         ds = merge_log(ds, thermo)
