@@ -82,10 +82,10 @@ def describe(path):
     return out
 
 
-def ingest_both(tmp_path, monkeypatch, dump, extra=""):
+def ingest_both(tmp_path, monkeypatch, dump, manifest_text=None):
     """The archive of ``dump`` written with the plain skeleton and with xarray's to_netcdf."""
     manifest = tmp_path / "campaign.toml"
-    manifest.write_text(MANIFEST.format(traj=dump, extra=extra))
+    manifest.write_text(manifest_text or MANIFEST.format(traj=dump, extra=""))
     plain = tmp_path / "plain.nc"
     ingest(manifest, plain, show_progress=False)
     real_skeleton = archive._skeleton
@@ -117,6 +117,21 @@ def test_plain_skeleton_writes_the_same_file_as_xarray(tmp_path, monkeypatch, ca
     ds = open_archive(plain)["seed3"]
     assert ds["mobile"].dtype == bool and ds["species"].dtype.kind in "UO"
     assert ds["positions"].shape == (37, N_ATOMS, 3)
+
+
+def test_plain_skeleton_of_fractional_positions_without_steps_or_types(tmp_path, monkeypatch):
+    """XDATCAR: positions stored as integer fractional coordinates, no step axis, no LAMMPS types."""
+    from test_archive_integrity import _xdatcar
+
+    p = _xdatcar(tmp_path / "XDATCAR", n_frames=23)
+    text = f'[defaults]\nframe_interval_ps = 0.1\n[[runs]]\ntrajectory = "{p}"\nlabels = {{seed = 3}}\n'
+    plain, with_xarray = ingest_both(tmp_path, monkeypatch, p, text)
+    a, b = describe(plain), describe(with_xarray)
+    assert a == b
+    assert "seed3/positions" in a and "ugk_encoding" in a["seed3/positions"]["attrs"] and "fractional" in \
+        a["seed3/positions"]["attrs"]
+    assert "seed3/lammps_type" not in a
+    assert verify_archive(plain).ok
 
 
 def test_ingest_without_a_log_imports_neither_xarray_nor_dask(tmp_path):
