@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.estimators.spectral import (SpectralSeries, fit_spectral, series_from_current,
                                                 sine_coefficients)
+from zscores import assert_mean_z2_in_band, band_power
 
 
 def white_seeds(rng, n_seeds=3, M=2000, N=8, s_tr=0.3, s_P=1.0, dt=0.1):
@@ -226,31 +226,24 @@ def _z_scores(n, first_seed):
     return np.array(z)
 
 
-def _band(n_z):
-    """Acceptance band of mean(z²) for n_z standard-normal z: the 1 % and 99.5 % points
-    of χ²_n / n (a calibrated estimator is accepted with probability ~0.985)."""
-    return stats.chi2.ppf(0.01, n_z) / n_z, stats.chi2.ppf(0.995, n_z) / n_z
+N_CAL = 140      # replicas: 280 standardised errors
 
 
 def test_calibration_fast_is_two_sided_and_powered():
-    """mean(z²) of 2 x 110 standardised errors (σ and D*, 110 replicas of 3 x 50 ps
-    paired hops, seeds 900000+) must lie in the band [χ²_n(0.01), χ²_n(0.995)]/n,
-    n = 220: [0.792, 1.263].
+    """mean(z²) of 2 x 140 standardised errors (σ and D*, 140 replicas of 3 x 50 ps
+    paired hops, seeds 900000-900139) must lie in the band [χ²_n(0.01), χ²_n(0.995)]/n,
+    n = 280: [0.814, 1.231].
 
-    Power (z Gaussian, n = 220): intervals 15 % too narrow make z 1/0.85 times larger,
-    mean(z²) ~ 1.384 χ²_n/n, which falls inside the band with probability 0.18 ->
-    rejected with probability 0.82; intervals 15 % too wide give mean(z²) ~ 0.7225
-    χ²_n/n -> rejected with probability 0.84.  A calibrated estimator is accepted with
-    probability 0.985.  (Recomputed in the first assertion.)  About 25 s of one core.
+    Power (z Gaussian): intervals 15 % too narrow make every z 1/0.85 times larger and
+    mean(z²) 1.384 times larger: rejected with probability 0.91; 15 % too wide (z / 1.15,
+    mean(z²) x 0.756): rejected with probability 0.82.  A calibrated estimator is
+    accepted with probability 0.985.  (Recomputed in the first assertion.)  About 35 s
+    of one core.
     """
-    n_z = 220
-    lo, hi = _band(n_z)
-    p_narrow = stats.chi2.cdf(hi * n_z / (1 / 0.85**2), n_z) - stats.chi2.cdf(lo * n_z / (1 / 0.85**2), n_z)
-    p_wide = stats.chi2.cdf(hi * n_z / 0.85**2, n_z) - stats.chi2.cdf(lo * n_z / 0.85**2, n_z)
-    assert 1 - p_narrow >= 0.8 and 1 - p_wide >= 0.8      # the test's power, as documented
-    z = _z_scores(n_z // 2, 900000)
-    m = float(np.mean(z**2))
-    assert lo <= m <= hi, f"mean z² = {m:.3f} outside [{lo:.3f}, {hi:.3f}]"
+    n_z = 2 * N_CAL
+    assert band_power(n_z, 0.85) >= 0.8 and band_power(n_z, 1.15) >= 0.8     # the test's power
+    z = _z_scores(N_CAL, 900000)
+    assert_mean_z2_in_band(z, "spectral, 3 x 50 ps paired hops")
     assert abs(np.mean(z)) < 3 / np.sqrt(len(z)) + 0.15      # no gross bias in units of the s.e.
 
 

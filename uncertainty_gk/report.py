@@ -68,6 +68,11 @@ REFERENCES = [
     ("flyvbjerg1989", "Flyvbjerg & Petersen, J. Chem. Phys. 91, 461 (1989): blocking; Lee, Drummond & Needs, "
                       "Phys. Rev. E 83, 066706 (2011): automatic block size."),
     ("politis1992", "Politis & Romano (1992): circular block bootstrap."),
+    ("ercole2017", "Ercole, Marcolongo & Baroni, Sci. Rep. 7, 15835 (2017): transport coefficients from the "
+                   "low-frequency spectrum of a current with a fitted spectral shape (cepstral analysis); "
+                   "Whittle, J. R. Stat. Soc. B 15, 125 (1953): the periodogram likelihood."),
+    ("vestergaard2014", "Vestergaard, Blainey & Flyvbjerg, Phys. Rev. E 89, 022726 (2014): diffusion "
+                        "coefficients from the sine transform of increments with localisation noise."),
     ("fu2023", "Fu et al., \"Forces are not enough\", TMLR (2023): RDF drift as an MLIP stability test; "
                "Stocker et al., Mach. Learn.: Sci. Technol. 3, 045010 (2022): late MLIP failures."),
     ("okabe2008", "Okabe & Ito, Color Universal Design (2008): the colour-blind-safe palette of the figures."),
@@ -83,6 +88,16 @@ _METHOD_TEXT = {
               "own atoms only. Posterior sampled with emcee ({n_walkers} walkers, {n_steps} steps each, first {burn} "
               "discarded, differential-evolution moves) [foremanmackey2013]; convergence: rank-normalised split "
               "R-hat ≤ {rhat_max} and bulk ESS ≥ {ess_min:g} for every parameter."),
+    "spectral": ("Spectral estimator (default): per seed and axis, the one-frame increments of the polarisation "
+                 "and of every mobile ion's framework-relative position are a stationary series whose spectrum at "
+                 "zero frequency is the MSD slope. Their sine transform [vestergaard2014] is fitted by maximum "
+                 "Whittle likelihood with a model S(f) = S(0) + 4 sin²(π f Δt) G(f) of the vibrational part "
+                 "(G a cosine series, its order chosen by a stability test) [ercole2017]; no MSD fit window. Seeds "
+                 "are pooled with a random effect for excess seed-to-seed scatter; the tracer and collective "
+                 "levels are drawn jointly (their correlation from the cross-spectrum), so H_R is computed draw by "
+                 "draw. A result is marked provisional when the fitted spectrum is not flat at low frequency or "
+                 "changes when the band is halved. Each seed's own values are its level on the group's model. "
+                 "Widths are reported relative to the Cramér-Rao widths of the fitted model."),
     "bootstrap": ("Bootstrap: over seeds when there are at least 8, otherwise over ions (tracer) and over blocks "
                   "of time origins (collective) [politis1992]."),
     "block": "Blocking (Flyvbjerg-Petersen) of per-origin slope series with the automatic level of Lee et al. "
@@ -924,7 +939,9 @@ def _methods_blocks(ctx, tables, files) -> list:
     window = ("as given: " + "-".join(f"{x:g}" for x in p["window_ps"]) + " ps") if p["window_ps"] else \
         (f"from the lag where the log-log slope of the tracer MSD stays ≥ {p['min_loglog_slope']:g} to "
          f"{p['max_fraction']:g} of the longest seed")
-    blocks.append(Para(f"Fit window: {window}; {p['n_lags']} lags spread over it (the lags each seed actually fits "
+    who = " (of the MSD-based methods, the baselines and the fitted lines; the spectral estimator uses none)" \
+        if "spectral" in methods else ""
+    blocks.append(Para(f"Fit window{who}: {window}; {p['n_lags']} lags spread over it (the lags each seed actually fits "
                        "are listed per group in results.json). Seeds are tested against each "
                        "other (Cochran's Q and leave-one-out z); when they scatter beyond the model "
                        f"(p < {p['overdispersion_alpha']:g}) the variances are inflated by the Birge ratio Q/(n−1). "

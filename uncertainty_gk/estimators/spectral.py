@@ -831,10 +831,16 @@ class SpectralEstimator:
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
                 "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
+        per_seed = {}
+        for rec, seed in zip(fit.per_seed, data.seeds):
+            one = {"slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
+            one["slope_tr"] = np.asarray(rec["slope_tr"]) if "slope_tr" in rec else np.full_like(one["slope_P_per_volume"], np.nan)
+            per_seed[seed.name] = one
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
-                                        "width_over_crb": fit.width_over_crb})
+                                        "width_over_crb": fit.width_over_crb}, per_seed=per_seed,
+                            convergence={"converged": True, "note": "independent draws (no Markov chain)"})
 
 
 def principal_values(fit: SpectralFit, data, ci_prob: float) -> dict:
