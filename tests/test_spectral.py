@@ -389,3 +389,26 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
         fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
     with pytest.raises(ValueError, match="seed_weights"):
         fit_spectral(seeds, rng=np.random.default_rng(0), seed_weights="mine")
+
+
+def test_unresolved_collective_level_gives_finite_upper_leaning_draws():
+    """Regression (14 ps argyrodite AIMD): a collective with no resolvable long-range
+    motion made ln S(0) so uncertain (relative s.e. 18 per seed) that the log-normal draws
+    overflowed to inf.  Here the polarisation increments are differences of a bounded
+    vibration (S(0) = 0 exactly, S(f) = 4 sin²(π f Δt)) over 5 seeds of 140 frames: the
+    level must come from the plain average of the lowest ordinates, finite, flagged, and
+    far below the level of a white collective of the same increment variance (2, i.e.
+    S(0) = 2 per axis)."""
+    rng = np.random.default_rng(920001)
+    dt = 0.1
+    seeds = [SpectralSeries(name=f"v{j}", dt_ps=dt, tracer_increments=rng.normal(0.0, 0.3, size=(140, 16, 3)),
+                            polarisation_increments=np.diff(rng.normal(0.0, 1.0, size=(141, 3)), axis=0))
+             for j in range(5)]
+    fit = fit_spectral(seeds, rng=np.random.default_rng(1), n_draws=2000, band_check=False)
+    assert np.all(np.isfinite(fit.draws["slope_P"])) and np.all(fit.draws["slope_P"] > 0)
+    assert fit.regime == "provisional" and "P: the spectral model does not resolve" in fit.regime_reason
+    upper = float(np.quantile(fit.draws["slope_P"], 0.975)) * dt / 3        # per-axis S(0)
+    assert upper < 0.1 * 2.0
+    assert np.isnan(fit.crb_width["slope_P"])
+    # the tracer (white, resolved) is untouched: within 5 % of its exact 3 x 0.09 / dt
+    assert np.median(fit.draws["slope_tr"]) == pytest.approx(3 * 0.09 / dt, rel=0.05)

@@ -410,8 +410,8 @@ def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Pat
     Each figure is one task (:func:`~uncertainty_gk.plots.report_items.render_figure`), run
     here one after the other or, with a dask ``client``, on the workers, which return the
     files' bytes; this process writes them (atomically) in the report's order, so the files
-    are the same wherever they were drawn.  The thermo figure reads the runs' logs and is
-    drawn here.  A figure whose task fails is listed in ``problems`` with its group; the
+    are the same wherever they were drawn.  The thermo figure's series are read from the
+    runs' logs here and drawn on a worker.  A figure whose task fails is listed in ``problems`` with its group; the
     others are made.
     """
     try:
@@ -430,12 +430,21 @@ def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Pat
         problems.append(f"figures not made: {type(exc).__name__}: {exc}")
         warnings.warn(f"report: figures not made: {exc}", stacklevel=3)
         return []
-    here = [i for i, t in enumerate(tasks) if client is None or t.needs_campaign]
+    thermo = [t for t in tasks if t.needs_campaign]
+    if client is not None and thermo:
+        # the logs are read here (small series); the figure is drawn on a worker
+        try:
+            from .plots.thermo import thermo_data
+
+            inputs = dataclasses.replace(inputs, thermo=thermo_data(campaign, diag, max_runs=thermo[0].max_runs))
+        except Exception as exc:      # drawn here instead, where the failure is reported as for any figure
+            warnings.warn(f"report: thermo series not read for the workers ({exc}); drawing it here", stacklevel=3)
+    here = [i for i, t in enumerate(tasks) if client is None or (t.needs_campaign and inputs.thermo is None)]
     there = [i for i in range(len(tasks)) if i not in set(here)]
     rendered: dict = {}
     options = (FIGURE_FORMATS, FIGURE_DPI, EMBED_DPI)
     if there:
-        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None, diagnoses=None))   # thermo only
+        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None))
         done = map_tasks(render_figure, [(tasks[i], remote_inputs, *options) for i in there], client=client,
                          desc="figures", unit="figure", show_progress=show_progress, catch=(Exception,))
         rendered.update(zip(there, done))
