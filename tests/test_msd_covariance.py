@@ -59,3 +59,15 @@ def test_correlated_noise_matches_isserlis():
     exact = isserlis(lags, T, C)
     got = brownian_covariance(np.array(lags), T, v, s, noise_acf=acf)
     np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-14)
+
+
+def test_batched_pair_sums_equal_one_batch(monkeypatch):
+    """brownian_bases sums the lag pairs in batches of PAIR_SUM_TERMS terms (bounded memory for
+    the long lags of a long run); the batching changes no digit."""
+    from uncertainty_gk import msd_covariance
+
+    lags = np.array([1, 3, 7, 20, 41, 90])
+    acf = np.array([1.0, 0.5, 0.2])
+    whole = msd_covariance.brownian_bases(lags, 400, noise_acf=acf)
+    monkeypatch.setattr(msd_covariance, "PAIR_SUM_TERMS", 50)         # many batches, some of one pair
+    np.testing.assert_array_equal(msd_covariance.brownian_bases(lags, 400, noise_acf=acf), whole)

@@ -40,6 +40,10 @@ import numpy as np
 
 __all__ = ["brownian_bases", "brownian_covariance"]
 
+#: Most ragged terms (u values over all lag pairs) summed at a time by :func:`brownian_bases`
+#: (about 8 arrays of 8 bytes each: ~130 MB).
+PAIR_SUM_TERMS = 2_000_000
+
 
 def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Concatenated ranges ``starts[p] .. starts[p] + lengths[p] - 1`` and the index p of each."""
@@ -121,7 +125,14 @@ def brownian_bases(lags, n_frames: int, n_dims: int = 3, noise_acf=None) -> np.n
     K = lags.size
     iu, ju = np.triu_indices(K)
     a, b = lags[iu], lags[ju]
-    vals = _pair_sums(a, b, n_frames, acf) * (2.0 * n_dims / ((n_frames - a) * (n_frames - b)))[:, None]
+    # pairs in batches of at most PAIR_SUM_TERMS ragged terms (each pair's sums are its own,
+    # so the batching does not change a digit; long lags of a long run would otherwise
+    # need gigabytes at once)
+    size = np.cumsum(a + b + 2 * (acf.size - 1) + 1)
+    cuts = np.searchsorted(size, np.arange(PAIR_SUM_TERMS, int(size[-1]), PAIR_SUM_TERMS), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [a.size]]))
+    sums = np.concatenate([_pair_sums(a[i:j], b[i:j], n_frames, acf) for i, j in zip(bounds[:-1], bounds[1:])])
+    vals = sums * (2.0 * n_dims / ((n_frames - a) * (n_frames - b)))[:, None]
     out = np.empty((3, K, K))
     for k in range(3):
         out[k, iu, ju] = vals[:, k]
