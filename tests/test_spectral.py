@@ -396,3 +396,33 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
         fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
     with pytest.raises(ValueError, match="seed_weights"):
         fit_spectral(seeds, rng=np.random.default_rng(0), seed_weights="mine")
+
+
+def test_calibration_table_is_regenerated_exactly_from_the_raw_results():
+    """docs/spectral_calibration.md is what make_table.py makes of the committed raw files."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "studies/calibration_spectral/make_table.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_bootstrap_variance_of_a_flat_spectrum_matches_the_exact_gamma_law():
+    """For a flat model (order 0) the level is the mean of K χ²₁ ordinates: ln of a
+    χ²_K/K variable, whose variance is ψ'(K/2) exactly; the parametric bootstrap must
+    find it (the Fisher variance 2/K is the large-sample limit, smaller by ~1/K: ψ'(3) = 0.395 vs 1/3)."""
+    from scipy import special
+
+    from uncertainty_gk.estimators import spectral as sp
+
+    K = 6
+    f = np.arange(1, K + 1) / (2.0 * (K + 1) * 0.1)
+    rng = np.random.default_rng(42)
+    I = rng.chisquare(1, size=K)
+    fb = sp._order_fits(I, f, 0.5, {**sp.DEFAULTS, "max_order": 0}, 0.1, 1.0)[0]
+    v = sp._bootstrap_level_var(fb, 4000, np.random.default_rng(1))
+    assert v == pytest.approx(special.polygamma(1, K / 2), rel=0.06)      # 4000 draws: s.e. ~2.5 %
+    assert v > 1.1 * fb["var"]                                           # exceeds Fisher (2/K) here
