@@ -412,17 +412,39 @@ def test_calibration_table_is_regenerated_exactly_from_the_raw_results():
 
 def test_bootstrap_variance_of_a_flat_spectrum_matches_the_exact_gamma_law():
     """For a flat model (order 0) the level is the mean of K χ²₁ ordinates: ln of a
-    χ²_K/K variable, whose variance is ψ'(K/2) exactly; the parametric bootstrap must
-    find it (the Fisher variance 2/K is the large-sample limit, smaller by ~1/K: ψ'(3) = 0.395 vs 1/3)."""
-    from scipy import special
-
+    χ²_K/K variable.  The bootstrap's robust variance (half the 16-84 % range, squared)
+    must match that of ln(χ²_K/K) exactly computed (0.373 for K = 6), which exceeds the
+    Fisher variance 2/K = 0.333 (the large-sample limit)."""
     from uncertainty_gk.estimators import spectral as sp
 
     K = 6
     f = np.arange(1, K + 1) / (2.0 * (K + 1) * 0.1)
-    rng = np.random.default_rng(42)
-    I = rng.chisquare(1, size=K)
+    I = np.random.default_rng(42).chisquare(1, size=K)
     fb = sp._order_fits(I, f, 0.5, {**sp.DEFAULTS, "max_order": 0}, 0.1, 1.0)[0]
     v = sp._bootstrap_level_var(fb, 4000, np.random.default_rng(1))
-    assert v == pytest.approx(special.polygamma(1, K / 2), rel=0.06)      # 4000 draws: s.e. ~2.5 %
-    assert v > 1.1 * fb["var"]                                           # exceeds Fisher (2/K) here
+    q = np.log(stats.chi2.ppf([stats.norm.cdf(-1.0), stats.norm.cdf(1.0)], K) / K)
+    exact = ((q[1] - q[0]) / 2) ** 2
+    assert fb["var"] == pytest.approx(2.0 / K, rel=1e-6)
+    assert v == pytest.approx(exact, rel=0.08)      # 4000 draws: s.e. of the robust scale² ~3.5 %
+    assert v > 1.03 * fb["var"]
+
+
+def test_prior_atom_at_tau_zero_does_not_hide_real_seed_to_seed_scatter():
+    """Five white-noise seeds whose collective levels S(0) are exp(0.12 z), z = -2..2 (next
+    seeds about 3 within-seed s.e. apart): the seeds' scatter outweighs the prior mass at τ = 0, so
+    the random effect and the interval are (nearly) those of the half-normal prior alone;
+    with identical levels the atom keeps τ near zero."""
+    rng = np.random.default_rng(3)
+    base = white_seeds(rng, n_seeds=5, M=2000, N=4)
+    spread = [SpectralSeries(name=s.name, dt_ps=s.dt_ps, tracer_increments=s.tracer_increments,
+                             polarisation_increments=s.polarisation_increments * np.exp(0.06 * z))
+              for s, z in zip(base, (-2.0, -1.0, 0.0, 1.0, 2.0))]
+    kw = dict(rng=np.random.default_rng(0), n_draws=4000, band_check=False, frame="lab", small_sample="fisher")
+    with_atom = fit_spectral(spread, **kw)
+    without = fit_spectral(spread, **{**kw, "rng": np.random.default_rng(0)}, tau_null_prob=0.0)
+    t_atom = with_atom.diagnostics["tau_posterior_mean"]["P"]
+    t_hn = without.diagnostics["tau_posterior_mean"]["P"]
+    assert t_atom >= 0.9 * t_hn > 0
+    assert with_atom.width["slope_P"] >= 0.95 * without.width["slope_P"]
+    same = fit_spectral(base, **{**kw, "rng": np.random.default_rng(0)})
+    assert same.diagnostics["tau_posterior_mean"]["P"] < 0.6 * t_hn
