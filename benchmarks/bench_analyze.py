@@ -13,11 +13,11 @@ compare the ratios, the seconds are for orientation only):
 
 * **reference**: a plain numpy rfft MSD of every atom (what any analysis does at least once);
 * **analyse**: ``uncertainty_gk.pipeline.analyse`` (``ugk.analyse``) on a campaign holding that one run,
-  default settings (diagnostics, Bayesian fit, per-seed fit);
+  default settings (diagnostics, the default estimator - spectral since session 8 - and per-seed values);
 * **analyse, c84a6c9 diagnostics**: the same with the structural checks of the code before
   issue 13 (``reference_structure_c84a6c9.py``), for the before/after comparison;
 * the breakdown: ``diagnose`` alone, the MSDs alone (``estimators.data.prepare_seed``: tracer
-  and polarisation MSD), and the rest of ``analyse`` (window, noise model, MCMC fits, result)
+  and polarisation MSD), and the rest of ``analyse`` (window, noise model, the estimator's fits, result)
   as the difference; imports: a fresh interpreter importing ``uncertainty_gk.cli`` and
   ``uncertainty_gk.analysis`` minus a bare interpreter (what ``ugk analyze`` pays first).
 
@@ -139,7 +139,7 @@ def main(argv=None):
               f"{', '.join(f'{x:.1f}' for x in ratios)}")
     an = [t for t in seconds["analyse (diagnostics + MSD + fits)"]]
     rest = [x - d - m for x, d, m in zip(an, seconds["  diagnose alone"], seconds["  MSDs alone (prepare_seed)"])]
-    print(f"{'  rest of analyse (window, noise, MCMC)':<42} {statistics.median(rest):9.2f} "
+    print(f"{'  rest of analyse (window, noise, fits)':<42} {statistics.median(rest):9.2f} "
           f"{statistics.median([x / r for x, r in zip(rest, ref)]):26.2f}")
     print(f"{'imports (fresh interpreter, cli+analysis)':<42} {t_imp:9.2f} {t_imp / statistics.median(ref):26.2f}")
     total = [x + t_imp for x in an]

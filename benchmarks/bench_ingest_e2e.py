@@ -11,7 +11,8 @@ measures in this one run:
   after its imports (the same work without start-up);
 * **parser only**: ``LammpsDumpReader.iter_chunks`` over the whole file, timed inside a
   fresh subprocess after its imports (no archive written);
-* **numpy.loadtxt** of the atom lines only (headers removed beforehand), in this process.
+* **numpy.loadtxt** of the atom lines only (headers removed beforehand), in this process;
+* **start-up**: ``python -m uncertainty_gk.cli --version`` (interpreter and CLI imports only).
 
 It prints MB/s of dump text for each and the ratios ingest / parser and ingest / loadtxt
 (the machine is shared and noisy: only ratios measured in the same run mean anything;
@@ -179,6 +180,7 @@ def main(argv=None) -> int:
         parser = best_of(a.repeat, lambda: run_child([py, "-c", PARSER_CHILD, str(dump)]))
         command = best_of(a.repeat, cli)
         inproc = best_of(a.repeat, api)
+        startup = best_of(a.repeat, lambda: run_child([py, "-m", "uncertainty_gk.cli", "--version"]))
         verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)])
         stages = run_child([py, "-c", STAGES_CHILD, str(dump)]) if a.stages else None
         archive_mb = out.stat().st_size / 1e6
@@ -207,6 +209,7 @@ def main(argv=None) -> int:
     print(f"CPU time, ingest / parser only: command {command['cpu_s'] / parser['cpu_s']:.2f}, "
           f"API {inproc['cpu_s'] / parser['cpu_s']:.2f} (each includes its interpreter start-up and imports)")
     print(f"ingest command / numpy.loadtxt: {cmd_mbs / loadtxt_mbs:.2f}  (API: {api_mbs / loadtxt_mbs:.2f})")
+    print(f"start-up (ugk --version): {startup['wall_s']:.2f} s wall, {startup['cpu_s']:.2f} s CPU")
     print(f"archive {archive_mb:.1f} MB ({archive_mb / mb:.2f} of the text); ugk verify: OK "
           f"({verify['wall_s']:.1f} s)")
     if stages is not None:
@@ -227,7 +230,7 @@ def main(argv=None) -> int:
           f"after {' '.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores")
     if a.json:
         a.json.write_text(json.dumps({"text_MB": mb, "archive_MB": archive_mb, "command": command, "api": inproc,
-                                      "parser": parser, "loadtxt_s": t_loadtxt,
+                                      "parser": parser, "startup": startup, "loadtxt_s": t_loadtxt,
                                       "loadtxt_MB": n_atom_bytes / 1e6, "load_before": load_before,
                                       "load_after": load_after}, indent=1))
     return 0

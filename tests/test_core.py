@@ -48,7 +48,7 @@ def test_group_result_does_not_depend_on_other_groups():
     g_both = [g for g in both.groups if g.temperature_K == 1000.0][0]
     g_alone = alone.groups[0]
     for q in ("sigma", "sigma_tr", "haven_ratio"):
-        np.testing.assert_array_equal(g_both.draws["bayes"][q], g_alone.draws["bayes"][q])
+        np.testing.assert_array_equal(g_both.draws[g_both.method][q], g_alone.draws[g_alone.method][q])
     reordered = analyse_runs(dict(reversed(list(runs.items()))), st)
     assert [g.quantities["sigma"].median for g in reordered.groups] == [g.quantities["sigma"].median
                                                                          for g in both.groups]
@@ -73,7 +73,7 @@ def test_log_temperature_disagreeing_with_the_manifest_raises():
 
 def test_non_converged_per_seed_fit_is_reported():
     system = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=5)
-    res = analyse_group(system.runs, AnalysisSettings(seed=0, n_steps=300, per_seed_steps=12, per_seed_burn=2))
+    res = analyse_group(system.runs, AnalysisSettings(method="bayes", seed=0, n_steps=300, per_seed_steps=12, per_seed_burn=2))
     assert all(s.convergence.get("converged") is False for s in res.seeds)
     assert sum("its own fit did not converge" in n for n in res.notes) == 2
 
@@ -87,8 +87,8 @@ def test_result_round_trips_and_reproduces_from_its_own_settings(tmp_path):
     for g0, g1, g2 in zip(res.groups, back.groups, again.groups):
         for q in ("sigma", "sigma_tr", "haven_ratio", "D_tr"):
             assert g1.quantities[q].median == g0.quantities[q].median
-            np.testing.assert_array_equal(g1.draws["bayes"][q], g0.draws["bayes"][q])
-            np.testing.assert_array_equal(g2.draws["bayes"][q], g0.draws["bayes"][q])
+            np.testing.assert_array_equal(g1.draws[g0.method][q], g0.draws[g0.method][q])
+            np.testing.assert_array_equal(g2.draws[g0.method][q], g0.draws[g0.method][q])
         assert g1.fitted_lags_ps == g0.fitted_lags_ps
         assert g1.charges == g0.charges and g1.temperature_K == g0.temperature_K
     with pytest.raises(Exception, match="exists"):
@@ -148,12 +148,14 @@ def test_every_method_gives_inference_data_with_chains():
 
     res = analyse_group(synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=10).runs,
                         AnalysisSettings(seed=0, method="all", n_steps=200, n_boot=100, per_seed=False))
-    for m in ("bayes", "bootstrap", "block"):
+    assert res.method == AnalysisSettings().method == "spectral"        # "all": the default is the headline
+    assert sorted(res.by_method) == ["bayes", "block", "bootstrap", "spectral"]
+    for m in ("spectral", "bayes", "bootstrap", "block"):
         idata = res.to_inference_data(m)
         post = idata.posterior
         assert {"chain", "draw"} <= set(post.sizes) and "sigma" in post and "haven_ratio" in post
         assert float(az.ess(idata, var_names=["sigma_tr"])["sigma_tr"]) > 10
-    assert res.to_inference_data().posterior.sizes["chain"] == AnalysisSettings().n_walkers
+    assert res.to_inference_data("bayes").posterior.sizes["chain"] == AnalysisSettings().n_walkers
 
 
 def test_spectral_estimator_through_the_core():

@@ -64,7 +64,7 @@ def test_cli_workers_and_the_cluster_example(tmp_path, capsys):
         assert main(["analyze", str(arch), "-o", str(tmp_path / "two.nc"), "--workers", "2", *opts]) == 0
     one, two = load_results(tmp_path / "one.nc"), load_results(tmp_path / "two.nc")
     for a, b in zip(one.groups, two.groups):
-        np.testing.assert_array_equal(a.draws["bayes"]["sigma"], b.draws["bayes"]["sigma"])
+        np.testing.assert_array_equal(a.draws[a.method]["sigma"], b.draws[b.method]["sigma"])
     script = Path(__file__).resolve().parents[1] / "examples" / "cluster" / "analyse_on_cluster.py"
     mod = runpy.run_path(str(script))
     with warnings.catch_warnings():

@@ -20,10 +20,10 @@ def test_enabled_follows_switches(monkeypatch):
 
 def test_sampling_bar_on_request_only(capsys):
     runs = _runs()
-    a = analyse_group(runs, AnalysisSettings(n_steps=300, seed=1, per_seed=False), show_progress=True)
+    a = analyse_group(runs, AnalysisSettings(method="bayes", n_steps=300, seed=1, per_seed=False), show_progress=True)
     err = capsys.readouterr().err
     assert "sample" in err and "300" in err
-    b = analyse_group(runs, AnalysisSettings(n_steps=300, seed=1, per_seed=False), show_progress=False)
+    b = analyse_group(runs, AnalysisSettings(method="bayes", n_steps=300, seed=1, per_seed=False), show_progress=False)
     assert capsys.readouterr().err == ""
     # the bar does not change the numbers: same rng, same samples
     assert np.array_equal(a.quantities["sigma"].samples, b.quantities["sigma"].samples)

@@ -119,3 +119,32 @@ def test_cli_report_from_results_on_a_running_scheduler(tmp_path, result, client
     assert main(["report", str(tmp_path / "res.nc"), "-o", str(tmp_path / "c"), "--workers", "2",
                  "--scheduler", client.scheduler.address]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_thermo_figure_is_drawn_on_a_worker_from_series_read_here(client):
+    """The thermo figure needs the runs' logs, which a worker may not be able to open: the
+    series are read here (ThermoData) and the figure drawn on a worker, with no campaign;
+    the files are the bytes of the figure drawn here from the campaign."""
+    from dataclasses import replace
+
+    from conftest import EXAMPLES
+
+    from uncertainty_gk.diagnostics import diagnose
+    from uncertainty_gk.archive import load_runs
+    from uncertainty_gk.plots.report_items import figure_inputs, figure_tasks, render_figure
+    from uncertainty_gk.plots.thermo import thermo_data
+
+    camp = load_runs(EXAMPLES / "lpso_T1000" / "campaign.toml")
+    diag = {name: diagnose(ds) for name, ds in camp.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyse(camp, SETTINGS, show_progress=False)
+    (task,) = [t for t in figure_tasks(camp, res, diagnoses=diag) if t.kind == "thermo"]
+    inputs = figure_inputs(camp, res, diagnoses=diag)
+    here = render_figure(task, inputs)
+    remote = replace(inputs, campaign=None, thermo=thermo_data(camp, diag, max_runs=task.max_runs))
+    there = client.submit(render_figure, task, remote, pure=False).result()
+    assert there.left_out is None and set(there.files) == {"png", "pdf", "svg"}
+    assert there.files == here.files
+    with pytest.raises(AttributeError):            # and the worker really had no campaign to read
+        render_figure(task, replace(inputs, campaign=None))

@@ -33,7 +33,7 @@ from .estimators.running import running_estimates
 from .execution import TaskFailure, map_tasks
 from .results import QUANTITY_UNITS, AnalysisResult, Estimate, GroupResult, SeedResult
 from .schema import labels_of, package_version, sources_of
-from .settings import AnalysisSettings
+from .settings import DEFAULT_METHOD, AnalysisSettings
 
 __all__ = ["analyse_runs", "analyse_group", "cut_to_trusted", "estimates_from_draws", "format_table", "MAX_CURVE_POINTS",
            "MAX_LINE_DRAWS"]
@@ -163,7 +163,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     mapping name -> Dataset or a list), which are then prepared with ``settings``
     (default ``AnalysisSettings()`` with a fresh recorded seed).  ``methods``: the estimators
     to run (default: ``settings.method``, with ``"all"`` meaning every registered interval
-    estimator); the first is the headline.
+    estimator, the default one first); the first is the headline.
     """
     if not isinstance(data, GroupData):
         data = build_group_data(data, (settings or AnalysisSettings()).resolved(), labels=labels)
@@ -172,7 +172,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     st = data.settings
     if not data.diffusive:
         return _no_diffusion_result(data)
-    methods = methods or (available("interval") if st.method == "all" else [st.method])
+    methods = methods or _methods_of(st)
     window_regime = "provisional" if data.window is not None and data.window.provisional else "diffusive"
     _, _, slope_z = _pooled(data)
     by_method: dict[str, dict[str, Estimate]] = {}
@@ -190,7 +190,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         phys = data.physical(js.draws)
         regime = js.regime or window_regime
         if m == methods[0]:
-            headline_regime = regime
+            headline_regime, headline_seeds = regime, js.per_seed
         by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
         if js.efficiency:
             diagnostics.setdefault("efficiency", {})[m] = js.efficiency
@@ -222,10 +222,18 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
     res.lines = lines
     res.notes.extend(notes)
     if st.per_seed:
-        res.seeds = _per_seed(data, notes=res.notes)
+        res.seeds = _per_seed(data, notes=res.notes, method=methods[0], own=headline_seeds, regime=headline_regime)
     res.baselines = ols_wls_gls(data, ci_prob=st.ci_prob)
     res.running = running_estimates(data)
     return res
+
+
+def _methods_of(st: AnalysisSettings) -> list[str]:
+    """The estimators a setting asks for; with ``"all"``, every interval estimator with the
+    default one first (it is the headline)."""
+    if st.method != "all":
+        return [st.method]
+    return sorted(available("interval"), key=lambda m: m != DEFAULT_METHOD)
 
 
 def _pooled(data: GroupData):
@@ -234,23 +242,34 @@ def _pooled(data: GroupData):
     return pooled_start(list(data.summaries))
 
 
-def _per_seed(data: GroupData, *, notes: list[str]) -> list[SeedResult]:
-    """Each seed fitted alone (Bayes, shorter chains): its values, convergence and consistency."""
+def _per_seed(data: GroupData, *, notes: list[str], method: str, own: dict, regime: str) -> list[SeedResult]:
+    """Each seed alone: its values, convergence and consistency.
+
+    When the headline estimator gives each seed's own draws as a by-product (``own``,
+    e.g. the spectral estimator: each seed's level on the group's spectral shape), those
+    are reported; otherwise each seed is fitted alone by the Bayesian regression (shorter
+    chains) on its fitted lags."""
     st = data.settings
-    est = BayesEstimator(st, per_seed=True)
+    est = BayesEstimator(st, per_seed=True) if not own else None
+    window_regime = "provisional" if data.window and data.window.provisional else "diffusive"
     out = []
     for i, s in enumerate(data.seeds):
         sub = data.subset(i)
-        js = est.fit(sub, data.rng(f"seed {s.name}"))
-        q = estimates_from_draws(sub.physical(js.draws), ci_prob=st.ci_prob, method="bayes",
-                                 regime="provisional" if data.window and data.window.provisional else "diffusive")
+        if est is None:
+            q = estimates_from_draws(sub.physical(own[s.name]), ci_prob=st.ci_prob, method=method, regime=regime)
+            convergence: dict = {"converged": True, "method": method, "note": "independent draws, no chain"}
+            lags: list = []
+        else:
+            js = est.fit(sub, data.rng(f"seed {s.name}"))
+            q = estimates_from_draws(sub.physical(js.draws), ci_prob=st.ci_prob, method="bayes", regime=window_regime)
+            convergence, lags = js.convergence, (data.series[i].lags * s.dt_ps).tolist()
         ps = data.heterogeneity.get("per_seed", {}).get(s.name, {})
         flagged = any(v.get("flagged") for v in ps.values())
         out.append(SeedResult(name=s.name, labels={"seed": s.labels.get("seed", s.name)}, quantities=q,
                               flagged=flagged, z_scores={k: v["z"] for k, v in ps.items()},
-                              convergence=js.convergence, fitted_lags_ps=(data.series[i].lags * s.dt_ps).tolist()))
-        if js.convergence.get("converged") is False:
-            notes.append(f"seed {s.name}: its own fit did not converge ({js.convergence.get('message', '')}); "
+                              convergence=convergence, fitted_lags_ps=lags))
+        if convergence.get("converged") is False:
+            notes.append(f"seed {s.name}: its own fit did not converge ({convergence.get('message', '')}); "
                          "its per-seed values are unreliable (raise per_seed_steps, --per-seed-steps)")
         if flagged:
             zs = ", ".join(f"{k} {v['z']:+.1f}" for k, v in ps.items())
@@ -315,7 +334,7 @@ def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
     for name, ds in kept.items():
         groups.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
     keys = sorted(groups)
-    methods = available("interval") if st.method == "all" else [st.method]
+    methods = _methods_of(st)
     tasks = []
     for key in keys:
         members = groups[key]

@@ -30,19 +30,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
-from xarray.backends import BackendArray
 
 from . import progress
 from .errors import CampaignError, InputFormatError, OutputError, SchemaError, UGKError, UGKWarning
 from .execution import TaskFailure, map_tasks
 from .fileio import AtomicOutput, ensure_free_space, refuse_inputs, writing
 from .h5chunks import ChunkWriter, compression_pool
+from .nc_group import PlainVariable, write_group
 from .prefetch import Prefetch
+if TYPE_CHECKING:                 # imported where used: a run without a log is written without xarray
+    import xarray as xr
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
                      check_parameter, decimal_codes, decimal_fractional_to_cartesian, exact_at, make_attrs,
-                     package_version, resolve_species, sha256_file, sha256_once, time_axis)
+                     package_version, resolve_species, sha256_file, sha256_once, time_axis, variable_metadata)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
 #: Formats :func:`open_archive` reads (1: before checksums and compact storage).
@@ -96,41 +100,6 @@ def _chunk_shape(n_frames: int, n_atoms: int) -> tuple[int, int, int]:
     if per_frame > CHUNK_BYTES:
         return (1, max(1, CHUNK_BYTES // 24), 3)
     return (max(1, min(max(n_frames, 1), CHUNK_BYTES // per_frame)), n_atoms, 3)
-
-
-_WARM_IMPORTS: list = []
-
-
-def warm_imports() -> None:
-    """Start, in a background thread, the imports xarray makes on its first write.
-
-    With dask installed, xarray imports ``dask.array`` when it builds its first Variable
-    and ``dask.distributed`` when it first writes a file (about 1 s of imports); started
-    here, they run while the input is hashed and the first frames are parsed (work that
-    releases Python's global lock) instead of holding up the writer later.  Once per
-    process; nothing happens when dask is not installed.
-    """
-    if _WARM_IMPORTS:
-        return
-    import importlib
-    import importlib.util
-    import sys
-    import threading
-
-    names = [m for m in ("dask.array", "distributed")
-             if m not in sys.modules and importlib.util.find_spec(m.split(".")[0]) is not None]
-
-    def run():
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - xarray meets the same error itself, where it matters
-                return
-
-    thread = threading.Thread(target=run, name="ugk-imports", daemon=True)
-    _WARM_IMPORTS.append(thread)
-    if names:
-        thread.start()
 
 
 class _Requantise(Exception):
@@ -274,8 +243,8 @@ class _Encoder:
         return out
 
 
-def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extra_attrs, log_ds):
-    """A one-frame Dataset carrying every variable, coordinate and attribute of the run."""
+def _skeleton_parts(header, species, first, info, *, coords_kw, labels, run_name, extra_attrs):
+    """(data variables, coordinates, attributes) of a one-frame run, as ``name: (dims, values)``."""
     coords = atom_coords(header, species, **coords_kw)
     coords.update({"xyz": ("xyz", list(XYZ)), "cell_vector": ("cell_vector", list(CELL_VECTORS)),
                    "time": ("time", np.zeros(1))})
@@ -286,12 +255,49 @@ def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extr
         data["velocities"] = (("time", "atom", "xyz"), first.velocities[:1])
     if first.forces is not None:
         data["forces"] = (("time", "atom", "xyz"), first.forces[:1])
-    ds = xr.Dataset(data, coords=coords, attrs=make_attrs(info, labels, run_name=run_name, extra=extra_attrs))
+    return data, coords, make_attrs(info, labels, run_name=run_name, extra=extra_attrs)
+
+
+def _skeleton(header, species, first, info, *, coords_kw, labels, run_name, extra_attrs, log_ds):
+    """A one-frame Dataset carrying every variable, coordinate and attribute of the run."""
+    data, coords, attrs = _skeleton_parts(header, species, first, info, coords_kw=coords_kw, labels=labels,
+                                          run_name=run_name, extra_attrs=extra_attrs)
+    import xarray as xr
+
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
     if log_ds is not None:
         from .schema import merge_log
 
         ds = merge_log(ds, log_ds)
     return add_metadata(ds)
+
+
+class _PlainSkeleton:
+    """The skeleton of a run without a log (:func:`_skeleton`) as plain numpy variables,
+    written by :func:`uncertainty_gk.nc_group.write_group` without creating xarray objects
+    (which import dask, when installed, at a cost larger than writing the run)."""
+
+    def __init__(self, header, species, first, info, *, coords_kw, labels, run_name, extra_attrs):
+        data, coords, self.attrs = _skeleton_parts(header, species, first, info, coords_kw=coords_kw, labels=labels,
+                                                   run_name=run_name, extra_attrs=extra_attrs)
+
+        def plain(items):
+            out = {}
+            for name, (dims, values) in items.items():
+                dims = (dims,) if isinstance(dims, str) else tuple(dims)
+                out[name] = PlainVariable(dims, np.asarray(values), variable_metadata(name))
+            return out
+
+        self.data_vars, self.coords = plain(data), plain(coords)
+        self.sizes = {d: n for v in (*self.data_vars.values(), *self.coords.values())
+                      for d, n in zip(v.dims, v.data.shape)}
+
+    def __contains__(self, name) -> bool:
+        return name in self.data_vars or name in self.coords
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.data.nbytes for v in (*self.data_vars.values(), *self.coords.values()))
 
 
 def _is_zarr(path) -> bool:
@@ -328,7 +334,6 @@ def write_run(path, group: str, reader, *, types=None, charges=None, masses=None
     (:func:`_stream_frames`).
     """
     check_run_name(group)
-    warm_imports()
     try:
         return _write_run(path, group, reader, types=types, charges=charges, masses=masses, mobile=mobile,
                           labels=labels, timestep_ps=timestep_ps, frame_interval_ps=frame_interval_ps,
@@ -430,8 +435,12 @@ def _stream_frames(chunks, speculate, *, path, group, info, header, species, est
     except StopIteration:
         raise SchemaError(f"{source}: no frames to archive") from None
     check_frames(first, source=source, first_frame=0)
-    skel = _skeleton(header, species, first, info, coords_kw=coords_kw, labels=labels, run_name=group,
-                     extra_attrs=extra_attrs, log_ds=log_ds)
+    if log_ds is None:
+        skel = _PlainSkeleton(header, species, first, info, coords_kw=coords_kw, labels=labels, run_name=group,
+                              extra_attrs=extra_attrs)
+    else:
+        skel = _skeleton(header, species, first, info, coords_kw=coords_kw, labels=labels, run_name=group,
+                         extra_attrs=extra_attrs, log_ds=log_ds)
     encoders = {v: _Encoder(v, getattr(first, v), first.cell, quantise) for v in FRAME_VARIABLES if v in skel}
     if speculate is None:
         k, held = first.n_frames, None
@@ -523,14 +532,21 @@ def _create_run(stack, skel, encoders, path, group, target, n_expect: int, cshap
     if "step" in skel.coords:
         encoding["step"] = {"chunksizes": tchunk, "compression": "gzip", "compression_opts": COMPLEVEL,
                             "shuffle": True}
-    for v in skel.data_vars:
-        if str(v).startswith("thermo") and skel[v].dtype.kind == "f" and skel[v].ndim == 1:
+    for v, var in skel.data_vars.items():
+        if str(v).startswith("thermo") and var.dtype.kind == "f" and var.ndim == 1:
             encoding[v] = {"compression": "gzip", "compression_opts": COMPLEVEL, "shuffle": True}
     mode = "a" if os.path.exists(path) else "w"
     ensure_free_space(target, skel.nbytes)
-    with writing(target), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
-        skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
+    if hasattr(skel, "to_netcdf"):              # an xarray Dataset (a run with a log)
+        import xarray as xr
+
+        with writing(target), warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=xr.SerializationWarning)   # int64 with no _FillValue
+            skel.to_netcdf(path, mode=mode, group=group, engine=ENGINE, unlimited_dims=["time"], encoding=encoding)
+    else:
+        with writing(target):
+            write_group(path, group, skel.data_vars, skel.coords, skel.attrs, encoding=encoding,
+                        unlimited_dims=["time"], mode=mode)
     f = stack.enter_context(h5netcdf.File(path, "a"))
     g = f[group]
     g.resize_dimension("time", n_written)
@@ -920,7 +936,6 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
 
         return ingest_zarr(manifest, out_path, overwrite=overwrite, show_progress=show_progress, log=log,
                            client=client, on_run_error=on_run_error)
-    warm_imports()
     manifest, out_path, say, inputs = prepare_ingest(manifest, out_path, log)
     old = _reusable_groups(out_path) if out_path.exists() else {}
     if out_path.exists() and not old and not overwrite:
@@ -1193,7 +1208,20 @@ def _snap(y: np.ndarray, decimals: int) -> np.ndarray:
     return np.rint(np.asarray(y, dtype=np.float64) * scale) / scale
 
 
-class _FractionalPositions(BackendArray):
+@cache
+def _fractional_positions_type():
+    """:class:`_FractionalPositions`, an xarray BackendArray (defined on first use: xarray
+    is imported only when an archive is read)."""
+    from xarray.backends import BackendArray
+
+    return type("_FractionalPositions", (_FractionalPositions, BackendArray), {})
+
+
+def _fractional_positions(path, group: str, decimals: int, shape, cell: np.ndarray):
+    return _fractional_positions_type()(path, group, decimals, shape, cell)
+
+
+class _FractionalPositions:
     """Lazy positions of a run stored in the ``"fractional"`` encoding (see :class:`_Encoder`).
 
     Reads the integer fractional coordinates of the requested frames and atoms (all three
@@ -1205,6 +1233,9 @@ class _FractionalPositions(BackendArray):
         self.path, self.group, self.decimals = str(path), group, decimals
         self.shape, self.dtype = tuple(shape), np.dtype(np.float64)
         self.cell = np.asarray(cell, dtype=np.float64)
+
+    def __reduce__(self):                  # its class is made on first use: pickle by this factory
+        return _fractional_positions, (self.path, self.group, self.decimals, self.shape, self.cell)
 
     def __getitem__(self, key):
         from xarray.core import indexing
@@ -1240,6 +1271,7 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
     """
     from functools import partial
 
+    import xarray as xr
     from xarray.coding.variables import lazy_elemwise_func
     from xarray.core import indexing
 
@@ -1252,8 +1284,8 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
         if mode == "fractional":
             if path is None:
                 raise UGKError(f"run {group}: fractional positions need the archive path to be decoded")
-            data = indexing.LazilyIndexedArray(_FractionalPositions(path, group, n, var.shape,
-                                                                    np.asarray(ds["cell"].values)))
+            data = indexing.LazilyIndexedArray(_fractional_positions(path, group, n, var.shape,
+                                                                     np.asarray(ds["cell"].values)))
             attrs = {k: v for k, v in var.attrs.items() if not k.startswith("ugk_decoding")}
             attrs.update(units="angstrom", long_name="unwrapped Cartesian position")
             ds[name] = xr.Variable(var.dims, data, attrs)
@@ -1271,6 +1303,8 @@ def exact_decimals(ds: xr.Dataset, path=None, group: str | None = None) -> xr.Da
 
 def _open_run(path, name: str) -> xr.Dataset:
     """One run of an archive, lazily, with its frame arrays decoded exactly."""
+    import xarray as xr
+
     return exact_decimals(xr.open_dataset(path, group=name, engine=ENGINE), path, name)
 
 
@@ -1300,6 +1334,8 @@ def open_archive(path):
     if fmt not in ARCHIVE_FORMATS:
         raise UGKError(f"{path}: not an uncertainty_gk campaign archive (format attribute {fmt!r}, "
                        f"expected {ARCHIVE_FORMAT!r})")
+    import xarray as xr
+
     tree = xr.open_datatree(path, engine=ENGINE)
     runs = {name: exact_decimals(node.to_dataset(), path, name) for name, node in tree.children.items()}
     return Campaign(runs, attrs=dict(tree.attrs), source=str(path), tree=tree)

@@ -41,33 +41,49 @@ import numpy as np
 __all__ = ["brownian_bases", "brownian_covariance"]
 
 
-def _pair_sums(a: int, b: int, n_frames: int, acf: np.ndarray) -> tuple[float, float, float]:
-    """Σ_u count(u)·o(u)², Σ_u count(u)·2·o(u)·d(u), Σ_u count(u)·d(u)² for lags a, b (frames).
+def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated ranges ``starts[p] .. starts[p] + lengths[p] - 1`` and the index p of each."""
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(starts, lengths) + np.arange(int(lengths.sum())) - np.repeat(first, lengths), owner
 
-    ``d(u) = ρ(u−a+b) − ρ(u−a) − ρ(u+b) + ρ(u)`` with ρ the noise autocorrelation
-    (``acf[k]`` for |k| ≤ L, zero beyond; white noise is ``acf = [1]``).
+
+def _pair_sums(a: np.ndarray, b: np.ndarray, n_frames: int, acf: np.ndarray) -> np.ndarray:
+    """For every pair of lags (a[p], b[p]) (frames): Σ_u count(u)·o(u)², Σ_u count(u)·2·o(u)·d(u)
+    and Σ_u count(u)·d(u)², shape (P, 3).
+
+    ``count(u)`` is the number of origin pairs whose windows are offset by u, ``o(u)`` the
+    overlap of the two windows, ``d(u) = ρ(u−a+b) − ρ(u−a) − ρ(u+b) + ρ(u)`` with ρ the
+    noise autocorrelation (``acf[k]`` for |k| ≤ L, zero beyond; white noise is ``acf =
+    [1]``).  All pairs at once over ragged ranges of u (no loop over pairs).
     """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
     na, nb = n_frames - a, n_frames - b
+    P = a.size
+
+    def count(u, p):
+        return np.clip(np.minimum(na[p], nb[p] - u) - np.maximum(0, -u), 0, None).astype(np.float64)
+
+    def overlap(u, p):
+        return np.clip(np.minimum(a[p], u + b[p]) - np.maximum(0, u), 0, None).astype(np.float64)
+
     # window overlap o(u) is non-zero for -b < u < a
-    u = np.arange(-b + 1, a, dtype=np.int64)
-    ov = (np.minimum(a, u + b) - np.maximum(0, u)).astype(np.float64)
-    cnt = np.clip(np.minimum(na, nb - u) - np.maximum(0, -u), 0, None).astype(np.float64)
-    s_vv = float(np.dot(cnt, ov * ov))
+    u, p = _ragged(-b + 1, a + b - 1)
+    ov = overlap(u, p)
+    s_vv = np.bincount(p, weights=count(u, p) * ov * ov, minlength=P)
+    # d(u) lives within L of the four centres a-b, a, -b, 0: u from -b-L to a+L
     L = len(acf) - 1
-    # d(u) lives within L of the four centres a-b, a, -b, 0
-    centres = np.array([a - b, a, -b, 0])
-    signs = np.array([1.0, -1.0, -1.0, 1.0])
-    uu = np.unique(np.concatenate([np.arange(c - L, c + L + 1) for c in centres]))
-    d = np.zeros(uu.size)
-    for c, sg in zip(centres, signs):
-        k = np.abs(uu - c)
-        m = k <= L
-        d[m] += sg * acf[k[m]]
-    cnt_u = np.clip(np.minimum(na, nb - uu) - np.maximum(0, -uu), 0, None).astype(np.float64)
-    ov_u = np.clip(np.minimum(a, uu + b) - np.maximum(0, uu), 0, None).astype(np.float64)
-    s_vs = float(np.sum(cnt_u * 2.0 * ov_u * d))
-    s_ss = float(np.sum(cnt_u * d * d))
-    return s_vv, s_vs, s_ss
+    u, p = _ragged(-b - L, a + b + 2 * L + 1)
+    d = np.zeros(u.size)
+    for centre, sign in ((a - b, 1.0), (a, -1.0), (-b, -1.0), (np.zeros_like(a), 1.0)):
+        k = np.abs(u - centre[p])
+        near = k <= L
+        d[near] += sign * acf[k[near]]
+    cnt = count(u, p)
+    s_vs = np.bincount(p, weights=cnt * 2.0 * overlap(u, p) * d, minlength=P)
+    s_ss = np.bincount(p, weights=cnt * d * d, minlength=P)
+    return np.stack([s_vv, s_vs, s_ss], axis=1)
 
 
 def brownian_bases(lags, n_frames: int, n_dims: int = 3, noise_acf=None) -> np.ndarray:
@@ -103,14 +119,13 @@ def brownian_bases(lags, n_frames: int, n_dims: int = 3, noise_acf=None) -> np.n
     if acf.ndim != 1 or acf.size == 0 or acf[0] != 1.0:
         raise ValueError("noise_acf must be a 1-D array starting with 1.0")
     K = lags.size
+    iu, ju = np.triu_indices(K)
+    a, b = lags[iu], lags[ju]
+    vals = _pair_sums(a, b, n_frames, acf) * (2.0 * n_dims / ((n_frames - a) * (n_frames - b)))[:, None]
     out = np.empty((3, K, K))
-    for i in range(K):
-        for j in range(i, K):
-            a, b = int(lags[i]), int(lags[j])
-            sums = _pair_sums(a, b, n_frames, acf)
-            norm = 2.0 * n_dims / ((n_frames - a) * (n_frames - b))
-            for k in range(3):
-                out[k, i, j] = out[k, j, i] = sums[k] * norm
+    for k in range(3):
+        out[k, iu, ju] = vals[:, k]
+        out[k, ju, iu] = vals[:, k]
     return out
 
 

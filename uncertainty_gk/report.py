@@ -68,6 +68,11 @@ REFERENCES = [
     ("flyvbjerg1989", "Flyvbjerg & Petersen, J. Chem. Phys. 91, 461 (1989): blocking; Lee, Drummond & Needs, "
                       "Phys. Rev. E 83, 066706 (2011): automatic block size."),
     ("politis1992", "Politis & Romano (1992): circular block bootstrap."),
+    ("ercole2017", "Ercole, Marcolongo & Baroni, Sci. Rep. 7, 15835 (2017): transport coefficients from the "
+                   "low-frequency spectrum of a current with a fitted spectral shape (cepstral analysis); "
+                   "Whittle, J. R. Stat. Soc. B 15, 125 (1953): the periodogram likelihood."),
+    ("vestergaard2014", "Vestergaard, Blainey & Flyvbjerg, Phys. Rev. E 89, 022726 (2014): diffusion "
+                        "coefficients from the sine transform of increments with localisation noise."),
     ("fu2023", "Fu et al., \"Forces are not enough\", TMLR (2023): RDF drift as an MLIP stability test; "
                "Stocker et al., Mach. Learn.: Sci. Technol. 3, 045010 (2022): late MLIP failures."),
     ("okabe2008", "Okabe & Ito, Color Universal Design (2008): the colour-blind-safe palette of the figures."),
@@ -83,6 +88,16 @@ _METHOD_TEXT = {
               "own atoms only. Posterior sampled with emcee ({n_walkers} walkers, {n_steps} steps each, first {burn} "
               "discarded, differential-evolution moves) [foremanmackey2013]; convergence: rank-normalised split "
               "R-hat ≤ {rhat_max} and bulk ESS ≥ {ess_min:g} for every parameter."),
+    "spectral": ("Spectral estimator (default): per seed and axis, the one-frame increments of the polarisation "
+                 "and of every mobile ion's framework-relative position are a stationary series whose spectrum at "
+                 "zero frequency is the MSD slope. Their sine transform [vestergaard2014] is fitted by maximum "
+                 "Whittle likelihood with a model S(f) = S(0) + 4 sin²(π f Δt) G(f) of the vibrational part "
+                 "(G a cosine series, its order chosen by a stability test) [ercole2017]; no MSD fit window. Seeds "
+                 "are pooled with a random effect for excess seed-to-seed scatter; the tracer and collective "
+                 "levels are drawn jointly (their correlation from the cross-spectrum), so H_R is computed draw by "
+                 "draw. A result is marked provisional when the fitted spectrum is not flat at low frequency or "
+                 "changes when the band is halved. Each seed's own values are its level on the group's model. "
+                 "Widths are reported relative to the Cramér-Rao widths of the fitted model."),
     "bootstrap": ("Bootstrap: over seeds when there are at least 8, otherwise over ions (tracer) and over blocks "
                   "of time origins (collective) [politis1992]."),
     "block": "Blocking (Flyvbjerg-Petersen) of per-origin slope series with the automatic level of Lee et al. "
@@ -395,8 +410,8 @@ def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Pat
     Each figure is one task (:func:`~uncertainty_gk.plots.report_items.render_figure`), run
     here one after the other or, with a dask ``client``, on the workers, which return the
     files' bytes; this process writes them (atomically) in the report's order, so the files
-    are the same wherever they were drawn.  The thermo figure reads the runs' logs and is
-    drawn here.  A figure whose task fails is listed in ``problems`` with its group; the
+    are the same wherever they were drawn.  The thermo figure's series are read from the
+    runs' logs here and drawn on a worker.  A figure whose task fails is listed in ``problems`` with its group; the
     others are made.
     """
     try:
@@ -415,12 +430,21 @@ def _make_figures(campaign, result, *, diagnoses, fits, comparison, fig_dir: Pat
         problems.append(f"figures not made: {type(exc).__name__}: {exc}")
         warnings.warn(f"report: figures not made: {exc}", stacklevel=3)
         return []
-    here = [i for i, t in enumerate(tasks) if client is None or t.needs_campaign]
+    thermo = [t for t in tasks if t.needs_campaign]
+    if client is not None and thermo:
+        # the logs are read here (small series); the figure is drawn on a worker
+        try:
+            from .plots.thermo import thermo_data
+
+            inputs = dataclasses.replace(inputs, thermo=thermo_data(campaign, diag, max_runs=thermo[0].max_runs))
+        except Exception as exc:      # drawn here instead, where the failure is reported as for any figure
+            warnings.warn(f"report: thermo series not read for the workers ({exc}); drawing it here", stacklevel=3)
+    here = [i for i, t in enumerate(tasks) if client is None or (t.needs_campaign and inputs.thermo is None)]
     there = [i for i in range(len(tasks)) if i not in set(here)]
     rendered: dict = {}
     options = (FIGURE_FORMATS, FIGURE_DPI, EMBED_DPI)
     if there:
-        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None, diagnoses=None))   # thermo only
+        remote_inputs = share(client, dataclasses.replace(inputs, campaign=None))
         done = map_tasks(render_figure, [(tasks[i], remote_inputs, *options) for i in there], client=client,
                          desc="figures", unit="figure", show_progress=show_progress, catch=(Exception,))
         rendered.update(zip(there, done))
@@ -924,7 +948,9 @@ def _methods_blocks(ctx, tables, files) -> list:
     window = ("as given: " + "-".join(f"{x:g}" for x in p["window_ps"]) + " ps") if p["window_ps"] else \
         (f"from the lag where the log-log slope of the tracer MSD stays ≥ {p['min_loglog_slope']:g} to "
          f"{p['max_fraction']:g} of the longest seed")
-    blocks.append(Para(f"Fit window: {window}; {p['n_lags']} lags spread over it (the lags each seed actually fits "
+    who = " (of the MSD-based methods, the baselines and the fitted lines; the spectral estimator uses none)" \
+        if "spectral" in methods else ""
+    blocks.append(Para(f"Fit window{who}: {window}; {p['n_lags']} lags spread over it (the lags each seed actually fits "
                        "are listed per group in results.json). Seeds are tested against each "
                        "other (Cochran's Q and leave-one-out z); when they scatter beyond the model "
                        f"(p < {p['overdispersion_alpha']:g}) the variances are inflated by the Birge ratio Q/(n−1). "

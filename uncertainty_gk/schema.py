@@ -29,8 +29,12 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:                 # imported where used: writing an archive needs no xarray
+    import xarray as xr
 
 from .errors import InputFormatError, ManifestError, SchemaError
 
@@ -435,17 +439,22 @@ def make_attrs(info: RunInfo, labels: Mapping | None = None, *, run_name: str = 
     return attrs
 
 
+def variable_metadata(name) -> dict:
+    """``units`` and ``long_name`` of a known variable/coordinate (empty for others)."""
+    if name in VARIABLES:
+        units, long_name = VARIABLES[name]
+        return {"units": units, "long_name": long_name}
+    if str(name).startswith("thermo_"):
+        col = str(name)[len("thermo_"):]
+        return {"units": THERMO_UNITS_METAL.get(col, "unknown"), "long_name": f"thermo output {col}"}
+    return {}
+
+
 def add_metadata(ds: xr.Dataset) -> xr.Dataset:
     """Attach ``units`` and ``long_name`` to every known variable/coordinate."""
     for name in list(ds.variables):
-        if name in VARIABLES:
-            units, long_name = VARIABLES[name]
-            ds[name].attrs.setdefault("units", units)
-            ds[name].attrs.setdefault("long_name", long_name)
-        elif str(name).startswith("thermo_"):
-            col = str(name)[len("thermo_"):]
-            ds[name].attrs.setdefault("units", THERMO_UNITS_METAL.get(col, "unknown"))
-            ds[name].attrs.setdefault("long_name", f"thermo output {col}")
+        for key, value in variable_metadata(name).items():
+            ds[name].attrs.setdefault(key, value)
     return ds
 
 
@@ -487,6 +496,8 @@ def assemble_dataset(header: RunHeader, chunks: Iterable[FrameChunk], info: RunI
                    "cell_vector": ("cell_vector", list(CELL_VECTORS))})
     if steps is not None:
         coords["step"] = ("time", steps.astype(np.int64))
+    import xarray as xr
+
     ds = xr.Dataset(data_vars, coords=coords, attrs=make_attrs(info, labels, run_name=run_name))
     if thermo is not None:
         ds = merge_log(ds, thermo)

@@ -23,7 +23,10 @@ from typing import Any
 
 from .errors import UGKError
 
-__all__ = ["AnalysisSettings", "SettingsError"]
+__all__ = ["AnalysisSettings", "SettingsError", "DEFAULT_METHOD"]
+
+#: The headline estimator when none is chosen (docs/methods.md, section 0, says why).
+DEFAULT_METHOD = "spectral"
 
 
 class SettingsError(UGKError, ValueError):
@@ -45,9 +48,9 @@ class AnalysisSettings:
 
     Estimator
         ``method``: the headline estimator, a name in
-        :func:`uncertainty_gk.estimators.available` (``"bayes"``, ``"bootstrap"``,
-        ``"block"``, ...) or ``"all"`` (every interval estimator; the first is the
-        headline).  ``ci_prob``: probability of the central intervals.
+        :func:`uncertainty_gk.estimators.available` (``"spectral"``, the default:
+        docs/methods.md section 0 says why; ``"bayes"``, ``"bootstrap"``, ``"block"``,
+        ...) or ``"all"`` (every interval estimator, the default one as the headline).  ``ci_prob``: probability of the central intervals.
     Fit window
         ``window_ps``: ``(start, end)`` in ps, or None to choose it from the data
         (:mod:`uncertainty_gk.window`); ``n_lags``: lags of the regression grid;
@@ -75,7 +78,7 @@ class AnalysisSettings:
         drawn by :meth:`resolved` and recorded.
     """
 
-    method: str = "bayes"
+    method: str = DEFAULT_METHOD
     ci_prob: float = 0.95
     window_ps: tuple[float, float] | None = None
     n_lags: int = 24

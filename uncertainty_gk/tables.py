@@ -644,10 +644,15 @@ def results_table(result) -> Table:
         truncated = sum(1 for r in status if r.get("action") == "truncated")
         dropped = sum(1 for r in records if r.get("action") == "dropped" and _matches(r.get("labels", {}), g.labels))
         win = tuple(g.window_ps) if g.diffusion_detected else (None, g.window_ps[-1] if g.window_ps else None)
+        spectral = g.method == "spectral" and g.diffusion_detected
         regime = "PROVISIONAL" if g.provisional else ("diffusive" if g.diffusion_detected else "not diffusive")
-        rows.append([g.labels.get(k) for k in keys] + [g.n_seeds, win]
+        rows.append([g.labels.get(k) for k in keys] + [g.n_seeds, None if spectral else win]
                     + [g.quantities.get(q) for q in quants] + [regime, flagged, truncated, dropped])
-        if g.provisional:
+        if g.provisional and spectral:
+            why = [n.split("provisional: ", 1)[1] for n in g.notes if n.startswith("spectral: provisional: ")]
+            notes.append(f"{labels_text(g.labels)}: PROVISIONAL - the low-frequency spectrum is not flat where it is "
+                         f"used ({'; '.join(why) or 'see the notes'}); the values may be biased: run longer.")
+        elif g.provisional:
             notes.append(f"{labels_text(g.labels)}: PROVISIONAL - the MSD is not clearly linear in the fit window "
                          f"({g.window_reason}); the values may be biased: run longer.")
         probs |= {e.ci_prob for e in g.quantities.values()}
@@ -661,6 +666,9 @@ def results_table(result) -> Table:
     notes.insert(0, _ci_note(next(iter(probs)) if len(probs) == 1 else float("nan")))
     notes.append("flagged: runs with diagnostics warnings or failures; truncated: failed runs of which only "
                  "the trusted segment is used; dropped: failed runs with no usable trusted segment.")
+    if any(g.method == "spectral" for g in result.groups):
+        notes.append("window '–' with the spectral estimator: no MSD fit window, every frame is used "
+                     "(the low-frequency band is chosen per group).")
     method = ", ".join(sorted({g.method for g in result.groups}))
     return Table(cols, rows, caption=f"Conductivity, tracer conductivity, Haven ratio and tracer diffusion "
                  f"coefficient per group ({method}).", notes=notes, name="results")

@@ -168,14 +168,15 @@ def render() -> str:
         f"charge current every 5 fs.  **Used: {' / '.join(f'{x:g}' for x in ps)} ps per seed "
         f"({sum(ps):g} ps in all; {' / '.join(str(x) for x in meta['segments_per_seed'])} finished 50 ps segments)**, "
         f"analysed {meta['date']} in {meta['seconds']} s (uncertainty_gk {meta['uncertainty_gk']}, numpy "
-        f"{meta['numpy']}, Python {meta['python']}).  The runs are still growing toward 3 x 700 ps; rerun the "
-        "commands below to update this page (they are complete at 3 x 700 ps).",
+        f"{meta['numpy']}, Python {meta['python']})."
+        + (" The runs are still growing toward 3 x 700 ps; rerun the commands below to update this page."
+           if min(ps) < 700 else ""),
         "* Pieces (independent 3-seed campaigns, piece k of seeds 1, 2, 3): "
         + "; ".join(f"{L:g} ps: {int(n)} pieces ({used[L]:g} ps used)" for L, n in pieces.items()) + ".",
         "", "```sh", meta["command"], "python studies/long_reference/make_doc.py", "```", "",
         "Every method runs through the analysis core (`analyse_group` on the campaign's trajectory Datasets read "
         "with the package's LAMMPS reader; per_seed off, fixed seeds), with its defaults: `spectral` (full band), "
-        "`bayes` (the current default), `bootstrap`, `block` (automatic MSD window).", "",
+        "`bayes` (the default until session 8; `spectral` is the default now), `bootstrap`, `block` (automatic MSD window).", "",
         "## Is the run diffusive at 50-100 ps? The whole-run MSD slopes", "",
         "Secant slopes of the whole-run MSDs (700 ps per seed, every time origin) over successive lag ranges, "
         "mean ± s.e. over the three seeds (`python studies/long_reference/msd_slopes.py` -> "

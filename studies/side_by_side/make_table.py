@@ -27,7 +27,7 @@ DOC = ROOT / "docs" / "side_by_side.md"
 PIECES = ROOT / "studies" / "long_reference" / "results_pieces.csv.gz"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
 TOOLS = ["ugk_spectral", "ugk_bayes", "stacie", "stacie_even", "sportran", "sportran_f1", "kinisi"]
-LABEL = {"ugk_spectral": "ours (spectral)", "ugk_bayes": "ours (bayes, current default)", "stacie": "STACIE", "stacie_even": "STACIE (even model [0, 2])",
+LABEL = {"ugk_spectral": "ours (spectral)", "ugk_bayes": "ours (bayes, the former default)", "stacie": "STACIE", "stacie_even": "STACIE (even model [0, 2])",
          "sportran": "sportran (J)", "sportran_f1": "sportran (J, F* = 1 THz)", "kinisi": "kinisi"}
 
 

@@ -4,9 +4,9 @@ Every estimator has ``fit(group_data, rng) -> JointSamples`` and is registered u
 name (:mod:`.base`); the analysis looks it up with :func:`create`.
 
 * :mod:`.data` - :class:`GroupData`, what every estimator reads (built once per group)
-* :mod:`.bayes` - ``"bayes"``: Bayesian regression with a modelled lag-to-lag covariance (default)
+* :mod:`.bayes` - ``"bayes"``: Bayesian regression with a modelled lag-to-lag covariance
 * :mod:`.resampling` - ``"bootstrap"`` (seeds, ions, moving blocks) and ``"block"`` (blocked estimates)
-* :mod:`.spectral` - ``"spectral"``: Whittle likelihood of the low-frequency spectrum of the increments
+* :mod:`.spectral` - ``"spectral"`` (default): Whittle likelihood of the low-frequency spectrum of the increments
   (no fit window; its own regime check; widths relative to the Cramér-Rao widths)
 * :mod:`.baselines` - ``"ols"``, ``"wls"``, ``"gls"``: statsmodels fits, to show why naive error bars are too small
 * :mod:`.blocking` - Flyvbjerg-Petersen block averaging and statistical inefficiency (a kernel)

@@ -72,6 +72,10 @@ class JointSamples:
     efficiency : dict
         The method's interval widths relative to the Cramér-Rao (Fisher-information) widths
         of its model, when it can compute them.
+    per_seed : dict
+        Seed name -> draws of that seed alone (same keys as ``draws``), when the method
+        gives them as a by-product of the group fit; empty: the analysis fits each seed
+        with the Bayesian regression instead.
     """
 
     method: str
@@ -82,6 +86,7 @@ class JointSamples:
     info: dict = field(default_factory=dict)
     regime: str | None = None
     efficiency: dict = field(default_factory=dict)
+    per_seed: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for k in SLOPE_KEYS:

@@ -416,8 +416,9 @@ def build_group_data(runs, settings: AnalysisSettings, *, labels: dict | None = 
     if inflation != (1.0, 1.0):
         summaries = [replace(sm, inflation=inflation) for sm in summaries]
         notes.append(f"the seeds scatter more than the model allows (Cochran's Q p < "
-                     f"{settings.overdispersion_alpha:g}); variances inflated by the Birge ratio Q/(n-1): "
-                     f"tracer ×{inflation[0]:.3g}, polarisation ×{inflation[1]:.3g}")
+                     f"{settings.overdispersion_alpha:g}); the MSD methods' variances inflated by the Birge ratio "
+                     f"Q/(n-1): tracer ×{inflation[0]:.3g}, polarisation ×{inflation[1]:.3g} (the spectral estimator "
+                     "models the excess scatter as a random effect instead)")
     return GroupData(seeds=tuple(usable), window=win, lags=lags, series=tuple(series), summaries=tuple(summaries),
                      heterogeneity=het, inflation=inflation, growth_A2=growth, notes=tuple(notes), **common)
 

@@ -144,6 +144,10 @@ DEFAULTS = {
     "log_bias_correction": True,  # per seed, ln slope + var/2 (the sampling part): the log of an
                                   # unbiased level is biased low by half its relative variance
     "adaptive_band": True,      # no order fits the band: halve it (while >= 8 ordinates per coefficient)
+    "max_log_var": 1.0,         # a component whose median per-seed variance of ln S(0) exceeds this
+                                # (relative s.e. > 100 %) is not resolved by the model: its level
+                                # comes from the plain average of the lowest ordinates instead
+    "fallback_ordinates": 8,    # ordinates of that average
     "frame": "principal",       # axes of the per-axis values: "principal" (of the low-frequency
                                 # polarisation spectrum, pooled over seeds) or "lab"
 }
@@ -530,6 +534,38 @@ def _common_seed_variances(seed_sum: list[dict], lengths: list[int], comps: tupl
                 s[c]["y"] += 0.5 * s[c]["var_s"]
 
 
+def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: np.ndarray, opt: dict) -> list[str]:
+    """Components whose zero-frequency level the model does not resolve, re-estimated.
+
+    When the fitted S(0) is tiny next to the rest of the spectrum (no resolved long-range
+    motion, e.g. the collective of a 14 ps AIMD run), the Fisher variance of ln S(0) is
+    huge and a log-normal posterior is meaningless (draws overflow).  Such a component
+    (median per-seed variance of ln S(0) above ``max_log_var``) gets, per seed and axis,
+    the plain average of its lowest ``fallback_ordinates`` ordinates instead: a χ²
+    average with relative variance 2/m (2R/(N m) for the tracer), biased high by
+    whatever the vibrations add there, so an upper-leaning level.  Its tracer-collective
+    correlation is set to 0.  Returns the reasons (the result is provisional)."""
+    reasons = []
+    for c in comps:
+        v = float(np.median([s[c]["var"] for s in seed_sum]))
+        if np.isfinite(v) and v <= opt["max_log_var"]:
+            continue
+        for s, d in zip(seed_sum, per):
+            m = max(1, min(int(opt["fallback_ordinates"]), d["M"]))
+            slope_ax = np.asarray(d["I"][c][:m], dtype=np.float64).mean(axis=0) / d["dt"]
+            wax = slope_ax / slope_ax.sum()
+            rel = np.full(3, 2.0 / m) if c == "P" else 2.0 * R / (d["N"] * m)
+            var = float(np.sum(wax**2 * rel))
+            s[c].update(y=float(np.log(slope_ax.sum())), var=var, var_s=var, axes=slope_ax, wax=wax, var_axes=rel,
+                        fallback=True)
+            if "cov" in s:
+                s["cov"] = 0.0
+        reasons.append(f"{c}: the spectral model does not resolve the zero-frequency level (median relative s.e. "
+                       f"per seed {np.sqrt(v):.3g}); the plain average of the lowest {opt['fallback_ordinates']} "
+                       "ordinates is used instead (biased high by the vibrations: an upper-leaning value)")
+    return reasons
+
+
 def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
                  ci_prob: float = 0.95, **model_options) -> SpectralFit:
     """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
@@ -627,7 +663,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     infl = opt["variance_inflation"]
     boot_rng = rng.spawn(1)[0]
     seed_sum = []
-    flat_fail = []
+    flat_fail: list[dict] = []
+    flat_checked = dict.fromkeys(comps, 0)
     for j, d in enumerate(per):
         out = {"name": d["name"]}
         fits = {}
@@ -691,9 +728,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     continue
                 k5 = min(4, len(fb["S"]) - 1)
                 change = abs(np.log(fb["S"][k5]) - fb["mean"]) / np.sqrt(fb["var"])
+                flat_checked[c] += 1
                 if change > opt["flat_tolerance"] * 3:
-                    flat_fail.append(f"{d['name']} {c} axis {'xyz'[ax]}: ln S changes by {change:.1f} s.e. "
-                                     f"between f=0 and f_5")
+                    flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
         if has_tr:
             cov = 0.0
             for ax in range(3):
@@ -717,8 +754,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             out["info"][c] = np.array(info_ax)
         seed_sum.append(out)
 
+    provisional += _unresolved_levels(seed_sum, per, comps, R, opt)
     if opt["small_sample"] == "bootstrap":
-        _small_sample_variances(seed_sum, [c for c in comps if c in opt["bootstrap_components"]])
+        # (a component that fell back to the plain low-frequency average has no model fit to bootstrap)
+        _small_sample_variances(seed_sum, [c for c in comps if c in opt["bootstrap_components"]
+                                           and not any(s[c].get("fallback") for s in seed_sum)])
     _common_seed_variances(seed_sum, [d["M"] for d in per], comps, opt)
 
     # ---- pool seeds with a random effect; joint draws
@@ -788,7 +828,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         info_ax = sum(s["info"][c] for s in seed_sum)
         wax = np.mean([s[c]["wax"] for s in seed_sum], axis=0)
         var_crb[c] = float(np.sum(np.where(wax > 1e-12, wax**2 / np.maximum(info_ax, 1e-300), 0.0)))
-        crb[key] = 2 * z * np.sqrt(var_crb[c])
+        # no information limit of a level the model did not resolve (_unresolved_levels)
+        crb[key] = np.nan if any(s[c].get("fallback") for s in seed_sum) else 2 * z * np.sqrt(var_crb[c])
         width[key] = rel_width(draws[key])
         ratio[key] = width[key] / crb[key]
     if has_tr:
@@ -820,7 +861,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             ax_draws.append(x)
         axes[key] = {"estimate": est, "lower": lo, "upper": hi, "draws": np.array(ax_draws)}
 
-    reasons = provisional + flat_fail
+    reasons = provisional + [
+        f"{c}: the fitted spectrum is not flat at low frequency (ln S changes by more than "
+        f"{3 * opt['flat_tolerance']:g} s.e. between f = 0 and f_5) on {len(bad)} of {flat_checked[c]} seed axes "
+        f"(up to {max(b['z'] for b in bad):.1f} s.e., {bad[0]['seed']} axis {bad[0]['axis']} first)"
+        for c in comps if (bad := [b for b in flat_fail if b["component"] == c])]
     band_check = {}
     min_M = min(d["M"] for d in per)
     # item 0: does the answer move beyond its s.e. when each component's band is halved?
@@ -840,7 +885,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][ax], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
-    diagnostics = {"band_check": band_check, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
+    diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
                    "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"]))) for s in seed_sum]
                                           for c in comps}}
@@ -904,10 +949,16 @@ class SpectralEstimator:
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
                 "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
+        per_seed = {}
+        for rec, seed in zip(fit.per_seed, data.seeds):
+            one = {"slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
+            one["slope_tr"] = np.asarray(rec["slope_tr"]) if "slope_tr" in rec else np.full_like(one["slope_P_per_volume"], np.nan)
+            per_seed[seed.name] = one
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
-                                        "width_over_crb": fit.width_over_crb})
+                                        "width_over_crb": fit.width_over_crb}, per_seed=per_seed,
+                            convergence={"converged": True, "note": "independent draws (no Markov chain)"})
 
 
 def principal_values(fit: SpectralFit, data, ci_prob: float) -> dict:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 from ..errors import InputFormatError, ManifestError
 from ..schema import FrameChunk, RunHeader, RunInfo, labels_of

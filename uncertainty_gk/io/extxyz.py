@@ -34,8 +34,12 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 from ..errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning
 from ..schema import FrameChunk, RunHeader, RunInfo, SourceFile, assemble_dataset
@@ -357,6 +361,8 @@ class ExtxyzReader:
         note = (f"thermo log from the '{key}' of every frame's comment line"
                 + (f", every {stride}th frame ({stride * dt:.3g} ps apart)" if stride > 1 else ""))
         self.notes.append(note)
+        import xarray as xr
+
         ds = xr.Dataset(
             {"thermo_PotEng": ("thermo", np.asarray(energies, dtype=np.float64)[keep])},
             coords={"thermo_step": ("thermo", step.astype(np.int64)),

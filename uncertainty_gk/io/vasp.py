@@ -33,8 +33,12 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 from ..elements import is_element
 from ..errors import InputFormatError, SkippedFramesWarning, TruncatedInputWarning

@@ -50,19 +50,23 @@ class FigureTask:
 
     @property
     def needs_campaign(self) -> bool:
-        """The thermo figure reads the runs' logs: it is drawn where the campaign is open."""
+        """The thermo figure reads the runs' logs: it needs the campaign open, or its
+        :class:`~uncertainty_gk.plots.thermo.ThermoData` read beforehand."""
         return self.kind == "thermo"
 
 
 @dataclass
 class FigureInputs:
-    """What the figures are drawn from; ``campaign`` only for the thermo figure (None on workers)."""
+    """What the figures are drawn from; ``campaign`` only for the thermo figure, which can
+    instead be drawn from ``thermo`` (a :class:`~uncertainty_gk.plots.thermo.ThermoData`
+    read beforehand: then no campaign is needed, e.g. on a dask worker)."""
 
     result: object
     diagnoses: object = None
     comparison: object = None
     arrhenius: list | None = None
     campaign: object = None
+    thermo: object = None
 
 
 @dataclass
@@ -83,13 +87,15 @@ def draw_figure(task: FigureTask, inputs: FigureInputs):
     from .haven import haven_figure
     from .msd import msd_figure
     from .running import running_figure
-    from .thermo import thermo_figure
+    from .thermo import draw_thermo, thermo_figure
 
     result = inputs.result
     if task.kind in ("msd", "running", "haven"):
         make = {"msd": msd_figure, "running": running_figure, "haven": haven_figure}[task.kind]
         return make(result, result.groups[task.group], width=task.width)
     if task.kind == "thermo":
+        if inputs.thermo is not None:
+            return draw_thermo(inputs.thermo, inputs.diagnoses, width=task.width)
         return thermo_figure(inputs.campaign, inputs.diagnoses, width=task.width, max_runs=task.max_runs)
     if task.kind == "forest":
         source = inputs.comparison if inputs.comparison is not None else result

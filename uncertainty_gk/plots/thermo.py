@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import style
 
-__all__ = ["flag_intervals", "thermo_figure"]
+__all__ = ["flag_intervals", "thermo_figure", "thermo_data", "draw_thermo", "ThermoData"]
 
 _STATUS_ORDER = {"failed": 0, "warning": 1}
 
@@ -157,24 +158,51 @@ def thermo_figure(campaign, diagnoses=None, runs=None, *, width="double", max_ru
     line marks the first failure and a dotted black line the end of the trusted segment.
     """
 
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    return draw_thermo(thermo_data(campaign, diagnoses, runs, max_runs=max_runs), diagnoses, width=width)
 
+
+@dataclass
+class ThermoData:
+    """What the thermo figure draws, read from the campaign (small, picklable: the figure
+    can then be drawn on a dask worker that cannot open the campaign)."""
+
+    names: list            # runs drawn, in order
+    empty: list            # runs with nothing to draw (failed first)
+    left_out: int          # drawable runs left out by max_runs
+    max_runs: int
+    series: dict           # name -> ((t, T) or None, "log" | "velocities", (t, PE per atom) or None)
+    times: dict            # name -> (first, last) frame time (ps)
+
+
+def thermo_data(campaign, diagnoses=None, runs=None, *, max_runs: int = 12) -> ThermoData:
+    """Read the series :func:`thermo_figure` draws (arguments as there)."""
     diag = _as_diagnoses(diagnoses)
     names, empty, left_out = _choose_runs(campaign, diag, runs, max_runs)
-    narrow = style.is_narrow(width)
-    row_h = 0.95 if narrow else 1.05
-    n_chars = style.chars_per_line(width, 0.85)
-    series = {}
+    series, times = {}, {}
     for name in names:
         temp, source, pe = _thermo_series(campaign[name])
         if temp is None and pe is None:       # a log whose columns are all missing or NaN
             empty.append(name)
         else:
             series[name] = (temp, source, pe)
+            t = np.asarray(campaign[name]["time"].values, dtype=float)
+            times[name] = (float(t[0]), float(t[-1])) if t.size else (0.0, 1.0)
     names = [n for n in names if n in series]
     empty = _failed_first([n for n in (list(runs) if runs is not None else list(campaign.keys()))
                            if n in set(empty)], diag)
+    return ThermoData(names=names, empty=empty, left_out=left_out, max_runs=max_runs, series=series, times=times)
+
+
+def draw_thermo(td: ThermoData, diagnoses=None, *, width="double"):
+    """The figure of :func:`thermo_figure` from its :class:`ThermoData`."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    diag = _as_diagnoses(diagnoses)
+    names, empty, left_out, max_runs, series = td.names, td.empty, td.left_out, td.max_runs, td.series
+    narrow = style.is_narrow(width)
+    row_h = 0.95 if narrow else 1.05
+    n_chars = style.chars_per_line(width, 0.85)
     with style.style():
         if not names:
             return _no_thermo_figure(width, empty, diag, max_runs)
@@ -182,11 +210,9 @@ def thermo_figure(campaign, diagnoses=None, runs=None, *, width="double", max_ru
         fig = style.new_figure(width, 0.7 + row_h * len(names) + 0.1 * (head.count("\n") + 1 if head else 0))
         gs = fig.add_gridspec(len(names), 2)
         for i, name in enumerate(names):
-            ds = campaign[name]
             d = diag.get(name)
             temp, source, pe = series[name]
-            times = np.asarray(ds["time"].values, dtype=float)
-            span = (float(times[0]), float(times[-1])) if times.size else (0.0, 1.0)
+            span = td.times[name]
             if d is not None and d.run_start_ps is not None and d.run_end_ps is not None:
                 span = (min(span[0], d.run_start_ps), max(span[1], d.run_end_ps))
             t_label = f"{style.symbol('T')} (K)" if source == "log" else f"kinetic {style.symbol('T')} (K)"
