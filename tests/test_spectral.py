@@ -414,8 +414,8 @@ def test_bootstrap_variance_of_a_flat_spectrum_matches_the_exact_gamma_law():
 
     K = 6
     f = np.arange(1, K + 1) / (2.0 * (K + 1) * 0.1)
-    I = np.random.default_rng(42).chisquare(1, size=K)
-    fb = sp._order_fits(I, f, 0.5, {**sp.DEFAULTS, "max_order": 0}, 0.1, 1.0)[0]
+    pgram = np.random.default_rng(42).chisquare(1, size=K)
+    fb = sp._order_fits(pgram, f, 0.5, {**sp.DEFAULTS, "max_order": 0}, 0.1, 1.0)[0]
     v = sp._bootstrap_level_var(fb, 4000, np.random.default_rng(1))
     q = np.log(stats.chi2.ppf([stats.norm.cdf(-1.0), stats.norm.cdf(1.0)], K) / K)
     exact = ((q[1] - q[0]) / 2) ** 2
@@ -435,13 +435,13 @@ def test_prior_atom_at_tau_zero_does_not_hide_real_seed_to_seed_scatter():
                              polarisation_increments=s.polarisation_increments * np.exp(0.06 * z))
               for s, z in zip(base, (-2.0, -1.0, 0.0, 1.0, 2.0))]
     kw = dict(rng=np.random.default_rng(0), n_draws=4000, band_check=False, frame="lab", small_sample="fisher")
-    with_atom = fit_spectral(spread, **kw)
+    with_atom = fit_spectral(spread, **kw, tau_null_prob=0.5)          # the session-8 option (not the default)
     without = fit_spectral(spread, **{**kw, "rng": np.random.default_rng(0)}, tau_null_prob=0.0)
     t_atom = with_atom.diagnostics["tau_posterior_mean"]["P"]
     t_hn = without.diagnostics["tau_posterior_mean"]["P"]
     assert t_atom >= 0.9 * t_hn > 0
     assert with_atom.width["slope_P"] >= 0.95 * without.width["slope_P"]
-    same = fit_spectral(base, **{**kw, "rng": np.random.default_rng(0)})
+    same = fit_spectral(base, **{**kw, "rng": np.random.default_rng(0)}, tau_null_prob=0.5)
     assert same.diagnostics["tau_posterior_mean"]["P"] < 0.6 * t_hn
 
 
