@@ -391,6 +391,60 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
         fit_spectral(seeds, rng=np.random.default_rng(0), seed_weights="mine")
 
 
+def test_calibration_table_is_regenerated_exactly_from_the_raw_results():
+    """docs/spectral_calibration.md is what make_table.py makes of the committed raw files."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "studies/calibration_spectral/make_table.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_bootstrap_variance_of_a_flat_spectrum_matches_the_exact_gamma_law():
+    """For a flat model (order 0) the level is the mean of K χ²₁ ordinates: ln of a
+    χ²_K/K variable.  The bootstrap's robust variance (half the 16-84 % range, squared)
+    must match that of ln(χ²_K/K) exactly computed (0.373 for K = 6), which exceeds the
+    Fisher variance 2/K = 0.333 (the large-sample limit)."""
+    from scipy import stats
+
+    from uncertainty_gk.estimators import spectral as sp
+
+    K = 6
+    f = np.arange(1, K + 1) / (2.0 * (K + 1) * 0.1)
+    pgram = np.random.default_rng(42).chisquare(1, size=K)
+    fb = sp._order_fits(pgram, f, 0.5, {**sp.DEFAULTS, "max_order": 0}, 0.1, 1.0)[0]
+    v = sp._bootstrap_level_var(fb, 4000, np.random.default_rng(1))
+    q = np.log(stats.chi2.ppf([stats.norm.cdf(-1.0), stats.norm.cdf(1.0)], K) / K)
+    exact = ((q[1] - q[0]) / 2) ** 2
+    assert fb["var"] == pytest.approx(2.0 / K, rel=1e-6)
+    assert v == pytest.approx(exact, rel=0.08)      # 4000 draws: s.e. of the robust scale² ~3.5 %
+    assert v > 1.03 * fb["var"]
+
+
+def test_prior_atom_at_tau_zero_does_not_hide_real_seed_to_seed_scatter():
+    """Five white-noise seeds whose collective levels S(0) are exp(0.12 z), z = -2..2 (next
+    seeds about 3 within-seed s.e. apart): the seeds' scatter outweighs the prior mass at τ = 0, so
+    the random effect and the interval are (nearly) those of the half-normal prior alone;
+    with identical levels the atom keeps τ near zero."""
+    rng = np.random.default_rng(3)
+    base = white_seeds(rng, n_seeds=5, M=2000, N=4)
+    spread = [SpectralSeries(name=s.name, dt_ps=s.dt_ps, tracer_increments=s.tracer_increments,
+                             polarisation_increments=s.polarisation_increments * np.exp(0.06 * z))
+              for s, z in zip(base, (-2.0, -1.0, 0.0, 1.0, 2.0))]
+    kw = dict(rng=np.random.default_rng(0), n_draws=4000, band_check=False, frame="lab", small_sample="fisher")
+    with_atom = fit_spectral(spread, **kw, tau_null_prob=0.5)          # the session-8 option (not the default)
+    without = fit_spectral(spread, **{**kw, "rng": np.random.default_rng(0)}, tau_null_prob=0.0)
+    t_atom = with_atom.diagnostics["tau_posterior_mean"]["P"]
+    t_hn = without.diagnostics["tau_posterior_mean"]["P"]
+    assert t_atom >= 0.9 * t_hn > 0
+    assert with_atom.width["slope_P"] >= 0.95 * without.width["slope_P"]
+    same = fit_spectral(base, **{**kw, "rng": np.random.default_rng(0)}, tau_null_prob=0.5)
+    assert same.diagnostics["tau_posterior_mean"]["P"] < 0.6 * t_hn
+
+
 def test_unresolved_collective_level_gives_finite_upper_leaning_draws():
     """Regression (14 ps argyrodite AIMD): a collective with no resolvable long-range
     motion made ln S(0) so uncertain (relative s.e. 18 per seed) that the log-normal draws

@@ -14,8 +14,9 @@ a scenario of the first-round study (``studies/calibration/run_calibration.py``:
 positions-level generator, series built as the analysis core builds them).  Prints one
 markdown table (per variant and slope: bias of ln median, coverage, the 68 % misses below
 and above, P(median < truth), mean z², 68/95 half-width ratio; Gaussian 0.507) and, with
-``--out``, writes it there.  Seeds: keep clear of the study's (1000+, 500000+, 600000+)
-and the tests' (900000+); the session-7 numbers in docs/spectral.md used 700000+.
+``--out``, writes it there.  Seeds: keep clear of the study's (1000+, 500000+, 600000+, 640000+)
+and the tests' (900000+); the session-7 numbers in docs/spectral.md used 700000+, session 8
+710000+ (and the evaluation seeds 640000+ only to compare two versions on the same replicas).
 """
 
 from __future__ import annotations
