@@ -63,9 +63,10 @@ def add_estimation(s: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", "--rng", dest="seed", type=int, default=None,
                    help="root random seed (default 0 on the command line; recorded in the results)")
     g.add_argument("--n-steps", type=int, default=None,
-                   help=f"MCMC steps per walker (default {_DEFAULTS.n_steps})")
+                   help=f"MCMC steps per walker of --method bayes (default {_DEFAULTS.n_steps})")
     g.add_argument("--per-seed-steps", type=int, default=None,
-                   help=f"MCMC steps per walker of each seed's own fit (default {_DEFAULTS.per_seed_steps})")
+                   help=f"MCMC steps per walker of each seed's own fit with --method bayes "
+                        f"(default {_DEFAULTS.per_seed_steps})")
     g.add_argument("--settings-from", metavar="RESULTS",
                    help="take every analysis setting from a results file (.nc or .json) to reproduce it; "
                         "options given as well override it")
