@@ -197,6 +197,7 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         if js.info.get("principal_values"):
             diagnostics.setdefault("principal_values", {})[m] = js.info["principal_values"]
         if js.regime == "provisional" and js.info.get("regime_reason"):
+            diagnostics.setdefault("regime_reason", {})[m] = js.info["regime_reason"]
             notes.append(f"{m}: provisional: {js.info['regime_reason']}")
         draws[m] = {**phys, **js.draws}
         diagnostics["convergence"][m] = js.convergence

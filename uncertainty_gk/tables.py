@@ -649,9 +649,9 @@ def results_table(result) -> Table:
         rows.append([g.labels.get(k) for k in keys] + [g.n_seeds, None if spectral else win]
                     + [g.quantities.get(q) for q in quants] + [regime, flagged, truncated, dropped])
         if g.provisional and spectral:
-            why = [n.split("provisional: ", 1)[1] for n in g.notes if n.startswith("spectral: provisional: ")]
+            why = g.diagnostics.get("regime_reason", {}).get("spectral", "see the notes")
             notes.append(f"{labels_text(g.labels)}: PROVISIONAL - the low-frequency spectrum is not flat where it is "
-                         f"used ({'; '.join(why) or 'see the notes'}); the values may be biased: run longer.")
+                         f"used ({why}); the values may be biased: run longer.")
         elif g.provisional:
             notes.append(f"{labels_text(g.labels)}: PROVISIONAL - the MSD is not clearly linear in the fit window "
                          f"({g.window_reason}); the values may be biased: run longer.")

@@ -791,7 +791,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
 
     # ---- per seed summaries on the chosen band
     infl = opt["variance_inflation"]
-    boot_rng = rng.spawn(1)[0]
+    # its own stream, spawned only when used (spawning shifts the children spawned later)
+    boot_rng = rng.spawn(1)[0] if opt["small_sample"] == "bootstrap" else None
     seed_sum = []
     flat_fail: list[dict] = []
     flat_checked = dict.fromkeys(comps, 0)
@@ -1095,11 +1096,9 @@ class SpectralEstimator:
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
                 "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
-        per_seed = {}
-        for rec, seed in zip(fit.per_seed, data.seeds):
-            one = {"slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
-            one["slope_tr"] = np.asarray(rec["slope_tr"]) if "slope_tr" in rec else np.full_like(one["slope_P_per_volume"], np.nan)
-            per_seed[seed.name] = one
+        per_seed = {seed.name: {"slope_tr": np.asarray(rec["slope_tr"]),
+                                "slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
+                    for rec, seed in zip(fit.per_seed, data.seeds)}
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
