@@ -466,3 +466,108 @@ def test_unresolved_collective_level_gives_finite_upper_leaning_draws():
     assert np.isnan(fit.crb_width["slope_P"])
     # the tracer (white, resolved) is untouched: within 5 % of its exact 3 x 0.09 / dt
     assert np.median(fit.draws["slope_tr"]) == pytest.approx(3 * 0.09 / dt, rel=0.05)
+
+
+# --------------------------------------------------------------------------- order rules (session 9)
+def test_tracer_order_maps_onto_a_wider_collective_band_by_its_resolution():
+    """The design is cos(π p u(f)) on each band, u the log-warped frequency scaled to
+    [0, 1]: the same structure needs the highest harmonic scaled by U(f_B^P) / U(f_B^tr).
+    On the same band the tracer's order carries over unchanged; on a band twice as wide
+    without warp the highest harmonic doubles; with the warp it grows by the ratio of the
+    log widths (less than 2)."""
+    from uncertainty_gk.estimators.spectral import DEFAULTS, _band_edge, _floor_order
+
+    M, dt = 1000, 0.1
+    per = [{"M": M, "f": np.arange(1, M + 1) / (2.0 * (M + 1) * dt)}]
+    info_tr = {"band_fraction": 0.5}
+    assert _floor_order(6, {"band_fraction": 1.0}, per, 1.0, DEFAULTS) == 6
+    assert _floor_order(6, info_tr, per, 1.0, {**DEFAULTS, "warp": 0.0}) == 11
+    f = per[0]["f"]
+    f_w = DEFAULTS["warp"] * (f[1] - f[0])
+    ratio = np.log1p(_band_edge(f, 1.0)[1] / f_w) / np.log1p(_band_edge(f, 0.5)[1] / f_w)
+    assert 1.0 < ratio < 2.0
+    assert _floor_order(6, info_tr, per, 1.0, DEFAULTS) == 1 + int(np.ceil(5 * ratio))
+    assert _floor_order(1, info_tr, per, 1.0, DEFAULTS) == 1 and _floor_order(0, info_tr, per, 1.0, DEFAULTS) == 0
+
+
+def test_collective_order_floor_and_rules_are_options_and_checked():
+    """``collective_order="tracer_floor"`` raises the collective's order to the tracer's (3 x 50 ps
+    Brownian walkers), never lowers it, and leaves the tracer alone; the
+    likelihood rules choose an order for each component; bad values are refused."""
+    camp = synthetic.increment_campaign(rng=920101, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
+    seeds = campaign_seeds(camp)
+    kw = dict(rng=np.random.default_rng(0), n_draws=500, band_check=False, frame="lab")
+    base = fit_spectral(seeds, **kw)
+    fl = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, collective_order="tracer_floor")
+    # here the tracer halved its band and the collective did not: the floor is the tracer's
+    # order mapped to the wider band, more coefficients than the tracer's
+    assert fl.band["tr"]["band_fraction"] == 0.5 and fl.band["P"]["band_fraction"] == 1.0
+    assert fl.band["P"]["floor"] > base.band["tr"]["level"] and base.band["P"]["floor"] is None
+    # (capped at the most flexible order, max_order = 10)
+    assert fl.band["P"]["level"] == min(max(base.band["P"]["level"], fl.band["P"]["floor"]), 10) > base.band["P"]["level"]
+    assert fl.band["tr"]["level"] == base.band["tr"]["level"]
+    for rule in ("lr", "aic"):
+        f2 = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, order_rule={"P": rule})
+        assert f2.band["P"]["rule"] == rule and f2.band["tr"]["rule"] == "level"
+        assert f2.band["tr"]["level"] == base.band["tr"]["level"]
+        assert np.all(np.isfinite(f2.draws["slope_P"]))
+    # the "excess" allowance (squared shift less its Hausman variance) is never larger than
+    # the squared shift itself: same order, same draws' rng, narrower or equal collective
+    ex = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, order_allowance={"P": "excess"})
+    assert ex.band["P"]["level"] == base.band["P"]["level"]
+    assert ex.width["slope_P"] <= base.width["slope_P"] + 1e-12
+    np.testing.assert_allclose(ex.draws["slope_tr"], base.draws["slope_tr"])
+    for bad, match in (({"order_rule": "bic"}, "order_rule"), ({"order_rule": {"ions": "lr"}}, "order_rule"),
+                       ({"collective_order": "ions"}, "collective_order"), ({"order_z": {"PP": 1.0}}, "order_z")):
+        with pytest.raises(ValueError, match=match):
+            fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, **bad)
+
+
+def test_likelihood_ratio_rule_keeps_a_white_spectrum_flat_and_fits_a_rattle():
+    """Known spectra: white increments need no cosine term (S = S(0) exactly), and the
+    likelihood-ratio rule stays at order 0 in most replicas (its size is 2(1 - Φ(1.5)) per
+    comparison); a strong AR(1) rattle (a = 0.6 Å, τ = 0.4 ps) needs at least one term."""
+    kw = dict(n_draws=200, band_check=False, frame="lab", order_rule="lr")
+    zero = 0
+    for r in range(6):
+        seeds = white_seeds(np.random.default_rng(920200 + r), M=600)
+        zero += fit_spectral(seeds, rng=np.random.default_rng(r), **kw).band["P"]["level"] == 0
+    assert zero >= 4
+    rng = np.random.default_rng(920210)
+    seeds = [_rattle_seed(rng, 1500, 0.1, 0.5, 0.6, 0.4, f"s{j}") for j in range(3)]
+    assert fit_spectral(seeds, rng=np.random.default_rng(0), **kw).band["P"]["level"] >= 1
+
+
+def _shared_shape_seeds(rng, collective_rng, n_seeds=3, M=250, N=16, dt=0.2, s0=0.05, a=0.5, tau=0.3):
+    """Tracer and collective with one exact spectrum shape: S(f) = s0 + 4 sin²(π f Δt) S_y(f),
+    S_y the AR(1) spectrum of a rattle (amplitude a Å, time tau ps); the collective of N
+    independent ions has N S(f).  The series are built from their sine coefficients
+    (sqrt(S(f_k)) z_k; the orthonormal DST-I is its own inverse), so the ordinates are
+    exactly S(f_k) χ²₁.  The collective's noise comes from ``collective_rng`` alone."""
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    phi = np.exp(-dt / tau)
+    S = s0 + 4 * np.sin(np.pi * f * dt) ** 2 * a * a * (1 - phi**2) / (1 - 2 * phi * np.cos(2 * np.pi * f * dt) + phi**2)
+    out = []
+    for j in range(n_seeds):
+        tr = sine_coefficients(np.sqrt(S)[:, None, None] * rng.standard_normal((M, N, 3)))
+        P = sine_coefficients(np.sqrt(N * S)[:, None] * collective_rng.standard_normal((M, 3)))
+        out.append(SpectralSeries(name=f"e{j}", dt_ps=dt, tracer_increments=tr, polarisation_increments=P))
+    return out
+
+
+def test_collective_order_from_the_tracer_does_not_select_the_collective_noise():
+    """Session 9: choosing the collective's order on its own noisy ordinates selects its
+    noise (the lowest order whose level agrees with the next ones is accepted more often
+    when its level came out low: ln σ -2.4 % on 3 x 50 ps Brownian walkers, while every
+    fixed order 4-8 gives -0.1..+2.8 %).  With ``collective_order="tracer"`` the order is
+    the tracer's: the same tracer data with five different collective noise draws give
+    one collective order, while the collective's own rule moves with the draws."""
+    kw = dict(n_draws=200, band_check=False, frame="lab")
+    own, tracer = set(), set()
+    for k in range(5):
+        seeds = _shared_shape_seeds(np.random.default_rng(920300), np.random.default_rng(920310 + k))
+        own.add(fit_spectral(seeds, rng=np.random.default_rng(0), **kw).band["P"]["level"])
+        fit = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer", **kw)
+        tracer.add(fit.band["P"]["level"])
+        assert fit.band["P"]["level"] == fit.band["P"]["floor"]
+    assert len(tracer) == 1 and len(own) > 1, (own, tracer)

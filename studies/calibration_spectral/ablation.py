@@ -16,7 +16,10 @@ markdown table (per variant and slope: bias of ln median, coverage, the 68 % mis
 and above, P(median < truth), mean z², 68/95 half-width ratio; Gaussian 0.507) and, with
 ``--out``, writes it there.  Seeds: keep clear of the study's (1000+, 500000+, 600000+, 640000+)
 and the tests' (900000+); the session-7 numbers in docs/spectral.md used 700000+, session 8
-710000+ (and the evaluation seeds 640000+ only to compare two versions on the same replicas).
+710000+ (and the evaluation seeds 640000+ only to compare two versions on the same replicas), session 9
+720000+.  A second table gives every variant's shift against the first one on the same replicas
+(paired: far more precise than the difference of two biases), its width ratio and the mean number of
+cosine coefficients chosen per component.
 """
 
 from __future__ import annotations
@@ -77,11 +80,14 @@ def main(argv=None) -> int:
     variants = {v[0]: {k: eval(x, {}) for k, x in (o.split("=", 1) for o in v[1:])} for v in a.variant}
     probs = [0.025, 0.16, 0.5, 0.84, 0.975]
     q: dict[str, dict[str, list]] = {name: {"slope_tr": [], "slope_P": [], "ratio": []} for name in variants}
+    orders: dict[str, dict[str, list]] = {name: {"tr": [], "P": []} for name in variants}
     for r in range(a.replicas):
         series, truth = replica(a.scenario, a.first_seed + r)
         for name, opts in variants.items():
             fit = fit_spectral(series, rng=np.random.default_rng(10_000 + a.first_seed + r), n_draws=4000,
                                **{"frame": "lab", "band_check": False, **opts})
+            for c in ("tr", "P"):
+                orders[name][c].append(fit.n_coefficients[c] - 1)
             lt = np.log(fit.draws["slope_tr"].ravel() / truth["slope_tr"])
             lp = np.log(fit.draws["slope_P"].ravel() / truth["slope_P"])
             for key, x in (("slope_tr", lt), ("slope_P", lp), ("ratio", lt - lp)):
@@ -92,6 +98,23 @@ def main(argv=None) -> int:
              "| P(median < truth) | mean z² | w68 / w95 |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name in variants:
         lines += summary_rows(name, {k: np.array(v) for k, v in q[name].items()})
+    # paired: the same replicas and draws' rng for every variant, so the difference of two
+    # variants' ln medians is far more precise than either bias
+    first = next(iter(variants))
+    lines += ["", f"Paired against `{first}` (mean over replicas ± s.e.): shift of the ln median (%), ratio of the "
+              "mean 95 % width (on the log scale), mean number of cosine coefficients chosen (tracer / collective).", "",
+              "| variant | shift ln slope_tr | shift ln slope_P | shift ln ratio | w95 slope_P / first | w95 ratio / first "
+              "| coefficients tr / P |", "|---|---|---|---|---|---|---|"]
+    for name in variants:
+        arr = {k: np.array(v) for k, v in q[name].items()}
+        ref = {k: np.array(v) for k, v in q[first].items()}
+        sh = []
+        for k in ("slope_tr", "slope_P", "ratio"):
+            dlt = 100 * (arr[k][:, 2] - ref[k][:, 2])
+            sh.append(f"{dlt.mean():+.2f} ± {dlt.std(ddof=1) / np.sqrt(len(dlt)):.2f}")
+        wr = [np.mean(arr[k][:, 4] - arr[k][:, 0]) / np.mean(ref[k][:, 4] - ref[k][:, 0]) for k in ("slope_P", "ratio")]
+        lines.append(f"| {name} | {' | '.join(sh)} | {wr[0]:.3f} | {wr[1]:.3f} | {np.mean(orders[name]['tr']):.2f} / "
+                     f"{np.mean(orders[name]['P']):.2f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

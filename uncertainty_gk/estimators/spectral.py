@@ -125,7 +125,20 @@ DEFAULTS = {
     "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist); a number,
                                 # or {"tr": ..., "P": ...}: each component's starting band
     "order_window": 3,          # each order is compared with the next order_window orders
-    "order_z": 1.5,             # Hausman |z| above which a lower order is rejected
+                                # (a number, or {"tr": ..., "P": ...} per component)
+    "order_z": 1.5,             # Hausman |z| above which a lower order is rejected (number or per
+                                # component); the "lr" rule uses the same two-sided size, 2(1 - Φ(z))
+    "order_rule": "level",      # how the order is chosen (a name, or {"tr": ..., "P": ...}):
+                                # "level": lowest order whose pooled level S(0) agrees with the next
+                                # order_window orders (Hausman test); "lr": lowest order that no
+                                # one of the next order_window orders beats by a likelihood-ratio
+                                # test pooled over seeds and axes (power against any misfit of the
+                                # band, not only of the level); "aic": the order of least pooled AIC
+    "collective_order": "own",  # "own": the collective's order chosen by order_rule on its own data;
+                                # "tracer": the tracer's order, mapped to the collective's band (both
+                                # share the ions' vibrational shape; the ion average is far less noisy,
+                                # and an order chosen on other data does not select the collective's
+                                # noise); "tracer_floor": the larger of the two
     "tau_scale": 0.5,           # half-normal prior scale of the seed random effect on ln slope,
                                 # in units of the median within-seed standard error
     "tau_null_prob": 0.0,       # prior probability of τ = 0 (the seeds sample one system, as designed);
@@ -147,8 +160,10 @@ DEFAULTS = {
     "bootstrap_draws": 40,      # simulated periodograms per seed and axis
     "bootstrap_components": ("P",),  # components bootstrapped ("tr": the ion average, α = N/2R >> 1,
                                      # is near its large-sample limit)
-    "order_allowance": "next",  # variance for the chosen order: squared shift to the next order ("next")
-                                # or mean squared shift to the next order_window orders ("window")
+    "order_allowance": "next",  # variance for the chosen order: squared shift to the next order ("next"),
+                                # mean squared shift to the next order_window orders ("window"), or the
+                                # squared shift to the next order less its Hausman variance ("excess");
+                                # a name or {"tr": ..., "P": ...}
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
     "seed_weights": "common",   # "common": the group's variance per increment, scaled to each seed's
                                 # length; "own": each seed's Fisher variance (favours seeds that came out high)
@@ -365,15 +380,21 @@ def _fit_order(pgram: np.ndarray, X: np.ndarray, alpha, n_levels: int = 1, n_ite
     return theta, ll, cov, S
 
 
+def _band_edge(f: np.ndarray, band_fraction: float) -> tuple[int, float]:
+    """Number of ordinates K of a band (the lowest ``band_fraction`` of them, at least 2)
+    and its upper edge f_B (half an ordinate spacing above the last)."""
+    M = len(f)
+    K = max(min(M, int(np.ceil(band_fraction * M))), 2)
+    return K, float(f[K - 1] + 0.5 * (f[1] - f[0]) if M > 1 else f[0])
+
+
 def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float,
                 band_fraction: float) -> list[dict]:
     """Fits of orders P = 0..max_order on the band (lowest ``band_fraction`` of the ordinates).
 
     Each: ln S(0) (``mean``), its variance, the influence vector ``g`` of ln S(0) on the
     relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``."""
-    M = len(pgram)
-    K = max(min(M, int(np.ceil(band_fraction * M))), 2)
-    f_band = f[K - 1] + 0.5 * (f[1] - f[0]) if M > 1 else f[0]
+    K, f_band = _band_edge(f, band_fraction)
     Ik, fk = pgram[:K], f[:K]
     out = []
     th = None
@@ -522,6 +543,53 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, wi
     return n_lev - 1, zs, n_lev == 1
 
 
+def _choose_by_likelihood(fits: list[list[dict]], rule: str, z_max: float, window: int) -> tuple[int, list, bool]:
+    """Pick one model level for all (seed, axis) fits of a component from their likelihoods.
+
+    The log-likelihoods are summed over the n fits (independent ordinates); going from
+    level b to b2 adds n (b2 - b) coefficients.  ``rule="lr"``: the lowest level that none
+    of the next ``window`` levels beats by a likelihood-ratio test of size 2 (1 - Φ(z_max))
+    (the size of the level rule's Hausman test); the test sees a misfit anywhere on the
+    band, e.g. a too-rigid model's vibrational rise, which drags the level down but moves
+    it by less than its (large, χ²₁) standard error.  ``rule="aic"``: the level of least
+    pooled AIC.  Returns (level, statistics per level, passed) like :func:`_choose_level`;
+    passed is False when the most flexible level is needed (the band has more structure)."""
+    n_lev = min(len(f) for f in fits)
+    n = len(fits)
+    ll = np.array([sum(f[b]["loglik"] for f in fits) for b in range(n_lev)])
+    if rule == "aic":
+        aic = -2 * ll + 2 * n * np.arange(n_lev)
+        b = int(np.argmin(aic))
+        return b, [[float(a - aic.min())] for a in aic], b < n_lev - 1 or n_lev == 1
+    size = 2 * stats.norm.sf(z_max)
+    out = []
+    for b in range(n_lev):
+        pv = [float(stats.chi2.sf(2 * (ll[b2] - ll[b]), n * (b2 - b))) for b2 in range(b + 1, min(n_lev, b + 1 + window))]
+        out.append(pv)
+        if all(p >= size for p in pv):
+            return b, out, b < n_lev - 1 or n_lev == 1
+    return n_lev - 1, out, n_lev == 1
+
+
+def _floor_order(level_tr: int, info_tr: dict, per: list[dict], band_fraction: float, opt: dict) -> int:
+    """The tracer's order as a number of cosine coefficients on the collective's band.
+
+    The design is cos(π p u(f)), p < order, u the warped frequency scaled to [0, 1] on each
+    band, so an order resolves structure of width ~ U(f_B) / order in U = ln(1 + f/f_w)
+    (U = f without warp).  On a band of other width the same resolution needs the highest
+    harmonic scaled by U(f_B^P) / U(f_B^tr) (per seed; the largest is kept)."""
+    if level_tr <= 1:
+        return level_tr
+    need = 0
+    for d in per:
+        f = d["f"]
+        f_w = opt["warp"] * (f[1] - f[0]) if opt["warp"] and len(f) > 1 else 0.0
+        u_p, u_tr = (np.log1p(_band_edge(f, fr)[1] / f_w) if f_w > 0 else _band_edge(f, fr)[1]
+                     for fr in (band_fraction, info_tr["band_fraction"]))
+        need = max(need, 1 + int(np.ceil((level_tr - 1) * u_p / u_tr - 1e-9)))
+    return need
+
+
 def _tau_posterior(y: np.ndarray, v: np.ndarray, scale: float, grid: np.ndarray, null_prob: float = 0.0) -> np.ndarray:
     """Posterior weights of the random-effect s.d. τ on ``grid`` (flat prior on μ; prior on τ:
     probability ``null_prob`` at τ = 0, the rest half-normal with ``scale``)."""
@@ -563,7 +631,19 @@ def _halvable(min_M: int, band_fraction: float, opt: dict) -> bool:
     return min_M * band_fraction / 2 >= 8 * (opt["max_order"] + 1)
 
 
-def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float) -> tuple:
+def _per_component(value, name: str) -> dict:
+    """An option given for both components or as ``{"tr": ..., "P": ...}`` (missing: the default)."""
+    if isinstance(value, dict):
+        extra = set(value) - {"tr", "P"}
+        if extra:
+            raise ValueError(f"{name}: unknown components {sorted(extra)}; use 'tr' and 'P'")
+        default = DEFAULTS[name]
+        return {c: value.get(c, default) for c in ("tr", "P")}
+    return {"tr": value, "P": value}
+
+
+def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float,
+                    floor: dict | None = None) -> tuple:
     """Order fits of component ``c`` ("tr" or "P") for every seed and axis, the chosen order
     and the band it was chosen on.
 
@@ -574,15 +654,32 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     50 THz): with ``adaptive_band`` the band of *this component* is halved and the order
     chosen again, while at least 8 ordinates per coefficient remain.  Each component gets
     its own band, so a structured tracer spectrum does not narrow the collective's band.
+    The rule is ``order_rule`` (with ``order_z``, ``order_window``) of this component;
+    ``floor`` (the tracer's level and band record, with ``collective_order`` "tracer" or
+    "tracer_floor") replaces the collective's order by the tracer's, mapped to this band
+    (:func:`_floor_order`), or raises it to that.
     Returns (ladder[seed][axis], [level] * 3, band record, provisional reason or "")."""
     min_M = min(d["M"] for d in per)
     halved: list[dict] = []
+    rule = _per_component(opt["order_rule"], "order_rule")[c]
+    z_max = _per_component(opt["order_z"], "order_z")[c]
+    window = _per_component(opt["order_window"], "order_window")[c]
+    if rule not in ("level", "lr", "aic"):
+        raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
     while True:
         lad = [[_order_fits(d["I"][c][:, ax], d["f"], 0.5 if c == "P" else d["N"] / (2.0 * R[ax]), opt, d["dt"],
                             band_fraction) for ax in range(3)] for d in per]
         flat = [fits for per_seed in lad for fits in per_seed]
         w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
-        level, zs, ok = _choose_level(flat, w, opt["order_z"], opt["order_window"])
+        if rule == "level":
+            level, zs, ok = _choose_level(flat, w, z_max, window)
+        else:
+            level, zs, ok = _choose_by_likelihood(flat, rule, z_max, window)
+        floor_level = None
+        if floor is not None:
+            floor_level = _floor_order(floor["level"], floor, per, band_fraction, opt)
+            mapped = min(floor_level, min(len(fl) for fl in flat) - 1)
+            level = mapped if opt["collective_order"] == "tracer" else max(level, mapped)
         if opt["order"] is not None:
             level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
         reason = "" if ok else (f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
@@ -594,7 +691,8 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     info = {"level": level, "band_fraction": band_fraction,
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
-            "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved}
+            "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
+            "rule": rule, "floor": floor_level}
     return lad, [level] * 3, info, reason
 
 
@@ -783,8 +881,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
     ladder, chosen, band_info, provisional = {}, {}, {}, []
+    if opt["collective_order"] not in ("own", "tracer", "tracer_floor"):
+        raise ValueError(f"collective_order must be 'own', 'tracer' or 'tracer_floor', got {opt['collective_order']!r}")
     for c in comps:
-        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c])
+        floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
+        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c], floor)
         if reason:
             provisional.append(reason)
     band_info["halved_because"] = [{"component": c, **h} for c in comps for h in band_info[c]["halved_because"]]
@@ -815,8 +916,15 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                         # the order is chosen from the data: carry the shift to the next order
                         # ("next"), or the mean squared shift to the orders the choice compared
                         # it with ("window": a less noisy measure of the same uncertainty)
-                        nxt = lad[b + 1: b + 1 + (opt["order_window"] if opt["order_allowance"] == "window" else 1)]
-                        fb["var"] += float(np.mean([(fb["mean"] - f2["mean"]) ** 2 for f2 in nxt]))
+                        # ("excess": the squared shift less its sampling part, the Hausman variance
+                        # of the difference, i.e. an estimate of the squared bias alone)
+                        allowance = _per_component(opt["order_allowance"], "order_allowance")[c]
+                        win = _per_component(opt["order_window"], "order_window")[c]
+                        nxt = lad[b + 1: b + 1 + (win if allowance == "window" else 1)]
+                        sq = [(fb["mean"] - f2["mean"]) ** 2 for f2 in nxt]
+                        if allowance == "excess":
+                            sq = [max(x - max(f2["var"] - fb["var"], 0.0), 0.0) for x, f2 in zip(sq, nxt)]
+                        fb["var"] += float(np.mean(sq))
                 if has_tr and opt["kurtosis_correction"]:
                     # non-Gaussian (hopping) increments: all ordinates of one ion share its
                     # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
