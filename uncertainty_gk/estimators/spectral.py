@@ -52,7 +52,9 @@ either sign), fitted by maximum Whittle likelihood (Fisher scoring).  The order 
 chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
 lowest order that agrees with the next ``order_window`` orders within ``order_z``
 Hausman standard errors; the squared shift to the next order is added to the variance.
-When no order fits, that component's band is halved (``adaptive_band``), so the tracer
+Options: likelihood rules (``order_rule``), the tracer's order for the collective
+(``collective_order="tracer"``: not chosen on the collective's own noise, which the level
+rule selects - a low-biased ln σ; docs/spectral.md, session 9).  When no order fits, that component's band is halved (``adaptive_band``), so the tracer
 and the collective may end up on different bands (``SpectralFit.band``).
 
 Seeds and joint draws
