@@ -246,7 +246,12 @@ class GroupData:
     labels : dict
     settings : AnalysisSettings
     seeds : tuple of SeedData
-        The seeds that are fitted (seeds too short for the window are left out, with a note).
+        The seeds that the MSD-based estimators fit (seeds too short for the window are left
+        out, with a note).
+    all_seeds : tuple of SeedData
+        Every seed of the group, in order, when some were left out of ``seeds`` (else
+        empty); :attr:`every_seed` gives them either way.  The spectral estimator, which
+        needs no window, uses every seed.
     window : FitWindow or None
         None when no long-range diffusion was detected (``diffusive`` is False).
     lags : (K,) int array
@@ -284,6 +289,12 @@ class GroupData:
     growth_A2: float = float("nan")
     no_diffusion_end_ps: float = float("nan")
     notes: tuple[str, ...] = ()
+    all_seeds: tuple[SeedData, ...] = ()
+
+    @property
+    def every_seed(self) -> tuple[SeedData, ...]:
+        """Every seed of the group, including those too short for the MSD window."""
+        return self.all_seeds or self.seeds
 
     @property
     def dt_ps(self) -> float:
@@ -321,7 +332,12 @@ class GroupData:
     def subset(self, index: int) -> GroupData:
         """The same group reduced to one seed (for per-seed fits)."""
         return replace(self, seeds=(self.seeds[index],), series=(self.series[index],),
-                       summaries=(self.summaries[index],), heterogeneity={})
+                       summaries=(self.summaries[index],), heterogeneity={}, all_seeds=())
+
+    def alone(self, seed: SeedData) -> GroupData:
+        """The group reduced to ``seed`` (one of :attr:`every_seed`) without its MSD fits:
+        for converting that seed's own draws (:meth:`physical`)."""
+        return replace(self, seeds=(seed,), series=(), summaries=(), heterogeneity={}, all_seeds=())
 
 
 def _fitted_lags(seed: SeedData, lags: np.ndarray, settings: AnalysisSettings, user_window: bool) -> np.ndarray:
@@ -374,8 +390,9 @@ def build_group_data(runs, settings: AnalysisSettings, *, labels: dict | None = 
         if lg.size < MIN_LAGS_PER_SEED:
             why = (f"its {s.duration_ps:g} ps" if user else
                    f"{settings.max_fraction:g} of its {s.duration_ps:g} ps")
-            notes.append(f"seed {s.name} left out: only {lg.size} of the window's {lags.size} lags fall within "
-                         f"{why} (need {MIN_LAGS_PER_SEED})")
+            notes.append(f"seed {s.name} left out of the MSD fits (bayes, bootstrap, block and the baselines): only "
+                         f"{lg.size} of the window's {lags.size} lags fall within {why} (need {MIN_LAGS_PER_SEED}); "
+                         "the spectral estimator, which needs no window, uses it")
             continue
         if lg.size < lags.size:
             notes.append(f"seed {s.name} ({s.duration_ps:g} ps) is fitted at {lg.size} of the window's "
@@ -420,7 +437,8 @@ def build_group_data(runs, settings: AnalysisSettings, *, labels: dict | None = 
                      f"Q/(n-1): tracer ×{inflation[0]:.3g}, polarisation ×{inflation[1]:.3g} (the spectral estimator "
                      "models the excess scatter as a random effect instead)")
     return GroupData(seeds=tuple(usable), window=win, lags=lags, series=tuple(series), summaries=tuple(summaries),
-                     heterogeneity=het, inflation=inflation, growth_A2=growth, notes=tuple(notes), **common)
+                     heterogeneity=het, inflation=inflation, growth_A2=growth, notes=tuple(notes),
+                     all_seeds=tuple(seeds) if len(usable) < len(seeds) else (), **common)
 
 
 def _as_seeds(runs, settings: AnalysisSettings) -> list[SeedData]:

@@ -1089,16 +1089,25 @@ class SpectralEstimator:
 
     def fit(self, data, rng: np.random.Generator):
         from .base import JointSamples
+        from .heterogeneity import consistency
 
-        fit = fit_spectral([spectral_series_of(s) for s in data.seeds], rng=rng, n_draws=self.n_draws,
+        # every seed of the group: no fit window, so a seed too short for the MSD methods' window counts too
+        seeds = data.every_seed
+        fit = fit_spectral([spectral_series_of(s) for s in seeds], rng=rng, n_draws=self.n_draws,
                            ci_prob=self.ci_prob)
         draws = {"slope_tr": np.asarray(fit.draws["slope_tr"]),
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
+        # seed-to-seed consistency of the per-seed ln slopes (within-seed variances, no random effect)
+        logs = fit.diagnostics["per_seed_log_slope"]
+        het = consistency({key: (np.array([y for y, _ in logs[c]]), np.array([sd * sd for _, sd in logs[c]]))
+                           for key, c in (("tracer", "tr"), ("polarisation", "P")) if c in logs},
+                          [s.name for s in seeds])
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
-                "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
+                "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings,
+                "seeds": [s.name for s in seeds], "heterogeneity": {**het, "source": "spectral: per-seed ln slopes"}}
         per_seed = {seed.name: {"slope_tr": np.asarray(rec["slope_tr"]),
                                 "slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
-                    for rec, seed in zip(fit.per_seed, data.seeds)}
+                    for rec, seed in zip(fit.per_seed, seeds)}
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
