@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import hashlib
 import zlib
 
 import h5py
@@ -179,3 +180,19 @@ def test_a_chunk_that_did_not_reach_the_file_intact_is_an_error(tmp_path, monkey
     with pytest.raises(OutputError, match="stored positions differ from what was written"):
         run_ingest(tmp_path, dump, "damaged", monkeypatch, pieces=True)
     assert not (tmp_path / "damaged.nc").exists()
+
+
+def test_isal_chunks_are_standard_zlib_streams():
+    """The chunks are deflated with ISA-L: any zlib (HDF5's deflate filter, netCDF readers)
+    must decode them to the shuffled bytes, whatever the level."""
+    from uncertainty_gk.h5chunks import _compress, isal_level
+
+    rng = np.random.default_rng(7)
+    block = np.round(np.cumsum(rng.normal(0, 0.05, (40, 50, 3)), axis=0) * 1e5).astype("<i8")
+    shuffled = block.reshape(-1).view(np.uint8).reshape(-1, 8).T.tobytes()
+    for level in range(10):
+        data, digest = _compress(block, True, level)
+        assert zlib.decompress(data) == shuffled
+        assert hashlib.sha256(data).digest() == digest
+    assert [isal_level(lv) for lv in range(10)] == [0, 1, 1, 2, 2, 3, 3, 3, 3, 3]
+    assert len(_compress(block, True, 4)[0]) < 0.6 * block.nbytes      # it does compress

@@ -394,3 +394,51 @@ def test_real_lpso_dump():
     bounds = [[float(v) for v in text[5 + i].split()] for i in range(3)]
     np.testing.assert_array_equal(np.diag(cell[0]), [b[1] - b[0] for b in bounds])
     assert reader.info().notes == []
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parsing_in_threads_keeps_file_order_and_errors(tmp_path, monkeypatch, threads):
+    """Batches parsed in threads ahead of the one delivered: the frames come out in file
+    order, a corrupted frame in a middle batch is skipped as when read one batch at a
+    time, and an error found by the scanner while earlier batches are still being parsed
+    is raised only after those frames were delivered."""
+    from uncertainty_gk.errors import InputFormatError, SkippedFramesWarning
+
+    monkeypatch.setattr(lammps_dump, "BLOCK_BYTES", 300)        # a few frames per batch
+    monkeypatch.setattr(lammps_dump, "PARSE_THREADS", threads)
+    rows = [[1, 1, 0.5, 0, 0], [2, 1, 0, 0.25, 0], [3, 2, 0, 0, 0.125]]
+
+    def dump(lost: int | None) -> Path:
+        text = ""
+        for k in range(40):
+            r = [[i, t, x + k, y, z] for i, t, x, y, z in rows]
+            if k == 12:
+                r[1][3] = "abc"                                    # not a number: frame 12 is skipped
+            text += frame(10 * k, r[:2] if k == lost else r)       # frame `lost`: an atom lost
+        return write(tmp_path / f"dump{lost}.lammpstrj", text)
+
+    p = dump(30)
+
+    def delivered(ahead):
+        monkeypatch.setattr(lammps_dump, "PARSE_AHEAD", ahead)
+        got = []
+        with pytest.raises(InputFormatError, match=r"expected 3 atoms, found 2") as err:
+            for chunk in LammpsDumpReader(p).iter_chunks(max_frames=1):
+                got.append(chunk)
+        assert "frame 30" in str(err.value)
+        return [int(c.step[0]) for c in got], [c.positions[0, 0, 0] for c in got]
+
+    serial = delivered(0)           # one batch at a time: every batch before frame 30's
+    steps, x = delivered(2)
+    assert (steps, x) == serial
+    # frames of the batch holding frame 30 may be withheld, as when read one batch at a time
+    expected = [k for k in range(30) if k != 12]
+    assert 20 <= len(steps) <= len(expected)
+    assert steps == [10 * k for k in expected[:len(steps)]]
+    np.testing.assert_array_equal(x, [0.5 + k for k in expected[:len(steps)]])
+    # without the lost atom the whole file is read and the skipped frame reported at its end
+    p = dump(None)
+    with pytest.warns(SkippedFramesWarning, match=r"skipped 1 corrupted frame\(s\).*frame 12"):
+        chunks = list(LammpsDumpReader(p).iter_chunks(max_frames=7))
+    steps = np.concatenate([c.step for c in chunks])
+    assert steps.tolist() == [10 * k for k in range(40) if k != 12]

@@ -83,3 +83,35 @@ def test_spool_refuses_to_read_before_it_is_full(tmp_path):
         spool.append(np.zeros((4, 2, 3)))
         with pytest.raises(RuntimeError, match="4 of 10 frames"):
             spool.load(0)
+
+
+def test_block_and_bootstrap_inputs_read_a_lazy_run_once(archived, monkeypatch):
+    """The block and bootstrap estimators' per-ion inputs use the tracer MSD's atom chunks:
+    a lazily opened run needing several chunks is read once through the spool (it was read
+    once per chunk), with the numbers of the in-memory run."""
+    from uncertainty_gk import displacement
+    from uncertainty_gk.estimators.resampling import block_slope_series, per_ion_window_msd
+
+    _, path = archived
+    monkeypatch.setattr(displacement, "DEFAULT_CHUNK_BYTES", 3 * 600 * 3 * 8)      # 3 ions per chunk
+    fills = []
+    sums = displacement._weighted_sums
+
+    def counting(ds, weights, **kw):
+        if kw.get("spool") is not None:
+            fills.append(1)
+        return sums(ds, weights, **kw)
+
+    with open_archive(path) as camp:
+        lazy = camp[next(iter(camp))]
+        seed = prepare_seed(lazy)
+        monkeypatch.setattr(displacement, "_weighted_sums", counting)
+        per_ion = per_ion_window_msd(seed, [5, 20, 60])
+        z_tr, z_P = block_slope_series(seed, [5, 60], np.array([-1.0, 1.0]) / (55 * seed.dt_ps))
+        mem = prepare_seed(lazy.load())
+    assert fills == [1, 1]                                   # one pass over the archive each, 4 chunks
+    np.testing.assert_allclose(per_ion, per_ion_window_msd(mem, [5, 20, 60]), rtol=1e-12)
+    np.testing.assert_allclose(per_ion.mean(axis=0), seed.msd_tr[[5, 20, 60]], rtol=1e-12)
+    ref_tr, ref_P = block_slope_series(mem, [5, 60], np.array([-1.0, 1.0]) / (55 * seed.dt_ps))
+    np.testing.assert_allclose(z_tr, ref_tr, rtol=1e-12)
+    np.testing.assert_array_equal(z_P, ref_P)

@@ -135,3 +135,36 @@ def test_statistics_refuse_what_does_not_fit():
     with pytest.raises(ValueError, match="tracer statistics of 300 increments, the polarisation has 299"):
         fit_spectral([SpectralSeries(name="s", dt_ps=0.1, tracer_increments=st, polarisation_increments=P[1:])],
                      rng=np.random.default_rng(0))
+
+
+def test_tracer_statistics_made_in_the_msd_pass_read_the_archive_once(archived, tmp_path, monkeypatch):
+    """prepare_seed(tracer_statistics=True) makes the spectral reduction in the tracer MSD's
+    own pass: the same numbers, bit for bit, as a separate pass, and the spectral fit then
+    reads no position of the archive again (a separate pass read every mobile ion again)."""
+    system, path = archived
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(displacement, "DEFAULT_CHUNK_BYTES", 4 * 1200 * 3 * 8)    # 4 ions per chunk: spooled
+    reads = []
+
+    def no_read(*args):
+        reads.append(args)
+        raise AssertionError("positions read again")
+
+    with open_archive(path) as camp:
+        ds = camp[list(camp)[0]]
+        two_pass = spectral_series_of(prepare_seed(ds))
+        one = prepare_seed(ds, tracer_statistics=True)
+        with monkeypatch.context() as m:
+            m.setattr(displacement, "_load", no_read)
+            m.setattr(displacement, "_weighted_sums", no_read)
+            m.setattr(displacement.AtomSpool, "load", no_read)
+            single = spectral_series_of(one)
+    assert reads == []                                   # nothing read for the spectral fit
+    a, b = single.tracer_increments, two_pass.tracer_increments
+    assert a.chunks == b.chunks == [4, 4, 4, 3]
+    for name in ("cross", "low", "block_sums"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    # and through the analysis core (the spectral default prepares the seeds this way)
+    with open_archive(path) as camp:
+        res = analyse_group({k: camp[k] for k in camp}, AnalysisSettings(seed=2, per_seed=False))
+    assert res.method == "spectral" and np.isfinite(res.quantities["sigma"].median)

@@ -1,8 +1,4 @@
-"""The installed package version (one place; imports nothing else of the package)."""
+"""The package version: the one place it is written (``pyproject.toml`` reads it from
+here), so that importing the package does not search the installed distributions."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("uncertainty_gk")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.2.0+unknown"
+__version__ = "0.1.0"

@@ -191,6 +191,8 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         regime = js.regime or window_regime
         if m == methods[0]:
             headline_regime, headline_seeds = regime, js.per_seed
+            headline_het = js.info.get("heterogeneity")
+            headline_names = js.info.get("seeds")
         by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
         if js.efficiency:
             diagnostics.setdefault("efficiency", {})[m] = js.efficiency
@@ -216,14 +218,19 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         notes.append("the estimates are provisional: the MSD is not clearly linear in the window "
                      "(see window_reason); run longer")
     res = _base_result(data, methods[0], by_method[methods[0]])
+    if headline_names:
+        res.n_seeds = len(headline_names)          # e.g. spectral: every seed, window or not
     res.by_method = by_method if len(by_method) > 1 else {}
     res.heterogeneity = data.heterogeneity
+    if headline_het:
+        diagnostics["seed_consistency"] = {methods[0]: headline_het}
     res.diagnostics = diagnostics
     res.draws = draws
     res.lines = lines
     res.notes.extend(notes)
     if st.per_seed:
-        res.seeds = _per_seed(data, notes=res.notes, method=methods[0], own=headline_seeds, regime=headline_regime)
+        res.seeds = _per_seed(data, notes=res.notes, method=methods[0], own=headline_seeds, regime=headline_regime,
+                              het=headline_het)
     res.baselines = ols_wls_gls(data, ci_prob=st.ci_prob)
     res.running = running_estimates(data)
     return res
@@ -243,28 +250,33 @@ def _pooled(data: GroupData):
     return pooled_start(list(data.summaries))
 
 
-def _per_seed(data: GroupData, *, notes: list[str], method: str, own: dict, regime: str) -> list[SeedResult]:
+def _per_seed(data: GroupData, *, notes: list[str], method: str, own: dict, regime: str,
+              het: dict | None = None) -> list[SeedResult]:
     """Each seed alone: its values, convergence and consistency.
 
     When the headline estimator gives each seed's own draws as a by-product (``own``,
     e.g. the spectral estimator: each seed's level on the group's spectral shape), those
-    are reported; otherwise each seed is fitted alone by the Bayesian regression (shorter
-    chains) on its fitted lags."""
+    are reported, for every seed it used, and the consistency z-scores are its own
+    (``het``); otherwise each seed is fitted alone by the Bayesian regression (shorter
+    chains) on its fitted lags, and the z-scores are those of the MSD fits."""
     st = data.settings
     est = BayesEstimator(st, per_seed=True) if not own else None
     window_regime = "provisional" if data.window and data.window.provisional else "diffusive"
+    het = het if own and het else data.heterogeneity
     out = []
-    for i, s in enumerate(data.seeds):
-        sub = data.subset(i)
+    seeds = [s for s in data.every_seed if s.name in own] if own else list(data.seeds)
+    for i, s in enumerate(seeds):
         if est is None:
-            q = estimates_from_draws(sub.physical(own[s.name]), ci_prob=st.ci_prob, method=method, regime=regime)
+            q = estimates_from_draws(data.alone(s).physical(own[s.name]), ci_prob=st.ci_prob, method=method,
+                                     regime=regime)
             convergence: dict = {"converged": True, "method": method, "note": "independent draws, no chain"}
             lags: list = []
         else:
+            sub = data.subset(i)
             js = est.fit(sub, data.rng(f"seed {s.name}"))
             q = estimates_from_draws(sub.physical(js.draws), ci_prob=st.ci_prob, method="bayes", regime=window_regime)
             convergence, lags = js.convergence, (data.series[i].lags * s.dt_ps).tolist()
-        ps = data.heterogeneity.get("per_seed", {}).get(s.name, {})
+        ps = het.get("per_seed", {}).get(s.name, {})
         flagged = any(v.get("flagged") for v in ps.values())
         out.append(SeedResult(name=s.name, labels={"seed": s.labels.get("seed", s.name)}, quantities=q,
                               flagged=flagged, z_scores={k: v["z"] for k, v in ps.items()},

@@ -25,7 +25,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +46,8 @@ if TYPE_CHECKING:                 # imported where used: a run without a log is 
     import xarray as xr
 from .schema import (CELL_VECTORS, XYZ, SourceFile, add_metadata, atom_coords, cell_volume, check_frames,
                      check_parameter, decimal_codes, decimal_fractional_to_cartesian, exact_at, make_attrs,
-                     package_version, resolve_species, sha256_file, sha256_once, time_axis, variable_metadata)
+                     package_version, remember_sha256, resolve_species, sha256_file, sha256_once, time_axis,
+                     variable_metadata)
 
 ARCHIVE_FORMAT = "uncertainty_gk-campaign-2"
 #: Formats :func:`open_archive` reads (1: before checksums and compact storage).
@@ -850,6 +851,38 @@ def _run_fingerprint(spec) -> tuple[list[SourceFile], str]:
     return files, opts
 
 
+def _fingerprints(specs) -> Iterator[tuple[list[SourceFile], str]]:
+    """:func:`_run_fingerprint` of each run, in order, hashed in a background thread while
+    this one loads the modules the runs' readers will import (``preload_modules``: hashing
+    releases the lock, importing holds it); the digests are remembered by this thread's
+    :func:`sha256_once` block."""
+    import importlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .io.registry import get_reader
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ugk-sha256")
+    futures = [pool.submit(_run_fingerprint, spec) for spec in specs]
+    try:
+        for name in sorted({m for spec in specs for m in _reader_modules(get_reader, spec)}):
+            importlib.import_module(name)
+        for fut in futures:
+            files, opts = fut.result()
+            remember_sha256({f.path: f.sha256 for f in files})
+            yield files, opts
+    finally:                            # stopped early (an error): hash nothing more
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _reader_modules(get_reader, spec) -> tuple[str, ...]:
+    """The ``preload_modules`` of a run's reader (none for an unknown format: the reader
+    itself reports that, with the run's name, when the run is opened)."""
+    try:
+        return tuple(getattr(get_reader(spec.format), "preload_modules", ()))
+    except InputFormatError:
+        return ()
+
+
 def _reusable_groups(path: Path) -> dict[str, tuple[list[str], str]]:
     """name -> (sha256 list, options JSON) of the runs in an existing archive."""
     import h5py
@@ -951,8 +984,7 @@ def ingest(manifest, out_path, *, overwrite: bool = False, show_progress: bool |
     # every input is read once to hash it (fingerprints, then the provenance the readers record)
     with AtomicOutput(out_path, inputs=inputs) as tmp, _parts_directory(out_path, client) as parts, sha256_once():
         plan = []                      # (spec, files, opts, reuse) in manifest order
-        for i, spec in enumerate(manifest.runs):
-            files, opts = _run_fingerprint(spec)
+        for i, (spec, (files, opts)) in enumerate(zip(manifest.runs, _fingerprints(manifest.runs))):
             _check_same_content(contents, spec, files)
             plan.append((spec, files, opts, _reusable(out_path, old, spec, files, opts,
                                                       lambda m, i=i: say(f"[{i + 1}/{n_runs}] {m}"))))

@@ -464,7 +464,7 @@ def _framework_centre(ds: xr.Dataset, reference: str, spool: AtomSpool | None = 
 def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
                reference: str = "charge", chunk_atoms: int | None = None,
                per_atom: bool = False, out_of_core: bool | None = None,
-               spool_dir: str | os.PathLike | None = None) -> xr.Dataset:
+               spool_dir: str | os.PathLike | None = None, on_chunk=None) -> xr.Dataset:
     r"""Framework-relative tracer MSD of each mobile species, over all time origins.
 
     Parameters
@@ -490,6 +490,12 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
     spool_dir
         Directory of those temporary files (default: the system temporary directory,
         ``$TMPDIR``); they need ``24 * n_frames`` bytes per chosen atom.
+    on_chunk
+        Called as ``on_chunk(atoms, positions, centre)`` for every atom chunk, in order,
+        with the chunk's (T, a, 3) positions (read-only, possibly a view of ``ds``) and
+        the (T, 3) framework centre displacement, so that other per-atom statistics are
+        made in the same pass over the positions (the spectral estimator's
+        :class:`~uncertainty_gk.estimators.spectral.TracerStatistics`).
 
     Returns
     -------
@@ -535,6 +541,8 @@ def tracer_msd(ds: xr.Dataset, species: str | Iterable[str] | None = None, *,
         for i, (k, part) in enumerate(parts):
             counts[k] += len(part)
             pos = spool.load(i) if spool is not None else _load(ds, part)   # (T, a, 3), possibly a view of ds
+            if on_chunk is not None:
+                on_chunk(part, pos, centre)
             for b0 in range(0, len(part), block):
                 sub = pos[:, b0:b0 + block]
                 y = np.empty((sub.shape[1], 3, n_t))   # (b, 3, T): FFT along contiguous time

@@ -4,12 +4,14 @@ HDF5 compresses a chunked dataset chunk by chunk in the writing thread, holding
 Python's global lock: while a 150 MB trajectory is deflated nothing else runs, and
 compressing takes as long as parsing the text.  :class:`ChunkWriter` applies the
 dataset's own filter pipeline (byte shuffle, then deflate at the dataset's level, the
-pipeline h5netcdf creates for ``compression="gzip", shuffle=True``) with ``zlib`` in a
-small thread pool (``zlib`` releases the lock) and stores each chunk with
-``write_direct_chunk``; meanwhile the calling thread goes on reading and parsing.  The
-bytes stored are those HDF5 would store (the same zlib, the same level), so files are
-unchanged and any netCDF/HDF5 reader reads them.  Datasets with another filter
-pipeline are written the ordinary way.
+pipeline h5netcdf creates for ``compression="gzip", shuffle=True``) in a small thread
+pool and stores each chunk with ``write_direct_chunk``; meanwhile the calling thread
+goes on reading and parsing.  The deflate is Intel's ISA-L (``isal``), about ten times
+faster than ``zlib`` at a compressed size 5 % larger (zlib level 4 -> ISA-L level 2,
+:func:`isal_level`); both release the lock.  ISA-L writes standard zlib streams, so any
+netCDF/HDF5 reader (and HDF5's own deflate filter) decodes them: the values are those
+HDF5 would store, only the compressed bytes differ from HDF5's own zlib output.
+Datasets with another filter pipeline are written the ordinary way.
 
 Frames arrive in order (:meth:`ChunkWriter.write`); a chunk is compressed once all its
 frames are there, the last partial chunk on :meth:`ChunkWriter.close` (padded; HDF5
@@ -32,8 +34,9 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+from isal import isal_zlib
 
-__all__ = ["ChunkWriter", "compression_pool"]
+__all__ = ["ChunkWriter", "compression_pool", "isal_level"]
 
 #: HDF5 filter ids (H5Zpublic.h).
 _DEFLATE, _SHUFFLE = 1, 2
@@ -59,11 +62,20 @@ def _pipeline(dset) -> tuple[bool, int] | None:
     return None
 
 
+def isal_level(level: int) -> int:
+    """The ISA-L level (0-3) used for a dataset's zlib deflate ``level`` (1-9): about half
+    of it, capped at 3 (zlib 4 -> 2: on shuffled positions 1000 MB/s per core and 0.31 of
+    the raw size, against zlib 4's 104 MB/s and 0.295)."""
+    return min(3, max(0, (int(level) + 1) // 2))
+
+
 def _compress(block: np.ndarray, shuffle: bool, level: int) -> tuple[bytes, bytes]:
-    """The compressed chunk and the SHA-256 of those bytes (both computed without the GIL)."""
+    """The compressed chunk and the SHA-256 of those bytes (both computed without the GIL).
+    Deflate level 0 (store) stays zlib's; other levels go through ISA-L (:func:`isal_level`)."""
     if shuffle and block.dtype.itemsize > 1:
         block = np.ascontiguousarray(block.reshape(-1).view(np.uint8).reshape(-1, block.dtype.itemsize).T)
-    data = zlib.compress(memoryview(np.ascontiguousarray(block)).cast("B"), level)
+    raw = memoryview(np.ascontiguousarray(block)).cast("B")
+    data = zlib.compress(raw, 0) if level == 0 else isal_zlib.compress(raw, isal_level(level))
     return data, hashlib.sha256(data).digest()
 
 

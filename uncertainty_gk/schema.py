@@ -143,6 +143,14 @@ def sha256_once(known: Mapping[str, str] | None = None):
         _SHA256_SEEN.digests = outer
 
 
+def remember_sha256(digests: Mapping[str, str]) -> None:
+    """Record digests computed elsewhere (e.g. in another thread) in this thread's
+    :func:`sha256_once` block, if one is open, so that the files are not hashed again."""
+    seen = getattr(_SHA256_SEEN, "digests", None)
+    if seen is not None:
+        seen.update({os.path.realpath(p): d for p, d in digests.items()})
+
+
 # --------------------------------------------------------------------------- streaming
 @dataclass
 class RunHeader:

@@ -77,6 +77,9 @@ class SeedData:
     mobile_index: np.ndarray = field(repr=False)
     temperature_source: str = ""
     charges: dict = field(default_factory=dict)               # species -> charge (e)
+    # the spectral estimator's reduction of the tracer increments, made in the tracer MSD's
+    # pass over the positions (prepare_seed(tracer_statistics=True)); None: made when needed
+    tracer_statistics: Any = field(default=None, repr=False)
 
     @property
     def duration_ps(self) -> float:
@@ -103,11 +106,15 @@ def _species_charges(ds: xr.Dataset) -> dict[str, float]:
 
 
 def prepare_seed(ds: xr.Dataset, *, name: str = "", species: str | None = None, reference: str = "charge",
-                 temperature_K: float | None = None) -> SeedData:
+                 temperature_K: float | None = None, tracer_statistics: bool = False) -> SeedData:
     """Tracer and polarisation MSD of one run at all lags (FFT over all origins).
 
     The temperature is ``temperature_K`` when given, else the run's one temperature
-    (:func:`uncertainty_gk.temperature.resolve_temperature`).
+    (:func:`uncertainty_gk.temperature.resolve_temperature`).  With
+    ``tracer_statistics``, the spectral estimator's reduction of the tracer increments
+    (:class:`~uncertainty_gk.estimators.spectral.TracerStatistics`, default options) is
+    made in the same pass over the positions as the tracer MSD, so that an archive that
+    does not fit in memory is read once, not twice.
     """
     labels = labels_of(ds)
     name = name or ds.attrs.get("run_name", "") or json.dumps(labels)
@@ -134,7 +141,17 @@ def prepare_seed(ds: xr.Dataset, *, name: str = "", species: str | None = None, 
             temp = resolve_temperature(ds, name=name)
         except CampaignError as exc:
             raise AnalysisError(str(exc)) from None
-    tr = tracer_msd(ds, species=species, reference=reference)
+    stats = None
+    on_chunk = None
+    mobile_index = np.nonzero(sel)[0]
+    if tracer_statistics and np.array_equal(mobile_index, np.flatnonzero(species_all == species)):
+        from .spectral import TracerStatistics, tracer_chunk
+
+        stats = TracerStatistics(int(ds.sizes["time"]) - 1, len(mobile_index))      # the fit's default options
+
+        def on_chunk(_atoms, positions, centre):
+            tracer_chunk(stats, positions, centre)
+    tr = tracer_msd(ds, species=species, reference=reference, on_chunk=on_chunk)
     pol = polarisation_msd(ds)
     lag = np.asarray(tr["lag"].values, dtype=np.float64)
     vol = ds["volume"]
@@ -146,7 +163,8 @@ def prepare_seed(ds: xr.Dataset, *, name: str = "", species: str | None = None, 
         species=species, volume=volume, temperature_K=temp.value_K, ds=ds,
         framework_displacement=np.asarray(tr["framework_displacement"].values, dtype=np.float64),
         polarisation=np.asarray(pol["polarisation"].values, dtype=np.float64),
-        mobile_index=np.nonzero(sel)[0], temperature_source=temp.source, charges=_species_charges(ds))
+        mobile_index=mobile_index, temperature_source=temp.source, charges=_species_charges(ds),
+        tracer_statistics=stats if stats is not None and stats.n_filled == len(mobile_index) else None)
 
 
 def check_group(seeds: list[SeedData], *, volume_rtol: float = 0.02) -> None:
@@ -246,7 +264,12 @@ class GroupData:
     labels : dict
     settings : AnalysisSettings
     seeds : tuple of SeedData
-        The seeds that are fitted (seeds too short for the window are left out, with a note).
+        The seeds that the MSD-based estimators fit (seeds too short for the window are left
+        out, with a note).
+    all_seeds : tuple of SeedData
+        Every seed of the group, in order, when some were left out of ``seeds`` (else
+        empty); :attr:`every_seed` gives them either way.  The spectral estimator, which
+        needs no window, uses every seed.
     window : FitWindow or None
         None when no long-range diffusion was detected (``diffusive`` is False).
     lags : (K,) int array
@@ -284,6 +307,12 @@ class GroupData:
     growth_A2: float = float("nan")
     no_diffusion_end_ps: float = float("nan")
     notes: tuple[str, ...] = ()
+    all_seeds: tuple[SeedData, ...] = ()
+
+    @property
+    def every_seed(self) -> tuple[SeedData, ...]:
+        """Every seed of the group, including those too short for the MSD window."""
+        return self.all_seeds or self.seeds
 
     @property
     def dt_ps(self) -> float:
@@ -321,7 +350,12 @@ class GroupData:
     def subset(self, index: int) -> GroupData:
         """The same group reduced to one seed (for per-seed fits)."""
         return replace(self, seeds=(self.seeds[index],), series=(self.series[index],),
-                       summaries=(self.summaries[index],), heterogeneity={})
+                       summaries=(self.summaries[index],), heterogeneity={}, all_seeds=())
+
+    def alone(self, seed: SeedData) -> GroupData:
+        """The group reduced to ``seed`` (one of :attr:`every_seed`) without its MSD fits:
+        for converting that seed's own draws (:meth:`physical`)."""
+        return replace(self, seeds=(seed,), series=(), summaries=(), heterogeneity={}, all_seeds=())
 
 
 def _fitted_lags(seed: SeedData, lags: np.ndarray, settings: AnalysisSettings, user_window: bool) -> np.ndarray:
@@ -374,8 +408,9 @@ def build_group_data(runs, settings: AnalysisSettings, *, labels: dict | None = 
         if lg.size < MIN_LAGS_PER_SEED:
             why = (f"its {s.duration_ps:g} ps" if user else
                    f"{settings.max_fraction:g} of its {s.duration_ps:g} ps")
-            notes.append(f"seed {s.name} left out: only {lg.size} of the window's {lags.size} lags fall within "
-                         f"{why} (need {MIN_LAGS_PER_SEED})")
+            notes.append(f"seed {s.name} left out of the MSD fits (bayes, bootstrap, block and the baselines): only "
+                         f"{lg.size} of the window's {lags.size} lags fall within {why} (need {MIN_LAGS_PER_SEED}); "
+                         "the spectral estimator, which needs no window, uses it")
             continue
         if lg.size < lags.size:
             notes.append(f"seed {s.name} ({s.duration_ps:g} ps) is fitted at {lg.size} of the window's "
@@ -420,7 +455,8 @@ def build_group_data(runs, settings: AnalysisSettings, *, labels: dict | None = 
                      f"Q/(n-1): tracer ×{inflation[0]:.3g}, polarisation ×{inflation[1]:.3g} (the spectral estimator "
                      "models the excess scatter as a random effect instead)")
     return GroupData(seeds=tuple(usable), window=win, lags=lags, series=tuple(series), summaries=tuple(summaries),
-                     heterogeneity=het, inflation=inflation, growth_A2=growth, notes=tuple(notes), **common)
+                     heterogeneity=het, inflation=inflation, growth_A2=growth, notes=tuple(notes),
+                     all_seeds=tuple(seeds) if len(usable) < len(seeds) else (), **common)
 
 
 def _as_seeds(runs, settings: AnalysisSettings) -> list[SeedData]:
@@ -431,5 +467,7 @@ def _as_seeds(runs, settings: AnalysisSettings) -> list[SeedData]:
                   or f"run{i}", r) for i, r in enumerate(runs)]
     if not items:
         raise AnalysisError("no runs to analyse")
+    spectral = settings.method in ("spectral", "all")
     return [r if isinstance(r, SeedData) else
-            prepare_seed(r, name=n, species=settings.species, reference=settings.reference) for n, r in items]
+            prepare_seed(r, name=n, species=settings.species, reference=settings.reference,
+                         tracer_statistics=spectral) for n, r in items]

@@ -15,7 +15,7 @@ from scipy import stats
 from ..errors import AnalysisError
 from .series import SeedSummary
 
-__all__ = ["pooled_start", "pooled_gls", "heterogeneity", "overdispersion"]
+__all__ = ["pooled_start", "pooled_gls", "heterogeneity", "consistency", "overdispersion"]
 
 
 def pooled_start(summaries: list[SeedSummary]) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -74,8 +74,7 @@ def heterogeneity(summaries: list[SeedSummary], pooled: np.ndarray, names: list[
       Leaving the seed out keeps one wild seed from dragging the reference
       towards itself and making its siblings look inconsistent.
     """
-    n = len(summaries)
-    out: dict = {"alpha": alpha, "per_seed": {nm: {} for nm in names}}
+    blocks = {}
     for key, idx, per_vol in (("tracer", 0, False), ("polarisation", 2, True)):
         est_l, var_l = [], []
         for s in summaries:
@@ -85,7 +84,18 @@ def heterogeneity(summaries: list[SeedSummary], pooled: np.ndarray, names: list[
             f = V if per_vol else 1.0
             est_l.append(s.theta_hat[idx] / f)
             var_l.append(cov[idx, idx] / f / f)
-        est, var = np.array(est_l), np.array(var_l)
+        blocks[key] = (np.array(est_l), np.array(var_l))
+    return consistency(blocks, names, alpha)
+
+
+def consistency(blocks: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str], alpha: float = 0.01) -> dict:
+    """Cochran's Q and the per-seed leave-one-out z-scores of :func:`heterogeneity` for
+    per-seed estimates and their variances, ``blocks[key] = (estimates, variances)``
+    (e.g. ``"tracer"`` and ``"polarisation"``); the same layout as :func:`heterogeneity`."""
+    n = len(names)
+    out: dict = {"alpha": alpha, "per_seed": {nm: {} for nm in names}}
+    for key, (est, var) in blocks.items():
+        est, var = np.asarray(est, dtype=np.float64), np.asarray(var, dtype=np.float64)
         w = 1.0 / var
         mean = float(np.sum(w * est) / np.sum(w))
         Q = float(np.sum(w * (est - mean) ** 2))

@@ -119,8 +119,6 @@ __all__ = ["line_samples", "slope_map", "per_ion_window_msd", "block_slope_serie
 KEYS = ("slope_tr", "slope_P_per_volume")
 #: Fewest seeds for which ``level="auto"`` bootstraps over seeds (see the module docstring).
 MIN_SEEDS_FOR_SEED_BOOTSTRAP = 8
-#: Bytes of positions processed at a time when looping over ions.
-CHUNK_BYTES = 64 * 2**20
 
 
 def line_samples(method: str, seeds, series, *, rng, ci_prob: float = 0.95, n_boot: int = 1000,
@@ -198,14 +196,14 @@ def _pool(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- per-seed data
-def _mobile_relative_chunks(seed, chunk_bytes: int = CHUNK_BYTES):
-    """Yield framework-relative positions (T, a, 3) of chunks of the seed's mobile ions."""
-    T = seed.n_frames
-    per = max(1, chunk_bytes // (T * 3 * 8))
-    idx = np.asarray(seed.mobile_index)
+def _mobile_relative_chunks(seed):
+    """Yield framework-relative positions (T, a, 3) of chunks of the seed's mobile ions, in
+    the atom chunks of the tracer MSD (:func:`uncertainty_gk.displacement.atom_chunks`: a
+    lazily opened archive is read once, through the atom spool, not once per chunk)."""
+    from ..displacement import atom_chunks
+
     fw = np.asarray(seed.framework_displacement, dtype=np.float64)[:, None, :]
-    for a in range(0, idx.size, per):
-        pos = np.asarray(seed.ds["positions"].isel(atom=idx[a:a + per]).values, dtype=np.float64)
+    for _, pos in atom_chunks(seed.ds, seed.mobile_index):
         yield pos - fw
 
 

@@ -1158,12 +1158,22 @@ def series_from_current(current: np.ndarray, dt_ps: float, block: int, *, name: 
 
 
 # --------------------------------------------------------------------------- the registered estimator
+def tracer_chunk(tracer: TracerStatistics, positions: np.ndarray, centre: np.ndarray) -> None:
+    """Add one atom chunk's (T, a, 3) positions, made framework-relative with the (T, 3)
+    ``centre`` displacement, to ``tracer`` (``positions`` may be a read-only view)."""
+    rel = positions - np.asarray(centre, dtype=np.float64)[:, None, :]
+    tracer.accumulate(np.diff(rel, axis=0))
+
+
 def spectral_series_of(seed, *, chunk_atoms: int | None = None, window: int = DEFAULTS["corr_window"],
                        blocks: int = DEFAULTS["kurtosis_blocks"]) -> SpectralSeries:
     """A :class:`SpectralSeries` from one seed of a GroupData (``estimators.data.SeedData``).
 
     The mobile ions' framework-relative increments are reduced to
-    :class:`TracerStatistics` one atom chunk at a time, with the chunks of the tracer MSD
+    :class:`TracerStatistics` one atom chunk at a time.  A seed prepared with
+    ``tracer_statistics=True`` (:func:`uncertainty_gk.estimators.data.prepare_seed`, the
+    default when the spectral estimator will run) already holds them, made in the tracer
+    MSD's own pass over the positions; otherwise they are made here, with the chunks of the tracer MSD
     (:func:`uncertainty_gk.displacement.atom_chunks`: ``chunk_atoms``, default about
     128 MiB of positions; a lazily opened archive is read once into a temporary atom
     spool in ``$TMPDIR``), so memory is bounded by the chunk whatever the number of ions;
@@ -1171,13 +1181,11 @@ def spectral_series_of(seed, *, chunk_atoms: int | None = None, window: int = DE
     """
     from ..displacement import atom_chunks
 
-    fw = np.asarray(seed.framework_displacement, dtype=np.float64)[:, None, :]
-    tracer = TracerStatistics(seed.n_frames - 1, len(seed.mobile_index), window=window, blocks=blocks)
-    for _, pos in atom_chunks(seed.ds, seed.mobile_index, chunk_atoms=chunk_atoms):
-        rel = pos - fw                                   # framework-relative, (T, a, 3); pos may be a view
-        del pos
-        tracer.accumulate(np.diff(rel, axis=0))
-        del rel
+    tracer = getattr(seed, "tracer_statistics", None)
+    if tracer is None or (tracer.window, tracer.blocks) != (window, blocks) or chunk_atoms is not None:
+        tracer = TracerStatistics(seed.n_frames - 1, len(seed.mobile_index), window=window, blocks=blocks)
+        for _, pos in atom_chunks(seed.ds, seed.mobile_index, chunk_atoms=chunk_atoms):
+            tracer_chunk(tracer, pos, seed.framework_displacement)
     return SpectralSeries(name=seed.name, dt_ps=seed.dt_ps, tracer_increments=tracer,
                           polarisation_increments=np.diff(seed.polarisation, axis=0))
 
@@ -1199,16 +1207,25 @@ class SpectralEstimator:
 
     def fit(self, data, rng: np.random.Generator):
         from .base import JointSamples
+        from .heterogeneity import consistency
 
-        fit = fit_spectral([spectral_series_of(s) for s in data.seeds], rng=rng, n_draws=self.n_draws,
+        # every seed of the group: no fit window, so a seed too short for the MSD methods' window counts too
+        seeds = data.every_seed
+        fit = fit_spectral([spectral_series_of(s) for s in seeds], rng=rng, n_draws=self.n_draws,
                            ci_prob=self.ci_prob)
         draws = {"slope_tr": np.asarray(fit.draws["slope_tr"]),
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
+        # seed-to-seed consistency of the per-seed ln slopes (within-seed variances, no random effect)
+        logs = fit.diagnostics["per_seed_log_slope"]
+        het = consistency({key: (np.array([y for y, _ in logs[c]]), np.array([sd * sd for _, sd in logs[c]]))
+                           for key, c in (("tracer", "tr"), ("polarisation", "P")) if c in logs},
+                          [s.name for s in seeds])
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
-                "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings}
+                "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings,
+                "seeds": [s.name for s in seeds], "heterogeneity": {**het, "source": "spectral: per-seed ln slopes"}}
         per_seed = {seed.name: {"slope_tr": np.asarray(rec["slope_tr"]),
                                 "slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
-                    for rec, seed in zip(fit.per_seed, data.seeds)}
+                    for rec, seed in zip(fit.per_seed, seeds)}
         return JointSamples(method=self.name, draws=draws, independent=True, info=info,
                             regime="provisional" if fit.regime != "diffusive" else "diffusive",
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,

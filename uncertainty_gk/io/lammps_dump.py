@@ -29,7 +29,9 @@ import math
 import os
 import struct
 import warnings
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +46,10 @@ __all__ = ["LammpsDumpReader", "read_lammps_dump"]
 
 #: Bytes read from a file at a time (and the approximate text size parsed per batch).
 BLOCK_BYTES = 8 << 20
+#: Threads that parse batches of atom lines at once (one per core, at most this many).
+PARSE_THREADS = 2
+#: Batches parsed ahead of the one being delivered (memory: about (1 + this) x BLOCK_BYTES of text).
+PARSE_AHEAD = 2
 #: Default memory budget of the positions array of one chunk.
 CHUNK_POSITION_BYTES = 64 << 20
 
@@ -662,6 +668,8 @@ class LammpsDumpReader:
 
     name = "lammps-dump"
     joins_files = True
+    #: Modules the parser imports on first use (loaded early by ``ingest`` while it hashes the inputs).
+    preload_modules = ("pandas",)
 
     @classmethod
     def can_open(cls, path) -> bool:
@@ -878,44 +886,29 @@ class LammpsDumpReader:
         scanner = _Scanner(path, ref_atoms=n_atoms)
         dup_steps: list[int] = []
         last_in_file: tuple[int, int] | None = None      # (step, line)
-        for frames, buf in scanner.batches():
-            keep = []
-            for fr in frames:
-                if fr.n_atoms != n_atoms:
-                    raise InputFormatError(
-                        f"expected {n_atoms} atoms, found {fr.n_atoms} (NUMBER OF ATOMS changed; run ended with "
-                        "'Lost atoms'?); every frame must hold the same atoms, so keep only the frames before "
-                        "this one", path=path, frame=fr.index, line=fr.count_line)
-                if fr.columns != layout.columns:
-                    raise InputFormatError(
-                        f"the columns changed from '{' '.join(layout.columns)}' (first frame of "
-                        f"{self.paths[0]}) to '{' '.join(fr.columns)}'; all frames must have the same columns",
-                        path=path, frame=fr.index, line=fr.atoms_line - 1)
-                if last_in_file is not None and fr.step < last_in_file[0]:
-                    raise InputFormatError(
-                        f"timestep {fr.step} is smaller than the previous frame's timestep {last_in_file[0]} "
-                        f"(line {last_in_file[1]}): timesteps must increase within a file. Were two runs "
-                        "appended to one file? Split it at this frame and pass the parts as separate files "
-                        "(overlapping frames are then removed)", path=path, frame=fr.index, line=fr.step_line)
-                last_in_file = (fr.step, fr.step_line)
-                if state["last_step"] is not None and fr.step <= state["last_step"]:
-                    dup_steps.append(fr.step)
-                    continue
-                state["last_step"] = fr.step
-                keep.append(fr)
-            if keep:
-                try:
-                    parts = [self._convert(path, keep, buf, layout, ref_ids)]
-                except _BadAtomLines:
-                    parts = []          # find the bad frames one by one; keep the others
-                    for fr in keep:
-                        try:
-                            parts.append(self._convert(path, [fr], buf, layout, ref_ids))
-                        except _BadAtomLines as exc:
-                            scanner.skipped.append((fr.index, exc.line or fr.line, _reason(exc)))
-                for part in parts:
-                    yield part
-                    state["n"] += len(part["step"])
+        # batches are parsed in threads (the pandas tokenizer releases the lock), at most
+        # PARSE_AHEAD batches ahead of the one delivered; parts come out in file order
+        pending: deque = deque()
+        pool = ThreadPoolExecutor(max_workers=max(1, min(PARSE_THREADS, os.cpu_count() or 1)),
+                                  thread_name_prefix="ugk-parse")
+        try:
+            try:
+                for frames, buf in scanner.batches():
+                    keep, last_in_file = self._kept(path, frames, layout, n_atoms, state, dup_steps, last_in_file)
+                    if keep:
+                        pending.append((keep, buf, pool.submit(self._convert, path, keep, buf, layout, ref_ids)))
+                        while len(pending) > PARSE_AHEAD:
+                            yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
+            except Exception:
+                while pending:          # the frames before the failure come first, in order
+                    yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
+                raise
+            while pending:
+                yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
+        finally:
+            for *_, fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True)
         if scanner.skipped:
             scanner.skipped.sort()
             shown = "; ".join(f"frame {f} (line {ln}): {why}" for f, ln, why in scanner.skipped[:5])
@@ -936,6 +929,55 @@ class LammpsDumpReader:
                    f"(restart overlap or repeated frame): steps {shown}")
             warnings.warn(msg, DuplicateFramesWarning, stacklevel=3)
             self._notes.append(msg)
+
+    def _kept(self, path, frames, layout: _Layout, n_atoms: int, state: dict, dup_steps: list,
+              last_in_file: tuple[int, int] | None) -> tuple[list, tuple[int, int] | None]:
+        """The frames of one scanned batch to convert, and the (step, line) of its last frame:
+        checked (atom count, columns, timesteps increasing within the file), frames whose
+        timestep was already read left out."""
+        keep = []
+        for fr in frames:
+            if fr.n_atoms != n_atoms:
+                raise InputFormatError(
+                    f"expected {n_atoms} atoms, found {fr.n_atoms} (NUMBER OF ATOMS changed; run ended with "
+                    "'Lost atoms'?); every frame must hold the same atoms, so keep only the frames before "
+                    "this one", path=path, frame=fr.index, line=fr.count_line)
+            if fr.columns != layout.columns:
+                raise InputFormatError(
+                    f"the columns changed from '{' '.join(layout.columns)}' (first frame of "
+                    f"{self.paths[0]}) to '{' '.join(fr.columns)}'; all frames must have the same columns",
+                    path=path, frame=fr.index, line=fr.atoms_line - 1)
+            if last_in_file is not None and fr.step < last_in_file[0]:
+                raise InputFormatError(
+                    f"timestep {fr.step} is smaller than the previous frame's timestep {last_in_file[0]} "
+                    f"(line {last_in_file[1]}): timesteps must increase within a file. Were two runs "
+                    "appended to one file? Split it at this frame and pass the parts as separate files "
+                    "(overlapping frames are then removed)", path=path, frame=fr.index, line=fr.step_line)
+            last_in_file = (fr.step, fr.step_line)
+            if state["last_step"] is not None and fr.step <= state["last_step"]:
+                dup_steps.append(fr.step)
+                continue
+            state["last_step"] = fr.step
+            keep.append(fr)
+        return keep, last_in_file
+
+    def _delivered(self, path, item: tuple, layout: _Layout, ref_ids: np.ndarray, scanner, state: dict) -> Iterator[dict]:
+        """The converted parts of one batch ``(frames, buf, future)``, in order.  A batch whose
+        atom lines do not parse is converted again frame by frame: the bad frames are
+        recorded as skipped and the others kept."""
+        keep, buf, fut = item
+        try:
+            parts = [fut.result()]
+        except _BadAtomLines:
+            parts = []
+            for fr in keep:
+                try:
+                    parts.append(self._convert(path, [fr], buf, layout, ref_ids))
+                except _BadAtomLines as exc:
+                    scanner.skipped.append((fr.index, exc.line or fr.line, _reason(exc)))
+        for part in parts:
+            yield part
+            state["n"] += len(part["step"])
 
     def _convert(self, path, frames: list[_Frame], buf: bytes, layout: _Layout,
                  ref_ids: np.ndarray) -> dict:
