@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             ib = {r["seed"]: r for r in rb if r["quantity"] == q}
             seeds = sorted(set(ia) & set(ib))
 
-            def col(rows, key):
+            def col(rows, key, seeds=seeds):
                 return np.array([float(rows[s][key]) for s in seeds])
 
             t = col(ia, "truth")
