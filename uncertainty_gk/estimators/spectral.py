@@ -1161,8 +1161,11 @@ def series_from_current(current: np.ndarray, dt_ps: float, block: int, *, name: 
 def tracer_chunk(tracer: TracerStatistics, positions: np.ndarray, centre: np.ndarray) -> None:
     """Add one atom chunk's (T, a, 3) positions, made framework-relative with the (T, 3)
     ``centre`` displacement, to ``tracer`` (``positions`` may be a read-only view)."""
-    rel = positions - np.asarray(centre, dtype=np.float64)[:, None, :]
-    tracer.accumulate(np.diff(rel, axis=0))
+    # increments of the positions less those of the centre: no framework-relative copy of
+    # the chunk (it is still held by the tracer MSD's loop), one (T-1, a, 3) array in all
+    x = np.diff(positions, axis=0)
+    x -= np.diff(np.asarray(centre, dtype=np.float64), axis=0)[:, None, :]
+    tracer.accumulate(x)
 
 
 def spectral_series_of(seed, *, chunk_atoms: int | None = None, window: int = DEFAULTS["corr_window"],
