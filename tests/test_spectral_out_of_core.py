@@ -168,3 +168,21 @@ def test_tracer_statistics_made_in_the_msd_pass_read_the_archive_once(archived, 
     with open_archive(path) as camp:
         res = analyse_group({k: camp[k] for k in camp}, AnalysisSettings(seed=2, per_seed=False))
     assert res.method == "spectral" and np.isfinite(res.quantities["sigma"].median)
+
+
+def test_tracer_chunk_pieces_do_not_change_the_statistics(archived, monkeypatch):
+    """tracer_chunk reduces a large atom chunk in pieces (bounded memory beside the chunk):
+    pieces of one ion give the statistics of the whole chunk at once, to rounding."""
+    from uncertainty_gk.estimators import spectral
+
+    system, _ = archived
+    seed = prepare_seed(system.runs[0])
+    pos = np.asarray(system.runs[0]["positions"].values)[:, seed.mobile_index]
+    whole = TracerStatistics(seed.n_frames - 1, N_MOBILE)
+    spectral.tracer_chunk(whole, pos, seed.framework_displacement)
+    monkeypatch.setattr(spectral, "TRACER_PIECE_BYTES", 1)          # one ion per piece
+    pieces = TracerStatistics(seed.n_frames - 1, N_MOBILE)
+    spectral.tracer_chunk(pieces, pos, seed.framework_displacement)
+    assert whole.chunks == [N_MOBILE] and pieces.chunks == [1] * N_MOBILE
+    for name in ("cross", "low", "block_sums"):
+        np.testing.assert_allclose(getattr(pieces, name), getattr(whole, name), rtol=1e-12, atol=1e-12)

@@ -1158,14 +1158,25 @@ def series_from_current(current: np.ndarray, dt_ps: float, block: int, *, name: 
 
 
 # --------------------------------------------------------------------------- the registered estimator
+#: Bytes of increments reduced at a time by :func:`tracer_chunk` (an atom chunk of the tracer
+#: MSD, 128 MiB, is taken in pieces: its increments and their sine transform are then
+#: two small arrays beside the chunk, which the MSD's loop still holds).
+TRACER_PIECE_BYTES = 32 * 2**20
+
+
 def tracer_chunk(tracer: TracerStatistics, positions: np.ndarray, centre: np.ndarray) -> None:
     """Add one atom chunk's (T, a, 3) positions, made framework-relative with the (T, 3)
-    ``centre`` displacement, to ``tracer`` (``positions`` may be a read-only view)."""
-    # increments of the positions less those of the centre: no framework-relative copy of
-    # the chunk (it is still held by the tracer MSD's loop), one (T-1, a, 3) array in all
-    x = np.diff(positions, axis=0)
-    x -= np.diff(np.asarray(centre, dtype=np.float64), axis=0)[:, None, :]
-    tracer.accumulate(x)
+    ``centre`` displacement, to ``tracer`` (``positions`` may be a read-only view), in
+    pieces of at most :data:`TRACER_PIECE_BYTES` of increments."""
+    T, a = positions.shape[0], positions.shape[1]
+    dc = np.diff(np.asarray(centre, dtype=np.float64), axis=0)[:, None, :]
+    per = max(1, TRACER_PIECE_BYTES // (max(T - 1, 1) * 3 * 8))
+    for a0 in range(0, a, per):
+        # increments of the positions less those of the centre: no framework-relative copy
+        x = np.diff(positions[:, a0:a0 + per], axis=0)
+        x -= dc
+        tracer.accumulate(x)
+        del x
 
 
 def spectral_series_of(seed, *, chunk_atoms: int | None = None, window: int = DEFAULTS["corr_window"],
