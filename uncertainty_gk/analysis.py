@@ -192,7 +192,6 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         if m == methods[0]:
             headline_regime, headline_seeds = regime, js.per_seed
             headline_het = js.info.get("heterogeneity")
-            headline_names = js.info.get("seeds")
         by_method[m] = estimates_from_draws(phys, ci_prob=st.ci_prob, method=m, regime=regime)
         if js.efficiency:
             diagnostics.setdefault("efficiency", {})[m] = js.efficiency
@@ -218,8 +217,8 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
         notes.append("the estimates are provisional: the MSD is not clearly linear in the window "
                      "(see window_reason); run longer")
     res = _base_result(data, methods[0], by_method[methods[0]])
-    if headline_names:
-        res.n_seeds = len(headline_names)          # e.g. spectral: every seed, window or not
+    if headline_seeds:
+        res.n_seeds = len(headline_seeds)          # e.g. spectral: every seed, window or not
     res.by_method = by_method if len(by_method) > 1 else {}
     res.heterogeneity = data.heterogeneity
     if headline_het:

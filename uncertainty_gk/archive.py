@@ -859,12 +859,10 @@ def _fingerprints(specs) -> Iterator[tuple[list[SourceFile], str]]:
     import importlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from .io.registry import get_reader
-
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ugk-sha256")
     futures = [pool.submit(_run_fingerprint, spec) for spec in specs]
     try:
-        for name in sorted({m for spec in specs for m in _reader_modules(get_reader, spec)}):
+        for name in sorted({m for spec in specs for m in _reader_modules(spec)}):
             importlib.import_module(name)
         for fut in futures:
             files, opts = fut.result()
@@ -874,9 +872,11 @@ def _fingerprints(specs) -> Iterator[tuple[list[SourceFile], str]]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _reader_modules(get_reader, spec) -> tuple[str, ...]:
+def _reader_modules(spec) -> tuple[str, ...]:
     """The ``preload_modules`` of a run's reader (none for an unknown format: the reader
     itself reports that, with the run's name, when the run is opened)."""
+    from .io.registry import get_reader
+
     try:
         return tuple(getattr(get_reader(spec.format), "preload_modules", ()))
     except InputFormatError:

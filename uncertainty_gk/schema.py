@@ -134,9 +134,8 @@ def sha256_once(known: Mapping[str, str] | None = None):
     ``known``: path -> digest already computed (e.g. by the process that sent a task).
     """
     outer = getattr(_SHA256_SEEN, "digests", None)
-    seen = {} if outer is None else outer
-    seen.update({os.path.realpath(p): d for p, d in (known or {}).items()})
-    _SHA256_SEEN.digests = seen
+    _SHA256_SEEN.digests = {} if outer is None else outer
+    remember_sha256(known or {})
     try:
         yield
     finally:

@@ -164,7 +164,7 @@ def prepare_seed(ds: xr.Dataset, *, name: str = "", species: str | None = None, 
         framework_displacement=np.asarray(tr["framework_displacement"].values, dtype=np.float64),
         polarisation=np.asarray(pol["polarisation"].values, dtype=np.float64),
         mobile_index=mobile_index, temperature_source=temp.source, charges=_species_charges(ds),
-        tracer_statistics=stats if stats is not None and stats.n_filled == len(mobile_index) else None)
+        tracer_statistics=stats)
 
 
 def check_group(seeds: list[SeedData], *, volume_rtol: float = 0.02) -> None:

@@ -1236,7 +1236,7 @@ class SpectralEstimator:
                           [s.name for s in seeds])
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
                 "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings,
-                "seeds": [s.name for s in seeds], "heterogeneity": {**het, "source": "spectral: per-seed ln slopes"}}
+                "heterogeneity": {**het, "source": "spectral: per-seed ln slopes"}}
         per_seed = {seed.name: {"slope_tr": np.asarray(rec["slope_tr"]),
                                 "slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
                     for rec, seed in zip(fit.per_seed, seeds)}

@@ -891,6 +891,7 @@ class LammpsDumpReader:
         pending: deque = deque()
         pool = ThreadPoolExecutor(max_workers=max(1, min(PARSE_THREADS, os.cpu_count() or 1)),
                                   thread_name_prefix="ugk-parse")
+        failure = None
         try:
             try:
                 for frames, buf in scanner.batches():
@@ -899,12 +900,12 @@ class LammpsDumpReader:
                         pending.append((keep, buf, pool.submit(self._convert, path, keep, buf, layout, ref_ids)))
                         while len(pending) > PARSE_AHEAD:
                             yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
-            except Exception:
-                while pending:          # the frames before the failure come first, in order
-                    yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
-                raise
+            except Exception as exc:
+                failure = exc           # raised after the frames before it, delivered in order
             while pending:
                 yield from self._delivered(path, pending.popleft(), layout, ref_ids, scanner, state)
+            if failure is not None:
+                raise failure
         finally:
             for *_, fut in pending:
                 fut.cancel()
