@@ -198,3 +198,34 @@ def test_cli_choices_agree_with_the_library_and_help_is_light():
 def test_unknown_method_is_a_clear_error(capsys, tmp_path):
     assert main(["analyze", str(tmp_path / "x.nc"), "--method", "nonsense"]) == 2
     assert "unknown estimator" in capsys.readouterr().err
+
+
+def test_program_exits_without_teardown_after_the_other_exit_handlers(tmp_path):
+    """``ugk`` (cli.main.run) ends the process with the command's status once every other exit
+    handler has run and the output is flushed, without the interpreter's teardown (which would
+    call the __del__ of an object still alive at exit); main() called from Python exits as usual."""
+    marks = tmp_path / "marks.txt"
+    code = f"""
+import atexit, sys
+from uncertainty_gk.cli.main import main, run
+
+class Alive:
+    def __del__(self, _open=open):          # builtins may be gone at teardown
+        _open({str(marks)!r}, "a").write("teardown\\n")
+
+keep = Alive()
+atexit.register(lambda: open({str(marks)!r}, "a").write("handler\\n"))
+sys.argv = ["ugk"] + sys.argv[1:]
+run() if sys.argv[1] != "plain" else sys.exit(main(sys.argv[2:]))
+"""
+    ok = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("uncertainty_gk ")      # piped stdout flushed
+    assert marks.read_text() == "handler\n"
+    marks.unlink()
+    bad = subprocess.run([sys.executable, "-c", code, "info", str(tmp_path / "nope.nc")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
+    assert marks.read_text() == "handler\n"
+    marks.unlink()
+    plain = subprocess.run([sys.executable, "-c", code, "plain", "info", str(tmp_path / "nope.nc")],
+                           capture_output=True, text=True)
+    assert plain.returncode == 2 and marks.read_text() == "handler\nteardown\n"

@@ -1,7 +1,5 @@
 """``python -m uncertainty_gk.cli``: the same as the ``ugk`` command."""
 
-import sys
+from .main import run
 
-from .main import main
-
-sys.exit(main())
+run()
