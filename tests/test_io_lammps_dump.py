@@ -442,3 +442,25 @@ def test_parsing_in_threads_keeps_file_order_and_errors(tmp_path, monkeypatch, t
         chunks = list(LammpsDumpReader(p).iter_chunks(max_frames=7))
     steps = np.concatenate([c.step for c in chunks])
     assert steps.tolist() == [10 * k for k in range(40) if k != 12]
+
+
+def test_frames_larger_than_a_block_are_read_in_growing_reads(tmp_path, monkeypatch):
+    """A frame of many blocks is read with reads that double the buffer (a few per frame),
+    not one block at a time (which copies the growing buffer once per block), and its
+    values are those of small frames read whole."""
+    monkeypatch.setattr(lammps_dump, "BLOCK_BYTES", 64)
+    rows = [[i + 1, 1, 0.125 * i, 1.5, -2.25] for i in range(2000)]           # about 40 kB per frame
+    p = write(tmp_path / "big.lammpstrj", "".join(frame(10 * k, rows) for k in range(3)))
+    reads = []
+    original = lammps_dump._Scanner._fill
+
+    def counted(self):
+        reads.append(len(self.buf) - self.pos)
+        original(self)
+
+    monkeypatch.setattr(lammps_dump._Scanner, "_fill", counted)
+    chunks = list(LammpsDumpReader(p).iter_chunks())
+    pos = np.concatenate([c.positions for c in chunks])
+    assert pos.shape == (3, 2000, 3)
+    np.testing.assert_array_equal(pos[:, :, 0], np.tile(0.125 * np.arange(2000), (3, 1)))
+    assert len(reads) < 3 * 20, len(reads)          # one block at a time: about 1900 reads

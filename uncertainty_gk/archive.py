@@ -431,6 +431,10 @@ def _stream_frames(chunks, speculate, *, path, group, info, header, species, est
     as they come, and the file is written once frame ``k`` (or the end) is reached, with
     the chunk sizes derived from the first ``k`` frames: the same file as from default chunks.
     """
+    # the run is written with h5netcdf once its first frames are in: import it (0.1 s) while
+    # they are parsed, rather than later in the middle of the stream
+    import h5netcdf  # noqa: F401
+
     try:
         first = next(chunks)
     except StopIteration:

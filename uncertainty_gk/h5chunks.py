@@ -144,10 +144,17 @@ class ChunkWriter:
             self.dset[start:start + len(data)] = data
             return
         data = np.asarray(data, dtype=self.dtype)
-        if self.tail is not None:
-            data = np.concatenate([self.tail, data])
-            start = self.tail_start
         k = self.chunks[0]
+        if self.tail is not None:
+            # complete the pending chunk with the first frames only (not a copy of all of ``data``)
+            need = k - len(self.tail)
+            head = np.concatenate([self.tail, data[:need]])
+            if len(head) < k:
+                self.tail = head
+                return
+            self._submit(self.tail_start, head)
+            data, start = data[need:], self.tail_start + k
+            self.tail = None
         n_full = (len(data) // k) * k
         for a in range(0, n_full, k):
             self._submit(start + a, data[a:a + k])
