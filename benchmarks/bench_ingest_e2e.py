@@ -14,6 +14,13 @@ measures in this one run:
 * **numpy.loadtxt** of the atom lines only (headers removed beforehand), in this process;
 * **start-up**: ``python -m uncertainty_gk.cli --version`` (interpreter and CLI imports only).
 
+With ``--baseline REF`` (a git commit, branch or tag of this repository) the package as it
+was at REF is extracted into the scratch directory and its command, API and parser are
+measured in the same run, each run of it alternating with a run of the working tree's,
+so that both see the same machine; the figures and the ratios baseline / now are printed
+(the session notes' before/after tables come from this).  The peak RSS of each
+subprocess is printed too.
+
 It prints MB/s of dump text for each and the ratios ingest / parser and ingest / loadtxt
 (the machine is shared and noisy: only ratios measured in the same run mean anything;
 the seconds are for orientation), plus the CPU time (user + system) of each
@@ -30,6 +37,7 @@ Usage (from the repository root)::
     nice -n 10 python benchmarks/bench_ingest_e2e.py --frames 1000   # quicker
     nice -n 10 python benchmarks/bench_ingest_e2e.py --repeat 3      # best of 3 for each subprocess
     nice -n 10 python benchmarks/bench_ingest_e2e.py --stages        # and the CPU seconds of each stage
+    python benchmarks/bench_ingest_e2e.py --repeat 5 --baseline main # this tree against main, same run
 
 Numbers are printed, not asserted.
 """
@@ -39,7 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -113,29 +120,47 @@ print(json.dumps(out))
 """
 
 
-def _cpu_children() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def run_child(cmd: list[str]) -> dict:
-    """Run ``cmd``; its wall time, CPU time and (if it prints one) its JSON line."""
-    cpu0 = _cpu_children()
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+def run_child(cmd: list[str], *, cwd: Path, pythonpath: str | None = None) -> dict:
+    """Run ``cmd`` in ``cwd`` (so that the package is imported from where the environment
+    says, not from the current directory); its wall time, CPU time (user + system), peak
+    RSS and (if it prints one) its JSON line.  ``pythonpath``: import the package from there."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    out = {"wall_s": wall, "cpu_s": _cpu_children() - cpu0}
-    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
+    res = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_MiB": usage.ru_maxrss / 1024}
+    last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if last.startswith("{"):
-        out.update(json.loads(last))
-    return out
+        res.update(json.loads(last))
+    return res
 
 
-def best_of(n: int, make) -> dict:
-    runs = [make() for _ in range(max(1, n))]
-    return min(runs, key=lambda r: r.get("seconds", r["wall_s"]))
+def best(runs: list[dict]) -> dict:
+    """The fastest of ``runs``, with the median wall and CPU time of all of them."""
+    top = dict(min(runs, key=lambda r: r.get("seconds", r["wall_s"])))
+    top["median_s"] = float(np.median([r.get("seconds", r["wall_s"]) for r in runs]))
+    top["median_cpu_s"] = float(np.median([r["cpu_s"] for r in runs]))
+    return top
+
+
+def extract_baseline(ref: str, into: Path) -> Path:
+    """The package as it is at git ``ref`` of this repository, extracted under ``into``."""
+    repo = Path(__file__).resolve().parent.parent
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "uncertainty_gk"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def main(argv=None) -> int:
@@ -149,6 +174,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--stages", action="store_true",
                     help="also measure the CPU seconds of each stage of the ingest, one after the other")
+    ap.add_argument("--baseline", metavar="REF", default=None,
+                    help="also measure the package at this git commit/branch, alternating with the working tree")
     a = ap.parse_args(argv)
     py = sys.executable
     load_before = os.getloadavg()
@@ -169,20 +196,26 @@ def main(argv=None) -> int:
         manifest.write_text(MANIFEST.format(traj=dump))
         out = tmp / "campaign.nc"
 
-        def cli():
-            out.unlink(missing_ok=True)
-            return run_child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o", str(out), "--quiet"])
+        trees = {"now": None}
+        if a.baseline:
+            trees["baseline"] = str(extract_baseline(a.baseline, tmp / "baseline"))
+        runs: dict = {(t, k): [] for t in trees for k in ("parser", "command", "api", "startup")}
+        for i in range(max(1, a.repeat)):
+            for tree, where in (list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]):
+                def child(cmd, _where=where):
+                    out.unlink(missing_ok=True)
+                    return run_child(cmd, cwd=tmp, pythonpath=_where)
 
-        def api():
-            out.unlink(missing_ok=True)
-            return run_child([py, "-c", API_CHILD, str(manifest), str(out)])
-
-        parser = best_of(a.repeat, lambda: run_child([py, "-c", PARSER_CHILD, str(dump)]))
-        command = best_of(a.repeat, cli)
-        inproc = best_of(a.repeat, api)
-        startup = best_of(a.repeat, lambda: run_child([py, "-m", "uncertainty_gk.cli", "--version"]))
-        verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)])
-        stages = run_child([py, "-c", STAGES_CHILD, str(dump)]) if a.stages else None
+                runs[tree, "parser"].append(child([py, "-c", PARSER_CHILD, str(dump)]))
+                runs[tree, "command"].append(child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o",
+                                                    str(out), "--quiet"]))
+                runs[tree, "api"].append(child([py, "-c", API_CHILD, str(manifest), str(out)]))
+                runs[tree, "startup"].append(child([py, "-m", "uncertainty_gk.cli", "--version"]))
+        fig = {key: best(v) for key, v in runs.items()}
+        parser, command, inproc, startup = (fig["now", k] for k in ("parser", "command", "api", "startup"))
+        run_child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o", str(out), "--quiet"], cwd=tmp)
+        verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)], cwd=tmp)
+        stages = run_child([py, "-c", STAGES_CHILD, str(dump)], cwd=tmp) if a.stages else None
         archive_mb = out.stat().st_size / 1e6
         atoms_file = tmp / "atoms.txt"
         n_atom_bytes = atom_lines_only(dump, atoms_file)
@@ -210,6 +243,8 @@ def main(argv=None) -> int:
           f"API {inproc['cpu_s'] / parser['cpu_s']:.2f} (each includes its interpreter start-up and imports)")
     print(f"ingest command / numpy.loadtxt: {cmd_mbs / loadtxt_mbs:.2f}  (API: {api_mbs / loadtxt_mbs:.2f})")
     print(f"start-up (ugk --version): {startup['wall_s']:.2f} s wall, {startup['cpu_s']:.2f} s CPU")
+    print(f"peak RSS: command {command['rss_MiB']:.0f} MiB, API {inproc['rss_MiB']:.0f} MiB, "
+          f"parser {parser['rss_MiB']:.0f} MiB")
     print(f"archive {archive_mb:.1f} MB ({archive_mb / mb:.2f} of the text); ugk verify: OK "
           f"({verify['wall_s']:.1f} s)")
     if stages is not None:
@@ -225,6 +260,27 @@ def main(argv=None) -> int:
               f"{(os.cpu_count() or 1) * mb / total:.0f} MB/s, i.e. ingest / parser <= "
               f"{min(1.0, cpu[next(iter(k for k in cpu if k.startswith('parse')))] * (os.cpu_count() or 1) / total):.2f}"
               " (imports and start-up excluded)")
+    if a.baseline:
+        print()
+        print(f"against {a.baseline} (same run, {max(1, a.repeat)} alternating runs of each; best, median in "
+              "brackets):")
+        print()
+        print(f"| {mb:.0f} MB dump | {a.baseline} | now | {a.baseline} / now |")
+        print("|---|---|---|---|")
+        for k, name in (("command", "`ugk ingest` command, wall s (MB/s)"),
+                        ("api", "`ingest` API after imports, wall s (MB/s)"),
+                        ("parser", "parser alone, wall s (MB/s)"), ("startup", "`ugk --version`, wall s")):
+            b, n = fig["baseline", k], fig["now", k]
+            bs, ns = b.get("seconds", b["wall_s"]), n.get("seconds", n["wall_s"])
+            rate = k != "startup"
+            print(f"| {name} | {bs:.2f} [{b['median_s']:.2f}]" + (f" ({mb / bs:.0f})" if rate else "")
+                  + f" | {ns:.2f} [{n['median_s']:.2f}]" + (f" ({mb / ns:.0f})" if rate else "")
+                  + f" | {bs / ns:.2f} |")
+        b, n = fig["baseline", "command"], fig["now", "command"]
+        print(f"| CPU s of the command (median) | {b['median_cpu_s']:.2f} | {n['median_cpu_s']:.2f} | "
+              f"{b['median_cpu_s'] / n['median_cpu_s']:.2f} |")
+        print(f"| peak RSS of the command, MiB | {b['rss_MiB']:.0f} | {n['rss_MiB']:.0f} | "
+              f"{b['rss_MiB'] / n['rss_MiB']:.2f} |")
     load_after = os.getloadavg()
     print(f"load average (1, 5, 15 min): before {' '.join(f'{x:.1f}' for x in load_before)}, "
           f"after {' '.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores")
@@ -232,7 +288,10 @@ def main(argv=None) -> int:
         a.json.write_text(json.dumps({"text_MB": mb, "archive_MB": archive_mb, "command": command, "api": inproc,
                                       "parser": parser, "startup": startup, "loadtxt_s": t_loadtxt,
                                       "loadtxt_MB": n_atom_bytes / 1e6, "load_before": load_before,
-                                      "load_after": load_after}, indent=1))
+                                      "load_after": load_after, "baseline": a.baseline,
+                                      "baseline_figures": {k: fig["baseline", k] for k in
+                                                           ("command", "api", "parser", "startup")}
+                                      if a.baseline else None}, indent=1))
     return 0
 
 
