@@ -120,11 +120,16 @@ print(json.dumps(out))
 """
 
 
+#: Environment of the measured subprocesses: where compiled bytecode is kept (set in main).
+CHILD_ENV: dict = {}
+
+
 def run_child(cmd: list[str], *, cwd: Path, pythonpath: str | None = None) -> dict:
     """Run ``cmd`` in ``cwd`` (so that the package is imported from where the environment
     says, not from the current directory); its wall time, CPU time (user + system), peak
     RSS and (if it prints one) its JSON line.  ``pythonpath``: import the package from there."""
-    env = dict(os.environ)
+    env = {**os.environ, **CHILD_ENV}
+    env = {k: v for k, v in env.items() if v is not None}
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -176,6 +181,10 @@ def main(argv=None) -> int:
                     help="also measure the CPU seconds of each stage of the ingest, one after the other")
     ap.add_argument("--baseline", metavar="REF", default=None,
                     help="also measure the package at this git commit/branch, alternating with the working tree")
+    ap.add_argument("--bytecode", choices=("cached", "none"), default="cached",
+                    help="cached (default): Python modules compiled once beforehand, into a private cache, as "
+                         "an installed package's are; none: compiled at every start (PYTHONDONTWRITEBYTECODE=1 "
+                         "without a cache, as the Session 9 figures were measured)")
     a = ap.parse_args(argv)
     py = sys.executable
     load_before = os.getloadavg()
@@ -196,9 +205,18 @@ def main(argv=None) -> int:
         manifest.write_text(MANIFEST.format(traj=dump))
         out = tmp / "campaign.nc"
 
+        # bytecode in a private cache: the same conditions for both trees, whatever the
+        # working tree's __pycache__ holds
+        CHILD_ENV.update(PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
+                         PYTHONDONTWRITEBYTECODE=None if a.bytecode == "cached" else "1")
         trees = {"now": None}
         if a.baseline:
             trees["baseline"] = str(extract_baseline(a.baseline, tmp / "baseline"))
+        if a.bytecode == "cached":                 # a first run of each compiles its modules
+            for where in trees.values():
+                out.unlink(missing_ok=True)
+                run_child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o", str(out), "--quiet"],
+                          cwd=tmp, pythonpath=where)
         runs: dict = {(t, k): [] for t in trees for k in ("parser", "command", "api", "startup")}
         for i in range(max(1, a.repeat)):
             for tree, where in (list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]):
@@ -242,7 +260,8 @@ def main(argv=None) -> int:
     print(f"CPU time, ingest / parser only: command {command['cpu_s'] / parser['cpu_s']:.2f}, "
           f"API {inproc['cpu_s'] / parser['cpu_s']:.2f} (each includes its interpreter start-up and imports)")
     print(f"ingest command / numpy.loadtxt: {cmd_mbs / loadtxt_mbs:.2f}  (API: {api_mbs / loadtxt_mbs:.2f})")
-    print(f"start-up (ugk --version): {startup['wall_s']:.2f} s wall, {startup['cpu_s']:.2f} s CPU")
+    print(f"start-up (ugk --version): {startup['wall_s']:.2f} s wall, {startup['cpu_s']:.2f} s CPU; Python "
+          f"bytecode: {'compiled beforehand' if a.bytecode == 'cached' else 'compiled at every start'}")
     print(f"peak RSS: command {command['rss_MiB']:.0f} MiB, API {inproc['rss_MiB']:.0f} MiB, "
           f"parser {parser['rss_MiB']:.0f} MiB")
     print(f"archive {archive_mb:.1f} MB ({archive_mb / mb:.2f} of the text); ugk verify: OK "

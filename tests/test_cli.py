@@ -229,3 +229,20 @@ run() if sys.argv[1] != "plain" else sys.exit(main(sys.argv[2:]))
     plain = subprocess.run([sys.executable, "-c", code, "plain", "info", str(tmp_path / "nope.nc")],
                            capture_output=True, text=True)
     assert plain.returncode == 2 and marks.read_text() == "handler\nteardown\n"
+
+
+@pytest.mark.parametrize("preset", [None, "2"])
+def test_ingest_starts_no_blas_threads_unless_asked(tiny, tmp_path, preset):
+    """ugk ingest asks OpenBLAS for one thread (its idle workers cost CPU at numpy's import);
+    a value the user set is kept."""
+    import os
+
+    code = ("import os, sys; from uncertainty_gk.cli.main import main; "
+            f"main(['ingest', {str(tiny / 'campaign.toml')!r}, '-o', {str(tmp_path / 'out.nc')!r}, '-q']); "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == (preset or "1")
