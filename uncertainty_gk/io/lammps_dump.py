@@ -44,19 +44,13 @@ from .sniff import compression_of, open_binary, stream_was_cut
 
 __all__ = ["LammpsDumpReader", "read_lammps_dump"]
 
-#: Bytes read from a file at a time (more when a frame is larger than what is buffered).
-BLOCK_BYTES = 4 << 20
-#: Text of the atom lines parsed per batch, in one call of the pandas parser (at most
-#: BLOCK_BYTES).  The parser's buffers grow with the batch; a few MB are reused by the
-#: memory allocator from one batch to the next, while larger ones are mapped afresh from
-#: the kernel (and zeroed by it) every time: 8 MB batches page-faulted 4x more, for 0.2 s
-#: of system time per 150 MB of text, than the calls they save cost.
-BATCH_BYTES = 2 << 20
+#: Bytes read from a file at a time (more when a frame is larger than what is buffered),
+#: and the approximate text size parsed per batch.
+BLOCK_BYTES = 8 << 20
 #: Threads that parse batches of atom lines at once (one per core, at most this many).
 PARSE_THREADS = 2
-#: Batches parsed ahead of the one being delivered (memory: about (1 + this) x BATCH_BYTES
-#: of text, plus the rest of the blocks they are in).
-PARSE_AHEAD = 4
+#: Batches parsed ahead of the one being delivered (memory: about (1 + this) x BLOCK_BYTES of text).
+PARSE_AHEAD = 2
 #: Default memory budget of the positions array of one chunk.
 CHUNK_POSITION_BYTES = 64 << 20
 
@@ -180,7 +174,7 @@ class _Scanner:
         self.ref_atoms = ref_atoms               # atoms of every frame (from the first frame), if known
         self.skipped: list[tuple[int, int, str]] = []    # (frame, line, reason) of corrupted frames skipped
         self.block_bytes = max(1, int(BLOCK_BYTES if block_bytes is None else block_bytes))
-        self.batch_bytes = int(min(BATCH_BYTES, self.block_bytes) if batch_bytes is None else batch_bytes)
+        self.batch_bytes = int(BLOCK_BYTES if batch_bytes is None else batch_bytes)
         self.fh = None
         self.buf = b""
         self.nl = np.empty(0, dtype=np.int64)   # offsets of the newlines of buf
