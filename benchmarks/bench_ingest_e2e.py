@@ -19,7 +19,11 @@ was at REF is extracted into the scratch directory and its command, API and pars
 measured in the same run, each run of it alternating with a run of the working tree's,
 so that both see the same machine; the figures and the ratios baseline / now are printed
 (the session notes' before/after tables come from this).  The peak RSS of each
-subprocess is printed too.
+subprocess is printed too.  Both trees are imported from copies in the scratch directory;
+``--bytecode cached`` (default) compiles their modules once beforehand into a private
+cache, as an installed package's are, ``--bytecode none`` compiles them at every start
+(what this repository's machine does, with PYTHONDONTWRITEBYTECODE=1, and how the
+Session 9 figures were taken).
 
 It prints MB/s of dump text for each and the ratios ingest / parser and ingest / loadtxt
 (the machine is shared and noisy: only ratios measured in the same run mean anything;
@@ -47,6 +51,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -158,6 +163,14 @@ def best(runs: list[dict]) -> dict:
     return top
 
 
+def copy_working_tree(into: Path) -> Path:
+    """The package of this working tree (uncommitted changes included) copied under ``into``,
+    without compiled bytecode."""
+    src = Path(__file__).resolve().parent.parent / "uncertainty_gk"
+    shutil.copytree(src, into / "uncertainty_gk", ignore=shutil.ignore_patterns("__pycache__"))
+    return into
+
+
 def extract_baseline(ref: str, into: Path) -> Path:
     """The package as it is at git ``ref`` of this repository, extracted under ``into``."""
     repo = Path(__file__).resolve().parent.parent
@@ -205,11 +218,15 @@ def main(argv=None) -> int:
         manifest.write_text(MANIFEST.format(traj=dump))
         out = tmp / "campaign.nc"
 
-        # bytecode in a private cache: the same conditions for both trees, whatever the
-        # working tree's __pycache__ holds
-        CHILD_ENV.update(PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
-                         PYTHONDONTWRITEBYTECODE=None if a.bytecode == "cached" else "1")
-        trees = {"now": None}
+        # the package is imported from copies without bytecode, so that both trees start alike
+        # whatever the working tree's __pycache__ holds: compiled once into a private cache
+        # (cached; the cache also holds the installed packages' bytecode), or at every start
+        # (none; installed packages keep their own bytecode)
+        if a.bytecode == "cached":
+            CHILD_ENV.update(PYTHONPYCACHEPREFIX=str(tmp / "pycache"), PYTHONDONTWRITEBYTECODE=None)
+        else:
+            CHILD_ENV.update(PYTHONPYCACHEPREFIX=None, PYTHONDONTWRITEBYTECODE="1")
+        trees = {"now": str(copy_working_tree(tmp / "now"))}
         if a.baseline:
             trees["baseline"] = str(extract_baseline(a.baseline, tmp / "baseline"))
         if a.bytecode == "cached":                 # a first run of each compiles its modules
@@ -231,9 +248,11 @@ def main(argv=None) -> int:
                 runs[tree, "startup"].append(child([py, "-m", "uncertainty_gk.cli", "--version"]))
         fig = {key: best(v) for key, v in runs.items()}
         parser, command, inproc, startup = (fig["now", k] for k in ("parser", "command", "api", "startup"))
-        run_child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o", str(out), "--quiet"], cwd=tmp)
-        verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)], cwd=tmp)
-        stages = run_child([py, "-c", STAGES_CHILD, str(dump)], cwd=tmp) if a.stages else None
+        now = trees["now"]
+        run_child([py, "-m", "uncertainty_gk.cli", "ingest", str(manifest), "-o", str(out), "--quiet"], cwd=tmp,
+                  pythonpath=now)
+        verify = run_child([py, "-m", "uncertainty_gk.cli", "verify", str(out)], cwd=tmp, pythonpath=now)
+        stages = run_child([py, "-c", STAGES_CHILD, str(dump)], cwd=tmp, pythonpath=now) if a.stages else None
         archive_mb = out.stat().st_size / 1e6
         atoms_file = tmp / "atoms.txt"
         n_atom_bytes = atom_lines_only(dump, atoms_file)
