@@ -571,3 +571,50 @@ def test_collective_order_from_the_tracer_does_not_select_the_collective_noise()
         tracer.add(fit.band["P"]["level"])
         assert fit.band["P"]["level"] == fit.band["P"]["floor"]
     assert len(tracer) == 1 and len(own) > 1, (own, tracer)
+
+
+def test_half_cauchy_tau_prior_follows_seeds_that_really_differ():
+    """Three seeds 8 within-seed s.e. apart (y = -8, 0, 8; v = 1): the likelihood of τ peaks
+    near the seeds' own spread (the REML estimate is τ² = var(y) - v = 63, τ ≈ 7.9).  The
+    half-Cauchy prior's long tail lets the posterior go there; the half-normal of the same
+    scale (0.5) cannot pass its grid's end at 3.  With identical seeds both stay near 0."""
+    from uncertainty_gk.estimators import spectral as sp
+
+    y, v = np.array([-8.0, 0.0, 8.0]), np.ones(3)
+    g_hc, g_hn = sp._tau_grid(0.5, "half_cauchy"), sp._tau_grid(0.5, "half_normal")
+    t_hc = g_hc @ sp._tau_posterior(y, v, 0.5, g_hc, 0.5, "half_cauchy")
+    t_hn = g_hn @ sp._tau_posterior(y, v, 0.5, g_hn, 0.5, "half_normal")
+    assert 5.5 < t_hc < 12.0
+    assert t_hn <= 3.0
+    flat = np.zeros(3)
+    w = sp._tau_posterior(flat, v, 0.5, g_hc, 0.5, "half_cauchy")
+    assert w[0] > 0.5 and g_hc @ w < 0.4
+    # the prior alone (uninformative data: one seed) puts everything on τ = 0 by construction
+    assert sp._tau_posterior(y[:1], v[:1], 0.5, g_hc, 0.5, "half_cauchy")[0] == 1.0
+
+
+def test_shared_tau_takes_the_seed_scatter_from_the_tracer():
+    """White seeds (known answer, no vibrations).  (a) The seeds agree: the tracer (64 ions)
+    pins the shared τ near zero, so σ's interval is no wider than without any random effect
+    (within 3 %), and narrower than with the collective's own τ.  (b) Every seed's slopes are
+    scaled by exp(0.3 z), z = -1, 0, 1: the tracer sees it at many s.e. and the collective's
+    random effect follows, so σ's interval widens."""
+    rng = np.random.default_rng(920101)
+    base = white_seeds(rng, n_seeds=3, M=3000, N=64)
+    kw = dict(n_draws=4000, band_check=False, frame="lab", tau_null_prob=0.5, tau_prior="half_cauchy")
+
+    def fit(seeds, **o):
+        return fit_spectral(seeds, rng=np.random.default_rng(1), **{**kw, **o})
+
+    shared, own, none = fit(base, tau_shared=True), fit(base), fit(base, tau_scale=0.0)
+    assert shared.width["slope_P"] <= 1.03 * none.width["slope_P"]
+    assert shared.width["slope_P"] < own.width["slope_P"]
+    assert shared.diagnostics["tau_posterior_mean"]["P"] == shared.diagnostics["tau_posterior_mean"]["tr"]
+    moved = [SpectralSeries(name=s.name, dt_ps=s.dt_ps, tracer_increments=s.tracer_increments * np.exp(0.15 * z),
+                            polarisation_increments=s.polarisation_increments * np.exp(0.15 * z))
+             for s, z in zip(base, (-1.0, 0.0, 1.0))]
+    spread = fit(moved, tau_shared=True)
+    assert spread.diagnostics["tau_posterior_mean"]["tr"] > 0.15
+    assert spread.width["slope_P"] > 1.2 * shared.width["slope_P"]
+    with pytest.raises(ValueError, match="tau_prior"):
+        fit(base, tau_prior="cauchy")

@@ -9,7 +9,8 @@ difference between two variants is measured far more precisely than either bias:
     python studies/calibration_spectral/ablation.py --scenario generate:independent_small --first-seed 0 --replicas 100 \\
         --variant default --variant no_tau tau_scale=0.0 --variant no_kurtosis kurtosis_correction=False
 
-``--scenario`` is a key of ``synthetic.INCREMENT_SCENARIOS`` or ``generate:NAME`` with NAME
+``--scenario`` is a key of ``synthetic.INCREMENT_SCENARIOS`` (optionally with ``+heteroD=T``: every seed's
+slopes scaled by exp(T z), z ~ N(0, 1) per seed, or ``+heteroP=T``: the collective's alone), or ``generate:NAME`` with NAME
 a scenario of the first-round study (``studies/calibration/run_calibration.py``: the
 positions-level generator, series built as the analysis core builds them).  Prints one
 markdown table (per variant and slope: bias of ln median, coverage, the 68 % misses below
@@ -50,8 +51,21 @@ def replica(scenario: str, seed: int) -> tuple[list[SpectralSeries], dict]:
             warnings.simplefilter("ignore")
             series = [spectral_series_of(prepare_seed(ds, name=f"s{j}")) for j, ds in enumerate(system.runs)]
         return series, {"slope_tr": system.truth["msd_slope"], "slope_P": system.truth["polarisation_msd_slope"]}
+    scenario, _, hetero = scenario.partition("+")
     camp = synthetic.increment_campaign(rng=seed, **synthetic.INCREMENT_SCENARIOS[scenario])
-    return [SpectralSeries(**s) for s in camp.seeds], {k: camp.truth[k] for k in ("slope_tr", "slope_P")}
+    series = [SpectralSeries(**s) for s in camp.seeds]
+    if hetero:
+        # seeds that really differ: each seed's slopes scaled by exp(t z), z ~ N(0, 1) per seed
+        # (heteroD=t: tracer and collective together; heteroP=t: the collective alone); the
+        # truth is the population's median, the scenario's own
+        kind, t = hetero.split("=")
+        if kind not in ("heteroD", "heteroP"):
+            raise ValueError(f"unknown heterogeneity {kind!r}: use heteroD=T or heteroP=T")
+        z = np.random.default_rng(5_000_000 + seed).standard_normal(len(series))
+        series = [SpectralSeries(s.name, s.dt_ps,
+                                 s.tracer_increments * (np.exp(float(t) * zj / 2) if kind == "heteroD" else 1.0),
+                                 s.polarisation_increments * np.exp(float(t) * zj / 2)) for s, zj in zip(series, z)]
+    return series, {k: camp.truth[k] for k in ("slope_tr", "slope_P")}
 
 
 def summary_rows(name: str, q: dict[str, np.ndarray]) -> list[str]:
@@ -76,6 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variant", nargs="+", action="append", required=True, metavar=("NAME", "OPTION=VALUE"),
                     help="a name and estimator options (Python literals), e.g. --variant no_tau tau_scale=0.0")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--raw", type=Path, default=None,
+                    help="also save every replica's quantiles (variant/slope arrays, replicas x 5) to this .npz")
     a = ap.parse_args(argv)
     variants = {v[0]: {k: eval(x, {}) for k, x in (o.split("=", 1) for o in v[1:])} for v in a.variant}
     probs = [0.025, 0.16, 0.5, 0.84, 0.975]
@@ -117,6 +133,10 @@ def main(argv=None) -> int:
                      f"{np.mean(orders[name]['P']):.2f} |")
     text = "\n".join(lines) + "\n"
     print(text)
+    if a.raw:
+        tmp_raw = a.raw.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp_raw, **{f"{name}/{k}": np.array(v) for name in variants for k, v in q[name].items()})
+        tmp_raw.replace(a.raw)
     if a.out:
         tmp = a.out.with_suffix(".tmp")
         tmp.write_text(text)

@@ -143,9 +143,15 @@ DEFAULTS = {
                                 # noise); "tracer_floor": the larger of the two
     "tau_scale": 0.5,           # half-normal prior scale of the seed random effect on ln slope,
                                 # in units of the median within-seed standard error
-    "tau_null_prob": 0.0,       # prior probability of τ = 0 (the seeds sample one system, as designed);
+    "tau_null_prob": 0.0,       # prior probability of τ = 0 (the seeds sample one system, as designed;
+                                # a number or {"tr": ..., "P": ...});
                                 # the rest is the half-normal.  0.5 with small_sample="bootstrap" is
                                 # the session-8 option (opt-in: docs/spectral.md, "Session 8")
+    "tau_prior": "half_normal",  # continuous part of τ's prior (a name or {"tr": ..., "P": ...}):
+                                # "half_normal" or "half_cauchy" (long tail:
+                                # seeds that really differ are followed, not held at the prior's scale)
+    "tau_shared": False,        # one τ for tracer and collective on the ln scale, its prior and grid the
+                                # tracer's (the ion average measures a seed's excess scatter ~10x better)
     "warp": 50.0,               # log-frequency warp above this many ordinate spacings (0: none)
     "selection": "stable",      # "stable": lowest order consistent with all higher; "aic": Akaike average
     "order": None,              # force this number of cosine coefficients (None: choose)
@@ -592,23 +598,53 @@ def _floor_order(level_tr: int, info_tr: dict, per: list[dict], band_fraction: f
     return need
 
 
-def _tau_posterior(y: np.ndarray, v: np.ndarray, scale: float, grid: np.ndarray, null_prob: float = 0.0) -> np.ndarray:
-    """Posterior weights of the random-effect s.d. τ on ``grid`` (flat prior on μ; prior on τ:
-    probability ``null_prob`` at τ = 0, the rest half-normal with ``scale``)."""
-    if len(y) < 2 or scale <= 0:
-        w = np.zeros(len(grid))
-        w[0] = 1.0
-        return w
+def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Marginal log likelihood of the random-effect s.d. τ on ``grid`` (μ integrated out
+    under a flat prior) for seed estimates ``y`` with sampling variances ``v``."""
     logl = np.empty(len(grid))
     for j, t in enumerate(grid):
         wt = 1.0 / (v + t * t)
         mu = np.sum(wt * y) / np.sum(wt)
         logl[j] = 0.5 * np.sum(np.log(wt)) - 0.5 * np.sum(wt * (y - mu) ** 2) - 0.5 * np.log(np.sum(wt))
-    # prior: an atom null_prob at τ = 0 (grid[0]) and the half-normal, normalised on the grid
-    prior = np.exp(-0.5 * (grid / scale) ** 2)
-    prior *= (1.0 - null_prob) / prior.sum()
-    prior[0] += null_prob
-    p = prior * np.exp(logl - logl.max())
+    return logl
+
+
+TAU_PRIORS = ("half_normal", "half_cauchy")
+
+
+def _tau_grid(scale: float, prior: str = "half_normal") -> np.ndarray:
+    """Grid of the random-effect s.d. τ (first point 0): even steps to 6 ``scale`` for the
+    half-normal; for the half-Cauchy's long tail, geometric steps from 0.02 to 300 ``scale``."""
+    if scale <= 0:
+        return np.zeros(1)
+    if prior == "half_cauchy":
+        return np.concatenate([[0.0], scale * np.geomspace(0.02, 300.0, 150)])
+    return np.linspace(0.0, 6 * scale, 61)
+
+
+def _tau_posterior(y: np.ndarray | list, v: np.ndarray | list, scale: float, grid: np.ndarray,
+                   null_prob: float = 0.0, prior: str = "half_normal") -> np.ndarray:
+    """Posterior weights of the random-effect s.d. τ on ``grid`` (:func:`_tau_grid`; flat prior
+    on μ; prior on τ: probability ``null_prob`` at τ = 0, the rest half-normal or half-Cauchy
+    with ``scale``).  ``y`` and ``v`` may be lists of arrays: one τ shared by several
+    components (their likelihoods multiply)."""
+    ys, vs = (y, v) if isinstance(y, list) else ([y], [v])
+    if len(ys[0]) < 2 or scale <= 0:
+        w = np.zeros(len(grid))
+        w[0] = 1.0
+        return w
+    logl = sum(_tau_log_likelihood(np.asarray(yc), np.asarray(vc), grid) for yc, vc in zip(ys, vs))
+    # prior: an atom null_prob at τ = 0 (grid[0]) and the continuous part, its density times
+    # each point's share of the grid, normalised on the grid
+    if prior == "half_cauchy":
+        cont = np.gradient(grid) / (1.0 + (grid / scale) ** 2)
+        cont[0] = 0.0
+    else:
+        cont = np.exp(-0.5 * (grid / scale) ** 2)
+    weights = cont * (1.0 - null_prob) / cont.sum()
+    weights[0] += null_prob
+    prior_w = weights
+    p = prior_w * np.exp(logl - logl.max())
     return p / p.sum()
 
 
@@ -826,6 +862,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     start_band = _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
+    for c, prior in _per_component(opt["tau_prior"], "tau_prior").items():
+        if prior not in TAU_PRIORS:
+            raise ValueError(f"tau_prior of {c!r} must be one of {TAU_PRIORS}, got {prior!r}")
+    for c, null_prob in _per_component(opt["tau_null_prob"], "tau_null_prob").items():
+        if not (isinstance(null_prob, (int, float)) and 0.0 <= null_prob <= 1.0):
+            raise ValueError(f"tau_null_prob of {c!r} must be a probability in [0, 1], got {null_prob!r}")
     if opt["seed_weights"] not in ("common", "own"):
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["frame"] == "principal":
@@ -1007,14 +1049,27 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     tau_post = {}
     mus = {}
     grids = {}
+    scales = {}
+    tau_prior = _per_component(opt["tau_prior"], "tau_prior")
+    tau_null = _per_component(opt["tau_null_prob"], "tau_null_prob")
     for c in comps:
         y = np.array([s[c]["y"] for s in seed_sum])
         v = np.array([s[c]["var"] for s in seed_sum])
         scale = opt["tau_scale"] * float(np.sqrt(np.median(v)))
-        grids[c] = np.linspace(0.0, 6 * scale, 61) if scale > 0 else np.zeros(1)
-        tau_post[c] = _tau_posterior(y, v, scale, grids[c], opt["tau_null_prob"])
+        scales[c] = scale
+        grids[c] = _tau_grid(scale, tau_prior[c])
+        tau_post[c] = _tau_posterior(y, v, scale, grids[c], tau_null[c], tau_prior[c])
         mus[c] = (y, v)
+    if opt["tau_shared"] and has_tr:
+        # one τ on the ln scale for both components, on the tracer's grid with the tracer's
+        # prior: a seed that samples another state moves every transport coefficient; the ion
+        # average measures by how much
+        grids["P"] = grids["tr"]
+        tau_post["tr"] = tau_post["P"] = _tau_posterior([mus[c][0] for c in comps], [mus[c][1] for c in comps],
+                                                        scales["tr"], grids["tr"], tau_null["tr"], tau_prior["tr"])
     tau_idx = {c: rng.choice(len(grids[c]), size=n_draws, p=tau_post[c]) for c in comps}
+    if opt["tau_shared"] and has_tr:
+        tau_idx["P"] = tau_idx["tr"]
     eps = rng.standard_normal((2, n_draws))
     t_tr = grids[comps[0]][tau_idx[comps[0]]]
     if has_tr:
