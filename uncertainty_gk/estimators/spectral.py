@@ -824,21 +824,39 @@ def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: n
     for c in comps:
         v = float(np.median([s[c]["var"] for s in seed_sum]))
         if np.isfinite(v) and v <= opt["max_log_var"]:
+            # resolved in most seeds; a seed whose own fit lost its level (relative s.e. above
+            # 100 % beside siblings that resolve theirs: an extrapolation to f = 0 gone wild)
+            # gets the plain average alone - through the common seed variance and the log-bias
+            # correction its variance would otherwise swamp every seed's
+            bad = [j for j, sj in enumerate(seed_sum)
+                   if not (np.isfinite(sj[c]["var"]) and sj[c]["var"] <= opt["max_log_var"])]
+            for j in bad:
+                _plain_level(seed_sum[j], per[j], c, R, opt)
+                reasons.append(f"{c} of seed {seed_sum[j]['name']}: the spectral model does not resolve its zero-frequency "
+                               f"level (relative s.e. {np.sqrt(seed_sum[j][c]['var_fit']):.3g}, the other seeds' median "
+                               f"{np.sqrt(v):.3g}); the plain average of its lowest {opt['fallback_ordinates']} ordinates "
+                               "is used instead (an upper-leaning value)")
             continue
         for s, d in zip(seed_sum, per):
-            m = max(1, min(int(opt["fallback_ordinates"]), d["M"]))
-            slope_ax = np.asarray(d["I"][c][:m], dtype=np.float64).mean(axis=0) / d["dt"]
-            wax = slope_ax / slope_ax.sum()
-            rel = np.full(3, 2.0 / m) if c == "P" else 2.0 * R / (d["N"] * m)
-            var = float(np.sum(wax**2 * rel))
-            s[c].update(y=float(np.log(slope_ax.sum())), var=var, var_s=var, axes=slope_ax, wax=wax, var_axes=rel,
-                        fallback=True)
-            if "cov" in s:
-                s["cov"] = 0.0
+            _plain_level(s, d, c, R, opt)
         reasons.append(f"{c}: the spectral model does not resolve the zero-frequency level (median relative s.e. "
                        f"per seed {np.sqrt(v):.3g}); the plain average of the lowest {opt['fallback_ordinates']} "
                        "ordinates is used instead (biased high by the vibrations: an upper-leaning value)")
     return reasons
+
+
+def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
+    """One seed's level of component ``c`` from the plain average of its lowest
+    ``fallback_ordinates`` ordinates (see :func:`_unresolved_levels`), in place."""
+    m = max(1, min(int(opt["fallback_ordinates"]), d["M"]))
+    slope_ax = np.asarray(d["I"][c][:m], dtype=np.float64).mean(axis=0) / d["dt"]
+    wax = slope_ax / slope_ax.sum()
+    rel = np.full(3, 2.0 / m) if c == "P" else 2.0 * R / (d["N"] * m)
+    var = float(np.sum(wax**2 * rel))
+    s[c].update(y=float(np.log(slope_ax.sum())), var=var, var_s=var, axes=slope_ax, wax=wax, var_axes=rel,
+                fallback=True, var_fit=s[c]["var"])
+    if "cov" in s:
+        s["cov"] = 0.0
 
 
 def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
