@@ -618,3 +618,28 @@ def test_shared_tau_takes_the_seed_scatter_from_the_tracer():
     assert spread.width["slope_P"] > 1.2 * shared.width["slope_P"]
     with pytest.raises(ValueError, match="tau_prior"):
         fit(base, tau_prior="cauchy")
+
+
+def test_one_seed_whose_collective_level_is_lost_does_not_swamp_its_siblings():
+    """Regression (evaluation replica of a 1-D channel): one seed's collective fit put its
+    level at f = 0 near zero with a relative s.e. of 20 while its two siblings resolved
+    theirs; through the common seed variance and the log-bias correction (+var/2) the group's
+    σ came out e^68 times the truth.  Here two white collectives (S(0) = 2 per axis: slope
+    3 x 2 / Δt) and one whose increments are differences of a bounded vibration (S(0) = 0):
+    that seed alone gets the plain average of its lowest ordinates, the result is provisional
+    and names it, and the estimate stays finite and below the white seeds' level."""
+    rng = np.random.default_rng(920202)
+    dt = 0.1
+    white = white_seeds(rng, n_seeds=2, M=1000, N=16, s_P=np.sqrt(2.0), dt=dt)
+    lost = SpectralSeries(name="lost", dt_ps=dt, tracer_increments=rng.normal(0.0, 0.3, size=(1000, 16, 3)),
+                          polarisation_increments=np.diff(rng.normal(0.0, 1.0, size=(1001, 3)), axis=0))
+    fit = fit_spectral(white + [lost], rng=np.random.default_rng(2), n_draws=4000, band_check=False, frame="lab")
+    assert fit.regime == "provisional" and "seed lost" in fit.regime_reason
+    draws = fit.draws["slope_P"].ravel()
+    assert np.all(np.isfinite(draws))
+    median = float(np.median(draws))
+    assert 0.0 < median < 3 * 2.0 / dt                   # the white seeds' slope is 3 x 2 / Δt = 60
+    # the lost seed's level is its plain low-frequency average: far below, and a sibling's
+    # variance is its own again (the common variance of resolved fits, not 1.66²)
+    (y_w, se_w), _, (y_lost, _) = fit.diagnostics["per_seed_log_slope"]["P"]
+    assert y_lost < y_w - 5 and se_w < 0.5
