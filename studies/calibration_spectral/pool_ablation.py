@@ -16,12 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def cell(x: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(replicas, 5) quantiles 2.5/16/50/84/97.5 % of ln(draw/truth) -> cov95, cov68, z² per replica."""
-    c95 = float(np.mean((x[:, 0] <= 0) & (x[:, 4] >= 0)))
-    c68 = float(np.mean((x[:, 1] <= 0) & (x[:, 3] >= 0)))
-    return c95, c68, (x[:, 2] / ((x[:, 3] - x[:, 1]) / 2)) ** 2
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablation import cell  # noqa: E402
 
 
 def main(argv=None) -> int:

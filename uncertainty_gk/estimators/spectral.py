@@ -649,9 +649,8 @@ def _tau_posterior(y: np.ndarray | list, v: np.ndarray | list, scale: float, gri
         cont[0] = 0.0
     else:
         cont = np.exp(-0.5 * (grid / scale) ** 2)
-    weights = cont * (1.0 - null_prob) / cont.sum()
-    weights[0] += null_prob
-    prior_w = weights
+    prior_w = cont * (1.0 - null_prob) / cont.sum()
+    prior_w[0] += null_prob
     p = prior_w * np.exp(logl - logl.max())
     return p / p.sum()
 
@@ -888,10 +887,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     start_band = _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
-    for c, prior in _per_component(opt["tau_prior"], "tau_prior").items():
+    tau_prior = _per_component(opt["tau_prior"], "tau_prior")
+    tau_null = _per_component(opt["tau_null_prob"], "tau_null_prob")
+    for c, prior in tau_prior.items():
         if prior not in TAU_PRIORS:
             raise ValueError(f"tau_prior of {c!r} must be one of {TAU_PRIORS}, got {prior!r}")
-    for c, null_prob in _per_component(opt["tau_null_prob"], "tau_null_prob").items():
+    for c, null_prob in tau_null.items():
         if not (isinstance(null_prob, (int, float)) and 0.0 <= null_prob <= 1.0):
             raise ValueError(f"tau_null_prob of {c!r} must be a probability in [0, 1], got {null_prob!r}")
     if opt["seed_weights"] not in ("common", "own"):
@@ -1076,8 +1077,6 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     mus = {}
     grids = {}
     scales = {}
-    tau_prior = _per_component(opt["tau_prior"], "tau_prior")
-    tau_null = _per_component(opt["tau_null_prob"], "tau_null_prob")
     for c in comps:
         y = np.array([s[c]["y"] for s in seed_sum])
         v = np.array([s[c]["var"] for s in seed_sum])
@@ -1095,7 +1094,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                                                         scales["tr"], grids["tr"], tau_null["tr"], tau_prior["tr"])
     tau_idx = {c: rng.choice(len(grids[c]), size=n_draws, p=tau_post[c]) for c in comps}
     if opt["tau_shared"] and has_tr:
-        tau_idx["P"] = tau_idx["tr"]
+        tau_idx["P"] = tau_idx["tr"]   # (P's own choice above only keeps the random stream as without sharing)
     eps = rng.standard_normal((2, n_draws))
     t_tr = grids[comps[0]][tau_idx[comps[0]]]
     if has_tr:
