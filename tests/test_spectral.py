@@ -643,3 +643,34 @@ def test_one_seed_whose_collective_level_is_lost_does_not_swamp_its_siblings():
     # variance is its own again (the common variance of resolved fits, not 1.66²)
     (y_w, se_w), _, (y_lost, _) = fit.diagnostics["per_seed_log_slope"]["P"]
     assert y_lost < y_w - 5 and se_w < 0.5
+
+
+def test_order_allowance_kinds_are_ordered_and_a_shared_allowance_is_not_averaged_away():
+    """The collective's allowance for its chosen order, per seed: "excess" (squared shift to the
+    next order less its Hausman variance) <= "next" (the squared shift) <= "floor" (at least the
+    next order's extra variance), so with everything else equal (τ off, same draws' rng) the
+    pooled widths come in that order.  ``allowance_shared``: the allowance is one error of the
+    group, added once to the pooled variance instead of per seed: wider, and more so with three
+    seeds than with one (pooling no longer divides it by the number of seeds).
+    Bad values are refused."""
+    camp = synthetic.increment_campaign(rng=920303, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
+    seeds = campaign_seeds(camp)
+    kw = dict(n_draws=2000, band_check=False, frame="lab", tau_scale=0.0)
+
+    def fit(ss, **o):
+        return fit_spectral(ss, rng=np.random.default_rng(0), **kw, **o)
+
+    w = {k: fit(seeds, order_allowance={"P": k}).width["slope_P"] for k in ("excess", "next", "floor")}
+    assert w["excess"] <= w["next"] <= w["floor"]
+    assert w["floor"] > w["excess"]                      # the next order's extra variance is > 0
+    one_ind, one_sh = (fit(seeds[:1], order_allowance={"P": "floor"}, allowance_shared={"P": f}) for f in (False, True))
+    ind, sh = (fit(seeds, order_allowance={"P": "floor"}, allowance_shared={"P": f}) for f in (False, True))
+    # one seed: shared only adds the axes' allowances as s.d.s (one order for all axes), not as
+    # variances; three seeds: pooling no longer divides the allowance by 3 either
+    ratio_one = one_sh.width["slope_P"] / one_ind.width["slope_P"]
+    ratio_three = sh.width["slope_P"] / ind.width["slope_P"]
+    assert 1.0 <= ratio_one < ratio_three and ratio_three > 1.05
+    np.testing.assert_allclose(sh.draws["slope_tr"], ind.draws["slope_tr"])
+    for bad, match in (({"order_allowance": "bogus"}, "order_allowance"), ({"allowance_shared": "yes"}, "allowance_shared")):
+        with pytest.raises(ValueError, match=match):
+            fit(seeds, **bad)

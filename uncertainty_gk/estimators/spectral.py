@@ -150,12 +150,17 @@ DEFAULTS = {
                                 # noise); "tracer_floor": the larger of the two
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
-    "tau_null_prob": 0.5,       # prior probability of τ = 0 (the seeds sample one system, as designed;
+    "tau_null_prob": {"tr": 0.5, "P": 0.0},
+                                # prior probability of τ = 0 (the seeds sample one system, as designed;
                                 # a number or {"tr": ..., "P": ...}); the rest is tau_prior's.  Sessions
-                                # 7-9 used 0 with the half-normal (docs/spectral.md, "Session 10")
-    "tau_prior": "half_cauchy",  # continuous part of τ's prior (a name or {"tr": ..., "P": ...}):
+                                # 7-9: 0 for both; session 10: 0.5 for both (docs/spectral.md, "Session 11")
+    "tau_prior": {"tr": "half_cauchy", "P": "half_normal"},
+                                # continuous part of τ's prior (a name or {"tr": ..., "P": ...}):
                                 # "half_cauchy" (long tail: seeds that really differ are followed, not
-                                # held at the prior's scale) or "half_normal"
+                                # held at the prior's scale) or "half_normal".  The tracer measures its
+                                # seeds' scatter ~10x better than the collective, whose τ, barely
+                                # identified by three seeds, is best kept near its scale
+                                # (docs/spectral.md, "Session 11")
     "tau_shared": False,        # one τ for tracer and collective on the ln scale, its prior and grid the
                                 # tracer's (the ion average measures a seed's excess scatter ~10x better)
     "warp": 50.0,               # log-frequency warp above this many ordinate spacings (0: none)
@@ -174,12 +179,18 @@ DEFAULTS = {
     "bootstrap_draws": 40,      # simulated periodograms per seed and axis
     "bootstrap_components": ("P",),  # components bootstrapped ("tr": the ion average, α = N/2R >> 1,
                                      # is near its large-sample limit)
-    "order_allowance": {"tr": "next", "P": "excess"},
+    "order_allowance": "next",
                                 # variance for the chosen order: squared shift to the next order ("next"),
                                 # mean squared shift to the next order_window orders ("window"), or the
                                 # squared shift to the next order less its Hausman variance ("excess":
                                 # an ill-conditioned next-order fit whose shift is its own noise adds
-                                # nothing); a name or {"tr": ..., "P": ...}.  Sessions 7-9: "next"
+                                # nothing), or at least the next order's extra variance ("floor");
+                                # a name or {"tr": ..., "P": ...}.  Session 10: "excess" for P
+    "allowance_shared": False,  # the order allowance is one error shared by every seed and axis of the
+                                # group (the order is chosen jointly, so a level that the choice gets
+                                # wrong is wrong in every seed): added once to the pooled variance, not
+                                # per seed (where pooling divides it by the number of seeds); a bool or
+                                # {"tr": ..., "P": ...}
     "variance_inflation": 1.0,  # multiply every variance (calibration knob; 1 = none)
     "seed_weights": "common",   # "common": the group's variance per increment, scaled to each seed's
                                 # length; "own": each seed's Fisher variance (favours seeds that came out high)
@@ -618,6 +629,7 @@ def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.nd
 
 
 TAU_PRIORS = ("half_normal", "half_cauchy")
+ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
 
 
 def _tau_grid(scale: float, prior: str = "half_normal") -> np.ndarray:
@@ -821,14 +833,14 @@ def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: n
     correlation is set to 0.  Returns the reasons (the result is provisional)."""
     reasons = []
     for c in comps:
-        v = float(np.median([s[c]["var"] for s in seed_sum]))
+        v = float(np.median([s[c]["var"] + s[c]["allow"] for s in seed_sum]))
         if np.isfinite(v) and v <= opt["max_log_var"]:
             # resolved in most seeds; a seed whose own fit lost its level (relative s.e. above
             # 100 % beside siblings that resolve theirs: an extrapolation to f = 0 gone wild)
             # gets the plain average alone - through the common seed variance and the log-bias
             # correction its variance would otherwise swamp every seed's
             bad = [j for j, sj in enumerate(seed_sum)
-                   if not (np.isfinite(sj[c]["var"]) and sj[c]["var"] <= opt["max_log_var"])]
+                   if not (np.isfinite(sj[c]["var"] + sj[c]["allow"]) and sj[c]["var"] + sj[c]["allow"] <= opt["max_log_var"])]
             for j in bad:
                 _plain_level(seed_sum[j], per[j], c, R, opt)
                 reasons.append(f"{c} of seed {seed_sum[j]['name']}: the spectral model does not resolve its zero-frequency "
@@ -853,7 +865,7 @@ def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
     rel = np.full(3, 2.0 / m) if c == "P" else 2.0 * R / (d["N"] * m)
     var = float(np.sum(wax**2 * rel))
     s[c].update(y=float(np.log(slope_ax.sum())), var=var, var_s=var, axes=slope_ax, wax=wax, var_axes=rel,
-                fallback=True, var_fit=s[c]["var"])
+                fallback=True, var_fit=s[c]["var"] + s[c]["allow"], allow=0.0)
     if "cov" in s:
         s["cov"] = 0.0
 
@@ -889,6 +901,13 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
     tau_prior = _per_component(opt["tau_prior"], "tau_prior")
     tau_null = _per_component(opt["tau_null_prob"], "tau_null_prob")
+    shared_allow = _per_component(opt["allowance_shared"], "allowance_shared")
+    for c, kind in _per_component(opt["order_allowance"], "order_allowance").items():
+        if kind not in ORDER_ALLOWANCES:
+            raise ValueError(f"order_allowance of {c!r} must be one of {ORDER_ALLOWANCES}, got {kind!r}")
+    for c, flag in shared_allow.items():
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"allowance_shared of {c!r} must be True or False, got {flag!r}")
     for c, prior in tau_prior.items():
         if prior not in TAU_PRIORS:
             raise ValueError(f"tau_prior of {c!r} must be one of {TAU_PRIORS}, got {prior!r}")
@@ -995,7 +1014,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                         sq = [(fb["mean"] - f2["mean"]) ** 2 for f2 in nxt]
                         if allowance == "excess":
                             sq = [max(x - max(f2["var"] - fb["var"], 0.0), 0.0) for x, f2 in zip(sq, nxt)]
-                        fb["var"] += float(np.mean(sq))
+                        elif allowance == "floor":
+                            sq = [max(x, f2["var"] - fb["var"]) for x, f2 in zip(sq, nxt)]
+                        fb["allow"] = float(np.mean(sq))
+                        if not shared_allow[c]:
+                            fb["var"] += fb["allow"]
                 if has_tr and opt["kurtosis_correction"]:
                     # non-Gaussian (hopping) increments: all ordinates of one ion share its
                     # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
@@ -1021,8 +1044,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             # the levels S(0) are (nearly) unbiased on the linear scale, so E[ln tot] ≈
             # ln slope - var_s/2 (Jensen; -4 % per 50 ps seed of a collective); the model-order
             # allowance is not sampling variance of the level and does not enter
+            # a shared allowance: the same error on every axis (one order for all), so its s.d.s add
+            allow = float(np.sum(wax * np.sqrt([fb.get("allow", 0.0) * infl for fb in fits[c]]))) ** 2 \
+                if shared_allow[c] else 0.0
             out[c] = {"y": float(np.log(tot)), "var": var, "var_s": var_s, "axes": slope_ax, "wax": wax,
-                      "var_axes": np.array([fb["var"] for fb in fits[c]])}
+                      "var_axes": np.array([fb["var"] for fb in fits[c]]), "allow": allow}
             if opt["small_sample"] == "bootstrap" and c in opt["bootstrap_components"]:
                 # the seed's Fisher sampling variance and its parametric-bootstrap counterpart
                 # (numerator and denominator of the ratio pooled over seeds below)
@@ -1092,6 +1118,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         grids["P"] = grids["tr"]
         tau_post["tr"] = tau_post["P"] = _tau_posterior([mus[c][0] for c in comps], [mus[c][1] for c in comps],
                                                         scales["tr"], grids["tr"], tau_null["tr"], tau_prior["tr"])
+    # the shared order allowance: one error for the group, the seeds' s.d.s averaged with
+    # weights by length (0 unless allowance_shared)
+    wlen = np.array([d["M"] for d in per], dtype=np.float64)
+    wlen /= wlen.sum()
+    group_allow = {c: float(wlen @ np.sqrt([s[c]["allow"] for s in seed_sum])) ** 2 for c in comps}
     tau_idx = {c: rng.choice(len(grids[c]), size=n_draws, p=tau_post[c]) for c in comps}
     if opt["tau_shared"] and has_tr:
         tau_idx["P"] = tau_idx["tr"]   # (P's own choice above only keeps the random stream as without sharing)
@@ -1109,6 +1140,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         vp = 1.0 / w_p.sum(1)
         c_s = np.array([s["cov"] for s in seed_sum])
         cov = (w_t * w_p) @ c_s * vt * vp
+        vt, vp = vt + group_allow["tr"], vp + group_allow["P"]
         rho = np.clip(cov / np.sqrt(vt * vp), -0.99, 0.99)
         lt = mt + np.sqrt(vt) * eps[0]
         lp = mp + np.sqrt(vp) * (rho * eps[0] + np.sqrt(1 - rho**2) * eps[1])
@@ -1117,7 +1149,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         y_p, v_p = mus["P"]
         w_p = 1.0 / (v_p[None, :] + t_tr[:, None] ** 2)
         mp = (w_p @ y_p) / w_p.sum(1)
-        draws_log = {"slope_P": mp + np.sqrt(1.0 / w_p.sum(1)) * eps[0]}
+        draws_log = {"slope_P": mp + np.sqrt(1.0 / w_p.sum(1) + group_allow["P"]) * eps[0]}
     draws = {k: np.exp(v)[None, :] for k, v in draws_log.items()}
 
     # ---- per-seed draws (each seed alone)
@@ -1126,11 +1158,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         e = rng.standard_normal((2, n_draws))
         rec = {"name": s["name"]}
         if has_tr:
-            r = np.clip(s["cov"] / np.sqrt(s["tr"]["var"] * s["P"]["var"]), -0.99, 0.99)
-            rec["slope_tr"] = np.exp(s["tr"]["y"] + np.sqrt(s["tr"]["var"]) * e[0])[None, :]
-            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(s["P"]["var"]) * (r * e[0] + np.sqrt(1 - r * r) * e[1]))[None, :]
+            vt_s, vp_s = s["tr"]["var"] + s["tr"]["allow"], s["P"]["var"] + s["P"]["allow"]
+            r = np.clip(s["cov"] / np.sqrt(vt_s * vp_s), -0.99, 0.99)
+            rec["slope_tr"] = np.exp(s["tr"]["y"] + np.sqrt(vt_s) * e[0])[None, :]
+            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(vp_s) * (r * e[0] + np.sqrt(1 - r * r) * e[1]))[None, :]
         else:
-            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(s["P"]["var"]) * e[0])[None, :]
+            rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(s["P"]["var"] + s["P"]["allow"]) * e[0])[None, :]
         for c in comps:
             key = "slope_tr" if c == "tr" else "slope_P"
             rec[key + "_axes"] = s[c]["axes"].tolist()
@@ -1208,7 +1241,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
     diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
-                   "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"]))) for s in seed_sum]
+                   "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"] + s[c]["allow"]))) for s in seed_sum]
                                           for c in comps}}
     settings = {**opt, "ci_prob": ci_prob, "n_draws": n_draws}
     return SpectralFit(draws=draws, per_seed=per_seed, crb_width=crb, width=width, width_over_crb=ratio,
