@@ -170,6 +170,12 @@ DEFAULTS = {
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "kurtosis_correction": True,
+    "kurtosis_clip": False,     # True: the pooled fourth cumulant is held at >= 0 (sessions 5-11).  False:
+                                # kept as measured (for Gaussian walkers it is 0 + noise, and clipping its
+                                # negative half made every tracer interval wider than the data allow); the
+                                # per-axis term is then bounded to [-1, 1] relative units and a negative
+                                # term lowers a level's variance by at most half (docs/spectral.md,
+                                # "Session 12")
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "small_sample": "fisher",   # sampling variance of each seed's level: "bootstrap" = parametric
@@ -905,6 +911,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, kind in _per_component(opt["order_allowance"], "order_allowance").items():
         if kind not in ORDER_ALLOWANCES:
             raise ValueError(f"order_allowance of {c!r} must be one of {ORDER_ALLOWANCES}, got {kind!r}")
+    if not isinstance(opt["kurtosis_clip"], (bool, np.bool_)):
+        raise ValueError(f"kurtosis_clip must be True or False, got {opt['kurtosis_clip']!r}")
     for c, flag in shared_allow.items():
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"allowance_shared of {c!r} must be True or False, got {flag!r}")
@@ -966,7 +974,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         per.append(d)
     R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
-    q4 = np.clip(q4_num / np.where(q4_den > 0, q4_den, 1), 0.0, None)      # per increment, per axis
+    q4_measured = q4_num / np.where(q4_den > 0, q4_den, 1)                 # per increment, per axis
+    q4 = np.clip(q4_measured, 0.0, None) if opt["kurtosis_clip"] else q4_measured
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
@@ -1027,9 +1036,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     # normalised by the tracer's own chosen S(0) of this axis (the most
                     # flexible fit's level can be far off on an axis without diffusion)
                     s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
-                    k4 = min(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), 1.0)
-                    fb["var"] += k4 * float(np.sum(fb["g"])) ** 2
-                    fb["var_sampling"] += k4 * float(np.sum(fb["g"])) ** 2
+                    k4 = float(np.clip(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), -1.0, 1.0))
+                    g2 = float(np.sum(fb["g"])) ** 2
+                    if k4 < 0 and g2 > 0:
+                        # a measured negative cumulant (lighter tails than Gaussian, or noise
+                        # about 0) lowers the variance, never by more than half
+                        k4 = max(k4, -0.5 * min(fb["var"], fb["var_sampling"]) / g2)
+                    fb["var"] += k4 * g2
+                    fb["var_sampling"] += k4 * g2
                     fb["k4"] = k4
                 fb["var"] *= infl
                 fits[c].append(fb)
@@ -1241,6 +1255,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
     diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
+                   # the tracer increments' fourth cumulant per increment and axis, pooled over
+                   # seeds (Å⁴; 0 for Gaussian motion, > 0 for hops), as measured (before any clip)
+                   "fourth_cumulant": q4_measured.tolist() if has_tr else None,
                    "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"] + s[c]["allow"]))) for s in seed_sum]
                                           for c in comps}}
     settings = {**opt, "ci_prob": ci_prob, "n_draws": n_draws}
