@@ -84,7 +84,8 @@ def summary(fit, n_li: int, volume: float, label: str) -> dict:
           f"H_R {out['H_R'][0]:.2f} [{out['H_R'][1]:.2f}, {out['H_R'][2]:.2f}] | width/CRB sigma "
           f"{fit.width_over_crb['slope_P']:.2f} | order tr/P {fit.band['tr']['level']}/{fit.band['P']['level']} | "
           f"band tr/P {fit.band['tr']['band_fraction']:g}/{fit.band['P']['band_fraction']:g} | "
-          f"{fit.regime}{': ' + fit.regime_reason if fit.regime_reason else ''}", flush=True)
+          f"{fit.regime}{': ' + fit.regime_reason if fit.regime_reason else ''} | "
+          f"tracer κ4 per increment {np.round(fit.diagnostics['fourth_cumulant'], 5).tolist()} Å⁴", flush=True)
     return out
 
 
