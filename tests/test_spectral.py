@@ -94,16 +94,24 @@ def test_rattle_biases_a_naive_low_frequency_average_but_not_the_model():
 
 
 def test_joint_draws_carry_the_tracer_collective_correlation():
-    """Independent ions, P = Σ tracer: the two estimates share data, corr ≈ 1/√N > 0,
-    so var(ln ratio) < var(ln slope_tr) + var(ln slope_P)."""
-    camp = synthetic.increment_campaign(process="gaussian", durations_ps=(100, 100, 100), n_mobile=8,
-                                        rattle_amplitude=0.1, rng=7)
-    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=20000)
-    lt, lp = np.log(fit.draws["slope_tr"].ravel()), np.log(fit.draws["slope_P"].ravel())
-    r = np.corrcoef(lt, lp)[0, 1]
-    assert 0.1 < r < 0.7, r
-    assert np.var(lt - lp) < np.var(lt) + np.var(lp)
-    assert fit.diagnostics["kappa"][0] == pytest.approx(1 / 8, abs=0.1)
+    """Independent ions, P = Σ tracer: the two estimates share data.  Measured once over 120
+    replicas of this system (8 ions, 3 x 100 ps, seeds 5000+; session 12): the posterior
+    medians of ln slope_tr and ln slope_P correlate 0.29 across replicas (1/√8 = 0.35 per
+    shared ordinate), while the draws of one fit carry 0.13 on average - the correlation is
+    under-stated, so H_R's interval is wider than it need be (docs/spectral.md, "Session
+    12"; issue 12).  Here, on 6 campaigns: the draws' mean correlation is positive and not
+    above that sampling value (over-stating it would make H_R too narrow), every fit's
+    var(ln ratio) < var(ln slope_tr) + var(ln slope_P), and κ ≈ 1/N."""
+    rs = []
+    for r in range(6):
+        camp = synthetic.increment_campaign(process="gaussian", durations_ps=(100, 100, 100), n_mobile=8,
+                                            rattle_amplitude=0.1, rng=7 + r)
+        fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=8000, band_check=False)
+        lt, lp = np.log(fit.draws["slope_tr"].ravel()), np.log(fit.draws["slope_P"].ravel())
+        rs.append(np.corrcoef(lt, lp)[0, 1])
+        assert np.var(lt - lp) < np.var(lt) + np.var(lp)
+        assert fit.diagnostics["kappa"][0] == pytest.approx(1 / 8, abs=0.1)
+    assert 0.03 < np.mean(rs) < 0.29, rs
 
 
 def test_ion_correlation_factor_of_paired_ions():
@@ -685,14 +693,15 @@ def test_order_allowance_kinds_are_ordered_and_a_shared_allowance_is_not_average
             fit(seeds, **bad)
 
 
-def test_fourth_cumulant_is_measured_right_and_only_clipping_it_widens_gaussian_tracers():
+def test_fourth_cumulant_is_measured_right_and_shrunk_only_when_it_is_noise():
     """The kurtosis correction's fourth cumulant per increment and axis, against its known
     value: lattice hops of length a at total rate Γ = 6D/a² along ±x/±y/±z give each axis a
-    compound-Poisson increment with κ4 = (Γ/3)·Δt·a⁴ = 2·D·Δt·a²; Gaussian walkers give 0.
-    Hops: the measured value is positive on every axis, so ``kurtosis_clip`` changes nothing
-    (identical draws).  Gaussian walkers: the measured value scatters about 0 and clipping
-    its negative half (the former default) can only widen the tracer's interval, which it
-    does on average; the unclipped default's interval is never more than halved by it."""
+    compound-Poisson increment with κ4 = (Γ/3)·Δt·a⁴ = 2·D·Δt·a²; Gaussian walkers give 0,
+    and their measured κ4 over its own standard error is then ~N(0, 1) (a check of the s.e.).
+    Hops: κ4 is many s.e. from 0, so the default ("shrunk", positive-part James-Stein) keeps
+    >= 80 % of it, and "clipped" and "raw" give identical draws.  Gaussian walkers: "clipped"
+    (the former default) keeps the positive half of the noise, so its tracer interval is never
+    narrower than the shrunk one's, and is wider on average."""
     D, a, dt = 0.1, 2.5, 0.1
     kw = dict(n_draws=2000, band_check=False, frame="lab")
 
@@ -704,28 +713,31 @@ def test_fourth_cumulant_is_measured_right_and_only_clipping_it_widens_gaussian_
     for r in range(4):
         hops = synthetic.increment_campaign(process="hops", D=D, hop_length=a, dt_ps=dt, durations_ps=(100, 100, 100),
                                             rng=920404 + r)
-        unclipped = fit(hops)
-        q4.append(unclipped.diagnostics["fourth_cumulant"])
+        f = fit(hops)
+        q4.append(f.diagnostics["fourth_cumulant"])
+        assert np.all(np.array(f.diagnostics["fourth_cumulant_used"]) >= 0.8 * np.array(q4[-1]))
         if r == 0:      # every axis's measured value > 0 here (checked): the clip has nothing to do
             assert min(q4[0]) > 0
-            np.testing.assert_array_equal(unclipped.draws["slope_tr"], fit(hops, kurtosis_clip=True).draws["slope_tr"])
+            np.testing.assert_array_equal(fit(hops, kurtosis_estimate="raw").draws["slope_tr"],
+                                          fit(hops, kurtosis_estimate="clipped").draws["slope_tr"])
     # block sums of 1/8 of a seed hold ~0.4 hops per axis: one campaign's value scatters by
     # ~20 %, the mean of 12 (4 campaigns x 3 axes) by ~6 %
     assert abs(np.mean(q4) / truth - 1) < 0.2, (q4, truth)
 
-    ratios, q4s = [], []
+    ratios, q4s, ses = [], [], []
     for r in range(6):
         camp = synthetic.increment_campaign(process="gaussian", D=D, dt_ps=dt, durations_ps=(50, 50, 50), rng=920410 + r)
-        u, c = fit(camp), fit(camp, kurtosis_clip=True)
+        u, c = fit(camp), fit(camp, kurtosis_estimate="clipped")
         q4s.extend(u.diagnostics["fourth_cumulant"])
+        ses.extend(u.diagnostics["fourth_cumulant_se"])
         ratios.append(u.width["slope_tr"] / c.width["slope_tr"])
-    q4s, ratios = np.array(q4s), np.array(ratios)
+    q4s, ses, ratios = np.array(q4s), np.array(ses), np.array(ratios)
+    t2 = float(np.mean((q4s / ses) ** 2))
     print(f"hops κ4/truth {np.mean(q4) / truth:.3f}; gaussian κ4/truth mean {np.mean(q4s) / truth:+.4f}, "
-          f"max |.| {np.max(np.abs(q4s)) / truth:.3f}; width ratios {np.round(ratios, 3)}")
+          f"max |.| {np.max(np.abs(q4s)) / truth:.3f}, mean (κ4/se)² {t2:.2f}; width ratios {np.round(ratios, 3)}")
     # Gaussian: no hop-sized cumulant (one value's s.e. is ~5 % of the hops' truth)
     assert abs(np.mean(q4s)) < 0.05 * truth and np.max(np.abs(q4s)) < 0.3 * truth, q4s
-    assert np.any(q4s < 0) and np.any(q4s > 0)                # noise about 0, both signs
-    assert np.all(ratios <= 1 + 1e-12) and np.all(ratios > np.sqrt(0.5) - 1e-12)
-    assert np.mean(ratios) < 0.995
-    with pytest.raises(ValueError, match="kurtosis_clip"):
-        fit(hops, kurtosis_clip="no")
+    assert 0.35 < t2 < 2.0                                   # χ²₁₈/18 has 99 % of its mass in [0.39, 1.9]
+    assert np.all(ratios <= 1 + 1e-12) and np.mean(ratios) < 0.995
+    with pytest.raises(ValueError, match="kurtosis_estimate"):
+        fit(hops, kurtosis_estimate="no")

@@ -11,7 +11,7 @@ test's own kind of data before the test is run.  Use seeds other than the test's
 (600000+) when deciding anything:
 
     python studies/calibration_spectral/fast_test_z.py --first-seed 790000 --replicas 60
-    python studies/calibration_spectral/fast_test_z.py --option kurtosis_clip True
+    python studies/calibration_spectral/fast_test_z.py --option kurtosis_estimate "'clipped'"
 """
 
 from __future__ import annotations

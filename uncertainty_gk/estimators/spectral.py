@@ -170,12 +170,17 @@ DEFAULTS = {
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "kurtosis_correction": True,
-    "kurtosis_clip": False,     # True: the pooled fourth cumulant is held at >= 0 (sessions 5-11).  False:
-                                # kept as measured (for Gaussian walkers it is 0 + noise, and clipping its
-                                # negative half made every tracer interval wider than the data allow); the
-                                # per-axis term is then bounded to [-1, 1] relative units and a negative
-                                # term lowers a level's variance by at most half (docs/spectral.md,
-                                # "Session 12")
+    "kurtosis_estimate": "shrunk",
+                                # the pooled fourth cumulant κ4 of the tracer increments as used:
+                                # "clipped" (held at >= 0, sessions 5-11: for Gaussian motion κ4 is
+                                # 0 + noise, and the clip added the noise's positive half to every
+                                # tracer variance), "raw" (as measured: unbiased, but with few ions
+                                # its noise alone can lower a variance or the tracer-collective
+                                # covariance), "shrunk" (positive-part James-Stein towards 0 by its own
+                                # standard error: ~0 when indistinguishable from 0, ~unchanged for
+                                # hops).  The per-axis term is bounded to [-1, 1] relative units and a
+                                # negative term lowers a level's variance by at most half
+                                # (docs/spectral.md, "Session 12")
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "small_sample": "fisher",   # sampling variance of each seed's level: "bootstrap" = parametric
@@ -636,6 +641,7 @@ def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.nd
 
 TAU_PRIORS = ("half_normal", "half_cauchy")
 ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
+KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
 
 
 def _tau_grid(scale: float, prior: str = "half_normal") -> np.ndarray:
@@ -911,8 +917,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, kind in _per_component(opt["order_allowance"], "order_allowance").items():
         if kind not in ORDER_ALLOWANCES:
             raise ValueError(f"order_allowance of {c!r} must be one of {ORDER_ALLOWANCES}, got {kind!r}")
-    if not isinstance(opt["kurtosis_clip"], (bool, np.bool_)):
-        raise ValueError(f"kurtosis_clip must be True or False, got {opt['kurtosis_clip']!r}")
+    if opt["kurtosis_estimate"] not in KURTOSIS_ESTIMATES:
+        raise ValueError(f"kurtosis_estimate must be one of {KURTOSIS_ESTIMATES}, got {opt['kurtosis_estimate']!r}")
     for c, flag in shared_allow.items():
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"allowance_shared of {c!r} must be True or False, got {flag!r}")
@@ -948,6 +954,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     k_den = np.zeros(3)
     q4_num = np.zeros(3)        # fourth cumulant of block sums per increment (tracer), pooled
     q4_den = np.zeros(3)
+    q4_var = np.zeros(3)        # its sampling variance (delta method over the block sums), summed over seeds
     for s, st in zip(seeds, tracers):
         dt = float(s.dt_ps)
         cP = sine_coefficients(s.polarisation_increments)             # (M, 3)
@@ -963,6 +970,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             m2 = np.mean(y**2, axis=(0, 1))
             q4_num += (np.mean(y**4, axis=(0, 1)) - 3 * m2**2) / st.block_length
             q4_den += 1
+            # d(mean y⁴ - 3 m2²) = mean of (y⁴ - 6 m2 y²): its variance over the n block sums
+            u = y**4 - 6 * m2 * y**2
+            q4_var += np.var(u, axis=(0, 1)) / (u.shape[0] * u.shape[1]) / st.block_length**2
             for ax in range(3):
                 C = st.low[:W, :, ax]
                 Sbar = float(np.mean(C**2))
@@ -975,7 +985,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
     q4_measured = q4_num / np.where(q4_den > 0, q4_den, 1)                 # per increment, per axis
-    q4 = np.clip(q4_measured, 0.0, None) if opt["kurtosis_clip"] else q4_measured
+    # its s.e.: per seed, the ions' block sums counted as N / R independent ones (rigid clusters)
+    q4_se = np.sqrt(R * q4_var) / np.where(q4_den > 0, q4_den, 1)
+    if opt["kurtosis_estimate"] == "clipped":
+        q4 = np.clip(q4_measured, 0.0, None)
+    elif opt["kurtosis_estimate"] == "shrunk":
+        q4 = q4_measured * np.clip(1.0 - q4_se**2 / np.where(q4_measured != 0, q4_measured**2, np.inf), 0.0, None)
+    else:
+        q4 = q4_measured
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
@@ -1258,6 +1275,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                    # the tracer increments' fourth cumulant per increment and axis, pooled over
                    # seeds (Å⁴; 0 for Gaussian motion, > 0 for hops), as measured (before any clip)
                    "fourth_cumulant": q4_measured.tolist() if has_tr else None,
+                   "fourth_cumulant_se": q4_se.tolist() if has_tr else None,
+                   "fourth_cumulant_used": q4.tolist() if has_tr else None,
                    "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"] + s[c]["allow"]))) for s in seed_sum]
                                           for c in comps}}
     settings = {**opt, "ci_prob": ci_prob, "n_draws": n_draws}
