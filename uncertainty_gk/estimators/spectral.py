@@ -984,9 +984,10 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         per.append(d)
     R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
-    q4_measured = q4_num / np.where(q4_den > 0, q4_den, 1)                 # per increment, per axis
+    n_q4 = np.where(q4_den > 0, q4_den, 1)
+    q4_measured = q4_num / n_q4                                            # per increment, per axis
     # its s.e.: per seed, the ions' block sums counted as N / R independent ones (rigid clusters)
-    q4_se = np.sqrt(R * q4_var) / np.where(q4_den > 0, q4_den, 1)
+    q4_se = np.sqrt(R * q4_var) / n_q4
     if opt["kurtosis_estimate"] == "clipped":
         q4 = np.clip(q4_measured, 0.0, None)
     elif opt["kurtosis_estimate"] == "shrunk":
@@ -1057,8 +1058,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     g2 = float(np.sum(fb["g"])) ** 2
                     if k4 < 0 and g2 > 0:
                         # a measured negative cumulant (lighter tails than Gaussian, or noise
-                        # about 0) lowers the variance, never by more than half
-                        k4 = max(k4, -0.5 * min(fb["var"], fb["var_sampling"]) / g2)
+                        # about 0) lowers the variance, never by more than half (of the
+                        # sampling part: the order allowance, >= 0, is not sampling variance)
+                        k4 = max(k4, -0.5 * fb["var_sampling"] / g2)
                     fb["var"] += k4 * g2
                     fb["var_sampling"] += k4 * g2
                     fb["k4"] = k4
