@@ -115,13 +115,13 @@ def render_figure(task: FigureTask, inputs: FigureInputs, formats=("png", "pdf",
     the caller writes the files (atomically), so a worker needs no access to the output
     directory.
     """
-    from .save import figure_bytes
+    from .save import figure_bytes, figure_files
 
     try:
         fig = draw_figure(task, inputs)
     except UGKError as exc:
         return RenderedFigure(task.name, {}, left_out=str(exc))
-    files = {fmt: figure_bytes(fig, fmt, dpi=dpi) for fmt in formats}
+    files = figure_files(fig, formats, dpi=dpi)
     embed = figure_bytes(fig, "png", dpi=embed_dpi) if embed_dpi else None
     return RenderedFigure(task.name, files, embed)
 
