@@ -590,6 +590,10 @@ INCREMENT_SCENARIOS: dict[str, dict] = {
     # anisotropic
     "channel_1d_3x100ps": dict(process="hops", dims=1, durations_ps=(100, 100, 100)),
     "planes_2d_3x100ps": dict(process="hops", dims=2, pair_fraction=0.5, durations_ps=(100, 100, 100)),
+    # ab initio sized cells with a stiff cage (0.1 Å rattle): the collective's spectrum has
+    # little structure beyond the framework's, and its order choice little to go on (session 13)
+    "stiff_24ions_3x100ps": dict(process="gaussian", n_mobile=24, rattle_amplitude=0.1, durations_ps=(100, 100, 100)),
+    "stiff_8ions_3x100ps": dict(process="gaussian", n_mobile=8, rattle_amplitude=0.1, durations_ps=(100, 100, 100)),
 }
 
 
