@@ -507,6 +507,26 @@ def test_save_figure_atomic_and_no_overwrite(small, tmp_path):
         save_figure(fig, tmp_path / "x", formats=("jpg",))
 
 
+def test_every_format_keeps_the_layout_solved_for_the_first(small):
+    """figure_files solves the constrained layout once: the axes stay where the layout put
+    them (not at the default subplot parameters a figure without a layout engine has),
+    every format is a real file, and the first is what figure_bytes makes of a fresh figure."""
+    from uncertainty_gk.plots.save import figure_bytes, figure_files
+
+    _, result, _ = small
+    fresh = haven_figure(result, 0)
+    first = figure_bytes(fresh, "png")                  # solves the layout, engine still on
+    solved = [ax.get_position().bounds for ax in fresh.axes]
+    fig = haven_figure(result, 0)
+    files = figure_files(fig, ("png", "pdf", "svg"))
+    assert files["png"] == first
+    assert files["pdf"][:5] == b"%PDF-" and b"<svg" in files["svg"][:2000]
+    kept = [ax.get_position().bounds for ax in fig.axes]
+    assert np.allclose(kept, solved, atol=1e-12)
+    unsolved = [ax.get_position().bounds for ax in haven_figure(result, 0).axes]   # never drawn: no layout yet
+    assert not np.allclose(unsolved, solved, atol=1e-3)
+
+
 # --------------------------------------------------------------------------- report
 def test_report_figures(multi):
     camp, result = multi
