@@ -514,7 +514,7 @@ def test_collective_order_floor_and_rules_are_options_and_checked():
     camp = synthetic.increment_campaign(rng=920101, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
     seeds = campaign_seeds(camp)
     kw = dict(rng=np.random.default_rng(0), n_draws=500, band_check=False, frame="lab")
-    base = fit_spectral(seeds, **kw)
+    base = fit_spectral(seeds, **kw, collective_order="own")
     fl = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, collective_order="tracer_floor")
     # here the tracer halved its band and the collective did not: the floor is the tracer's
     # order mapped to the wider band, more coefficients than the tracer's
@@ -530,7 +530,8 @@ def test_collective_order_floor_and_rules_are_options_and_checked():
         assert np.all(np.isfinite(f2.draws["slope_P"]))
     # the "excess" allowance (squared shift less its Hausman variance) is never larger than
     # the squared shift itself: same order, same draws' rng, narrower or equal collective
-    ex = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, order_allowance={"P": "excess"})
+    ex = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, order_allowance={"P": "excess"},
+                      collective_order="own")
     assert ex.band["P"]["level"] == base.band["P"]["level"]
     assert ex.width["slope_P"] <= base.width["slope_P"] + 1e-12
     np.testing.assert_allclose(ex.draws["slope_tr"], base.draws["slope_tr"])
@@ -741,3 +742,48 @@ def test_fourth_cumulant_is_measured_right_and_shrunk_only_when_it_is_noise():
     assert np.all(ratios <= 1 + 1e-12) and np.mean(ratios) < 0.995
     with pytest.raises(ValueError, match="kurtosis_estimate"):
         fit(hops, kurtosis_estimate="no")
+
+
+def test_tracer_bias_rule_raises_the_collective_order_only_while_the_tracer_shows_a_large_shift():
+    """``collective_order="tracer_bias"`` (session 14): the tracer's pooled ladder shifts by 20 %,
+    6 %, 1 % and 0.3 % from levels 0-3 to its chosen level 4; the collective's own s.e. is 4 %
+    at every level, so with tracer_bias_z = 1.5 (6 %) levels 0 and 1 are refused and level 2
+    is kept; the rule never lowers the collective's own choice, never climbs above the
+    tracer's level, and does nothing when the two bands differ."""
+    from uncertainty_gk.estimators.spectral import DEFAULTS, _tracer_bias_level
+    m_tr = np.exp([0.20, 0.062, 0.01, 0.003, 0.0, 0.0])
+    tr_info = {"band_fraction": 1.0, "level": 4, "pooled_levels": list(m_tr)}
+    flat = [[{"level": 1.0, "level_var": 0.04**2} for _ in range(6)]]
+    opt = dict(DEFAULTS)
+    assert opt["tracer_bias_z"] == 1.5
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 1.0, opt) == 2
+    assert _tracer_bias_level(3, flat, [1.0], tr_info, 1.0, opt) == 3
+    assert _tracer_bias_level(5, flat, [1.0], tr_info, 1.0, opt) == 5
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 0.5, opt) == 0
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 1.0, {**opt, "tracer_bias_z": 0.05}) == 4
+    # a collective twice as noisy (8 % s.e.) tolerates the 6 % shift at level 1
+    noisy = [[{"level": 1.0, "level_var": 0.08**2} for _ in range(6)]]
+    assert _tracer_bias_level(0, noisy, [1.0], tr_info, 1.0, opt) == 1
+
+
+def test_tracer_bias_rule_refuses_a_truncated_collective_order_in_a_stiff_small_cell():
+    """A stiff 8-ion cell (``stiff_8ions_3x100ps``, replica 920200): the collective's own rule
+    takes the second-lowest level, whose model misses the rattle's rise (its truncation bias
+    on the exact spectrum is +14 %, 4 s.e.; studies/calibration_spectral/truncation.py), and
+    σ comes out 11 % high with an interval that excludes the truth.  With the tracer's
+    ladder as the judge of truncation (``collective_order="tracer_bias"``) the level is raised
+    and the interval covers the truth."""
+    camp = synthetic.increment_campaign(rng=920200, **synthetic.INCREMENT_SCENARIOS["stiff_8ions_3x100ps"])
+    seeds = campaign_seeds(camp)
+    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    own = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="own", **kw)
+    new = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer_bias", **kw)
+    truth = camp.truth["slope_P"]
+    assert own.band["P"]["level"] == 1 and new.band["P"]["own_level"] == 1
+    assert own.band["P"]["level"] < new.band["P"]["level"] <= new.band["tr"]["level"]
+    lo, hi = np.quantile(own.draws["slope_P"], [0.025, 0.975])
+    assert lo > truth
+    lo, hi = np.quantile(new.draws["slope_P"], [0.025, 0.975])
+    assert lo < truth < hi
+    assert abs(np.log(np.median(new.draws["slope_P"]) / truth)) < abs(np.log(np.median(own.draws["slope_P"]) / truth))
+    np.testing.assert_allclose(new.draws["slope_tr"], own.draws["slope_tr"])

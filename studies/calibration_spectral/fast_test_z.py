@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     for q in z:
         zz = np.asarray(z[q])
         print(f"  {q}: mean z² {np.mean(zz**2):.3f} (± {np.std(zz**2, ddof=1) / np.sqrt(zz.size):.3f}), "
+              f"mean z {np.mean(zz):+.3f} (± {np.std(zz, ddof=1) / np.sqrt(zz.size):.3f}), "
               f"95 % coverage {np.mean(cover[q]):.3f}, n = {zz.size}")
     print(f"  both: mean z² {np.mean(both):.3f} (the test's band for 120 errors: "
           f"[{stats.chi2.ppf(0.01, 120) / 120:.3f}, {stats.chi2.ppf(0.995, 120) / 120:.3f}])")

@@ -147,7 +147,11 @@ DEFAULTS = {
                                 # "tracer": the tracer's order, mapped to the collective's band (both
                                 # share the ions' vibrational shape; the ion average is far less noisy,
                                 # and an order chosen on other data does not select the collective's
-                                # noise); "tracer_floor": the larger of the two
+                                # noise); "tracer_floor": the larger of the two; "tracer_bias": its own
+                                # order, raised while the tracer's ladder shows a truncation shift
+                                # above tracer_bias_z of the collective's s.e. (session 14; not the
+                                # default: docs/spectral.md, "Session 14")
+    "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
     "tau_null_prob": {"tr": 0.5, "P": 0.0},
@@ -548,6 +552,43 @@ def _validate(seeds: Sequence[SpectralSeries]) -> None:
             raise ValueError(f"seed {s.name!r}: increments contain NaN or inf")
 
 
+def _pooled_levels(fits: list[list[dict]], weights: list[float]) -> tuple[list[float], list[float]]:
+    """Per model level: the pooled slope Σ w S(0) over the fits and its variance."""
+    n_lev = min(len(f) for f in fits)
+    m = [sum(w * f[b]["level"] for w, f in zip(weights, fits)) for b in range(n_lev)]
+    v = [sum(w * w * f[b]["level_var"] for w, f in zip(weights, fits)) for b in range(n_lev)]
+    return m, v
+
+
+def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_info: dict, band_fraction: float,
+                       opt: dict) -> int:
+    """The collective's level raised until the tracer's ladder says its truncation bias is small.
+
+    The tracer's ladder is precise (N ions averaged): the shift of its pooled level from
+    level b to its chosen level is the model's truncation error at b for a spectrum of
+    the tracer's shape, which the collective shares (rattle and hops are the same motions;
+    session 14: on the generator the collective's truncation bias has the tracer's sign and
+    0.35-0.9 x its size, studies/calibration_spectral/truncation.py).
+    The collective keeps its own choice unless that shift exceeds ``tracer_bias_z`` of its
+    own standard error there; then the next level is tried, never beyond the tracer's.
+    Only when both components use the same band (the levels correspond)."""
+    if not np.isclose(tr_info["band_fraction"], band_fraction) or "pooled_levels" not in tr_info:
+        return level
+    m_tr = np.asarray(tr_info["pooled_levels"], dtype=np.float64)
+    m_p, v_p = _pooled_levels(flat, w)
+    top = min(tr_info["level"], len(m_tr) - 1, len(m_p) - 1)
+    if m_tr[top] <= 0:
+        return level
+    b = level
+    while b < top:
+        if m_tr[b] > 0 and m_p[b] > 0:
+            shift = abs(np.log(m_tr[b] / m_tr[top]))
+            if shift <= opt["tracer_bias_z"] * np.sqrt(v_p[b]) / m_p[b]:
+                break
+        b += 1
+    return max(b, level)
+
+
 def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, window: int) -> tuple[int, list, bool]:
     """Pick one model level for all (seed, axis) fits of a component.
 
@@ -744,8 +785,11 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             level, zs, ok = _choose_level(flat, w, z_max, window)
         else:
             level, zs, ok = _choose_by_likelihood(flat, rule, z_max, window)
-        floor_level = None
-        if floor is not None:
+        floor_level = own_level = None
+        if floor is not None and opt["collective_order"] == "tracer_bias":
+            own_level = level
+            level = _tracer_bias_level(level, flat, w, floor, band_fraction, opt)
+        elif floor is not None:
             floor_level = _floor_order(floor["level"], floor, per, band_fraction, opt)
             mapped = min(floor_level, min(len(fl) for fl in flat) - 1)
             level = mapped if opt["collective_order"] == "tracer" else max(level, mapped)
@@ -761,7 +805,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
-            "rule": rule, "floor": floor_level}
+            "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0]}
     return lad, [level] * 3, info, reason
 
 
@@ -998,8 +1042,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
     ladder, chosen, band_info, provisional = {}, {}, {}, []
-    if opt["collective_order"] not in ("own", "tracer", "tracer_floor"):
-        raise ValueError(f"collective_order must be 'own', 'tracer' or 'tracer_floor', got {opt['collective_order']!r}")
+    if opt["collective_order"] not in ("own", "tracer", "tracer_floor", "tracer_bias"):
+        raise ValueError("collective_order must be 'own', 'tracer', 'tracer_floor' or 'tracer_bias', "
+                         f"got {opt['collective_order']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
         ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c], floor)
