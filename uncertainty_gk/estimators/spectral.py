@@ -572,7 +572,7 @@ def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_in
     The collective keeps its own choice unless that shift exceeds ``tracer_bias_z`` of its
     own standard error there; then the next level is tried, never beyond the tracer's.
     Only when both components use the same band (the levels correspond)."""
-    if not np.isclose(tr_info["band_fraction"], band_fraction) or "pooled_levels" not in tr_info:
+    if not np.isclose(tr_info["band_fraction"], band_fraction):
         return level
     m_tr = np.asarray(tr_info["pooled_levels"], dtype=np.float64)
     m_p, v_p = _pooled_levels(flat, w)
@@ -586,7 +586,7 @@ def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_in
             if shift <= opt["tracer_bias_z"] * np.sqrt(v_p[b]) / m_p[b]:
                 break
         b += 1
-    return max(b, level)
+    return b
 
 
 def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, window: int) -> tuple[int, list, bool]:
@@ -601,12 +601,8 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, wi
     Hausman s.e. of the difference (|z| <= z_max) is chosen.  (Comparing with *all* higher
     levels makes the rule climb to noisy high orders by multiple testing.)  Returns
     (level, z-list, passed)."""
-    n_lev = min(len(f) for f in fits)
-    pooled = []
-    for b in range(n_lev):
-        m = sum(w * f[b]["level"] for w, f in zip(weights, fits))
-        v = sum(w * w * f[b]["level_var"] for w, f in zip(weights, fits))
-        pooled.append((m, v))
+    pooled = list(zip(*_pooled_levels(fits, weights)))
+    n_lev = len(pooled)
     zs = []
     for b in range(n_lev):
         ok = True
