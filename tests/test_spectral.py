@@ -344,16 +344,23 @@ def test_principal_values_find_a_rotated_channel():
 
 def test_dense_frames_narrow_the_band_instead_of_calling_the_run_provisional():
     """At 10 fs frames the band up to Nyquist (50 THz) has more structure than the
-    largest model order follows; the band is halved until an order fits, and the run is
-    diffusive (before: provisional in 15 of 15 development replicas)."""
+    largest order of the cosine series follows; the band is halved until an order fits,
+    and the run is diffusive (before: provisional in 15 of 15 development replicas).  The
+    relaxation column (session 15's option ``relaxation_basis``) follows the rattle's rise
+    over the whole band: no halving needed, and the run is diffusive too."""
     camp = synthetic.increment_campaign(rng=1000, **{**synthetic.INCREMENT_SCENARIOS["dense_10fs_3x50ps"],
                                                      "durations_ps": (30, 30, 30), "n_mobile": 24})
-    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=1000, frame="lab")
-    assert fit.regime == "diffusive", fit.regime_reason
-    assert fit.band["halved_because"][0]["band_fraction"] == 1.0
-    for key in ("slope_tr", "slope_P"):
-        lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
-        assert lo < camp.truth[key] < hi
+    for basis in (False, "tracer"):
+        fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=1000, frame="lab",
+                           relaxation_basis=basis)
+        assert fit.regime == "diffusive", fit.regime_reason
+        if basis is False:
+            assert fit.band["halved_because"][0]["band_fraction"] == 1.0
+        else:
+            assert fit.band["halved_because"] == [] and fit.band["tr"]["band_fraction"] == 1.0
+        for key in ("slope_tr", "slope_P"):
+            lo, hi = np.quantile(fit.draws[key], [0.0005, 0.9995])
+            assert lo < camp.truth[key] < hi
 
 
 def resonant_tracer_seeds(rng, n_seeds=3, M=3000, n_pairs=2, dt=0.1, amp=0.02, r=0.995, f0=0.6):
@@ -380,9 +387,12 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
     """A tracer spectrum with a line at 0.6 x Nyquist (more structure than ten cosine
     terms follow) halves the tracer's band; the collective, whose spectrum is white, keeps
     the full band (before, the joint decision halved both), and the joint draws still
-    carry the tracer-collective correlation of the shared diffusive increments."""
+    carry the tracer-collective correlation of the shared diffusive increments.  (The
+    cosine series alone, ``relaxation_basis=False``: a relaxation column would spend itself
+    on the line, and its τ's uncertainty, added to the tracer's variance alone, lowers the
+    correlation of the draws to 0.1 here - the open joint-correlation item, docs/spectral.md.)"""
     seeds = resonant_tracer_seeds(np.random.default_rng(900101))
-    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab")
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab", relaxation_basis=False)
     assert fit.band["tr"]["band_fraction"] == 0.5 and fit.band["P"]["band_fraction"] == 1.0
     assert fit.band["P"]["halved_because"] == [] and fit.band["P"]["ordinates"] == [3000] * 9
     assert [h["component"] for h in fit.band["halved_because"]] == ["tr"]
@@ -396,7 +406,7 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
         assert np.corrcoef(np.log(ps["slope_tr"].ravel()), np.log(ps["slope_P"].ravel()))[0, 1] > 0.5
     # a band per component can also be given explicitly; a bad one is refused
     same = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab",
-                        band_fraction={"tr": 0.5, "P": 1.0})
+                        band_fraction={"tr": 0.5, "P": 1.0}, relaxation_basis=False)
     np.testing.assert_allclose(same.draws["slope_P"], fit.draws["slope_P"])
     with pytest.raises(ValueError, match="band_fraction"):
         fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
@@ -513,7 +523,8 @@ def test_collective_order_floor_and_rules_are_options_and_checked():
     likelihood rules choose an order for each component; bad values are refused."""
     camp = synthetic.increment_campaign(rng=920101, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
     seeds = campaign_seeds(camp)
-    kw = dict(rng=np.random.default_rng(0), n_draws=500, band_check=False, frame="lab")
+    # the cosine series alone (relaxation_basis=False): with it the tracer halves its band here
+    kw = dict(rng=np.random.default_rng(0), n_draws=500, band_check=False, frame="lab", relaxation_basis=False)
     base = fit_spectral(seeds, **kw, collective_order="own")
     fl = fit_spectral(seeds, **{**kw, "rng": np.random.default_rng(0)}, collective_order="tracer_floor")
     # here the tracer halved its band and the collective did not: the floor is the tracer's
@@ -772,10 +783,12 @@ def test_tracer_bias_rule_refuses_a_truncated_collective_order_in_a_stiff_small_
     on the exact spectrum is +14 %, 4 s.e.; studies/calibration_spectral/truncation.py), and
     σ comes out 11 % high with an interval that excludes the truth.  With the tracer's
     ladder as the judge of truncation (``collective_order="tracer_bias"``) the level is raised
-    and the interval covers the truth."""
+    and the interval covers the truth.  (Both with the cosine series alone,
+    ``relaxation_basis=False``, whose truncation this rule was built for; the relaxation
+    column of session 15 removes the truncation itself.)"""
     camp = synthetic.increment_campaign(rng=920200, **synthetic.INCREMENT_SCENARIOS["stiff_8ions_3x100ps"])
     seeds = campaign_seeds(camp)
-    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    kw = dict(n_draws=2000, band_check=False, frame="lab", relaxation_basis=False)
     own = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="own", **kw)
     new = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer_bias", **kw)
     truth = camp.truth["slope_P"]
@@ -787,3 +800,64 @@ def test_tracer_bias_rule_refuses_a_truncated_collective_order_in_a_stiff_small_
     assert lo < truth < hi
     assert abs(np.log(np.median(new.draws["slope_P"]) / truth)) < abs(np.log(np.median(own.draws["slope_P"]) / truth))
     np.testing.assert_allclose(new.draws["slope_tr"], own.draws["slope_tr"])
+
+
+def _ar1_rattle_spectrum(f, dt, D, a, tau, white):
+    """Exact per-axis increment spectrum of a walker (D) with an exponentially relaxing cage
+    offset (s.d. a, time τ, sampled at the frames) and white position noise (s.d. ``white``),
+    from the MSD V(t) = 2Dt + 2a²(1 - e^(-t/τ)) + 2 white² (t > 0), written out here
+    independently of the estimator's design matrix."""
+    n = 200
+    t = np.arange(n + 2) * dt
+    V = 2 * D * t + (2 * a * a * (1 - np.exp(-t / tau)) + 2 * white**2) * (t > 0)
+    gamma = np.empty(n + 1)
+    gamma[0] = V[1]
+    gamma[1:] = 0.5 * (V[2:] + V[:-2] - 2 * V[1:-1])
+    c = 2 * np.cos(2 * np.pi * np.outer(f, np.arange(n + 1)) * dt)
+    c[:, 0] = 1.0
+    return c @ gamma
+
+
+def test_relaxation_basis_is_exact_for_a_rattle_where_the_cosine_series_is_truncated():
+    """The relaxation column (``relaxation_basis``, session 15) is the increment spectrum of
+    an exponentially relaxing offset, so a walker with a cage rattle and white vibrations
+    is represented exactly by three columns: on the exact spectrum (no noise) the profile
+    recovers τ and the level at three columns is the truth to 0.1 %, while the cosine
+    series with as many columns is off by more than 5 % and still by 0.3 % at five."""
+    from uncertainty_gk.estimators.spectral import DEFAULTS, _order_fits, _relaxation_time
+    dt, M, D = 0.1, 999, 0.1
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    S = _ar1_rattle_spectrum(f, dt, D, a=0.3, tau=0.3, white=0.05)
+    truth = 2 * D * dt
+    opt = dict(DEFAULTS)
+    tau = _relaxation_time([S], [f], [dt], [4.0], 1.0, opt)
+    assert tau == pytest.approx(0.3, rel=0.02)
+    relax = _order_fits(S, f, 4.0, opt, dt, 1.0, tau)
+    cos = _order_fits(S, f, 4.0, opt, dt, 1.0)
+    assert relax[2]["level"] == pytest.approx(truth, rel=1e-3)
+    assert abs(cos[2]["level"] / truth - 1) > 0.05
+    assert abs(cos[4]["level"] / truth - 1) > 3e-3
+    # the estimated τ counts in the variance of every fit that uses the column
+    known = _order_fits(S, f, 4.0, opt, dt, 1.0, tau, relax_free=False)
+    assert relax[2]["var"] > known[2]["var"] and relax[0]["var"] == known[0]["var"]
+
+
+def test_relaxation_basis_takes_tau_from_the_tracer_and_refuses_unknown_values():
+    """``relaxation_basis="tracer"``: τ is profiled on the tracer's (precise) ion average and
+    used, as known, by the collective; ``"own"`` profiles each component on its own data.
+    On a 3 x 100 ps campaign whose rattle relaxes in 0.3 ps the tracer's τ is within 10 %
+    of it.  An unknown value is refused with the value seen."""
+    camp = synthetic.increment_campaign(rng=920300, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
+    seeds = campaign_seeds(camp)
+    kw = dict(n_draws=1000, band_check=False)
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer", **kw)
+    tau = fit.band["tr"]["relaxation_time_ps"]
+    assert tau == pytest.approx(0.3, rel=0.1)
+    assert fit.band["P"]["relaxation_time_ps"] == tau
+    assert fit.band["tr"]["relaxation_estimated"] and not fit.band["P"]["relaxation_estimated"]
+    own = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="own", **kw)
+    assert own.band["P"]["relaxation_estimated"] and own.band["P"]["relaxation_time_ps"] != tau
+    off = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis=False, **kw)
+    assert off.band["tr"]["relaxation_time_ps"] is None and off.band["P"]["relaxation_time_ps"] is None
+    with pytest.raises(ValueError, match="relaxation_basis.*'yes'"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="yes", **kw)

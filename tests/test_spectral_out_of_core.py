@@ -70,9 +70,11 @@ def test_archive_chunks_equal_the_in_memory_increments(archived, tmp_path, monke
         np.testing.assert_array_equal(o.polarisation_increments, m.polarisation_increments)
     a = fit_spectral(mem, rng=np.random.default_rng(4), n_draws=2000)
     b = fit_spectral(ooc, rng=np.random.default_rng(4), n_draws=2000)
+    # (1e-10, not 1e-12: the fit's 1-D search for the relaxation time stops where the last
+    # bits of its input put it, which moves the draws by ~1e-12 relative)
     for key in ("slope_tr", "slope_P"):
-        assert rel_diff(b.draws[key], a.draws[key]) < 1e-12
-        assert rel_diff(b.axes[key]["estimate"], a.axes[key]["estimate"]) < 1e-12
+        assert rel_diff(b.draws[key], a.draws[key]) < 1e-10
+        assert rel_diff(b.axes[key]["estimate"], a.axes[key]["estimate"]) < 1e-10
     assert rel_diff(b.diagnostics["ion_correlation_R"], a.diagnostics["ion_correlation_R"]) < 1e-12
     assert rel_diff(b.diagnostics["kappa"], a.diagnostics["kappa"]) < 1e-12
     assert b.regime == a.regime and b.n_coefficients == a.n_coefficients

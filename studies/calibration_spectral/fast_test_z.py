@@ -12,11 +12,15 @@ test's own kind of data before the test is run.  Use seeds other than the test's
 
     python studies/calibration_spectral/fast_test_z.py --first-seed 790000 --replicas 60
     python studies/calibration_spectral/fast_test_z.py --option kurtosis_estimate "'clipped'"
+
+``--out FILE.csv`` keeps the per-replica errors (one row per replica and quantity), so two
+runs on the same seeds can be compared replica by replica (``paired_z.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import warnings
 
 import numpy as np
@@ -37,6 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=600000)
     ap.add_argument("--replicas", type=int, default=60)
     ap.add_argument("--option", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    ap.add_argument("--out", help="write the per-replica errors to this CSV file")
     a = ap.parse_args(argv)
     options = {k: eval(v, {}) for k, v in a.option}
     unknown = set(options) - set(spectral.DEFAULTS)
@@ -45,6 +50,7 @@ def main(argv=None) -> int:
     spectral.DEFAULTS.update(options)       # the registered estimator reads its defaults at fit time
     z = {"D_tr": [], "sigma": []}
     cover = {"D_tr": [], "sigma": []}
+    rows = []
     for r in range(a.first_seed, a.first_seed + a.replicas):
         system = synthetic.generate(**SCENARIO, haven_ratio=1.0 if r % 2 == 0 else 0.5, rng=r)
         with warnings.catch_warnings():
@@ -54,6 +60,13 @@ def main(argv=None) -> int:
             e, t = res.quantities[q], system.truth[q]
             z[q].append(np.log(e.median / t) / (np.log(e.upper / e.lower) / (2 * Z95)))
             cover[q].append(e.lower <= t <= e.upper)
+            rows.append({"replica": r, "haven_ratio": system.truth["haven_ratio"], "quantity": q, "z": z[q][-1],
+                         "median": e.median, "lower": e.lower, "upper": e.upper, "truth": t})
+    if a.out:
+        with open(a.out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
     both = np.concatenate([np.square(z[q]) for q in z])
     print(f"options {options or 'default'}, seeds {a.first_seed}-{a.first_seed + a.replicas - 1}")
     for q in z:

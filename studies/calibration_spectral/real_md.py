@@ -12,12 +12,15 @@ O -1.2; types 1 Li, 2 P, 3 O, 4 Si), and reports the spectral estimate of D*, σ
 its regime check, the information width, and how the estimate moves when the band or
 the model order is changed (the "does it move beyond its s.e." check of item 0).
 With ``--pieces PS`` the seeds are cut into pieces of PS ps analysed as independent
-campaigns, against the whole run as reference.  Never copies the data.
+campaigns, against the whole run as reference.  ``--option NAME VALUE`` changes an option
+of every fit (the estimator's defaults), e.g. ``--option relaxation_basis "'tracer'"``.
+Never copies the data.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import sys
 from pathlib import Path
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from uncertainty_gk import units
+from uncertainty_gk.estimators import spectral
 from uncertainty_gk.estimators.spectral import SpectralSeries, fit_spectral, series_from_current
 
 CHARGE = {1: 0.6, 2: 3.0, 3: -1.2, 4: 2.4}
@@ -69,6 +73,11 @@ def seed_series(name: str, steps, types, pos) -> SpectralSeries:
                           polarisation_increments=np.diff(P, axis=0))
 
 
+def _relaxation_note(fit) -> str:
+    tau = fit.band["tr"].get("relaxation_time_ps")
+    return "" if tau is None else f"relaxation τ {tau:.3g} ps | "
+
+
 def summary(fit, n_li: int, volume: float, label: str) -> dict:
     fac = units.conductivity_prefactor_S_per_cm(volume, TEMPERATURE_K)
     D = fit.draws["slope_tr"].ravel() / 6 * units.A2_PER_PS_TO_CM2_PER_S
@@ -84,6 +93,7 @@ def summary(fit, n_li: int, volume: float, label: str) -> dict:
           f"H_R {out['H_R'][0]:.2f} [{out['H_R'][1]:.2f}, {out['H_R'][2]:.2f}] | width/CRB sigma "
           f"{fit.width_over_crb['slope_P']:.2f} | order tr/P {fit.band['tr']['level']}/{fit.band['P']['level']} | "
           f"band tr/P {fit.band['tr']['band_fraction']:g}/{fit.band['P']['band_fraction']:g} | "
+          f"{_relaxation_note(fit)}"
           f"{fit.regime}{': ' + fit.regime_reason if fit.regime_reason else ''} | "
           f"tracer κ4 per increment {np.round(fit.diagnostics['fourth_cumulant'], 5).tolist()} Å⁴", flush=True)
     return out
@@ -94,7 +104,14 @@ def main(argv=None) -> int:
     ap.add_argument("paths", nargs="+", type=Path)
     ap.add_argument("--segments", action="store_true", help="paths are seed directories of seg*/dump.lammpstrj.gz")
     ap.add_argument("--pieces", type=float, default=None, help="also analyse pieces of this many ps")
+    ap.add_argument("--option", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="estimator option (a Python literal) for every fit")
     a = ap.parse_args(argv)
+    options = {k: ast.literal_eval(v) for k, v in a.option}
+    unknown = set(options) - set(spectral.DEFAULTS)
+    if unknown:
+        ap.error(f"unknown spectral options {sorted(unknown)}")
+    spectral.DEFAULTS.update(options)       # fit_spectral reads its defaults at call time
     seeds, vols, n_li, currents = [], [], None, []
     for p in a.paths:
         if a.segments:

@@ -15,6 +15,13 @@ within 0.25 s.e.
 
     python studies/calibration_spectral/truncation.py                 # every scenario
     python studies/calibration_spectral/truncation.py brownian_3x100ps --warp 20
+    python studies/calibration_spectral/truncation.py fast_test_hr1 fast_test_hr05
+
+``fast_test_hr1`` / ``fast_test_hr05``: the fast calibration test's generator
+(``synthetic.generate`` with the scenario of tests/test_calibration_fast.py: 24 ions with a
+0.3 Å / 0.2 ps rattle in a vibrating framework whose charges enter the polarisation,
+independent walkers or rigid pairs); its exact spectrum from the system's expected MSDs
+(``SyntheticSystem.expected_tracer_msd`` / ``expected_polarisation_msd``, isotropic).
 
 Session 14 (docs/spectral.md, "Session 14"): the estimator's remaining miscalibrations
 (D* of 3 x 100 ps walkers, σ of the stiff small cells and of 0.5 ps frames) sit where the
@@ -28,9 +35,47 @@ import argparse
 import numpy as np
 
 from uncertainty_gk import synthetic
-from uncertainty_gk.estimators.spectral import DEFAULTS, _order_fits
+from uncertainty_gk.estimators.spectral import DEFAULTS, _order_fits, _relaxation_time
 
 ORDERS = 10
+#: the fast calibration test's scenario (tests/test_calibration_fast.py)
+FAST_TEST = dict(n_mobile=24, n_frames=3000, frame_interval_ps=0.1, n_seeds=3, D=0.05, rattle_amplitude=0.3,
+                 rattle_time_ps=0.2, drift_D=0.01, temperature_K=800)
+FAST_TEST_HAVEN = {"fast_test_hr1": 1.0, "fast_test_hr05": 0.5}
+
+
+def _increment_spectrum_from_msd(msd, f: np.ndarray, dt: float, n_lags: int) -> np.ndarray:
+    """Spectrum of the one-frame increments of a process with stationary increments and
+    per-axis MSD ``msd(t)`` (the autocovariance ½[V(m+1) + V(m-1) - 2V(m)], as
+    IncrementCampaign.increment_spectrum)."""
+    V = msd(np.arange(n_lags + 2) * dt)
+    gamma = np.empty(n_lags + 1)
+    gamma[0] = V[1]
+    gamma[1:] = 0.5 * (V[2:] + V[:-2] - 2.0 * V[1:-1])
+    c = np.cos(2.0 * np.pi * np.outer(f, np.arange(n_lags + 1)) * dt)
+    c[:, 1:] *= 2.0
+    return c @ gamma
+
+
+def fast_test_ladder(scenario: str, component: str, options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`ladder`, for the fast calibration test's generator (isotropic, equal seeds)."""
+    system = synthetic.generate(**{**FAST_TEST, "n_frames": 2}, haven_ratio=FAST_TEST_HAVEN[scenario], rng=0)
+    dt, M, n_seeds = FAST_TEST["frame_interval_ps"], FAST_TEST["n_frames"] - 1, FAST_TEST["n_seeds"]
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    if component == "tr":
+        msd, truth = (lambda t: system.expected_tracer_msd(t) / 3.0), 2.0 * FAST_TEST["D"]
+        alpha = 0.5 * FAST_TEST["n_mobile"] * system.truth["haven_ratio"]
+    else:
+        msd, truth = (lambda t: system.expected_polarisation_msd(t) / 3.0), system.truth["polarisation_msd_slope"] / 3.0
+        alpha = 0.5
+    S = _increment_spectrum_from_msd(msd, f, dt, int(np.ceil(40 * FAST_TEST["rattle_time_ps"] / dt)) + 2)
+    opt = {**DEFAULTS, **options}
+    relax = _relaxation_time([S], [f], [dt], [alpha], 1.0, opt) if opt["relaxation_basis"] else None
+    fits = _order_fits(S, f, alpha, opt, dt, 1.0, relax)[:ORDERS]
+    bias = np.log(np.array([np.exp(x["mean"]) for x in fits]) / dt / truth)
+    # 3 seeds x 3 equal axes, pooled: the variance of one fit over 9
+    se = np.sqrt(np.array([x["var"] for x in fits]) / (3 * n_seeds))
+    return bias, se
 
 
 def ladder(scenario: str, component: str, options: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +88,19 @@ def ladder(scenario: str, component: str, options: dict) -> tuple[np.ndarray, np
     # Gamma shape of an ordinate: χ²₁ for the collective; the ion average of N ions, paired
     # ions moving together (R = 1/H_R), for the tracer
     alpha = 0.5 if component == "P" else 0.5 * camp.params["n_mobile"] * camp.truth["haven_ratio"]
+    relax = None
+    if opt["relaxation_basis"]:
+        # the estimator's τ: profiled on all (seed, axis) spectra of the component together
+        Ss, fs, dts = [], [], []
+        for s in camp.seeds:
+            dt = float(s["dt_ps"])
+            M = s["polarisation_increments"].shape[0]
+            f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+            S = camp.increment_spectrum(f, dt, component)
+            for ax in range(3):
+                if truth_axes[ax] > 0:
+                    Ss.append(S[:, ax]), fs.append(f), dts.append(dt)
+        relax = _relaxation_time(Ss, fs, dts, [alpha] * len(Ss), 1.0, opt)
     est = np.zeros((len(camp.seeds), ORDERS))
     inv_var = np.zeros(ORDERS)
     lengths = []
@@ -57,7 +115,7 @@ def ladder(scenario: str, component: str, options: dict) -> tuple[np.ndarray, np
         for ax in range(3):
             if truth_axes[ax] <= 0:
                 continue
-            fits = _order_fits(S[:, ax], f, alpha, opt, dt, 1.0)[:ORDERS]
+            fits = _order_fits(S[:, ax], f, alpha, opt, dt, 1.0, relax)[:ORDERS]
             lev = np.array([np.exp(x["mean"]) for x in fits]) / dt          # slope of this axis
             var = np.array([x["var"] for x in fits])
             est[j, :len(fits)] += lev
@@ -77,17 +135,21 @@ def settled(bias: np.ndarray, se: np.ndarray, tol: float = 0.25) -> int | None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenarios", nargs="*", default=sorted(synthetic.INCREMENT_SCENARIOS))
+    ap.add_argument("scenarios", nargs="*", default=sorted(synthetic.INCREMENT_SCENARIOS),
+                    choices=sorted(synthetic.INCREMENT_SCENARIOS) + sorted(FAST_TEST_HAVEN))
     ap.add_argument("--warp", type=float, default=None, help="fit_spectral's warp (default: the estimator's)")
+    ap.add_argument("--relaxation-basis", action="store_true", help="fit_spectral's relaxation_basis='own'")
     a = ap.parse_args(argv)
     options = {} if a.warp is None else {"warp": a.warp}
+    if a.relaxation_basis:
+        options["relaxation_basis"] = "own"
     print(f"truncation bias of ln slope per order index 1..{ORDERS - 1}: % of truth / in pooled s.e.; "
           f"options {options or 'default'}")
     print("| scenario | component | " + " | ".join(f"{b}" for b in range(1, ORDERS)) + " | settled at |")
     print("|---|---|" + "---|" * (ORDERS - 1) + "---|")
     for sc in a.scenarios:
         for comp in ("tr", "P"):
-            bias, se = ladder(sc, comp, options)
+            bias, se = (fast_test_ladder if sc in FAST_TEST_HAVEN else ladder)(sc, comp, options)
             cells = [f"{100 * b:+.2f} / {b / s:+.1f}" for b, s in zip(bias[1:], se[1:])]
             st = settled(bias, se)
             print(f"| {sc} | {'D*' if comp == 'tr' else 'σ'} | " + " | ".join(cells) + f" | {st if st is not None else '-'} |")

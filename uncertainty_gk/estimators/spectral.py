@@ -123,7 +123,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import fft as sfft
-from scipy import stats
+from scipy import optimize, stats
 
 __all__ = ["SpectralSeries", "SpectralFit", "TracerStatistics", "fit_spectral", "series_from_current", "spectral_series_of", "SpectralEstimator",
            "DEFAULTS"]
@@ -152,6 +152,17 @@ DEFAULTS = {
                                 # above tracer_bias_z of the collective's s.e. (session 14; not the
                                 # default: docs/spectral.md, "Session 14")
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
+    "relaxation_check": False,  # keep the relaxation column for a component only where its three-column
+                                # fit (level, relaxation, white) has a higher pooled Whittle likelihood
+                                # than the cosine series' (level, white, one cosine); else the cosine
+                                # series alone (session 15)
+    "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
+                                  # column as one more free parameter (False: τ treated as known)
+    "relaxation_basis": False,  # the first non-diffusive column of the shape model is a relaxation
+                                # (an exponentially relaxing offset, the cage rattle's form), the cosine
+                                # series after it (session 15): False (none), "own" (its time τ fitted
+                                # per component, pooled over seeds and axes) or "tracer" (the tracer's
+                                # τ for both: the ions' rattle, measured on the precise ion average)
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
     "tau_null_prob": {"tr": 0.5, "P": 0.0},
@@ -356,16 +367,33 @@ def sine_coefficients(x: np.ndarray) -> np.ndarray:
     return sfft.dst(np.asarray(x, dtype=np.float64), type=1, axis=0, norm="ortho")
 
 
-def _design(f: np.ndarray, f_band: float, order: int, dt: float, f_warp: float = 0.0) -> np.ndarray:
+def _design(f: np.ndarray, f_band: float, order: int, dt: float, f_warp: float = 0.0,
+            relax_ps: float | None = None) -> np.ndarray:
     """Columns of the linear spectrum model: 1 (the level S(0)), then
     4 sin²(π f Δt) cos(π p u(f)), p = 0..order-1 (the non-diffusive part), with the
-    warped frequency u = ln(1 + f/f_w) / ln(1 + f_B/f_w) (u = f/f_B when f_w = 0)."""
+    warped frequency u = ln(1 + f/f_w) / ln(1 + f_B/f_w) (u = f/f_B when f_w = 0).
+
+    With ``relax_ps`` = τ, the first non-diffusive column is instead a relaxation,
+    4 sin²(π f Δt) L(f; τ): the increment spectrum of a position offset that relaxes
+    exponentially with time τ, sampled at the frames (an AR(1) with φ = exp(-Δt/τ)),
+    L = (1-φ)² / (1 - 2φ cos 2πfΔt + φ²), scaled to 1 at f = 0; the cosine columns follow
+    (``order`` columns after the level in all)."""
     s2 = 4.0 * np.sin(np.pi * f * dt) ** 2
     u = np.log1p(f / f_warp) / np.log1p(f_band / f_warp) if f_warp > 0 else f / f_band
     X = np.empty((len(f), order + 1))
     X[:, 0] = 1.0
-    X[:, 1:] = s2[:, None] * np.cos(np.pi * np.outer(u, np.arange(order)))
+    if relax_ps is None:
+        X[:, 1:] = s2[:, None] * np.cos(np.pi * np.outer(u, np.arange(order)))
+    elif order > 0:
+        X[:, 1] = s2 * _relaxation_shape(f, dt, relax_ps)
+        X[:, 2:] = s2[:, None] * np.cos(np.pi * np.outer(u, np.arange(order - 1)))
     return X
+
+
+def _relaxation_shape(f: np.ndarray, dt: float, tau_ps: float) -> np.ndarray:
+    """L(f; τ) of :func:`_design`: 1 at f = 0, a Lorentzian of corner 1/(2πτ) for τ >> Δt."""
+    phi = np.exp(-dt / tau_ps)
+    return (1.0 - phi) ** 2 / (1.0 - 2.0 * phi * np.cos(2.0 * np.pi * f * dt) + phi**2)
 
 
 def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -431,26 +459,67 @@ def _band_edge(f: np.ndarray, band_fraction: float) -> tuple[int, float]:
 
 
 def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: float,
-                band_fraction: float) -> list[dict]:
+                band_fraction: float, relax_ps: float | None = None, relax_free: bool = True) -> list[dict]:
     """Fits of orders P = 0..max_order on the band (lowest ``band_fraction`` of the ordinates).
 
     Each: ln S(0) (``mean``), its variance, the influence vector ``g`` of ln S(0) on the
-    relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``."""
+    relative ordinates I_k/S_k - 1, and the fitted spectrum ``S``.  With ``relax_ps`` (τ of
+    a relaxation column, :func:`_design`) estimated from the same data (``relax_free``) the
+    variance and ``g`` count ln τ as one more free parameter of every fit that uses the column."""
     K, f_band = _band_edge(f, band_fraction)
     Ik, fk = pgram[:K], f[:K]
     out = []
     th = None
     f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
-    Xall = _design(fk, f_band, max(0, min(opt["max_order"], K // 8 - 1)), dt, f_warp)
+    Xall = _design(fk, f_band, max(0, min(opt["max_order"], K // 8 - 1)), dt, f_warp, relax_ps)
+    if relax_ps is not None and relax_free:
+        # d L / d ln τ, by a central difference in ln τ
+        h = 1e-4
+        s2 = 4.0 * np.sin(np.pi * fk * dt) ** 2
+        dL = s2 * (_relaxation_shape(fk, dt, relax_ps * np.exp(h)) - _relaxation_shape(fk, dt, relax_ps * np.exp(-h))) / (2 * h)
     for P in range(0, max(0, min(opt["max_order"], K // 8 - 1)) + 1):
         X = Xall[:, :P + 1]
         th, ll, cov, S = _fit_order(Ik, X, alpha, start=None if th is None else np.append(th, 0.0))
         J = X / S[:, None]
+        if relax_ps is not None and relax_free and P >= 1:
+            # ln τ as a parameter: its column th_L dL/dlnτ joins the information
+            J = np.column_stack([J, th[1] * dL / S])
+            a_ = np.broadcast_to(np.asarray(alpha, dtype=np.float64), S.shape)
+            cov = np.linalg.pinv((J * a_[:, None]).T @ J)
         g = J @ np.linalg.pinv(J.T @ J)[:, 0] / th[0]
         out.append({"order": P + 1, "K": K, "f_band": float(f_band), "mean": float(np.log(th[0])),
                     "var": float(cov[0, 0] / th[0] ** 2), "level": float(th[0]), "level_var": float(cov[0, 0]),
                     "loglik": ll, "g": g, "S": S, "X": X, "theta": th, "alpha": alpha})
     return out
+
+
+def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list: list[float],
+                     alpha_list: list, band_fraction: float, opt: dict) -> float:
+    """τ (ps) of the relaxation column: the maximum of the Whittle likelihood summed over
+    the given (seed, axis) periodograms, located on a log grid from Δt/3 to T/(20π), T the
+    shortest seed (a slower relaxation would have its corner frequency within 10 ordinate
+    spacings of f = 0, where it competes with the level itself), and refined by
+    Brent's method in ln τ between the grid neighbours; the model is the level, the
+    relaxation and a white term (a cosine more would let the profile trade τ against it:
+    a second, wrong optimum, measured)."""
+    T_min = min(len(f) * dt for f, dt in zip(f_list, dt_list))
+    dt_min = min(dt_list)
+    bands = [_band_edge(f, band_fraction) for f in f_list]
+
+    def nll(log_tau: float) -> float:
+        total = 0.0
+        for I, f, dt, alpha, (K, f_band) in zip(I_list, f_list, dt_list, alpha_list, bands):
+            f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
+            X = _design(f[:K], f_band, min(2, max(1, K // 8 - 1)), dt, f_warp, float(np.exp(log_tau)))
+            total -= _fit_order(I[:K], X, alpha)[1]
+        return total
+
+    grid = np.linspace(np.log(dt_min / 3), np.log(max(T_min / (20 * np.pi), dt_min)), 13)
+    vals = [nll(x) for x in grid]
+    i = int(np.argmin(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 0.01})
+    return float(np.exp(res.x if res.fun <= vals[i] else grid[i]))
 
 
 def _aic_average(fits: list[dict]) -> dict:
@@ -749,7 +818,8 @@ def _per_component(value, name: str) -> dict:
 
 
 def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float,
-                    floor: dict | None = None) -> tuple:
+                    floor: dict | None = None, relax_given: float | None = None,
+                    relax_estimated: float | None = None) -> tuple:
     """Order fits of component ``c`` ("tr" or "P") for every seed and axis, the chosen order
     and the band it was chosen on.
 
@@ -773,8 +843,31 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     if rule not in ("level", "lr", "aic"):
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
     while True:
-        lad = [[_order_fits(d["I"][c][:, ax], d["f"], 0.5 if c == "P" else d["N"] / (2.0 * R[ax]), opt, d["dt"],
-                            band_fraction) for ax in range(3)] for d in per]
+        alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
+        relax = None
+        if opt["relaxation_basis"] == "tracer" and c == "P" and per[0].get("N", 0) > 0:
+            relax = relax_given             # the tracer's τ (None: the tracer uses no relaxation)
+        elif opt["relaxation_basis"] and relax_estimated is not None:
+            relax = relax_estimated
+        elif opt["relaxation_basis"]:
+            relax = _relaxation_time([d["I"][c][:, ax] for d in per for ax in range(3)],
+                                     [d["f"] for d in per for _ in range(3)], [d["dt"] for d in per for _ in range(3)],
+                                     [a for al in alphas for a in al], band_fraction, opt)
+        estimated = relax is not None and (relax_given is None or opt["relaxation_basis"] != "tracer")
+        free = estimated and opt["relaxation_variance"]
+        lad = [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], opt, d["dt"], band_fraction, relax,
+                            relax_free=free)
+                for ax in range(3)] for j, d in enumerate(per)]
+        if relax is not None and opt["relaxation_check"]:
+            # keep the relaxation column only where it fits this component's band better
+            # than the cosine term it displaces (three columns each, pooled likelihood)
+            plain = [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], opt, d["dt"], band_fraction)
+                      for ax in range(3)] for j, d in enumerate(per)]
+            rung = min(2, min(len(fits) for ps in lad for fits in ps) - 1)
+            gain = sum(fr[rung]["loglik"] - fc[rung]["loglik"]
+                       for ps_r, ps_c in zip(lad, plain) for fr, fc in zip(ps_r, ps_c))
+            if gain <= 0:
+                lad, relax, estimated = plain, None, False
         flat = [fits for per_seed in lad for fits in per_seed]
         w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
         if rule == "level":
@@ -801,8 +894,15 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
-            "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0]}
+            "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
+            "relaxation_time_ps": relax, "relaxation_estimated": estimated}
     return lad, [level] * 3, info, reason
+
+
+def _estimated_relaxation(band: dict) -> dict:
+    """``{component: τ}`` of the relaxation times a fit estimated from its own data."""
+    return {c: band[c]["relaxation_time_ps"] for c in ("tr", "P")
+            if c in band and band[c].get("relaxation_time_ps") is not None and band[c].get("relaxation_estimated")}
 
 
 def _bootstrap_level_var(fb: dict, n: int, rng: np.random.Generator) -> float:
@@ -923,7 +1023,7 @@ def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
 
 
 def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
-                 ci_prob: float = 0.95, **model_options) -> SpectralFit:
+                 ci_prob: float = 0.95, _relaxation_ps: dict | None = None, **model_options) -> SpectralFit:
     """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
 
     Parameters
@@ -937,6 +1037,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         Number of joint draws; probability of the reported intervals and widths.
     **model_options
         Overrides of :data:`DEFAULTS`.
+    _relaxation_ps
+        (internal) ``{component: τ}``, relaxation times already estimated on these data by
+        the calling fit (the principal-frame and half-band refits reuse them).
 
     Returns
     -------
@@ -968,16 +1071,20 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, null_prob in tau_null.items():
         if not (isinstance(null_prob, (int, float)) and 0.0 <= null_prob <= 1.0):
             raise ValueError(f"tau_null_prob of {c!r} must be a probability in [0, 1], got {null_prob!r}")
+    if opt["relaxation_basis"] not in (False, "own", "tracer"):
+        raise ValueError(f"relaxation_basis must be False, 'own' or 'tracer', got {opt['relaxation_basis']!r}")
     if opt["seed_weights"] not in ("common", "own"):
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["frame"] == "principal":
         # the estimate itself in the cell's frame (a frame estimated from the same data
         # would select the ordinates it is fitted to: measured, z² 1.14 -> 1.60 for D*);
         # the per-axis values from a second fit in the principal frame
-        main = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob, **{**model_options, "frame": "lab"})
+        main = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob, _relaxation_ps=_relaxation_ps,
+                            **{**model_options, "frame": "lab"})
         frame = _principal_frame(seeds, opt["corr_window"])
         rot = fit_spectral([_rotated(s, frame) for s in seeds], rng=rng.spawn(1)[0], n_draws=n_draws,
-                           ci_prob=ci_prob, **{**model_options, "frame": "lab", "band_check": False})
+                           ci_prob=ci_prob, _relaxation_ps=_estimated_relaxation(main.band),
+                           **{**model_options, "frame": "lab", "band_check": False})
         return replace(main, axes={**rot.axes, "frame": frame.tolist()}, settings={**main.settings, "frame": "principal"})
     frame = np.eye(3)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
@@ -1043,7 +1150,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                          f"got {opt['collective_order']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
-        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c], floor)
+        relax_given = band_info["tr"].get("relaxation_time_ps") if (c == "P" and has_tr) else None
+        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c], floor, relax_given,
+                                                                     (_relaxation_ps or {}).get(c))
         if reason:
             provisional.append(reason)
     band_info["halved_because"] = [{"component": c, **h} for c in comps for h in band_info[c]["halved_because"]]

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Two runs of ``fast_test_z.py --out`` on the same replicas, compared replica by replica
+(development only).
+
+For each quantity and each kind of replica (independent walkers, H_R = 1; rigid pairs,
+H_R = 0.5) prints, for both runs, the bias of ln median (in % and in units of the
+posterior s.d., i.e. mean z) with its standard error, the mean of median/truth - 1 and
+the mean posterior s.d. of ln; then, paired, how many replicas the second run changed,
+the mean shift of ln median on those, their width ratio, and the first run's mean z on
+the changed and on the unchanged replicas (does the change correct an error the first
+run made there?).
+
+    python studies/calibration_spectral/fast_test_z.py --first-seed 795120 --replicas 240 --out a.csv
+    python studies/calibration_spectral/fast_test_z.py --first-seed 795120 --replicas 240 --out b.csv \\
+        --option collective_order "'tracer_bias'"
+    python studies/calibration_spectral/paired_z.py a.csv b.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+
+
+def _summary(label: str, g: pd.DataFrame) -> str:
+    ln = np.log(g["median"] / g["truth"])
+    s = np.log(g["upper"] / g["lower"]) / (2 * Z95)
+    z = ln / s
+    n = len(g)
+    return (f"{label}: ln bias {100 * ln.mean():+.2f} ± {100 * ln.std(ddof=1) / np.sqrt(n):.2f} %, "
+            f"mean z {z.mean():+.3f} ± {z.std(ddof=1) / np.sqrt(n):.3f}, mean z² {np.mean(z**2):.3f}, "
+            f"ratio - 1 {100 * (np.exp(ln).mean() - 1):+.2f} %, mean s.d. of ln {s.mean():.3f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("first")
+    ap.add_argument("second")
+    a = ap.parse_args(argv)
+    x, y = pd.read_csv(a.first), pd.read_csv(a.second)
+    m = x.merge(y, on=["replica", "quantity"], suffixes=("_1", "_2"))
+    if len(m) != len(x) or len(m) != len(y):
+        raise SystemExit(f"the two files do not hold the same replicas ({len(x)} and {len(y)} rows, {len(m)} shared)")
+    if not np.allclose(m["truth_1"], m["truth_2"]):
+        raise SystemExit("the two files hold different truths for the same replica: not the same generator")
+    m["kind"] = np.where(m["haven_ratio_1"] > 0.75, "independent", "pairs")
+    for (q, kind), g in m.groupby(["quantity", "kind"]):
+        print(f"{q}, {kind} (n = {len(g)})")
+        for k in ("1", "2"):
+            cols = {f"{c}_{k}": c for c in ("median", "lower", "upper", "truth")}
+            print("  " + _summary(f"run {k}", g[list(cols)].rename(columns=cols)))
+        shift = np.log(g["median_2"] / g["median_1"])
+        width = np.log(g["upper_2"] / g["lower_2"]) / np.log(g["upper_1"] / g["lower_1"])
+        z1 = np.log(g["median_1"] / g["truth_1"]) / (np.log(g["upper_1"] / g["lower_1"]) / (2 * Z95))
+        changed = (np.abs(shift) > 1e-9) | (np.abs(width - 1) > 1e-9)
+        if changed.any():
+            print(f"  changed {changed.sum()}/{len(g)}: ln shift {100 * shift[changed].mean():+.2f} %, "
+                  f"width ratio {width[changed].mean():.3f} (all: {width.mean():.3f}); run 1's mean z "
+                  f"{z1[changed].mean():+.2f} there, {z1[~changed].mean() if (~changed).any() else np.nan:+.2f} elsewhere")
+        else:
+            print("  no replica changed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
