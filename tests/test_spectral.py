@@ -844,7 +844,8 @@ def test_relaxation_basis_is_exact_for_a_rattle_where_the_cosine_series_is_trunc
 
 def test_relaxation_basis_takes_tau_from_the_tracer_and_refuses_unknown_values():
     """``relaxation_basis="tracer"``: τ is profiled on the tracer's (precise) ion average and
-    used, as known, by the collective; ``"own"`` profiles each component on its own data.
+    used, as known, by the collective; ``"own"`` profiles each component on its own data;
+    ``"tracer_only"`` gives the column to the tracer alone.
     On a 3 x 100 ps campaign whose rattle relaxes in 0.3 ps the tracer's τ is within 10 %
     of it.  An unknown value is refused with the value seen."""
     camp = synthetic.increment_campaign(rng=920300, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
@@ -861,3 +862,13 @@ def test_relaxation_basis_takes_tau_from_the_tracer_and_refuses_unknown_values()
     assert off.band["tr"]["relaxation_time_ps"] is None and off.band["P"]["relaxation_time_ps"] is None
     with pytest.raises(ValueError, match="relaxation_basis.*'yes'"):
         fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="yes", **kw)
+    # "tracer_only": the column for the tracer alone; the collective's ladder is the cosine one
+    only = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer_only", **kw)
+    assert only.band["tr"]["relaxation_time_ps"] == tau and only.band["P"]["relaxation_time_ps"] is None
+    np.testing.assert_allclose(only.band["P"]["pooled_levels"], off.band["P"]["pooled_levels"])
+    assert only.band["P"]["level"] == off.band["P"]["level"]
+    # relaxation_check keeps the column where it fits better than the cosine term it displaces:
+    # on walkers with a rattle of one relaxation time (the column's own form), for both
+    checked = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer", relaxation_check=True, **kw)
+    assert checked.band["tr"]["relaxation_time_ps"] == tau and checked.band["P"]["relaxation_time_ps"] == tau
+    np.testing.assert_allclose(checked.draws["slope_P"], fit.draws["slope_P"])

@@ -14,6 +14,13 @@ run made there?).
     python studies/calibration_spectral/fast_test_z.py --first-seed 795120 --replicas 240 --out b.csv \\
         --option collective_order "'tracer_bias'"
     python studies/calibration_spectral/paired_z.py a.csv b.csv
+
+Session 15's files (studies/calibration_spectral/session15_fast_test/, seeds 795120+:
+``ftd`` default, ``ftt`` collective_order="tracer_bias", ``ftr2`` relaxation_basis="tracer";
+``ft600_relax`` the relaxation option on the fast test's own seeds 600000-600059):
+
+    python studies/calibration_spectral/paired_z.py studies/calibration_spectral/session15_fast_test/ftd_795120.csv.gz \
+        studies/calibration_spectral/session15_fast_test/ftt_795120.csv.gz
 """
 
 from __future__ import annotations
@@ -43,8 +50,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     x, y = pd.read_csv(a.first), pd.read_csv(a.second)
     m = x.merge(y, on=["replica", "quantity"], suffixes=("_1", "_2"))
+    if m.empty:
+        raise SystemExit(f"the two files share no replica ({len(x)} and {len(y)} rows)")
     if len(m) != len(x) or len(m) != len(y):
-        raise SystemExit(f"the two files do not hold the same replicas ({len(x)} and {len(y)} rows, {len(m)} shared)")
+        print(f"(the replicas both files hold: {len(m)} rows of {len(x)} and {len(y)})")
     if not np.allclose(m["truth_1"], m["truth_2"]):
         raise SystemExit("the two files hold different truths for the same replica: not the same generator")
     m["kind"] = np.where(m["haven_ratio_1"] > 0.75, "independent", "pairs")

@@ -46,9 +46,15 @@ R is measured at low frequency from unbiased products of distinct ordinates.
 Spectrum model
 --------------
 :math:`S(f) = S(0) + 4\sin^2(\pi f\Delta t)\,G(f)` on the band :math:`0 < f \le f_B`,
-with :math:`G(f) = \sum_{p<P} b_p \cos(\pi p\,u(f))` in a log-warped frequency u (the
-factor :math:`4\sin^2` is the signature of a differenced bounded motion; G may have
-either sign), fitted by maximum Whittle likelihood (Fisher scoring).  The order P is
+with :math:`G(f) = a L(f;\tau) + \sum_{p<P-1} b_p \cos(\pi p\,u(f))` in a log-warped
+frequency u (the factor :math:`4\sin^2` is the signature of a differenced bounded motion;
+G may have either sign), fitted by maximum Whittle likelihood (Fisher scoring).
+:math:`L = (1-\phi)^2/(1 - 2\phi\cos 2\pi f\Delta t + \phi^2)`, :math:`\phi = e^{-\Delta t/\tau}`,
+is the exact spectrum of an exponentially relaxing offset sampled at the frames (a cage
+rattle): τ is located once per group on the tracer's ion average (``relaxation_basis``;
+session 15) and counted as a parameter in the tracer's variance; with it, a walker with
+a rattle and white vibrations is exact at three columns where the cosine series alone
+needs four to seven.  The order P is
 chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
 lowest order that agrees with the next ``order_window`` orders within ``order_z``
 Hausman standard errors; the squared shift to the next order is added to the variance.
@@ -158,11 +164,15 @@ DEFAULTS = {
                                 # series alone (session 15)
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
-    "relaxation_basis": False,  # the first non-diffusive column of the shape model is a relaxation
+    "relaxation_basis": False,
+                                # the first non-diffusive column of the shape model is a relaxation
                                 # (an exponentially relaxing offset, the cage rattle's form), the cosine
-                                # series after it (session 15): False (none), "own" (its time τ fitted
-                                # per component, pooled over seeds and axes) or "tracer" (the tracer's
-                                # τ for both: the ions' rattle, measured on the precise ion average)
+                                # series after it (session 15): False (none: the cosine series alone,
+                                # sessions 1-14), "own" (its time τ fitted per component, pooled over
+                                # seeds and axes), "tracer" (the tracer's τ for both: the ions'
+                                # rattle, located on the precise ion average) or "tracer_only" (the
+                                # column for the tracer alone).  Not the default: on real MD it widens
+                                # σ by 35-50 % (docs/spectral.md, "Session 15")
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
     "tau_null_prob": {"tr": 0.5, "P": 0.0},
@@ -747,6 +757,7 @@ def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.nd
 
 TAU_PRIORS = ("half_normal", "half_cauchy")
 ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
+RELAXATION_BASES = (False, "own", "tracer", "tracer_only")
 KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
 
 
@@ -845,7 +856,9 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     while True:
         alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
         relax = None
-        if opt["relaxation_basis"] == "tracer" and c == "P" and per[0].get("N", 0) > 0:
+        if opt["relaxation_basis"] == "tracer_only" and c == "P":
+            relax = None                    # the cosine series alone for the collective
+        elif opt["relaxation_basis"] == "tracer" and c == "P" and per[0].get("N", 0) > 0:
             relax = relax_given             # the tracer's τ (None: the tracer uses no relaxation)
         elif opt["relaxation_basis"] and relax_estimated is not None:
             relax = relax_estimated
@@ -1071,8 +1084,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, null_prob in tau_null.items():
         if not (isinstance(null_prob, (int, float)) and 0.0 <= null_prob <= 1.0):
             raise ValueError(f"tau_null_prob of {c!r} must be a probability in [0, 1], got {null_prob!r}")
-    if opt["relaxation_basis"] not in (False, "own", "tracer"):
-        raise ValueError(f"relaxation_basis must be False, 'own' or 'tracer', got {opt['relaxation_basis']!r}")
+    if opt["relaxation_basis"] not in RELAXATION_BASES:
+        raise ValueError(f"relaxation_basis must be one of {RELAXATION_BASES}, got {opt['relaxation_basis']!r}")
     if opt["seed_weights"] not in ("common", "own"):
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["frame"] == "principal":
