@@ -654,15 +654,7 @@ class IncrementCampaign:
         if n_lags is None:
             tau = max(p["rattle_time_ps"], p["back_hop_time_ps"])
             n_lags = int(np.ceil(40 * tau / dt_ps)) + 2
-        m = np.arange(n_lags + 2, dtype=np.float64)
-        V = self.axis_msd(m * dt_ps, component)
-        gamma = np.empty((n_lags + 1, 3))
-        gamma[0] = V[1]
-        gamma[1:] = 0.5 * (V[2:] + V[:-2] - 2.0 * V[1:-1])
-        f = np.asarray(f_per_ps, dtype=np.float64)
-        c = np.cos(2.0 * np.pi * np.outer(f, np.arange(n_lags + 1)) * dt_ps)
-        c[:, 1:] *= 2.0
-        return c @ gamma
+        return increment_spectrum_from_msd(lambda t: self.axis_msd(t, component), f_per_ps, dt_ps, n_lags)
 
     def relaxation_components(self) -> list[tuple[str, float]]:
         """The bounded (non-diffusive) parts of the motion as (name, relaxation time ps).
@@ -759,6 +751,24 @@ class IncrementCampaign:
             out[key] = 2 * z * np.sqrt(var[comp])
         out["haven_ratio"] = 2 * z * np.sqrt(var["tr"] + var["P"])
         return out
+
+
+def increment_spectrum_from_msd(msd, f_per_ps, dt_ps: float, n_lags: int) -> np.ndarray:
+    """Spectrum S(f) of the one-frame increments of a process with stationary increments
+    whose MSD per axis is ``msd(t)`` (t in ps; an array of shape (len(t),) or (len(t), 3)).
+
+    The increments x_n = Y(t_{n+1}) - Y(t_n) have autocovariance γ(m) = ½[V((m+1)Δt) +
+    V((m-1)Δt) - 2V(mΔt)], V the MSD; S(f) = Σ_m γ(m) cos(2π f m Δt) over |m| <= ``n_lags``
+    (variance normalisation: white increments of variance s² have S = s²).
+    """
+    V = np.asarray(msd(np.arange(n_lags + 2, dtype=np.float64) * dt_ps), dtype=np.float64)
+    gamma = np.empty((n_lags + 1,) + V.shape[1:])
+    gamma[0] = V[1]
+    gamma[1:] = 0.5 * (V[2:] + V[:-2] - 2.0 * V[1:-1])
+    f = np.asarray(f_per_ps, dtype=np.float64)
+    c = np.cos(2.0 * np.pi * np.outer(f, np.arange(n_lags + 1)) * dt_ps)
+    c[:, 1:] *= 2.0
+    return c @ gamma
 
 
 def _ar1_shape(f, dt_ps: float, tau_ps: float) -> np.ndarray:

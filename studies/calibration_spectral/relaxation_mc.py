@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     else:
         msd, alpha = (lambda t: system.expected_polarisation_msd(t) / 3.0), 0.5
         truth = system.truth["polarisation_msd_slope"] / 3.0 * dt
-    S = T._increment_spectrum_from_msd(msd, f, dt, int(np.ceil(40 * T.FAST_TEST["rattle_time_ps"] / dt)) + 2)
+    S = synthetic.increment_spectrum_from_msd(msd, f, dt, int(np.ceil(40 * T.FAST_TEST["rattle_time_ps"] / dt)) + 2)
     rng = np.random.default_rng(a.seed)
     opt = {**DEFAULTS, "relaxation_basis": "own"}
     n_lev = 6

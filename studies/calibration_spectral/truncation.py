@@ -34,27 +34,14 @@ import argparse
 
 import numpy as np
 
+from fast_test_z import SCENARIO
 from uncertainty_gk import synthetic
 from uncertainty_gk.estimators.spectral import DEFAULTS, _order_fits, _relaxation_time
 
 ORDERS = 10
-#: the fast calibration test's scenario (tests/test_calibration_fast.py)
-FAST_TEST = dict(n_mobile=24, n_frames=3000, frame_interval_ps=0.1, n_seeds=3, D=0.05, rattle_amplitude=0.3,
-                 rattle_time_ps=0.2, drift_D=0.01, temperature_K=800)
+#: the fast calibration test's scenario (tests/test_calibration_fast.py), as fast_test_z.py runs it
+FAST_TEST = SCENARIO
 FAST_TEST_HAVEN = {"fast_test_hr1": 1.0, "fast_test_hr05": 0.5}
-
-
-def _increment_spectrum_from_msd(msd, f: np.ndarray, dt: float, n_lags: int) -> np.ndarray:
-    """Spectrum of the one-frame increments of a process with stationary increments and
-    per-axis MSD ``msd(t)`` (the autocovariance ½[V(m+1) + V(m-1) - 2V(m)], as
-    IncrementCampaign.increment_spectrum)."""
-    V = msd(np.arange(n_lags + 2) * dt)
-    gamma = np.empty(n_lags + 1)
-    gamma[0] = V[1]
-    gamma[1:] = 0.5 * (V[2:] + V[:-2] - 2.0 * V[1:-1])
-    c = np.cos(2.0 * np.pi * np.outer(f, np.arange(n_lags + 1)) * dt)
-    c[:, 1:] *= 2.0
-    return c @ gamma
 
 
 def fast_test_ladder(scenario: str, component: str, options: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +55,7 @@ def fast_test_ladder(scenario: str, component: str, options: dict) -> tuple[np.n
     else:
         msd, truth = (lambda t: system.expected_polarisation_msd(t) / 3.0), system.truth["polarisation_msd_slope"] / 3.0
         alpha = 0.5
-    S = _increment_spectrum_from_msd(msd, f, dt, int(np.ceil(40 * FAST_TEST["rattle_time_ps"] / dt)) + 2)
+    S = synthetic.increment_spectrum_from_msd(msd, f, dt, int(np.ceil(40 * FAST_TEST["rattle_time_ps"] / dt)) + 2)
     opt = {**DEFAULTS, **options}
     relax = _relaxation_time([S], [f], [dt], [alpha], 1.0, opt) if opt["relaxation_basis"] else None
     fits = _order_fits(S, f, alpha, opt, dt, 1.0, relax)[:ORDERS]

@@ -855,18 +855,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
     while True:
         alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
-        relax = None
-        if opt["relaxation_basis"] == "tracer_only" and c == "P":
-            relax = None                    # the cosine series alone for the collective
-        elif opt["relaxation_basis"] == "tracer" and c == "P" and per[0].get("N", 0) > 0:
-            relax = relax_given             # the tracer's τ (None: the tracer uses no relaxation)
-        elif opt["relaxation_basis"] and relax_estimated is not None:
-            relax = relax_estimated
-        elif opt["relaxation_basis"]:
-            relax = _relaxation_time([d["I"][c][:, ax] for d in per for ax in range(3)],
-                                     [d["f"] for d in per for _ in range(3)], [d["dt"] for d in per for _ in range(3)],
-                                     [a for al in alphas for a in al], band_fraction, opt)
-        estimated = relax is not None and (relax_given is None or opt["relaxation_basis"] != "tracer")
+        relax, estimated = _relaxation_column(c, per, alphas, opt, band_fraction, relax_given, relax_estimated)
         free = estimated and opt["relaxation_variance"]
         lad = [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], opt, d["dt"], band_fraction, relax,
                             relax_free=free)
@@ -910,6 +899,26 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
             "relaxation_time_ps": relax, "relaxation_estimated": estimated}
     return lad, [level] * 3, info, reason
+
+
+def _relaxation_column(c: str, per: list[dict], alphas: list[list[float]], opt: dict, band_fraction: float,
+                       tracer_tau: float | None, reuse: float | None) -> tuple[float | None, bool]:
+    """τ (ps) of component ``c``'s relaxation column (None: no column) and whether it was
+    estimated from this component's own data (then it counts in the variance).
+    ``tracer_tau``: the tracer's τ (for the collective with ``relaxation_basis="tracer"``;
+    None when the tracer has no column); ``reuse``: a τ this component already estimated on
+    the same data (the principal-frame refit)."""
+    mode = opt["relaxation_basis"]
+    if not mode or (c == "P" and mode == "tracer_only"):
+        return None, False
+    if c == "P" and mode == "tracer" and "N" in per[0]:
+        return tracer_tau, False
+    if reuse is not None:
+        return reuse, True
+    tau = _relaxation_time([d["I"][c][:, ax] for d in per for ax in range(3)],
+                           [d["f"] for d in per for _ in range(3)], [d["dt"] for d in per for _ in range(3)],
+                           [a for al in alphas for a in al], band_fraction, opt)
+    return tau, True
 
 
 def _estimated_relaxation(band: dict) -> dict:
@@ -1052,7 +1061,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         Overrides of :data:`DEFAULTS`.
     _relaxation_ps
         (internal) ``{component: τ}``, relaxation times already estimated on these data by
-        the calling fit (the principal-frame and half-band refits reuse them).
+        the calling fit (the principal-frame refit reuses them; the half-band check
+        estimates its own).
 
     Returns
     -------
