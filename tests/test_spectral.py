@@ -178,6 +178,8 @@ def test_current_route_recovers_the_collective_slope():
     seeds = [series_from_current(J, dtJ, 20, name="J")]
     fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=4000)
     assert "slope_tr" not in fit.draws
+    # no tracer, no tracer's relaxation time: the collective alone keeps the cosine series
+    assert fit.band["P"]["relaxation_time_ps"] is None
     lo, hi = np.quantile(fit.draws["slope_P"], [0.001, 0.999])
     assert lo < 6 * D < hi
 
@@ -851,7 +853,7 @@ def test_relaxation_basis_takes_tau_from_the_tracer_and_refuses_unknown_values()
     camp = synthetic.increment_campaign(rng=920300, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
     seeds = campaign_seeds(camp)
     kw = dict(n_draws=1000, band_check=False)
-    fit = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer", **kw)
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer", relaxation_check=False, **kw)
     tau = fit.band["tr"]["relaxation_time_ps"]
     assert tau == pytest.approx(0.3, rel=0.1)
     assert fit.band["P"]["relaxation_time_ps"] == tau
@@ -872,3 +874,37 @@ def test_relaxation_basis_takes_tau_from_the_tracer_and_refuses_unknown_values()
     checked = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer", relaxation_check=True, **kw)
     assert checked.band["tr"]["relaxation_time_ps"] == tau and checked.band["P"]["relaxation_time_ps"] == tau
     np.testing.assert_allclose(checked.draws["slope_P"], fit.draws["slope_P"])
+
+
+def test_relaxation_check_drops_the_column_where_the_collective_is_not_shaped_like_the_rattle():
+    """The default (``relaxation_basis="tracer"``, ``relaxation_check=True``, session 16):
+    the collective borrows the tracer's relaxation time only where the column fits its own
+    ordinates better than the cosine term it displaces.  Here the tracer rattles (τ = 0.3 ps)
+    but the collective's non-diffusive part is a smooth cosine in frequency (an exact
+    spectrum, S = 1 + 4 sin²(πfΔt) (3 + 2 cos(πf/f_N)), drawn through the inverse sine
+    transform): the column is dropped, the collective's fit is the cosine series'
+    (``"tracer_only"``'s, exactly), and its slope is the truth (30 e² Å²/ps over three
+    axes) within its interval, while the column kept regardless gives a different fit."""
+    import scipy.fft as sfft
+    camp = synthetic.increment_campaign(rng=920301, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
+    rng = np.random.default_rng(5)
+    seeds = []
+    for s in camp.seeds:
+        M, dt = s["polarisation_increments"].shape[0], s["dt_ps"]
+        f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+        S = 1.0 + 4 * np.sin(np.pi * f * dt) ** 2 * (3.0 + 2.0 * np.cos(np.pi * f * 2 * dt))
+        P = sfft.idst(np.sqrt(S)[:, None] * rng.standard_normal((M, 3)), type=1, axis=0, norm="ortho")
+        seeds.append(SpectralSeries(name=s["name"], dt_ps=dt, tracer_increments=s["tracer_increments"],
+                                    polarisation_increments=P))
+    truth = 3 * 1.0 / seeds[0].dt_ps
+    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    checked = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
+    kept = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check=False, **kw)
+    only = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_basis="tracer_only", **kw)
+    assert checked.band["tr"]["relaxation_time_ps"] == pytest.approx(0.3, rel=0.1)
+    assert checked.band["P"]["relaxation_time_ps"] is None and kept.band["P"]["relaxation_time_ps"] is not None
+    np.testing.assert_allclose(checked.band["P"]["pooled_levels"], only.band["P"]["pooled_levels"])
+    np.testing.assert_allclose(checked.draws["slope_P"], only.draws["slope_P"])
+    assert not np.allclose(kept.band["P"]["pooled_levels"], checked.band["P"]["pooled_levels"])
+    lo, hi = np.quantile(checked.draws["slope_P"], [0.025, 0.975])
+    assert lo < truth < hi

@@ -100,6 +100,7 @@ def main(argv=None) -> int:
     options.setdefault("frame", "lab")
     scenarios = a.scenarios or (DEV if a.set == "dev" else EVAL)
     t_all = time.perf_counter()
+    a.outdir.mkdir(parents=True, exist_ok=True)
     # one file per scenario, written when the scenario is complete (an interrupted run keeps
     # every finished scenario and leaves no half-written file)
     for sc in scenarios:

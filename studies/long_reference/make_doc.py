@@ -185,7 +185,7 @@ def render() -> str:
         "lags of 200-350 ps is about 30 % below the 5-25 ps value, many seed standard errors apart, and the "
         "pieces show no drift in time (every 50 ps piece gives 1.0-1.1e-5), so this is slow relaxation "
         "(sub-diffusive motion on a 100 ps scale), not an ageing run.  Consequences: (i) every method's "
-        "estimate from a 50-100 ps piece is the diffusion of the first tens of ps, about 10 % above what the "
+        "estimate from a 50-100 ps piece is the diffusion of the first tens of ps, 5-10 % above what the "
         "rest of the run gives to the spectral estimator (which resolves frequencies down to 1/(2 x 650 ps)) "
         "and about 30 % above the long-lag MSD slope; (ii) the spectral estimator calls the *whole* run "
         "provisional (its low-frequency spectrum is not flat), correctly, while on 50-100 ps pieces it cannot "

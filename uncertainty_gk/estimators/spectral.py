@@ -158,21 +158,23 @@ DEFAULTS = {
                                 # above tracer_bias_z of the collective's s.e. (session 14; not the
                                 # default: docs/spectral.md, "Session 14")
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
-    "relaxation_check": False,  # keep the relaxation column for a component only where its three-column
+    "relaxation_check": True,   # keep the relaxation column for a component only where its three-column
                                 # fit (level, relaxation, white) has a higher pooled Whittle likelihood
                                 # than the cosine series' (level, white, one cosine); else the cosine
-                                # series alone (session 15)
+                                # series alone (session 15; the default since session 16: on real MD
+                                # the collective is not shaped like the ions' rattle, docs/spectral.md)
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
-    "relaxation_basis": False,
+    "relaxation_basis": "tracer",
                                 # the first non-diffusive column of the shape model is a relaxation
                                 # (an exponentially relaxing offset, the cage rattle's form), the cosine
-                                # series after it (session 15): False (none: the cosine series alone,
-                                # sessions 1-14), "own" (its time τ fitted per component, pooled over
-                                # seeds and axes), "tracer" (the tracer's τ for both: the ions'
-                                # rattle, located on the precise ion average) or "tracer_only" (the
-                                # column for the tracer alone).  Not the default: on real MD it widens
-                                # σ by 35-50 % (docs/spectral.md, "Session 15")
+                                # series after it (session 15; the default since session 16): False
+                                # (none: the cosine series alone, sessions 1-15), "own" (its time τ
+                                # fitted per component, pooled over seeds and axes), "tracer" (the
+                                # tracer's τ for both: the ions' rattle, located on the precise ion
+                                # average; with relaxation_check the collective keeps the column only
+                                # where it fits; a collective without a tracer, e.g. the current
+                                # route, gets none) or "tracer_only" (the column for the tracer alone)
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
     "tau_null_prob": {"tr": 0.5, "P": 0.0},
@@ -856,20 +858,25 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     while True:
         alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
         relax, estimated = _relaxation_column(c, per, alphas, opt, band_fraction, relax_given, relax_estimated)
-        free = estimated and opt["relaxation_variance"]
-        lad = [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], opt, d["dt"], band_fraction, relax,
-                            relax_free=free)
-                for ax in range(3)] for j, d in enumerate(per)]
+
+        def ladder_of(relax_ps, top=None):
+            o = opt if top is None else {**opt, "max_order": top}
+            return [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], o, d["dt"], band_fraction, relax_ps,
+                                 relax_free=estimated and opt["relaxation_variance"])
+                     for ax in range(3)] for j, d in enumerate(per)]
+
         if relax is not None and opt["relaxation_check"]:
             # keep the relaxation column only where it fits this component's band better
-            # than the cosine term it displaces (three columns each, pooled likelihood)
-            plain = [[_order_fits(d["I"][c][:, ax], d["f"], alphas[j][ax], opt, d["dt"], band_fraction)
-                      for ax in range(3)] for j, d in enumerate(per)]
-            rung = min(2, min(len(fits) for ps in lad for fits in ps) - 1)
+            # than the cosine term it displaces (three columns each, pooled likelihood; the
+            # first three fits of a ladder do not depend on how far it goes, so only the
+            # kept model's ladder is continued)
+            short_r, short_c = ladder_of(relax, 2), ladder_of(None, 2)
+            rung = min(2, min(len(fits) for ps in short_r for fits in ps) - 1)
             gain = sum(fr[rung]["loglik"] - fc[rung]["loglik"]
-                       for ps_r, ps_c in zip(lad, plain) for fr, fc in zip(ps_r, ps_c))
+                       for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c))
             if gain <= 0:
-                lad, relax, estimated = plain, None, False
+                relax, estimated = None, False
+        lad = ladder_of(relax)
         flat = [fits for per_seed in lad for fits in per_seed]
         w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
         if rule == "level":
@@ -906,12 +913,15 @@ def _relaxation_column(c: str, per: list[dict], alphas: list[list[float]], opt: 
     """τ (ps) of component ``c``'s relaxation column (None: no column) and whether it was
     estimated from this component's own data (then it counts in the variance).
     ``tracer_tau``: the tracer's τ (for the collective with ``relaxation_basis="tracer"``;
-    None when the tracer has no column); ``reuse``: a τ this component already estimated on
+    None when the tracer has no column or there is no tracer); ``reuse``: a τ this component already estimated on
     the same data (the principal-frame refit)."""
     mode = opt["relaxation_basis"]
     if not mode or (c == "P" and mode == "tracer_only"):
         return None, False
-    if c == "P" and mode == "tracer" and "N" in per[0]:
+    if c == "P" and mode == "tracer":
+        # the tracer's τ, or no column: a collective alone (the Green-Kubo current route, no
+        # tracer) keeps the cosine series, as the positions route's collective does on real MD
+        # (its own χ²₁ ordinates locate τ badly: relaxation_basis="own")
         return tracer_tau, False
     if reuse is not None:
         return reuse, True
