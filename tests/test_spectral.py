@@ -908,3 +908,18 @@ def test_relaxation_check_drops_the_column_where_the_collective_is_not_shaped_li
     assert not np.allclose(kept.band["P"]["pooled_levels"], checked.band["P"]["pooled_levels"])
     lo, hi = np.quantile(checked.draws["slope_P"], [0.025, 0.975])
     assert lo < truth < hi
+
+
+def test_a_relaxation_slower_than_the_run_resolves_gets_no_column():
+    """τ is searched up to T/(20π); a relaxation slower than that (real MD whose slow cage
+    relaxation runs on the run's own time scale) leaves the profile at its upper end, and
+    then no τ is claimed: ``_relaxation_time`` returns None and the fit keeps the cosine
+    series, as with ``relaxation_basis=False``.  A rattle inside the range is located."""
+    from uncertainty_gk.estimators.spectral import DEFAULTS, _relaxation_time
+    dt, M, D = 0.1, 999, 0.1                      # T = 100 ps: the upper end is 1.59 ps
+    f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+    opt = dict(DEFAULTS)
+    slow = _ar1_rattle_spectrum(f, dt, D, a=0.6, tau=8.0, white=0.05)
+    assert _relaxation_time([slow], [f], [dt], [4.0], 1.0, opt) is None
+    inside = _ar1_rattle_spectrum(f, dt, D, a=0.3, tau=1.0, white=0.05)
+    assert _relaxation_time([inside], [f], [dt], [4.0], 1.0, opt) == pytest.approx(1.0, rel=0.02)

@@ -506,12 +506,13 @@ def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: f
 
 
 def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list: list[float],
-                     alpha_list: list, band_fraction: float, opt: dict) -> float:
+                     alpha_list: list, band_fraction: float, opt: dict) -> float | None:
     """τ (ps) of the relaxation column: the maximum of the Whittle likelihood summed over
     the given (seed, axis) periodograms, located on a log grid from Δt/3 to T/(20π), T the
     shortest seed (a slower relaxation would have its corner frequency within 10 ordinate
     spacings of f = 0, where it competes with the level itself), and refined by
-    Brent's method in ln τ between the grid neighbours; the model is the level, the
+    Brent's method in ln τ between the grid neighbours; None (no column) when the maximum is
+    at the upper end, T/(20π); the model is the level, the
     relaxation and a white term (a cosine more would let the profile trade τ against it:
     a second, wrong optimum, measured)."""
     T_min = min(len(f) * dt for f, dt in zip(f_list, dt_list))
@@ -531,7 +532,12 @@ def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 0.01})
-    return float(np.exp(res.x if res.fun <= vals[i] else grid[i]))
+    best = res.x if res.fun <= vals[i] else grid[i]
+    if best >= grid[-1] - 0.02:
+        # the likelihood still rises towards slower relaxations than the run resolves (real MD
+        # with a relaxation on the run's own time scale): no relaxation time is located
+        return None
+    return float(np.exp(best))
 
 
 def _aic_average(fits: list[dict]) -> dict:
@@ -928,7 +934,7 @@ def _relaxation_column(c: str, per: list[dict], alphas: list[list[float]], opt: 
     tau = _relaxation_time([d["I"][c][:, ax] for d in per for ax in range(3)],
                            [d["f"] for d in per for _ in range(3)], [d["dt"] for d in per for _ in range(3)],
                            [a for al in alphas for a in al], band_fraction, opt)
-    return tau, True
+    return tau, tau is not None
 
 
 def _estimated_relaxation(band: dict) -> dict:
