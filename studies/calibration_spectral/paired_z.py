@@ -60,12 +60,16 @@ def _normalised(d: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def _paired(path1: Path, path2: Path) -> pd.DataFrame:
+def _paired(path1, path2) -> pd.DataFrame:
     """Rows of two results files merged replica by replica (same generator checked)."""
     x, y = (_normalised(pd.read_csv(p)) for p in (path1, path2))
     m = x.merge(y, on=["replica", "quantity"], suffixes=("_1", "_2"))
-    if m.empty or not np.allclose(m["truth_1"], m["truth_2"]):
-        raise SystemExit(f"{path1.name}: the two folders' files share no replica of one generator")
+    if m.empty:
+        raise SystemExit(f"{path1} and {path2} share no replica ({len(x)} and {len(y)} rows)")
+    if len(m) != len(x) or len(m) != len(y):
+        print(f"(the replicas both files hold: {len(m)} rows of {len(x)} and {len(y)})")
+    if not np.allclose(m["truth_1"], m["truth_2"]):
+        raise SystemExit(f"{path1} and {path2} hold different truths for the same replica: not the same generator")
     return m
 
 
@@ -102,14 +106,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if Path(a.first).is_dir() and Path(a.second).is_dir():
         return _folders(Path(a.first), Path(a.second))
-    x, y = (_normalised(pd.read_csv(p)) for p in (a.first, a.second))
-    m = x.merge(y, on=["replica", "quantity"], suffixes=("_1", "_2"))
-    if m.empty:
-        raise SystemExit(f"the two files share no replica ({len(x)} and {len(y)} rows)")
-    if len(m) != len(x) or len(m) != len(y):
-        print(f"(the replicas both files hold: {len(m)} rows of {len(x)} and {len(y)})")
-    if not np.allclose(m["truth_1"], m["truth_2"]):
-        raise SystemExit("the two files hold different truths for the same replica: not the same generator")
+    m = _paired(a.first, a.second)
     if "scenario_1" in m:
         m["kind"] = m["scenario_1"]
     else:

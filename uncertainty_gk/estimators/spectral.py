@@ -531,9 +531,10 @@ def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list
     vals = [nll(x) for x in grid]
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 0.01})
+    xatol = 0.01
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": xatol})
     best = res.x if res.fun <= vals[i] else grid[i]
-    if best >= grid[-1] - 0.02:
+    if best >= grid[-1] - 2 * xatol:
         # the likelihood still rises towards slower relaxations than the run resolves (real MD
         # with a relaxation on the run's own time scale): no relaxation time is located
         return None
