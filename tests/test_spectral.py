@@ -923,3 +923,28 @@ def test_a_relaxation_slower_than_the_run_resolves_gets_no_column():
     assert _relaxation_time([slow], [f], [dt], [4.0], 1.0, opt) is None
     inside = _ar1_rattle_spectrum(f, dt, D, a=0.3, tau=1.0, white=0.05)
     assert _relaxation_time([inside], [f], [dt], [4.0], 1.0, opt) == pytest.approx(1.0, rel=0.02)
+
+
+def test_a_model_whose_order_does_not_settle_gives_way_to_the_other_before_the_band_is_halved():
+    """``unequal_5seeds`` replica 920534 (found by scanning 920500-920599): the check prefers
+    the tracer's relaxation column (pooled likelihood gain ≫ 0 on three columns), but no
+    order of the column's ladder settles on the full band, while the cosine series' does.
+    The tracer then keeps the full band with the cosine series - the fit is exactly the one
+    without any column - instead of halving the band for the column (what keeping the
+    column regardless does).  The real-MD case: piece 50ps_8 of the long reference, whose
+    tracer was provisional because its column's ladder settled on no band."""
+    camp = synthetic.increment_campaign(rng=920534, **synthetic.INCREMENT_SCENARIOS["unequal_5seeds"])
+    series = [SpectralSeries(**s) for s in camp.seeds]
+    fit = fit_spectral(series, rng=np.random.default_rng(1), frame="lab")
+    tr = fit.band["tr"]
+    assert tr["relaxation_check_gain"] > 0 and tr["relaxation_switched"]
+    assert tr["band_fraction"] == 1.0 and tr["passed"] and tr["relaxation_time_ps"] is None
+    assert fit.regime == "diffusive"
+    plain = fit_spectral(series, rng=np.random.default_rng(1), frame="lab", relaxation_basis=False)
+    for key in ("slope_tr", "slope_P"):
+        np.testing.assert_array_equal(fit.draws[key], plain.draws[key])
+        lo, hi = np.quantile(fit.draws[key], [0.025, 0.975])
+        assert lo < camp.truth[key] < hi
+    forced = fit_spectral(series, rng=np.random.default_rng(1), frame="lab", relaxation_check=False)
+    assert forced.band["tr"]["band_fraction"] == 0.5 and forced.band["tr"]["relaxation_time_ps"] is not None
+    assert not forced.band["tr"].get("relaxation_switched")

@@ -102,7 +102,8 @@ def shifts(d: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"campaign": camp, "role": b.role, "length_ps": b.length_ps, "method": method,
                              "variant": v, "quantity": q, "z": z,
                              "hr1_default": (b.lo95 <= 1 <= b.hi95) if q == "haven_ratio" else np.nan,
-                             "hr1_variant": (x.lo95 <= 1 <= x.hi95) if q == "haven_ratio" else np.nan})
+                             "hr1_variant": (x.lo95 <= 1 <= x.hi95) if q == "haven_ratio" else np.nan,
+                             "disjoint": bool(x.lo95 > b.hi95 or x.hi95 < b.lo95)})
     return pd.DataFrame(rows)
 
 
@@ -121,7 +122,14 @@ def stability_tables(d: pd.DataFrame) -> list[str]:
     lines += ["", f"H_R verdict (95 % interval includes 1 or not): {len(flips)} flips in {len(hr)} variant "
               f"comparisons ({hr.campaign.nunique()} campaigns)."]
     if len(flips):
-        lines.append("Flips: " + ", ".join(f"{r.campaign} {r.method}:{r.variant}" for _, r in flips.iterrows()) + ".")
+        wider = flips[flips.hr1_variant.astype(bool)]
+        lines.append(f"Of these, {len(wider)} are a variant whose interval reaches 1 where the default's does not "
+                     f"(the variant is less certain) and {len(flips) - len(wider)} a variant that excludes 1 where the "
+                     "default includes it.  "
+                     "Flips: " + ", ".join(f"{r.campaign} {r.method}:{r.variant} ({'reaches' if r.hr1_variant else 'excludes'} 1)"
+                                           for _, r in flips.iterrows()) + ".")
+    lines.append(f"Variant and default 95 % intervals that do not overlap (a contradiction): H_R {int(hr.disjoint.sum())} "
+                 f"of {len(hr)}; every quantity {int(s.disjoint.sum())} of {len(s)}.")
     verdict = d[(d.role != "rest") & (d.quantity == "haven_ratio") & (d.variant == "default") & d.method.isin(METHODS)]
     inc = verdict.assign(inc=(verdict.lo95 <= 1) & (verdict.hi95 >= 1)).groupby(["method"]).inc.mean()
     lines.append("Share of campaigns (pieces and whole run) whose default H_R interval includes 1: "

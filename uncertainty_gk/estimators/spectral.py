@@ -162,7 +162,9 @@ DEFAULTS = {
                                 # fit (level, relaxation, white) has a higher pooled Whittle likelihood
                                 # than the cosine series' (level, white, one cosine); else the cosine
                                 # series alone (session 15; the default since session 16: on real MD
-                                # the collective is not shaped like the ions' rattle, docs/spectral.md)
+                                # the collective is not shaped like the ions' rattle, docs/spectral.md);
+                                # when the kept model's order does not settle on a band, the other
+                                # model is tried on that band before it is halved (session 17)
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
     "relaxation_basis": "tracer",
@@ -848,7 +850,9 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     short of the most flexible one fits, the spectrum has more structure than
     ``max_order`` coefficients follow on this band (e.g. 10 fs frames: a band up to
     50 THz): with ``adaptive_band`` the band of *this component* is halved and the order
-    chosen again, while at least 8 ordinates per coefficient remain.  Each component gets
+    chosen again, while at least 8 ordinates per coefficient remain; with
+    ``relaxation_check``, the model the check did not prefer (relaxation column or cosine
+    series) is tried on the same band first.  Each component gets
     its own band, so a structured tracer spectrum does not narrow the collective's band.
     The rule is ``order_rule`` (with ``order_z``, ``order_window``) of this component;
     ``floor`` (the tracer's level and band record, with ``collective_order`` "tracer" or
@@ -863,6 +867,8 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     if rule not in ("level", "lr", "aic"):
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
     while True:
+        gain: float | None = None
+        switched = False
         alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
         relax, estimated = _relaxation_column(c, per, alphas, opt, band_fraction, relax_given, relax_estimated)
 
@@ -879,17 +885,31 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             # kept model's ladder is continued)
             short_r, short_c = ladder_of(relax, 2), ladder_of(None, 2)
             rung = min(2, min(len(fits) for ps in short_r for fits in ps) - 1)
-            gain = sum(fr[rung]["loglik"] - fc[rung]["loglik"]
-                       for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c))
-            if gain <= 0:
-                relax, estimated = None, False
-        lad = ladder_of(relax)
-        flat = [fits for per_seed in lad for fits in per_seed]
-        w = [1.0 / per[j // 3]["dt"] for j in range(len(flat))]      # Σ S0/Δt: the pooled slope
-        if rule == "level":
-            level, zs, ok = _choose_level(flat, w, z_max, window)
-        else:
-            level, zs, ok = _choose_by_likelihood(flat, rule, z_max, window)
+            gain = float(sum(fr[rung]["loglik"] - fc[rung]["loglik"]
+                             for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c)))
+        # the model the check prefers first, the other one second (None: the cosine series)
+        models = [relax] if gain is None else ([relax, None] if gain > 0 else [None, relax])
+
+        def ordered(relax_ps):
+            lad = ladder_of(relax_ps)
+            flat = [fits for per_seed in lad for fits in per_seed]
+            if rule == "level":
+                return (lad, flat, *_choose_level(flat, w, z_max, window))
+            return (lad, flat, *_choose_by_likelihood(flat, rule, z_max, window))
+
+        w = [1.0 / per[j // 3]["dt"] for j in range(3 * len(per))]    # Σ S0/Δt: the pooled slope
+        lad, flat, level, zs, ok = ordered(models[0])
+        if not ok and len(models) == 2 and opt["order"] is None:
+            # the check's model has no order that settles on this band: the other model, on
+            # the same band, before the band is halved (real MD: a cage relaxation the
+            # column follows on the wide band but not on the half band, or the reverse)
+            other = ordered(models[1])
+            if other[4]:
+                lad, flat, level, zs, ok = other
+                models.reverse()
+                switched = True
+        relax = models[0]
+        estimated = estimated and relax is not None
         floor_level = own_level = None
         if floor is not None and opt["collective_order"] == "tracer_bias":
             own_level = level
@@ -911,7 +931,8 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
-            "relaxation_time_ps": relax, "relaxation_estimated": estimated}
+            "relaxation_time_ps": relax, "relaxation_estimated": estimated, "relaxation_check_gain": gain,
+            "relaxation_switched": switched}
     return lad, [level] * 3, info, reason
 
 
