@@ -948,3 +948,37 @@ def test_a_model_whose_order_does_not_settle_gives_way_to_the_other_before_the_b
     forced = fit_spectral(series, rng=np.random.default_rng(1), frame="lab", relaxation_check=False)
     assert forced.band["tr"]["band_fraction"] == 0.5 and forced.band["tr"]["relaxation_time_ps"] is not None
     assert not forced.band["tr"].get("relaxation_switched")
+
+
+def test_tracer_shaped_takes_the_tracers_order_only_where_the_collective_keeps_the_column():
+    """``collective_order="tracer_shaped"`` (session 17, an option under study): where the
+    collective keeps the relaxation column (its spectrum is shaped like the ions' rattle) its
+    order is the tracer's, exactly as with ``"tracer"``; where the check drops the column
+    (a collective shaped otherwise, e.g. real MD or a 1-D channel) its own rule's, exactly
+    as with ``"own"``."""
+    camp = synthetic.increment_campaign(rng=920301, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
+    seeds = [SpectralSeries(**s) for s in camp.seeds]
+    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    shaped = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer_shaped", **kw)
+    assert shaped.band["P"]["relaxation_time_ps"] is not None
+    tracer = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer", **kw)
+    np.testing.assert_array_equal(shaped.draws["slope_P"], tracer.draws["slope_P"])
+    own = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)          # here a different order
+    assert own.n_coefficients["P"] != shaped.n_coefficients["P"]
+    # the collective replaced by one whose non-diffusive part is not a rattle: the column is dropped
+    rng = np.random.default_rng(5)
+    import scipy.fft as sfft
+    other = []
+    for s in seeds:
+        M, dt = s.polarisation_increments.shape[0], s.dt_ps
+        f = np.arange(1, M + 1) / (2.0 * (M + 1) * dt)
+        S = 1.0 + 4 * np.sin(np.pi * f * dt) ** 2 * (3.0 + 2.0 * np.cos(np.pi * f * 2 * dt))
+        P = sfft.idst(np.sqrt(S)[:, None] * rng.standard_normal((M, 3)), type=1, axis=0, norm="ortho")
+        other.append(SpectralSeries(name=s.name, dt_ps=dt, tracer_increments=s.tracer_increments,
+                                    polarisation_increments=P))
+    shaped = fit_spectral(other, rng=np.random.default_rng(0), collective_order="tracer_shaped", **kw)
+    own = fit_spectral(other, rng=np.random.default_rng(0), **kw)
+    assert shaped.band["P"]["relaxation_time_ps"] is None
+    np.testing.assert_array_equal(shaped.draws["slope_P"], own.draws["slope_P"])
+    with pytest.raises(ValueError, match="tracer_shaped"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="shaped")

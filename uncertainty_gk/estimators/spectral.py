@@ -156,7 +156,9 @@ DEFAULTS = {
                                 # noise); "tracer_floor": the larger of the two; "tracer_bias": its own
                                 # order, raised while the tracer's ladder shows a truncation shift
                                 # above tracer_bias_z of the collective's s.e. (session 14; not the
-                                # default: docs/spectral.md, "Session 14")
+                                # default: docs/spectral.md, "Session 14"); "tracer_shaped": the
+                                # tracer's order where the collective keeps the relaxation column,
+                                # its own elsewhere (session 17, an option under study)
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
     "relaxation_check": True,   # keep the relaxation column for a component only where its three-column
                                 # fit (level, relaxation, white) has a higher pooled Whittle likelihood
@@ -914,10 +916,12 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         if floor is not None and opt["collective_order"] == "tracer_bias":
             own_level = level
             level = _tracer_bias_level(level, flat, w, floor, band_fraction, opt)
-        elif floor is not None:
+        elif floor is not None and (opt["collective_order"] != "tracer_shaped" or relax is not None):
+            # ("tracer_shaped": the tracer's order only where the collective kept the
+            # relaxation column, i.e. is shaped like the ions' rattle)
             floor_level = _floor_order(floor["level"], floor, per, band_fraction, opt)
             mapped = min(floor_level, min(len(fl) for fl in flat) - 1)
-            level = mapped if opt["collective_order"] == "tracer" else max(level, mapped)
+            level = mapped if opt["collective_order"] in ("tracer", "tracer_shaped") else max(level, mapped)
         if opt["order"] is not None:
             level, ok = min(int(opt["order"]), min(len(fl) for fl in flat) - 1), True
         reason = "" if ok else (f"{c}: the zero-frequency value still moves beyond its s.e. with the model order "
@@ -1206,8 +1210,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
     ladder, chosen, band_info, provisional = {}, {}, {}, []
-    if opt["collective_order"] not in ("own", "tracer", "tracer_floor", "tracer_bias"):
-        raise ValueError("collective_order must be 'own', 'tracer', 'tracer_floor' or 'tracer_bias', "
+    if opt["collective_order"] not in ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias"):
+        raise ValueError("collective_order must be 'own', 'tracer', 'tracer_shaped', 'tracer_floor' or 'tracer_bias', "
                          f"got {opt['collective_order']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
