@@ -771,6 +771,7 @@ def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.nd
 TAU_PRIORS = ("half_normal", "half_cauchy")
 ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
 RELAXATION_BASES = (False, "own", "tracer", "tracer_only")
+COLLECTIVE_ORDERS = ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias")
 KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
 
 
@@ -868,10 +869,11 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     window = _per_component(opt["order_window"], "order_window")[c]
     if rule not in ("level", "lr", "aic"):
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
+    alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
+    w = [1.0 / per[j // 3]["dt"] for j in range(3 * len(per))]    # Σ S0/Δt: the pooled slope
     while True:
         gain: float | None = None
         switched = False
-        alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
         relax, estimated = _relaxation_column(c, per, alphas, opt, band_fraction, relax_given, relax_estimated)
 
         def ladder_of(relax_ps, top=None):
@@ -899,7 +901,6 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
                 return (lad, flat, *_choose_level(flat, w, z_max, window))
             return (lad, flat, *_choose_by_likelihood(flat, rule, z_max, window))
 
-        w = [1.0 / per[j // 3]["dt"] for j in range(3 * len(per))]    # Σ S0/Δt: the pooled slope
         lad, flat, level, zs, ok = ordered(models[0])
         if not ok and len(models) == 2 and opt["order"] is None:
             # the check's model has no order that settles on this band: the other model, on
@@ -1210,9 +1211,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
     ladder, chosen, band_info, provisional = {}, {}, {}, []
-    if opt["collective_order"] not in ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias"):
-        raise ValueError("collective_order must be 'own', 'tracer', 'tracer_shaped', 'tracer_floor' or 'tracer_bias', "
-                         f"got {opt['collective_order']!r}")
+    if opt["collective_order"] not in COLLECTIVE_ORDERS:
+        raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
         relax_given = band_info["tr"].get("relaxation_time_ps") if (c == "P" and has_tr) else None
