@@ -950,6 +950,37 @@ def test_a_model_whose_order_does_not_settle_gives_way_to_the_other_before_the_b
     assert not forced.band["tr"].get("relaxation_switched")
 
 
+def test_a_relaxation_margin_keeps_the_column_where_the_check_is_a_near_tie():
+    """``relaxation_margin`` (session 18, an option under study): the check keeps the
+    relaxation column unless the cosine series' pooled log-likelihood is higher by more than
+    the margin.  On this replica of 0.5 ps frames (the rattle relaxes within a frame, so
+    the collective's check is a near tie) the cosine series wins by less than 1: the
+    default drops the column, a margin of 2 keeps it, and the fit is then the one without
+    any check; a margin of 0.5 is not enough."""
+    camp = synthetic.increment_campaign(rng=920706, **synthetic.INCREMENT_SCENARIOS["sparse_05ps_3x300ps"])
+    seeds = [SpectralSeries(**s) for s in camp.seeds]
+    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    default = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
+    gain = default.band["P"]["relaxation_check_gain"]
+    assert -1.0 < gain < 0.0
+    assert default.band["P"]["relaxation_time_ps"] is None
+    kept = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_margin=2.0, **kw)
+    assert kept.band["P"]["relaxation_check_gain"] == gain
+    assert kept.band["P"]["relaxation_time_ps"] == default.band["tr"]["relaxation_time_ps"]
+    unchecked = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check=False, **kw)
+    np.testing.assert_array_equal(kept.draws["slope_P"], unchecked.draws["slope_P"])
+    np.testing.assert_array_equal(kept.draws["slope_tr"], default.draws["slope_tr"])
+    assert not np.array_equal(kept.draws["slope_P"], default.draws["slope_P"])
+    assert fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_margin=0.5,
+                        **kw).band["P"]["relaxation_time_ps"] is None
+    truth = camp.truth["slope_P"]
+    for fit in (default, kept):
+        lo, hi = np.quantile(fit.draws["slope_P"], [0.025, 0.975])
+        assert lo < truth < hi
+    with pytest.raises(ValueError, match="relaxation_margin"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_margin=float("nan"))
+
+
 def test_tracer_shaped_takes_the_tracers_order_only_where_the_collective_keeps_the_column():
     """``collective_order="tracer_shaped"`` (session 17, an option under study): where the
     collective keeps the relaxation column (its spectrum is shaped like the ions' rattle) its

@@ -167,6 +167,11 @@ DEFAULTS = {
                                 # the collective is not shaped like the ions' rattle, docs/spectral.md);
                                 # when the kept model's order does not settle on a band, the other
                                 # model is tried on that band before it is halved (session 17)
+    "relaxation_margin": 0.0,   # the check keeps the column unless the cosine series' pooled log-likelihood
+                                # is higher by more than this (0: whichever is higher).  Session 18, an
+                                # option under study: with collective_order="tracer_shaped" a margin of 2
+                                # keeps 0.5 ps frames, where the check is a coin toss on the collective's
+                                # noise, from selecting (ablation_2026-12-05_session18.md)
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
     "relaxation_basis": "tracer",
@@ -892,7 +897,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             gain = float(sum(fr[rung]["loglik"] - fc[rung]["loglik"]
                              for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c)))
         # the model the check prefers first, the other one second (None: the cosine series)
-        models = [relax] if gain is None else ([relax, None] if gain > 0 else [None, relax])
+        models = [relax] if gain is None else ([relax, None] if gain > -opt["relaxation_margin"] else [None, relax])
 
         def ordered(relax_ps):
             lad = ladder_of(relax_ps)
@@ -1213,6 +1218,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     ladder, chosen, band_info, provisional = {}, {}, {}, []
     if opt["collective_order"] not in COLLECTIVE_ORDERS:
         raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
+    if isinstance(opt["relaxation_margin"], bool) or not np.isfinite(opt["relaxation_margin"]):
+        raise ValueError(f"relaxation_margin must be a finite number (log-likelihood units), "
+                         f"got {opt['relaxation_margin']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
         relax_given = band_info["tr"].get("relaxation_time_ps") if (c == "P" and has_tr) else None
