@@ -1218,7 +1218,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     ladder, chosen, band_info, provisional = {}, {}, {}, []
     if opt["collective_order"] not in COLLECTIVE_ORDERS:
         raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
-    if isinstance(opt["relaxation_margin"], bool) or not np.isfinite(opt["relaxation_margin"]):
+    margin = opt["relaxation_margin"]
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(margin):
         raise ValueError(f"relaxation_margin must be a finite number (log-likelihood units), "
                          f"got {opt['relaxation_margin']!r}")
     for c in comps:
