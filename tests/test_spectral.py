@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -1013,3 +1014,38 @@ def test_tracer_shaped_takes_the_tracers_order_only_where_the_collective_keeps_t
     np.testing.assert_array_equal(shaped.draws["slope_P"], own.draws["slope_P"])
     with pytest.raises(ValueError, match="tracer_shaped"):
         fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="shaped")
+
+
+def test_cross_fitted_order_never_depends_on_the_seeds_own_data():
+    """``order_choice="cross"`` (session 19, an option under study): each seed's model order
+    is chosen on the other seeds' fits, so the level a seed contributes is not selected on
+    its own noise.  Replacing seed 0's collective by another realisation of the same system
+    must leave seed 0's order as it was (and may change the others') wherever the band and
+    the relaxation check's model, still decided on all seeds, stay the same - as here; one
+    seed alone keeps the pooled choice; a fixed ``order`` overrides either."""
+    kw = dict(n_draws=1000, band_check=False, frame="lab")
+    camp = synthetic.increment_campaign(rng=920907, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
+    other = synthetic.increment_campaign(rng=920908, **synthetic.INCREMENT_SCENARIOS["brownian_3x50ps"])
+    seeds = [SpectralSeries(**s) for s in camp.seeds]
+    swapped = [replace(seeds[0], polarisation_increments=other.seeds[0]["polarisation_increments"])] + seeds[1:]
+    pooled = [fit_spectral(x, rng=np.random.default_rng(0), **kw) for x in (seeds, swapped)]
+    cross = [fit_spectral(x, rng=np.random.default_rng(0), order_choice={"tr": "pooled", "P": "cross"}, **kw)
+             for x in (seeds, swapped)]
+    # the pooled rule gives one order for all seeds, and here the swap changes it
+    for fit in pooled:
+        assert len(set(fit.band["P"]["seed_levels"])) == 1
+    assert pooled[0].band["P"]["level"] != pooled[1].band["P"]["level"]
+    # cross-fitted: seed 0's order is the same whichever collective seed 0 has (same band and model)
+    for key in ("band_fraction", "relaxation_time_ps"):
+        assert cross[0].band["P"][key] == cross[1].band["P"][key]
+    assert cross[0].band["P"]["seed_levels"][0] == cross[1].band["P"]["seed_levels"][0]
+    assert cross[0].band["P"]["seed_levels"] != cross[1].band["P"]["seed_levels"]
+    # the tracer was left pooled: its fit is the pooled one
+    np.testing.assert_array_equal(cross[0].draws["slope_tr"], pooled[0].draws["slope_tr"])
+    # one seed: nothing to cross-fit on, the pooled choice
+    one = [fit_spectral(seeds[:1], rng=np.random.default_rng(0), order_choice=oc, **kw) for oc in ("pooled", "cross")]
+    np.testing.assert_array_equal(one[0].draws["slope_P"], one[1].draws["slope_P"])
+    fixed = fit_spectral(seeds, rng=np.random.default_rng(0), order_choice="cross", order=3, **kw)
+    assert fixed.band["P"]["seed_levels"] == [3, 3, 3]
+    with pytest.raises(ValueError, match="order_choice"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), order_choice="leave_one_out")

@@ -160,6 +160,12 @@ DEFAULTS = {
                                 # tracer's order where the collective keeps the relaxation column,
                                 # its own elsewhere (session 17, an option under study)
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
+    "order_choice": "pooled",   # "pooled": one order for all seeds, chosen by order_rule on every seed's
+                                # fits; "cross": each seed's order chosen by the same rule on the *other*
+                                # seeds' fits (cross-fitting: a seed's level is not selected on its own
+                                # noise; one seed alone keeps "pooled"); "cross_max": the more flexible of
+                                # the two orders.  A name or {"tr": ..., "P": ...}
+                                # (session 19, an option under study: docs/spectral.md "Session 19")
     "relaxation_check": True,   # keep the relaxation column for a component only where its three-column
                                 # fit (level, relaxation, white) has a higher pooled Whittle likelihood
                                 # than the cosine series' (level, white, one cosine); else the cosine
@@ -778,6 +784,7 @@ ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
 RELAXATION_BASES = (False, "own", "tracer", "tracer_only")
 COLLECTIVE_ORDERS = ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias")
 KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
+ORDER_CHOICES = ("pooled", "cross", "cross_max")
 
 
 def _tau_grid(scale: float, prior: str = "half_normal") -> np.ndarray:
@@ -866,7 +873,8 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     ``floor`` (the tracer's level and band record, with ``collective_order`` "tracer" or
     "tracer_floor") replaces the collective's order by the tracer's, mapped to this band
     (:func:`_floor_order`), or raises it to that.
-    Returns (ladder[seed][axis], [level] * 3, band record, provisional reason or "")."""
+    With ``order_choice="cross"`` each seed's order is chosen on the other seeds' fits.
+    Returns (ladder[seed][axis], levels[seed][axis], band record, provisional reason or "")."""
     min_M = min(d["M"] for d in per)
     halved: list[dict] = []
     rule = _per_component(opt["order_rule"], "order_rule")[c]
@@ -936,14 +944,29 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             break
         halved.append({"band_fraction": band_fraction, "reasons": [reason]})
         band_fraction /= 2
-    info = {"level": level, "band_fraction": band_fraction,
+    levels = [[level] * 3 for _ in per]
+    choice = _per_component(opt["order_choice"], "order_choice")[c]
+    if choice not in ORDER_CHOICES:
+        raise ValueError(f"order_choice of {c!r} must be one of {ORDER_CHOICES}, got {choice!r}")
+    if choice != "pooled" and len(per) > 1 and opt["order"] is None and floor_level is None:
+        # cross-fitting: seed j's order from the other seeds' fits alone, on the same band and
+        # model, so the level a seed contributes is not the one its own noise made pass
+        for j in range(len(per)):
+            keep = [i for i in range(len(flat)) if i // 3 != j]
+            sub, w_sub = [flat[i] for i in keep], [w[i] for i in keep]
+            lj = (_choose_level(sub, w_sub, z_max, window) if rule == "level"
+                  else _choose_by_likelihood(sub, rule, z_max, window))[0]
+            if own_level is not None:
+                lj = _tracer_bias_level(lj, sub, w_sub, floor, band_fraction, opt)
+            levels[j] = [max(lj, level) if choice == "cross_max" else lj] * 3
+    info = {"level": level, "band_fraction": band_fraction, "seed_levels": [lv[0] for lv in levels],
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
             "relaxation_time_ps": relax, "relaxation_estimated": estimated, "relaxation_check_gain": gain,
             "relaxation_switched": switched}
-    return lad, [level] * 3, info, reason
+    return lad, levels, info, reason
 
 
 def _relaxation_column(c: str, per: list[dict], alphas: list[list[float]], opt: dict, band_fraction: float,
@@ -1251,7 +1274,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     fb = _aic_average(lad)
                     fb["var_sampling"] = fb["var"]
                 else:
-                    b = min(chosen[c][ax], len(lad) - 1)
+                    b = min(chosen[c][j][ax], len(lad) - 1)
                     fb = dict(lad[b])
                     fb["var_sampling"] = fb["var"]
                     if opt["order"] is None and b + 1 < len(lad):
@@ -1310,7 +1333,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if opt["small_sample"] == "bootstrap" and c in opt["bootstrap_components"]:
                 # the seed's Fisher sampling variance and its parametric-bootstrap counterpart
                 # (numerator and denominator of the ratio pooled over seeds below)
-                fisher = np.array([lad_b["var"] for lad_b in (ladder[c][j][ax][min(chosen[c][ax], len(ladder[c][j][ax]) - 1)]
+                fisher = np.array([lad_b["var"] for lad_b in (ladder[c][j][ax][min(chosen[c][j][ax], len(ladder[c][j][ax]) - 1)]
                                                               for ax in range(3))])
                 boot = np.array([_bootstrap_level_var(fb, opt["bootstrap_draws"], boot_rng) for fb in fits[c]])
                 out[c]["fisher"] = float(np.sum(wax**2 * fisher))
@@ -1495,7 +1518,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
     regime = "provisional" if reasons else "diffusive"
-    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][ax], len(ladder[c][j][ax]) - 1)]["order"]
+    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j][ax], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
     diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
