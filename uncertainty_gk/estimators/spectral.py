@@ -873,7 +873,8 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     ``floor`` (the tracer's level and band record, with ``collective_order`` "tracer" or
     "tracer_floor") replaces the collective's order by the tracer's, mapped to this band
     (:func:`_floor_order`), or raises it to that.
-    With ``order_choice="cross"`` each seed's order is chosen on the other seeds' fits.
+    With ``order_choice="cross"`` each seed's order is chosen on the other seeds' fits
+    (``"cross_max"``: the more flexible of that and the pooled order).
     Returns (ladder[seed][axis], levels[seed][axis], band record, provisional reason or "")."""
     min_M = min(d["M"] for d in per)
     halved: list[dict] = []
@@ -946,8 +947,6 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         band_fraction /= 2
     levels = [[level] * 3 for _ in per]
     choice = _per_component(opt["order_choice"], "order_choice")[c]
-    if choice not in ORDER_CHOICES:
-        raise ValueError(f"order_choice of {c!r} must be one of {ORDER_CHOICES}, got {choice!r}")
     if choice != "pooled" and len(per) > 1 and opt["order"] is None and floor_level is None:
         # cross-fitting: seed j's order from the other seeds' fits alone, on the same band and
         # model, so the level a seed contributes is not the one its own noise made pass
@@ -1154,6 +1153,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, kind in _per_component(opt["order_allowance"], "order_allowance").items():
         if kind not in ORDER_ALLOWANCES:
             raise ValueError(f"order_allowance of {c!r} must be one of {ORDER_ALLOWANCES}, got {kind!r}")
+    for c, choice in _per_component(opt["order_choice"], "order_choice").items():
+        if choice not in ORDER_CHOICES:
+            raise ValueError(f"order_choice of {c!r} must be one of {ORDER_CHOICES}, got {choice!r}")
     if opt["kurtosis_estimate"] not in KURTOSIS_ESTIMATES:
         raise ValueError(f"kurtosis_estimate must be one of {KURTOSIS_ESTIMATES}, got {opt['kurtosis_estimate']!r}")
     for c, flag in shared_allow.items():
