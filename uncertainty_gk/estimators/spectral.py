@@ -749,6 +749,13 @@ def _choose_by_likelihood(fits: list[list[dict]], rule: str, z_max: float, windo
     return n_lev - 1, out, n_lev == 1
 
 
+def _choose(fits: list[list[dict]], weights: list[float], rule: str, z_max: float, window: int) -> tuple[int, list, bool]:
+    """The level of ``order_rule`` ``rule``: :func:`_choose_level` or :func:`_choose_by_likelihood`."""
+    if rule == "level":
+        return _choose_level(fits, weights, z_max, window)
+    return _choose_by_likelihood(fits, rule, z_max, window)
+
+
 def _floor_order(level_tr: int, info_tr: dict, per: list[dict], band_fraction: float, opt: dict) -> int:
     """The tracer's order as a number of cosine coefficients on the collective's band.
 
@@ -875,7 +882,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     (:func:`_floor_order`), or raises it to that.
     With ``order_choice="cross"`` each seed's order is chosen on the other seeds' fits
     (``"cross_max"``: the more flexible of that and the pooled order).
-    Returns (ladder[seed][axis], levels[seed][axis], band record, provisional reason or "")."""
+    Returns (ladder[seed][axis], the level of each seed, band record, provisional reason or "")."""
     min_M = min(d["M"] for d in per)
     halved: list[dict] = []
     rule = _per_component(opt["order_rule"], "order_rule")[c]
@@ -911,9 +918,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         def ordered(relax_ps):
             lad = ladder_of(relax_ps)
             flat = [fits for per_seed in lad for fits in per_seed]
-            if rule == "level":
-                return (lad, flat, *_choose_level(flat, w, z_max, window))
-            return (lad, flat, *_choose_by_likelihood(flat, rule, z_max, window))
+            return (lad, flat, *_choose(flat, w, rule, z_max, window))
 
         lad, flat, level, zs, ok = ordered(models[0])
         if not ok and len(models) == 2 and opt["order"] is None:
@@ -945,7 +950,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             break
         halved.append({"band_fraction": band_fraction, "reasons": [reason]})
         band_fraction /= 2
-    levels = [[level] * 3 for _ in per]
+    levels = [level] * len(per)
     choice = _per_component(opt["order_choice"], "order_choice")[c]
     if choice != "pooled" and len(per) > 1 and opt["order"] is None and floor_level is None:
         # cross-fitting: seed j's order from the other seeds' fits alone, on the same band and
@@ -953,12 +958,11 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         for j in range(len(per)):
             keep = [i for i in range(len(flat)) if i // 3 != j]
             sub, w_sub = [flat[i] for i in keep], [w[i] for i in keep]
-            lj = (_choose_level(sub, w_sub, z_max, window) if rule == "level"
-                  else _choose_by_likelihood(sub, rule, z_max, window))[0]
+            lj = _choose(sub, w_sub, rule, z_max, window)[0]
             if own_level is not None:
                 lj = _tracer_bias_level(lj, sub, w_sub, floor, band_fraction, opt)
-            levels[j] = [max(lj, level) if choice == "cross_max" else lj] * 3
-    info = {"level": level, "band_fraction": band_fraction, "seed_levels": [lv[0] for lv in levels],
+            levels[j] = max(lj, level) if choice == "cross_max" else lj
+    info = {"level": level, "band_fraction": band_fraction, "seed_levels": levels,
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
             "ordinates": [fl[min(level, len(fl) - 1)]["K"] for fl in flat],
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
@@ -1276,7 +1280,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     fb = _aic_average(lad)
                     fb["var_sampling"] = fb["var"]
                 else:
-                    b = min(chosen[c][j][ax], len(lad) - 1)
+                    b = min(chosen[c][j], len(lad) - 1)
                     fb = dict(lad[b])
                     fb["var_sampling"] = fb["var"]
                     if opt["order"] is None and b + 1 < len(lad):
@@ -1335,7 +1339,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if opt["small_sample"] == "bootstrap" and c in opt["bootstrap_components"]:
                 # the seed's Fisher sampling variance and its parametric-bootstrap counterpart
                 # (numerator and denominator of the ratio pooled over seeds below)
-                fisher = np.array([lad_b["var"] for lad_b in (ladder[c][j][ax][min(chosen[c][j][ax], len(ladder[c][j][ax]) - 1)]
+                fisher = np.array([lad_b["var"] for lad_b in (ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]
                                                               for ax in range(3))])
                 boot = np.array([_bootstrap_level_var(fb, opt["bootstrap_draws"], boot_rng) for fb in fits[c]])
                 out[c]["fisher"] = float(np.sum(wax**2 * fisher))
@@ -1520,7 +1524,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
     regime = "provisional" if reasons else "diffusive"
-    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j][ax], len(ladder[c][j][ax]) - 1)]["order"]
+    fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
     diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
