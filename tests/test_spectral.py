@@ -593,12 +593,13 @@ def test_collective_order_from_the_tracer_does_not_select_the_collective_noise()
     when its level came out low: ln σ -2.4 % on 3 x 50 ps Brownian walkers, while every
     fixed order 4-8 gives -0.1..+2.8 %).  With ``collective_order="tracer"`` the order is
     the tracer's: the same tracer data with five different collective noise draws give
-    one collective order, while the collective's own rule moves with the draws."""
-    kw = dict(n_draws=200, band_check=False, frame="lab")
+    one collective order, while the collective's own rule (at the session-9 threshold,
+    ``order_z`` 1.5) moves with the draws."""
+    kw = dict(n_draws=200, band_check=False, frame="lab", order_z=1.5)
     own, tracer = set(), set()
     for k in range(5):
         seeds = _shared_shape_seeds(np.random.default_rng(920300), np.random.default_rng(920310 + k))
-        own.add(fit_spectral(seeds, rng=np.random.default_rng(0), **kw).band["P"]["level"])
+        own.add(fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="own", **kw).band["P"]["level"])
         fit = fit_spectral(seeds, rng=np.random.default_rng(0), collective_order="tracer", **kw)
         tracer.add(fit.band["P"]["level"])
         assert fit.band["P"]["level"] == fit.band["P"]["floor"]
@@ -1049,3 +1050,53 @@ def test_cross_fitted_order_never_depends_on_the_seeds_own_data():
     assert fixed.band["P"]["seed_levels"] == [3, 3, 3]
     with pytest.raises(ValueError, match="order_choice"):
         fit_spectral(seeds, rng=np.random.default_rng(0), order_choice="leave_one_out")
+
+
+def test_smooth_order_weights_reduce_to_the_hard_rule_and_the_tracer_floor_refuses_a_truncated_order():
+    """``selection`` "soft_level" / "pooled_aic" (session 20, options under study): the
+    collective averaged over its orders with smooth weights.  The soft level rule with a
+    vanishing width is the hard rule, bit for bit, and with a finite width spreads its weight;
+    pooled Akaike weights keep a white spectrum at the flat model; in a stiff 8-ion cell they
+    put their weight on a truncated order whose interval excludes the truth (the reason they
+    are not the default), and the tracer's floor (``pooled_floor="tracer_bias"``) moves the
+    weight above it, to an interval that covers the truth.  The reported model spread is
+    Σ w (L - L̄)² of the pooled levels, recomputed here."""
+    camp = synthetic.increment_campaign(rng=920200, **synthetic.INCREMENT_SCENARIOS["stiff_8ions_3x100ps"])
+    seeds = campaign_seeds(camp)
+    # against the collective's own strict rule (the default until session 19)
+    kw = dict(n_draws=2000, band_check=False, frame="lab", relaxation_basis=False, collective_order="own",
+              order_z=1.5)
+    truth = camp.truth["slope_P"]
+
+    def fit(**o):
+        return fit_spectral(seeds, rng=np.random.default_rng(0), **kw, **o)
+
+    hard = fit()
+    soft0 = fit(selection={"tr": "stable", "P": "soft_level"}, soft_level_width=1e-9)
+    w0 = np.array(soft0.band["P"]["order_weights"])
+    assert w0[hard.band["P"]["level"]] == 1.0 and w0.sum() == 1.0
+    np.testing.assert_array_equal(soft0.draws["slope_P"], hard.draws["slope_P"])
+    soft1 = fit(selection={"tr": "stable", "P": "soft_level"}, soft_level_width=1.0)
+    assert max(soft1.band["P"]["order_weights"]) < 0.9 and np.isclose(sum(soft1.band["P"]["order_weights"]), 1.0)
+    np.testing.assert_array_equal(soft1.draws["slope_tr"], hard.draws["slope_tr"])
+
+    aic = fit(selection={"tr": "stable", "P": "pooled_aic"})
+    floored = fit(selection={"tr": "stable", "P": "pooled_aic"}, pooled_floor="tracer_bias")
+    for f in (aic, floored):
+        w = np.array(f.band["P"]["order_weights"])
+        L = np.log(f.band["P"]["pooled_levels"][:len(w)])
+        assert np.isclose(f.band["P"]["order_spread"], w @ (L - w @ L) ** 2)
+    w_aic, w_fl = np.array(aic.band["P"]["order_weights"]), np.array(floored.band["P"]["order_weights"])
+    assert w_aic[1] > 0.9 and np.quantile(aic.draws["slope_P"], 0.025) > truth
+    assert w_fl[:2].sum() == 0.0
+    lo, hi = np.quantile(floored.draws["slope_P"], [0.025, 0.975])
+    assert lo < truth < hi
+
+    white = fit_spectral(white_seeds(np.random.default_rng(920909)), rng=np.random.default_rng(0), n_draws=1000,
+                         band_check=False, frame="lab", selection="pooled_aic")
+    for c in ("tr", "P"):
+        assert white.band[c]["order_weights"][0] > 0.9
+    with pytest.raises(ValueError, match="selection"):
+        fit(selection="bma")
+    with pytest.raises(ValueError, match="pooled_floor"):
+        fit(selection="pooled_aic", pooled_floor="tracer")

@@ -57,8 +57,10 @@ a rattle and white vibrations is exact at three columns where the cosine series 
 needs four to seven.  The order P is
 chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
 lowest order that agrees with the next ``order_window`` orders within ``order_z``
-Hausman standard errors; the squared shift to the next order is added to the variance.
-Options: likelihood rules (``order_rule``), the tracer's order for the collective
+Hausman standard errors (1.5 for the tracer, a lenient 2.5 for the collective, whose
+order is then raised while the tracer's precise ladder shows a truncation shift above 1.5
+of the collective's s.e.: ``collective_order="tracer_bias"``, session 20); the squared
+shift to the next order is added to the variance.  Options: likelihood rules (``order_rule``), the tracer's order for the collective
 (``collective_order="tracer"``: not chosen on the collective's own noise, which the level
 rule selects - a low-biased ln σ; docs/spectral.md, session 9).  When no order fits, that component's band is halved (``adaptive_band``), so the tracer
 and the collective may end up on different bands (``SpectralFit.band``).
@@ -141,22 +143,30 @@ DEFAULTS = {
                                 # or {"tr": ..., "P": ...}: each component's starting band
     "order_window": 3,          # each order is compared with the next order_window orders
                                 # (a number, or {"tr": ..., "P": ...} per component)
-    "order_z": 1.5,             # Hausman |z| above which a lower order is rejected (number or per
-                                # component); the "lr" rule uses the same two-sided size, 2(1 - Φ(z))
+    "order_z": {"tr": 1.5, "P": 2.5},
+                                # Hausman |z| above which a lower order is rejected (number or per
+                                # component); the "lr" rule uses the same two-sided size, 2(1 - Φ(z)).
+                                # The collective's test is lenient (2.5; 1.5 until session 19): its χ²₁
+                                # ordinates make a strict test reject the exact order by noise, at a
+                                # cost in width and a selection bias; the truncation a lenient test
+                                # misses is caught by collective_order="tracer_bias" (session 20)
     "order_rule": "level",      # how the order is chosen (a name, or {"tr": ..., "P": ...}):
                                 # "level": lowest order whose pooled level S(0) agrees with the next
                                 # order_window orders (Hausman test); "lr": lowest order that no
                                 # one of the next order_window orders beats by a likelihood-ratio
                                 # test pooled over seeds and axes (power against any misfit of the
                                 # band, not only of the level); "aic": the order of least pooled AIC
-    "collective_order": "own",  # "own": the collective's order chosen by order_rule on its own data;
+    "collective_order": "tracer_bias",
+                                # "own": the collective's order chosen by order_rule on its own data
+                                # (the default until session 19);
                                 # "tracer": the tracer's order, mapped to the collective's band (both
                                 # share the ions' vibrational shape; the ion average is far less noisy,
                                 # and an order chosen on other data does not select the collective's
                                 # noise); "tracer_floor": the larger of the two; "tracer_bias": its own
                                 # order, raised while the tracer's ladder shows a truncation shift
-                                # above tracer_bias_z of the collective's s.e. (session 14; not the
-                                # default: docs/spectral.md, "Session 14"); "tracer_shaped": the
+                                # above tracer_bias_z of the collective's s.e. (session 14; the default
+                                # since session 20, with the lenient order_z of the collective:
+                                # docs/spectral.md, "Session 20"); "tracer_shaped": the
                                 # tracer's order where the collective keeps the relaxation column,
                                 # its own elsewhere (session 17, an option under study)
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
@@ -206,7 +216,17 @@ DEFAULTS = {
     "tau_shared": False,        # one τ for tracer and collective on the ln scale, its prior and grid the
                                 # tracer's (the ion average measures a seed's excess scatter ~10x better)
     "warp": 50.0,               # log-frequency warp above this many ordinate spacings (0: none)
-    "selection": "stable",      # "stable": lowest order consistent with all higher; "aic": Akaike average
+    "selection": "stable",      # "stable": the order chosen by order_rule; "aic": each (seed, axis) fit's
+                                # ladder Akaike-averaged on its own; "pooled_aic" / "pooled_bic": every
+                                # fit of a component averaged over its orders with one set of smooth
+                                # weights from the pooled likelihood (AIC or BIC penalty), the spread of
+                                # the pooled level over those weights one error shared by the group;
+                                # "soft_level": the level rule with smooth pass/fail (soft_level_width),
+                                # each order bringing its own allowance (session 20, options under
+                                # study, not adopted: docs/spectral.md).  A name or {"tr": ..., "P": ...}
+    "pooled_floor": False,      # selection "pooled_*": "tracer_bias" gives no weight to the collective's
+                                # orders below the one _tracer_bias_level allows from order 0
+    "soft_level_width": 0.5,    # selection="soft_level": the z scale over which a pass becomes a fail
     "order": None,              # force this number of cosine coefficients (None: choose)
     "corr_window": 64,          # lowest ordinates used to measure R and κ
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
@@ -570,6 +590,93 @@ def _aic_average(fits: list[dict]) -> dict:
     return out
 
 
+def _pooled_order_weights(flat: list[list[dict]], weights: list[float], kind: str,
+                          floor: int = 0) -> tuple[np.ndarray, float]:
+    """Smooth weights over the orders of one component, shared by all its (seed, axis) fits
+    ``flat``, and the model spread of the pooled level under them.
+
+    The log-likelihoods are summed over the n fits (independent ordinates); each order adds
+    n coefficients, penalised as in AIC (1 per coefficient) or BIC (½ ln K per coefficient,
+    K the ordinates of a fit).  The returned spread Σ_b w_b (L_b - L̄)², L_b the ln of the
+    slope pooled over seeds and axes at order b (``weights`` as in :func:`_pooled_levels`),
+    is the model uncertainty of the group's level: one error for every seed, not averaged
+    down by their number.  Orders below ``floor`` get no weight."""
+    n_lev = min(len(f) for f in flat)
+    n = len(flat)
+    ll = np.array([sum(f[b]["loglik"] for f in flat) for b in range(n_lev)])
+    per_coef = 1.0 if kind == "pooled_aic" else 0.5 * float(np.mean([np.log(f[0]["K"]) for f in flat]))
+    crit = ll - per_coef * n * np.arange(n_lev)
+    crit[:min(floor, n_lev - 1)] = -np.inf
+    wts = np.exp(crit - crit.max())
+    wts /= wts.sum()
+    L = np.log(np.maximum(_pooled_levels(flat, weights)[0], 1e-300))
+    spread = float(wts @ (L - wts @ L) ** 2)
+    return wts, spread
+
+
+def _level_fit(lad: list[dict], b: int, c: str, opt: dict) -> dict:
+    """Fit ``b`` of one (seed, axis) ladder of component ``c``, with ``var_sampling`` (its
+    Whittle variance) and, when the order was chosen from the data, ``allow``: the model-order
+    allowance of ``order_allowance`` (not yet added to ``var``).
+
+    "next": the squared shift to the next order; "window": the mean squared shift to the
+    orders the choice compared it with (a less noisy measure of the same uncertainty);
+    "excess": the squared shift less its sampling part, the Hausman variance of the
+    difference (an estimate of the squared bias alone); "floor": at least that variance."""
+    fb = dict(lad[b])
+    fb["var_sampling"] = fb["var"]
+    if opt["order"] is None and b + 1 < len(lad):
+        allowance = _per_component(opt["order_allowance"], "order_allowance")[c]
+        win = _per_component(opt["order_window"], "order_window")[c]
+        nxt = lad[b + 1: b + 1 + (win if allowance == "window" else 1)]
+        sq = [(fb["mean"] - f2["mean"]) ** 2 for f2 in nxt]
+        if allowance == "excess":
+            sq = [max(x - max(f2["var"] - fb["var"], 0.0), 0.0) for x, f2 in zip(sq, nxt)]
+        elif allowance == "floor":
+            sq = [max(x, f2["var"] - fb["var"]) for x, f2 in zip(sq, nxt)]
+        fb["allow"] = float(np.mean(sq))
+    return fb
+
+
+def _weighted_fit(lad: list[dict], wts: np.ndarray, c: str, opt: dict) -> dict:
+    """One (seed, axis) ladder averaged over its orders with the weights ``wts`` (shared by the
+    component's fits): ln S(0), its variance, ``g`` and ``S`` averaged.  For "soft_level" each
+    order also brings its :func:`_level_fit` allowance, averaged, into ``var``; the pooled
+    selections' model spread is one shared error instead (``allow`` absent)."""
+    fits = [_level_fit(lad, b, c, opt) for b in range(min(len(wts), len(lad)))]
+    wts = np.asarray(wts[:len(fits)]) / np.sum(wts[:len(fits)])
+    fb = dict(fits[int(np.argmax(wts))])
+    fb.pop("allow", None)
+    fb.update(mean=float(wts @ [f2["mean"] for f2 in fits]), var=float(wts @ [f2["var"] for f2 in fits]),
+              g=sum(wb * f2["g"] for wb, f2 in zip(wts, fits)), S=sum(wb * f2["S"] for wb, f2 in zip(wts, fits)))
+    fb["var_sampling"] = fb["var"]
+    if _per_component(opt["selection"], "selection")[c] == "soft_level":
+        fb["var"] += float(wts @ [f2.get("allow", 0.0) for f2 in fits])
+    return fb
+
+
+def _soft_level_weights(flat: list[list[dict]], weights: list[float], z_max: float, window: int,
+                        softness: float) -> np.ndarray:
+    """The level rule (:func:`_choose_level`) with each pass/fail made smooth: level b passes
+    each comparison with the next ``window`` levels with probability Φ((z_max - |z|)/softness)
+    (their product: it passes all), and gets the probability that it is the first level to
+    pass; the most flexible level keeps the rest.  softness → 0 gives the hard rule."""
+    pooled = list(zip(*_pooled_levels(flat, weights)))
+    n_lev = len(pooled)
+    wts = np.zeros(n_lev)
+    remaining = 1.0
+    for b in range(n_lev - 1):
+        p = 1.0
+        for b2 in range(b + 1, min(n_lev, b + 1 + window)):
+            dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
+            z = (pooled[b][0] - pooled[b2][0]) / np.sqrt(dv)
+            p *= float(stats.norm.cdf((z_max - abs(z)) / softness))
+        wts[b] = remaining * p
+        remaining *= 1.0 - p
+    wts[-1] = remaining
+    return wts
+
+
 def _pair_products(C: np.ndarray) -> float:
     """Unbiased Σ_ij S_ij² from W ordinates (rows) of N series (columns)."""
     W = C.shape[0]
@@ -792,6 +899,7 @@ RELAXATION_BASES = (False, "own", "tracer", "tracer_only")
 COLLECTIVE_ORDERS = ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias")
 KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
 ORDER_CHOICES = ("pooled", "cross", "cross_max")
+SELECTIONS = ("stable", "aic", "pooled_aic", "pooled_bic", "soft_level")
 
 
 def _tau_grid(scale: float, prior: str = "half_normal") -> np.ndarray:
@@ -1157,6 +1265,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, kind in _per_component(opt["order_allowance"], "order_allowance").items():
         if kind not in ORDER_ALLOWANCES:
             raise ValueError(f"order_allowance of {c!r} must be one of {ORDER_ALLOWANCES}, got {kind!r}")
+    selection = _per_component(opt["selection"], "selection")
+    for c, sel in selection.items():
+        if sel not in SELECTIONS:
+            raise ValueError(f"selection of {c!r} must be one of {SELECTIONS}, got {sel!r}")
+    if opt["pooled_floor"] not in (False, "tracer_bias"):
+        raise ValueError(f"pooled_floor must be False or 'tracer_bias', got {opt['pooled_floor']!r}")
+    if not (isinstance(opt["soft_level_width"], (int, float)) and opt["soft_level_width"] > 0):
+        raise ValueError(f"soft_level_width must be a positive number (z units), got {opt['soft_level_width']!r}")
     for c, choice in _per_component(opt["order_choice"], "order_choice").items():
         if choice not in ORDER_CHOICES:
             raise ValueError(f"order_choice of {c!r} must be one of {ORDER_CHOICES}, got {choice!r}")
@@ -1260,6 +1376,26 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         if reason:
             provisional.append(reason)
     band_info["halved_because"] = [{"component": c, **h} for c in comps for h in band_info[c]["halved_because"]]
+    # smooth pooled weights over the orders (selection "pooled_aic" / "pooled_bic"), on the band
+    # and model the order rule settled on
+    order_weights: dict[str, tuple[np.ndarray, float]] = {}
+    for c in comps:
+        flat_c = [fits for per_seed in ladder[c] for fits in per_seed]
+        w_c = [1.0 / d["dt"] for d in per for _ in range(3)]
+        if selection[c].startswith("pooled") and opt["order"] is None:
+            floor_b = 0
+            if c == "P" and has_tr and opt["pooled_floor"] == "tracer_bias":
+                # no weight on orders whose truncation shift, as the tracer's precise ladder
+                # measures it, exceeds tracer_bias_z of the collective's s.e.
+                floor_b = _tracer_bias_level(0, flat_c, w_c, band_info["tr"], band_info["P"]["band_fraction"], opt)
+            order_weights[c] = _pooled_order_weights(flat_c, w_c, selection[c], floor_b)
+        elif selection[c] == "soft_level" and opt["order"] is None:
+            order_weights[c] = (_soft_level_weights(flat_c, w_c, _per_component(opt["order_z"], "order_z")[c],
+                                                    _per_component(opt["order_window"], "order_window")[c],
+                                                    opt["soft_level_width"]), 0.0)
+        if c in order_weights:
+            band_info[c]["order_weights"] = order_weights[c][0].tolist()
+            band_info[c]["order_spread"] = order_weights[c][1]
 
     # ---- per seed summaries on the chosen band
     infl = opt["variance_inflation"]
@@ -1276,30 +1412,15 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             fits[c] = []
             for ax in range(3):
                 lad = ladder[c][j][ax]
-                if opt["selection"] == "aic" and opt["order"] is None:
+                if selection[c] == "aic" and opt["order"] is None:
                     fb = _aic_average(lad)
                     fb["var_sampling"] = fb["var"]
+                elif c in order_weights:
+                    fb = _weighted_fit(lad, order_weights[c][0], c, opt)
                 else:
-                    b = min(chosen[c][j], len(lad) - 1)
-                    fb = dict(lad[b])
-                    fb["var_sampling"] = fb["var"]
-                    if opt["order"] is None and b + 1 < len(lad):
-                        # the order is chosen from the data: carry the shift to the next order
-                        # ("next"), or the mean squared shift to the orders the choice compared
-                        # it with ("window": a less noisy measure of the same uncertainty)
-                        # ("excess": the squared shift less its sampling part, the Hausman variance
-                        # of the difference, i.e. an estimate of the squared bias alone)
-                        allowance = _per_component(opt["order_allowance"], "order_allowance")[c]
-                        win = _per_component(opt["order_window"], "order_window")[c]
-                        nxt = lad[b + 1: b + 1 + (win if allowance == "window" else 1)]
-                        sq = [(fb["mean"] - f2["mean"]) ** 2 for f2 in nxt]
-                        if allowance == "excess":
-                            sq = [max(x - max(f2["var"] - fb["var"], 0.0), 0.0) for x, f2 in zip(sq, nxt)]
-                        elif allowance == "floor":
-                            sq = [max(x, f2["var"] - fb["var"]) for x, f2 in zip(sq, nxt)]
-                        fb["allow"] = float(np.mean(sq))
-                        if not shared_allow[c]:
-                            fb["var"] += fb["allow"]
+                    fb = _level_fit(lad, min(chosen[c][j], len(lad) - 1), c, opt)
+                if not shared_allow[c] and c not in order_weights:
+                    fb["var"] += fb.get("allow", 0.0)
                 if has_tr and opt["kurtosis_correction"]:
                     # non-Gaussian (hopping) increments: all ordinates of one ion share its
                     # realised number of hops, Cov(I_k, I_k') = κ4/M for k != k'; relative to
@@ -1334,6 +1455,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             # a shared allowance: the same error on every axis (one order for all), so its s.d.s add
             allow = float(np.sum(wax * np.sqrt([fb.get("allow", 0.0) * infl for fb in fits[c]]))) ** 2 \
                 if shared_allow[c] else 0.0
+            if c in order_weights and selection[c] != "soft_level":
+                allow = order_weights[c][1] * infl
             out[c] = {"y": float(np.log(tot)), "var": var, "var_s": var_s, "axes": slope_ax, "wax": wax,
                       "var_axes": np.array([fb["var"] for fb in fits[c]]), "allow": allow}
             if opt["small_sample"] == "bootstrap" and c in opt["bootstrap_components"]:
