@@ -638,11 +638,12 @@ def _level_fit(lad: list[dict], b: int, c: str, opt: dict) -> dict:
     return fb
 
 
-def _weighted_fit(lad: list[dict], wts: np.ndarray, c: str, opt: dict) -> dict:
+def _weighted_fit(lad: list[dict], wts: np.ndarray, c: str, opt: dict, own_allowance: bool) -> dict:
     """One (seed, axis) ladder averaged over its orders with the weights ``wts`` (shared by the
-    component's fits): ln S(0), its variance, ``g`` and ``S`` averaged.  For "soft_level" each
-    order also brings its :func:`_level_fit` allowance, averaged, into ``var``; the pooled
-    selections' model spread is one shared error instead (``allow`` absent)."""
+    component's fits): ln S(0), its variance, ``g`` and ``S`` averaged.  With ``own_allowance``
+    ("soft_level") each order also brings its :func:`_level_fit` allowance, averaged, into
+    ``var``; otherwise (the pooled selections) the model spread is one shared error of the
+    group, added by the caller (``allow`` absent)."""
     fits = [_level_fit(lad, b, c, opt) for b in range(min(len(wts), len(lad)))]
     wts = np.asarray(wts[:len(fits)]) / np.sum(wts[:len(fits)])
     fb = dict(fits[int(np.argmax(wts))])
@@ -650,7 +651,7 @@ def _weighted_fit(lad: list[dict], wts: np.ndarray, c: str, opt: dict) -> dict:
     fb.update(mean=float(wts @ [f2["mean"] for f2 in fits]), var=float(wts @ [f2["var"] for f2 in fits]),
               g=sum(wb * f2["g"] for wb, f2 in zip(wts, fits)), S=sum(wb * f2["S"] for wb, f2 in zip(wts, fits)))
     fb["var_sampling"] = fb["var"]
-    if _per_component(opt["selection"], "selection")[c] == "soft_level":
+    if own_allowance:
         fb["var"] += float(wts @ [f2.get("allow", 0.0) for f2 in fits])
     return fb
 
@@ -668,9 +669,7 @@ def _soft_level_weights(flat: list[list[dict]], weights: list[float], z_max: flo
     for b in range(n_lev - 1):
         p = 1.0
         for b2 in range(b + 1, min(n_lev, b + 1 + window)):
-            dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
-            z = (pooled[b][0] - pooled[b2][0]) / np.sqrt(dv)
-            p *= float(stats.norm.cdf((z_max - abs(z)) / softness))
+            p *= float(stats.norm.cdf((z_max - abs(_hausman_z(pooled, b, b2))) / softness))
         wts[b] = remaining * p
         remaining *= 1.0 - p
     wts[-1] = remaining
@@ -799,6 +798,14 @@ def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_in
     return b
 
 
+def _hausman_z(pooled: list[tuple[float, float]], b: int, b2: int) -> float:
+    """z of the pooled level at model level b against the more flexible level b2 (``pooled``:
+    (value, variance) per level, :func:`_pooled_levels`): the difference over its Hausman
+    s.e., the variance difference floored at a tenth of b2's variance."""
+    dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
+    return float((pooled[b][0] - pooled[b2][0]) / np.sqrt(dv))
+
+
 def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, window: int) -> tuple[int, list, bool]:
     """Pick one model level for all (seed, axis) fits of a component.
 
@@ -818,9 +825,8 @@ def _choose_level(fits: list[list[dict]], weights: list[float], z_max: float, wi
         ok = True
         zb = []
         for b2 in range(b + 1, min(n_lev, b + 1 + window)):
-            dv = max(pooled[b2][1] - pooled[b][1], 0.1 * pooled[b2][1])
-            z = (pooled[b][0] - pooled[b2][0]) / np.sqrt(dv)
-            zb.append(float(z))
+            z = _hausman_z(pooled, b, b2)
+            zb.append(z)
             ok &= abs(z) <= z_max
         zs.append(zb)
         if ok:
@@ -1416,7 +1422,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     fb = _aic_average(lad)
                     fb["var_sampling"] = fb["var"]
                 elif c in order_weights:
-                    fb = _weighted_fit(lad, order_weights[c][0], c, opt)
+                    fb = _weighted_fit(lad, order_weights[c][0], c, opt, own_allowance=selection[c] == "soft_level")
                 else:
                     fb = _level_fit(lad, min(chosen[c][j], len(lad) - 1), c, opt)
                 if not shared_allow[c] and c not in order_weights:
