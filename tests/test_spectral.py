@@ -781,6 +781,31 @@ def test_tracer_bias_rule_raises_the_collective_order_only_while_the_tracer_show
     assert _tracer_bias_level(0, noisy, [1.0], tr_info, 1.0, opt) == 1
 
 
+def test_same_model_guard_reads_the_tracer_ladder_of_the_collective_model():
+    """``collective_order="tracer_bias_same"``: a tracer that kept the relaxation column shows
+    no truncation (its ladder flat from level 0), while its cosine-series ladder shifts by
+    20 / 6 / 1 % at levels 0-2.  A collective on the cosine series (relax None) is judged by
+    the cosine ladder and raised to level 2; a collective that kept the column (relax set)
+    by the tracer's own ladder and left alone; the plain rule ("tracer_bias") always reads the
+    tracer's own ladder.  On a campaign the tracer's cosine ladder is recorded and the raised
+    level never falls below the collective's own choice."""
+    from uncertainty_gk.estimators.spectral import DEFAULTS, _tracer_bias_level
+    tr_info = {"band_fraction": 1.0, "level": 3, "pooled_levels": [1.0] * 6,
+               "cosine": {"level": 4, "pooled_levels": list(np.exp([0.20, 0.062, 0.01, 0.003, 0.0, 0.0]))}}
+    flat = [[{"level": 1.0, "level_var": 0.04**2} for _ in range(6)]]
+    same = {**DEFAULTS, "collective_order": "tracer_bias_same"}
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 1.0, same, None) == 2
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 1.0, same, 0.5) == 0
+    assert _tracer_bias_level(0, flat, [1.0], tr_info, 1.0, {**same, "collective_order": "tracer_bias"}, None) == 0
+    camp = synthetic.increment_campaign(rng=920210, **synthetic.INCREMENT_SCENARIOS["channel_1d_3x100ps"])
+    fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(0), n_draws=200, band_check=False,
+                       frame="lab", collective_order="tracer_bias_same")
+    tr, P = fit.band["tr"], fit.band["P"]
+    assert tr["relaxation_time_ps"] is not None and "cosine" in tr
+    assert len(tr["cosine"]["pooled_levels"]) == len(tr["pooled_levels"])
+    assert P["level"] >= P["own_level"]
+
+
 def test_tracer_bias_rule_refuses_a_truncated_collective_order_in_a_stiff_small_cell():
     """A stiff 8-ion cell (``stiff_8ions_3x100ps``, replica 920200): the collective's own rule
     takes the second-lowest level, whose model misses the rattle's rise (its truncation bias

@@ -58,8 +58,10 @@ needs four to seven.  The order P is
 chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
 lowest order that agrees with the next ``order_window`` orders within ``order_z``
 Hausman standard errors (1.5 for the tracer, a lenient 2.5 for the collective, whose
-order is then raised while the tracer's precise ladder shows a truncation shift above 1.5
-of the collective's s.e.: ``collective_order="tracer_bias"``, session 20); the squared
+order is then raised while the tracer's precise ladder of the collective's own model - its
+cosine series when the collective drops the relaxation column - shows a truncation shift
+above 1.5 of the collective's s.e.: ``collective_order="tracer_bias_same"``, sessions 20-21);
+the squared
 shift to the next order is added to the variance.  Options: likelihood rules (``order_rule``), the tracer's order for the collective
 (``collective_order="tracer"``: not chosen on the collective's own noise, which the level
 rule selects - a low-biased ln σ; docs/spectral.md, session 9).  When no order fits, that component's band is halved (``adaptive_band``), so the tracer
@@ -156,7 +158,7 @@ DEFAULTS = {
                                 # one of the next order_window orders beats by a likelihood-ratio
                                 # test pooled over seeds and axes (power against any misfit of the
                                 # band, not only of the level); "aic": the order of least pooled AIC
-    "collective_order": "tracer_bias",
+    "collective_order": "tracer_bias_same",
                                 # "own": the collective's order chosen by order_rule on its own data
                                 # (the default until session 19);
                                 # "tracer": the tracer's order, mapped to the collective's band (both
@@ -168,7 +170,10 @@ DEFAULTS = {
                                 # since session 20, with the lenient order_z of the collective:
                                 # docs/spectral.md, "Session 20"); "tracer_shaped": the
                                 # tracer's order where the collective keeps the relaxation column,
-                                # its own elsewhere (session 17, an option under study)
+                                # its own elsewhere (session 17, an option under study);
+                                # "tracer_bias_same": "tracer_bias" with the truncation read from the
+                                # tracer's ladder of the collective's own model (its cosine series when
+                                # the collective drops the relaxation column; session 21)
     "tracer_bias_z": 1.5,       # see collective_order="tracer_bias"
     "order_choice": "pooled",   # "pooled": one order for all seeds, chosen by order_rule on every seed's
                                 # fits; "cross": each seed's order chosen by the same rule on the *other*
@@ -770,7 +775,7 @@ def _pooled_levels(fits: list[list[dict]], weights: list[float]) -> tuple[list[f
 
 
 def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_info: dict, band_fraction: float,
-                       opt: dict) -> int:
+                       opt: dict, relax: float | None = None) -> int:
     """The collective's level raised until the tracer's ladder says its truncation bias is small.
 
     The tracer's ladder is precise (N ions averaged): the shift of its pooled level from
@@ -780,12 +785,20 @@ def _tracer_bias_level(level: int, flat: list[list[dict]], w: list[float], tr_in
     0.35-0.9 x its size, studies/calibration_spectral/truncation.py).
     The collective keeps its own choice unless that shift exceeds ``tracer_bias_z`` of its
     own standard error there; then the next level is tried, never beyond the tracer's.
-    Only when both components use the same band (the levels correspond)."""
+    Only when both components use the same band (the levels correspond).
+    With ``collective_order="tracer_bias_same"`` and a collective without the relaxation
+    column (``relax`` None) beside a tracer that kept it, the shifts are read from the
+    tracer's cosine-series ladder (``tr_info["cosine"]``), the collective's own model: a
+    ladder that carries the rattle in its relaxation column shows none of the truncation
+    the cosine series suffers, and shows truncation the cosine series may not."""
     if not np.isclose(tr_info["band_fraction"], band_fraction):
         return level
-    m_tr = np.asarray(tr_info["pooled_levels"], dtype=np.float64)
+    src = tr_info
+    if opt["collective_order"] == "tracer_bias_same" and relax is None and "cosine" in tr_info:
+        src = tr_info["cosine"]
+    m_tr = np.asarray(src["pooled_levels"], dtype=np.float64)
     m_p, v_p = _pooled_levels(flat, w)
-    top = min(tr_info["level"], len(m_tr) - 1, len(m_p) - 1)
+    top = min(src["level"], len(m_tr) - 1, len(m_p) - 1)
     if m_tr[top] <= 0:
         return level
     b = level
@@ -902,7 +915,7 @@ def _tau_log_likelihood(y: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.nd
 TAU_PRIORS = ("half_normal", "half_cauchy")
 ORDER_ALLOWANCES = ("next", "window", "excess", "floor")
 RELAXATION_BASES = (False, "own", "tracer", "tracer_only")
-COLLECTIVE_ORDERS = ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias")
+COLLECTIVE_ORDERS = ("own", "tracer", "tracer_shaped", "tracer_floor", "tracer_bias", "tracer_bias_same")
 KURTOSIS_ESTIMATES = ("shrunk", "raw", "clipped")
 ORDER_CHOICES = ("pooled", "cross", "cross_max")
 SELECTIONS = ("stable", "aic", "pooled_aic", "pooled_bic", "soft_level")
@@ -1047,9 +1060,9 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
         relax = models[0]
         estimated = estimated and relax is not None
         floor_level = own_level = None
-        if floor is not None and opt["collective_order"] == "tracer_bias":
+        if floor is not None and opt["collective_order"] in ("tracer_bias", "tracer_bias_same"):
             own_level = level
-            level = _tracer_bias_level(level, flat, w, floor, band_fraction, opt)
+            level = _tracer_bias_level(level, flat, w, floor, band_fraction, opt, relax)
         elif floor is not None and (opt["collective_order"] != "tracer_shaped" or relax is not None):
             # ("tracer_shaped": the tracer's order only where the collective kept the
             # relaxation column, i.e. is shaped like the ions' rattle)
@@ -1074,7 +1087,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             sub, w_sub = [flat[i] for i in keep], [w[i] for i in keep]
             lj = _choose(sub, w_sub, rule, z_max, window)[0]
             if own_level is not None:
-                lj = _tracer_bias_level(lj, sub, w_sub, floor, band_fraction, opt)
+                lj = _tracer_bias_level(lj, sub, w_sub, floor, band_fraction, opt, relax)
             levels[j] = max(lj, level) if choice == "cross_max" else lj
     info = {"level": level, "band_fraction": band_fraction, "seed_levels": levels,
             "f_band": [fl[min(level, len(fl) - 1)]["f_band"] for fl in flat[:3]],
@@ -1083,6 +1096,12 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
             "relaxation_time_ps": relax, "relaxation_estimated": estimated, "relaxation_check_gain": gain,
             "relaxation_switched": switched}
+    if c == "tr" and relax is not None and opt["collective_order"] == "tracer_bias_same":
+        # the tracer's cosine-series ladder on its final band, for a collective that drops the
+        # relaxation column (_tracer_bias_level)
+        flat_cos = [fits for per_seed in ladder_of(None) for fits in per_seed]
+        info["cosine"] = {"level": _choose(flat_cos, w, rule, z_max, window)[0],
+                          "pooled_levels": _pooled_levels(flat_cos, w)[0]}
     return lad, levels, info, reason
 
 
@@ -1393,7 +1412,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if c == "P" and has_tr and opt["pooled_floor"] == "tracer_bias":
                 # no weight on orders whose truncation shift, as the tracer's precise ladder
                 # measures it, exceeds tracer_bias_z of the collective's s.e.
-                floor_b = _tracer_bias_level(0, flat_c, w_c, band_info["tr"], band_info["P"]["band_fraction"], opt)
+                floor_b = _tracer_bias_level(0, flat_c, w_c, band_info["tr"], band_info["P"]["band_fraction"], opt,
+                                             band_info["P"]["relaxation_time_ps"])
             order_weights[c] = _pooled_order_weights(flat_c, w_c, selection[c], floor_b)
         elif selection[c] == "soft_level" and opt["order"] is None:
             order_weights[c] = (_soft_level_weights(flat_c, w_c, _per_component(opt["order_z"], "order_z")[c],
