@@ -393,9 +393,15 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
     carry the tracer-collective correlation of the shared diffusive increments.  (The
     cosine series alone, ``relaxation_basis=False``: a relaxation column would spend itself
     on the line, and its τ's uncertainty, added to the tracer's variance alone, lowers the
-    correlation of the draws to 0.1 here - the open joint-correlation item, docs/spectral.md.)"""
+    correlation of the draws to 0.1 here - the open joint-correlation item, docs/spectral.md.)
+    The tracer's order window is 3 here: with the default 8 the tracer's level rule, comparing
+    each order with eight others on this 4-ion band whose half still holds the line's tail,
+    moves from order 0 (pooled slope within 0.3 % of the truth) to order 3 on one |z| of 1.52,
+    and the three extra coefficients' noise, which the white collective does not share, lowers
+    the per-seed correlation of the draws to 0.35-0.42; that case is checked at the end."""
     seeds = resonant_tracer_seeds(np.random.default_rng(900101))
-    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab", relaxation_basis=False)
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab", relaxation_basis=False,
+                       order_window=3)
     assert fit.band["tr"]["band_fraction"] == 0.5 and fit.band["P"]["band_fraction"] == 1.0
     assert fit.band["P"]["halved_because"] == [] and fit.band["P"]["ordinates"] == [3000] * 9
     assert [h["component"] for h in fit.band["halved_because"]] == ["tr"]
@@ -409,8 +415,16 @@ def test_band_is_halved_only_for_the_component_that_needs_it():
         assert np.corrcoef(np.log(ps["slope_tr"].ravel()), np.log(ps["slope_P"].ravel()))[0, 1] > 0.5
     # a band per component can also be given explicitly; a bad one is refused
     same = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab",
-                        band_fraction={"tr": 0.5, "P": 1.0}, relaxation_basis=False)
+                        band_fraction={"tr": 0.5, "P": 1.0}, relaxation_basis=False, order_window=3)
     np.testing.assert_allclose(same.draws["slope_P"], fit.draws["slope_P"])
+    # the default window: the same bands, the truth still inside, a weaker but real correlation
+    wide = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=2000, frame="lab", relaxation_basis=False)
+    assert wide.band["tr"]["band_fraction"] == 0.5 and wide.band["P"]["band_fraction"] == 1.0
+    for key, t in truth.items():
+        lo, hi = np.quantile(wide.draws[key], [0.0005, 0.9995])
+        assert lo < t < hi, (key, lo, hi, t)
+    for ps in wide.per_seed:
+        assert np.corrcoef(np.log(ps["slope_tr"].ravel()), np.log(ps["slope_P"].ravel()))[0, 1] > 0.25
     with pytest.raises(ValueError, match="band_fraction"):
         fit_spectral(seeds, rng=np.random.default_rng(0), band_fraction={"ions": 0.5})
     with pytest.raises(ValueError, match="seed_weights"):

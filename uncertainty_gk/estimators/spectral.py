@@ -56,7 +56,8 @@ session 15) and counted as a parameter in the tracer's variance; with it, a walk
 a rattle and white vibrations is exact at three columns where the cosine series alone
 needs four to seven.  The order P is
 chosen per component (tracer, collective) on the slope pooled over seeds and axes: the
-lowest order that agrees with the next ``order_window`` orders within ``order_z``
+lowest order that agrees with the next ``order_window`` orders (8 for the tracer, whose
+ladder on real MD falls only after a few flat orders, 3 for the collective) within ``order_z``
 Hausman standard errors (1.5 for the tracer, a lenient 2.5 for the collective, whose
 order is then raised while the tracer's precise ladder of the collective's own model - its
 cosine series when the collective drops the relaxation column - shows a truncation shift
@@ -143,8 +144,14 @@ DEFAULTS = {
     "max_order": 10,            # largest number of cosine coefficients of the non-diffusive part
     "band_fraction": 1.0,       # band = lowest fraction of the ordinates (1 = up to Nyquist); a number,
                                 # or {"tr": ..., "P": ...}: each component's starting band
-    "order_window": 3,          # each order is compared with the next order_window orders
-                                # (a number, or {"tr": ..., "P": ...} per component)
+    "order_window": {"tr": 8, "P": 3},
+                                # each order is compared with the next order_window orders (a number,
+                                # or {"tr": ..., "P": ...} per component).  The tracer's window is 8
+                                # (3 until session 22): on real MD its ladder of pooled levels is flat
+                                # over three orders and then falls 3-5 % as more coefficients resolve
+                                # the runs' slow relaxation; a window of 3 stops before the fall
+                                # (long-reference D* 95 % coverage 0.79 / 0.71 -> 0.93 / 1.00 at
+                                # 50 / 100 ps; docs/spectral.md, "Session 22")
     "order_z": {"tr": 1.5, "P": 2.5},
                                 # Hausman |z| above which a lower order is rejected (number or per
                                 # component); the "lr" rule uses the same two-sided size, 2(1 - Φ(z)).
