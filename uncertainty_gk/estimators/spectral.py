@@ -214,10 +214,14 @@ DEFAULTS = {
                                 # route, gets none) or "tracer_only" (the column for the tracer alone)
     "tau_scale": 0.5,           # scale of the prior of the seed random effect τ on ln slope,
                                 # in units of the median within-seed standard error
-    "tau_null_prob": {"tr": 0.5, "P": 0.0},
+    "tau_null_prob": {"tr": 0.5, "P": 0.5},
                                 # prior probability of τ = 0 (the seeds sample one system, as designed;
                                 # a number or {"tr": ..., "P": ...}); the rest is tau_prior's.  Sessions
-                                # 7-9: 0 for both; session 10: 0.5 for both (docs/spectral.md, "Session 11")
+                                # 7-9: 0 for both; session 10: 0.5 for both; sessions 11-22 0 for the
+                                # collective, whose τ then made up for a within-seed variance that was
+                                # too small (docs/spectral.md, "Session 11"); since the session-20/21
+                                # order test that surplus made σ's and H_R's intervals conservative,
+                                # and the collective has the tracer's 0.5 again (session 23)
     "tau_prior": {"tr": "half_cauchy", "P": "half_normal"},
                                 # continuous part of τ's prior (a name or {"tr": ..., "P": ...}):
                                 # "half_cauchy" (long tail: seeds that really differ are followed, not
