@@ -247,6 +247,12 @@ DEFAULTS = {
     "corr_window": 64,          # lowest ordinates used to measure R and κ
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
+    "correlation_kurtosis": True,
+                                # R and κ net of the fourth cumulant (session 24): the products of
+                                # distinct ordinates that measure them share an ion's realised number
+                                # of hops, E = (true) x (1 + κ4/(M S̄²)); for independent hopping ions
+                                # the raw R was 1.17 instead of 1, which widened every tracer variance
+                                # by that factor on top of the κ4 term that already counts the hops
     "kurtosis_correction": True,
     "kurtosis_estimate": "shrunk",
                                 # the pooled fourth cumulant κ4 of the tracer increments as used:
@@ -1354,6 +1360,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     q4_num = np.zeros(3)        # fourth cumulant of block sums per increment (tracer), pooled
     q4_den = np.zeros(3)
     q4_var = np.zeros(3)        # its sampling variance (delta method over the block sums), summed over seeds
+    R_k4 = np.zeros(3)          # the parts of R's and κ's denominators that a fourth cumulant adds,
+    k_k4 = np.zeros(3)          # per unit κ4 (Σ_s N/M and Σ_s S_P/(M S̄))
     for s, st in zip(seeds, tracers):
         dt = float(s.dt_ps)
         cP = sine_coefficients(s.polarisation_increments)             # (M, 3)
@@ -1380,6 +1388,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 R_den[ax] += N * Sbar**2
                 k_num[ax] += _cross_products(C, cP[:W, ax]) / N
                 k_den[ax] += Sbar * SP
+                R_k4[ax] += N / M
+                k_k4[ax] += SP / (M * Sbar) if Sbar > 0 else 0.0
         per.append(d)
     R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
     kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
@@ -1393,6 +1403,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         q4 = q4_measured * np.clip(1.0 - q4_se**2 / np.where(q4_measured != 0, q4_measured**2, np.inf), 0.0, None)
     else:
         q4 = q4_measured
+    if has_tr and opt["correlation_kurtosis"]:
+        # every product c_ki c_k'i of one ion at two ordinates has E = S_k S_k' + κ4/M (its
+        # hops are shared by all ordinates): R's and κ's numerators carry κ4/M per ion, which
+        # is not ion correlation; the κ4 term of each variance (below) counts it once
+        R = np.clip(R_num / np.where(R_den + q4 * R_k4 > 0, R_den + q4 * R_k4, 1), 1.0, None)
+        kappa = np.clip(k_num / np.where(k_den + q4 * k_k4 > 0, k_den + q4 * k_k4, 1), 0.0, None)
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
