@@ -739,8 +739,9 @@ def test_ion_correlation_of_hopping_ions_is_net_of_their_fourth_cumulant():
         kappa.extend(f.diagnostics["kappa"])
         g = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), correlation_kurtosis=False, **kw)
         R_raw.extend(g.diagnostics["ion_correlation_R"])
-    # 9 axis values, each from 3 x 64 ordinates of 32 ions: s.e. of the mean ~0.02
-    assert np.mean(R) == pytest.approx(1.0, abs=0.05), R
+    # 9 axis values, each from 3 x 64 ordinates of 32 ions (s.e. of the mean ~0.02; R is held
+    # at >= 1, which lifts the mean a little): here 1.04, raw 1.19
+    assert np.mean(R) == pytest.approx(1.0, abs=0.06), R
     assert np.mean(kappa) == pytest.approx(1 / 32, rel=0.15), kappa
     assert np.mean(R_raw) > np.mean(R) + 0.08, (R_raw, R)
     # rigid pairs (a small rattle, as in test_ion_correlation_factor_of_paired_ions: a rattle

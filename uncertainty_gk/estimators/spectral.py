@@ -41,7 +41,10 @@ with :math:`\alpha = 1/2` for the collective and :math:`\alpha = N/(2R)` for the
 average, where :math:`R = \sum_{ij} S_{ij}^2 / (N \bar S^2)` is the ion correlation
 factor of the cross-spectral matrix (R = 1 for independent ions; ions that move
 together - the very thing that makes :math:`H_R \ne 1` - share information, R > 1).
-R is measured at low frequency from unbiased products of distinct ordinates.
+R is measured at low frequency from unbiased products of distinct ordinates, net of the
+fourth cumulant those products share for hopping ions (each ion's realised number of hops
+enters every one of its ordinates; ``correlation_kurtosis``), which the variance counts
+once, in its own κ4 term (``kurtosis_correction``).
 
 Spectrum model
 --------------
