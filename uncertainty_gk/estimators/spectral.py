@@ -701,6 +701,11 @@ def _soft_level_weights(flat: list[list[dict]], weights: list[float], z_max: flo
     return wts
 
 
+def _clipped_ratio(num: np.ndarray, den: np.ndarray, floor: float) -> np.ndarray:
+    """num / den per axis (0 where den <= 0), held at >= ``floor``."""
+    return np.clip(num / np.where(den > 0, den, 1), floor, None)
+
+
 def _pair_products(C: np.ndarray) -> float:
     """Unbiased Σ_ij S_ij² from W ordinates (rows) of N series (columns)."""
     W = C.shape[0]
@@ -1394,8 +1399,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 R_k4[ax] += N / M
                 k_k4[ax] += SP / (M * Sbar) if Sbar > 0 else 0.0
         per.append(d)
-    R = np.clip(R_num / np.where(R_den > 0, R_den, 1), 1.0, None) if has_tr else np.ones(3)
-    kappa = np.clip(k_num / np.where(k_den > 0, k_den, 1), 0.0, None) if has_tr else np.zeros(3)
+    # raw R (with the hops' share): q4's s.e. below counts the ions as N / R independent ones
+    R = _clipped_ratio(R_num, R_den, 1.0) if has_tr else np.ones(3)
     n_q4 = np.where(q4_den > 0, q4_den, 1)
     q4_measured = q4_num / n_q4                                            # per increment, per axis
     # its s.e.: per seed, the ions' block sums counted as N / R independent ones (rigid clusters)
@@ -1406,12 +1411,13 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         q4 = q4_measured * np.clip(1.0 - q4_se**2 / np.where(q4_measured != 0, q4_measured**2, np.inf), 0.0, None)
     else:
         q4 = q4_measured
-    if has_tr and opt["correlation_kurtosis"]:
-        # every product c_ki c_k'i of one ion at two ordinates has E = S_k S_k' + κ4/M (its
-        # hops are shared by all ordinates): R's and κ's numerators carry κ4/M per ion, which
-        # is not ion correlation; the κ4 term of each variance (below) counts it once
-        R = np.clip(R_num / np.where(R_den + q4 * R_k4 > 0, R_den + q4 * R_k4, 1), 1.0, None)
-        kappa = np.clip(k_num / np.where(k_den + q4 * k_k4 > 0, k_den + q4 * k_k4, 1), 0.0, None)
+    # every product c_ki c_k'i of one ion at two ordinates has E = S_k S_k' + κ4/M (its hops
+    # are shared by all ordinates): R's and κ's numerators carry κ4/M per ion, which is not ion
+    # correlation; the κ4 term of each variance (below) counts it once
+    q4_shared = q4 if opt["correlation_kurtosis"] else np.zeros(3)
+    if has_tr:
+        R = _clipped_ratio(R_num, R_den + q4_shared * R_k4, 1.0)
+    kappa = _clipped_ratio(k_num, k_den + q4_shared * k_k4, 0.0) if has_tr else np.zeros(3)
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
