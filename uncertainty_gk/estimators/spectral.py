@@ -268,6 +268,11 @@ DEFAULTS = {
                                 # hops).  The per-axis term is bounded to [-1, 1] relative units and a
                                 # negative term lowers a level's variance by at most half
                                 # (docs/spectral.md, "Session 12")
+    "low_check": True,          # regime check: the lowest low_ordinates ordinates, pooled over seeds and
+                                # axes, against the fitted spectrum there (structure at time scales
+                                # beyond the model's resolution, e.g. a relaxation as slow as the run)
+    "low_ordinates": 4,
+    "low_z": 3.0,               # |z| of that comparison above which the result is provisional
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "small_sample": "fisher",   # sampling variance of each seed's level: "bootstrap" = parametric
@@ -1262,6 +1267,28 @@ def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: n
     return reasons
 
 
+def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int) -> np.ndarray:
+    """One seed's share of the low-frequency check: (Σ I_k, Σ Ŝ_k, Var Σ I_k) over its axes
+    and lowest ``K`` ordinates, weighted 1/Δt like the pooled slope.  Under the fitted
+    spectrum Ŝ an ordinate is Ŝ_k times a gamma variate of mean 1 and shape α (1/2 for the
+    collective, N/(2R) for the ion average), and the ion average's ordinates share each
+    ion's realised number of hops: every pair of them covaries by ``fb["k4"]`` S(0)² (the
+    fourth-cumulant term of the level's variance, in units of S(0)²).  The model was
+    fitted to these ordinates too, so the variance is an upper bound (a conservative
+    test)."""
+    w = 1.0 / d["dt"]
+    out = np.zeros(3)
+    for ax, fb in enumerate(fits):
+        k = min(K, len(fb["S"]), d["M"])
+        S = np.asarray(fb["S"][:k], dtype=np.float64)
+        alpha = 0.5 if c == "P" else d["N"] / (2.0 * R[ax])
+        var = float(np.sum(S**2)) / alpha
+        if c == "tr":
+            var += max(fb.get("k4", 0.0), 0.0) * np.exp(2 * fb["mean"]) * k * k
+        out += [w * float(np.sum(d["I"][c][:k, ax])), w * float(np.sum(S)), w * w * var]
+    return out
+
+
 def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
     """One seed's level of component ``c`` from the plain average of its lowest
     ``fallback_ordinates`` ordinates (see :func:`_unresolved_levels`), in place."""
@@ -1326,6 +1353,11 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c, choice in _per_component(opt["order_choice"], "order_choice").items():
         if choice not in ORDER_CHOICES:
             raise ValueError(f"order_choice of {c!r} must be one of {ORDER_CHOICES}, got {choice!r}")
+    if isinstance(opt["low_ordinates"], bool) or not isinstance(opt["low_ordinates"], (int, np.integer)) \
+            or opt["low_ordinates"] < 1:
+        raise ValueError(f"low_ordinates must be a positive whole number of ordinates, got {opt['low_ordinates']!r}")
+    if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
+        raise ValueError(f"low_z must be a positive number (z units), got {opt['low_z']!r}")
     if opt["kurtosis_estimate"] not in KURTOSIS_ESTIMATES:
         raise ValueError(f"kurtosis_estimate must be one of {KURTOSIS_ESTIMATES}, got {opt['kurtosis_estimate']!r}")
     for c, flag in shared_allow.items():
@@ -1466,6 +1498,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     seed_sum = []
     flat_fail: list[dict] = []
     flat_checked = dict.fromkeys(comps, 0)
+    low = {c: np.zeros(3) for c in comps}      # Σ w I_k, Σ w Ŝ_k, variance of the first (lowest ordinates)
     for j, d in enumerate(per):
         out = {"name": d["name"]}
         fits = {}
@@ -1539,6 +1572,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 flat_checked[c] += 1
                 if change > opt["flat_tolerance"] * 3:
                     flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
+            low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"])
         if has_tr:
             cov = 0.0
             for ax in range(3):
@@ -1692,6 +1726,18 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         f"{3 * opt['flat_tolerance']:g} s.e. between f = 0 and f_5) on {len(bad)} of {flat_checked[c]} seed axes "
         f"(up to {max(b['z'] for b in bad):.1f} s.e., {bad[0]['seed']} axis {bad[0]['axis']} first)"
         for c in comps if (bad := [b for b in flat_fail if b["component"] == c])]
+    low_check = {}
+    if opt["low_check"]:
+        for c in comps:
+            num, den, var = low[c]
+            if den > 0 and var > 0:
+                z = float((num - den) / np.sqrt(var))
+                low_check["slope_tr" if c == "tr" else "slope_P"] = {"z": z, "ratio": float(num / den)}
+                if abs(z) > opt["low_z"]:
+                    reasons.append(
+                        f"{c}: its lowest {opt['low_ordinates']} frequencies (time scales beyond half the run) sit "
+                        f"{100 * (num / den - 1):+.0f} % from the fitted spectrum (z = {z:+.1f}): motion slower than "
+                        "the model resolves, so the run is not yet diffusive at its longest time scales")
     band_check = {}
     min_M = min(d["M"] for d in per)
     # item 0: does the answer move beyond its s.e. when each component's band is halved?
@@ -1711,7 +1757,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
-    diagnostics = {"band_check": band_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
+    diagnostics = {"band_check": band_check, "low_check": low_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
                    # the tracer increments' fourth cumulant per increment and axis, pooled over
                    # seeds (Å⁴; 0 for Gaussian motion, > 0 for hops), as measured (before any clip)
