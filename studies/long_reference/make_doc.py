@@ -200,7 +200,7 @@ def render() -> str:
         "rest of the run gives to the spectral estimator (which resolves frequencies down to 1/(2 x 650 ps)) "
         "and about 30 % above the long-lag MSD slope; (ii) the spectral estimator calls the *whole* run "
         "provisional, correctly: the lowest ordinates of its tracer spectrum (time scales beyond 350 ps) sit about "
-        "10 % below the fitted spectrum (the low-frequency check of session 25, z = -4.0; before it the whole run "
+        "10 % below the fitted spectrum (the low-frequency check of session 25, z = -4.15; before it the whole run "
         "passed as diffusive), while a 50-100 ps piece cannot resolve that relaxation and is called diffusive; (iii) coverage against the spectral reference therefore "
         "measures this regime bias as much as the intervals, and coverage against the bayes reference (whose "
         "automatic MSD window sits at similar lags in piece and reference) is the fairer test of the "

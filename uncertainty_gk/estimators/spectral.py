@@ -1731,7 +1731,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         for c in comps:
             num, den, var = low[c]
             if den > 0 and var > 0:
-                z = float((num - den) / np.sqrt(var))
+                # the pooled ordinates as one gamma variate of the same mean and variance (a
+                # sum of few χ²₁ collective ordinates is skewed: its upper tail is far heavier
+                # than a normal's), its tail probability as the equivalent normal deviate
+                shape, scale = den * den / var, var / den
+                lower, upper = stats.gamma.cdf(num, shape, scale=scale), stats.gamma.sf(num, shape, scale=scale)
+                z = float(stats.norm.ppf(lower) if lower < upper else stats.norm.isf(upper))
                 low_check["slope_tr" if c == "tr" else "slope_P"] = {"z": z, "ratio": float(num / den)}
                 if abs(z) > opt["low_z"]:
                     reasons.append(
