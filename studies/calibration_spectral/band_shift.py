@@ -19,11 +19,17 @@ the draws (every band of a replica uses the same draws' seed).
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from uncertainty_gk import synthetic
 from uncertainty_gk.estimators.spectral import SpectralSeries, fit_spectral
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "long_reference"))
+
+import scoring  # noqa: E402
 
 BANDS = (0.5, 0.25)
 QUANTITIES = {"D*": lambda f: f.draws["slope_tr"], "σ": lambda f: f.draws["slope_P"],
@@ -31,9 +37,9 @@ QUANTITIES = {"D*": lambda f: f.draws["slope_tr"], "σ": lambda f: f.draws["slop
 
 
 def log_se(x: np.ndarray) -> float:
-    """68 % half-width on the log scale / 0.994, as docs/long_reference.md (scoring.log_se)."""
-    lo, hi = np.quantile(np.log(np.asarray(x).ravel()), [0.16, 0.84])
-    return float((hi - lo) / 2 / 0.994)
+    """The draws' log-s.e. exactly as docs/long_reference.md scores a row (``scoring.log_se``)."""
+    lo, med, hi = np.quantile(np.asarray(x).ravel(), [0.16, 0.5, 0.84])
+    return scoring.log_se({"lo68": lo, "hi68": hi, "median": med})
 
 
 def main(argv=None) -> int:

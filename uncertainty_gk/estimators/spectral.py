@@ -1447,9 +1447,10 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # are shared by all ordinates): R's and κ's numerators carry κ4/M per ion, which is not ion
     # correlation; the κ4 term of each variance (below) counts it once
     q4_shared = q4 if opt["correlation_kurtosis"] else np.zeros(3)
+    kappa = np.zeros(3)
     if has_tr:
         R = _clipped_ratio(R_num, R_den + q4_shared * R_k4, 1.0)
-    kappa = _clipped_ratio(k_num, k_den + q4_shared * k_k4, 0.0) if has_tr else np.zeros(3)
+        kappa = _clipped_ratio(k_num, k_den + q4_shared * k_k4, 0.0)
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
@@ -1572,7 +1573,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 flat_checked[c] += 1
                 if change > opt["flat_tolerance"] * 3:
                     flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
-            low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"])
+            if opt["low_check"]:
+                low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"])
         if has_tr:
             cov = 0.0
             for ax in range(3):
