@@ -754,6 +754,28 @@ def test_ion_correlation_of_hopping_ions_is_net_of_their_fourth_cumulant():
     assert np.mean(g.diagnostics["ion_correlation_R"]) > 2.3, g.diagnostics["ion_correlation_R"]
 
 
+def test_diffusive_correlation_shape_recovers_the_pairs_factor_where_the_level_is_pinned():
+    """Rigid pairs share their hops, so near f = 0 (where S(0) is pinned) R = 2; each ion's own
+    rattle adds to its spectrum S̄_k, not to the pair's cross-spectrum, so over the lowest 64
+    ordinates of 100 ps seeds a 0.3 Å rattle dilutes the measured R to ~1.7.  With
+    ``correlation_shape="diffusive"`` R_k = 1 + (R - 1)(S̄_W/S̄_k)² climbs back to ~2 at the
+    lowest ordinate (``ion_correlation_R0``); independent ions stay at R ≈ 1 either way, and a
+    bad value is refused."""
+    kw = dict(n_draws=300, band_check=False, frame="lab")
+    pairs = synthetic.increment_campaign(process="hops", pair_fraction=1.0, durations_ps=(100, 100, 100), n_mobile=32,
+                                         rng=920431)
+    flat = fit_spectral(campaign_seeds(pairs), rng=np.random.default_rng(0), **kw)
+    diff = fit_spectral(campaign_seeds(pairs), rng=np.random.default_rng(0), correlation_shape="diffusive", **kw)
+    assert np.mean(flat.diagnostics["ion_correlation_R"]) < 1.85, flat.diagnostics["ion_correlation_R"]
+    assert flat.diagnostics["ion_correlation_R0"] == flat.diagnostics["ion_correlation_R"]
+    assert np.mean(diff.diagnostics["ion_correlation_R0"]) == pytest.approx(2.0, abs=0.2), diff.diagnostics
+    single = synthetic.increment_campaign(process="hops", durations_ps=(100, 100, 100), n_mobile=32, rng=920432)
+    g = fit_spectral(campaign_seeds(single), rng=np.random.default_rng(0), correlation_shape="diffusive", **kw)
+    assert np.mean(g.diagnostics["ion_correlation_R0"]) == pytest.approx(1.0, abs=0.1), g.diagnostics
+    with pytest.raises(ValueError, match="correlation_shape"):
+        fit_spectral(campaign_seeds(single), rng=np.random.default_rng(0), correlation_shape="wavy", **kw)
+
+
 def test_fourth_cumulant_is_measured_right_and_shrunk_only_when_it_is_noise():
     """The kurtosis correction's fourth cumulant per increment and axis, against its known
     value: lattice hops of length a at total rate Γ = 6D/a² along ±x/±y/±z give each axis a

@@ -151,37 +151,81 @@ def write_rows(rows, path: Path) -> None:
     tmp.replace(path)
 
 
+_SEEDS: list = []        # the loaded runs; set before the worker processes fork, so they share them
+
+
+def analyse_campaign(spec: dict) -> list[dict]:
+    """Every analysis of one campaign (``spec``: ranges, name, role, length_ps, piece, seed); its raw rows."""
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    kw = {k: v for k, v in spec.items() if k != "ranges"}
+    c = Campaign(_SEEDS, spec["ranges"], rows=rows, **kw)
+    methods = METHODS if kw["role"] != "rest" else REFERENCE_METHODS
+    gd, window = c.core(methods)
+    if kw["role"] != "rest":
+        c.bands(gd)
+        c.windows(window)
+        c.current(gd)
+    print(f"  {kw['name']}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return rows
+
+
+def campaign_specs(seeds, lengths) -> list[dict]:
+    """The whole run, then per piece length every piece followed by its rest-of-run reference."""
+    specs = [{"ranges": pc.whole_ranges(seeds), "name": "whole", "role": "whole", "length_ps": np.nan,
+              "piece": -1, "seed": 1}]
+    for L in lengths:
+        for k, ranges in enumerate(pc.piece_ranges(seeds, L)):
+            specs.append({"ranges": ranges, "name": f"{L:g}ps_{k}", "role": "piece", "length_ps": L, "piece": k,
+                          "seed": int(1000 * L) + k})
+            specs.append({"ranges": pc.rest_ranges(seeds, ranges), "name": f"rest_{L:g}ps_{k}", "role": "rest",
+                          "length_ps": L, "piece": k, "seed": int(1000 * L) + 500 + k})
+    return specs
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=Path, default=pc.DEFAULT_RUNS, help="the runs directory (read only)")
     ap.add_argument("--lengths", type=float, nargs="+", default=[50.0, 100.0], help="piece lengths (ps)")
     ap.add_argument("--max-segments", type=int, default=None, help="use at most this many segments per seed")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="campaigns analysed in parallel (forked processes; the rows are the same, in the same order)")
     ap.add_argument("--out", type=Path, default=HERE / "results_pieces.csv.gz")
     a = ap.parse_args(argv)
+    if a.jobs < 1:
+        ap.error(f"--jobs must be at least 1, got {a.jobs}")
     t_all = time.perf_counter()
     seeds = pc.load_seeds(a.runs, max_segments=a.max_segments)
+    _SEEDS[:] = seeds
     print(f"[long_reference] {pc.ps_per_seed(seeds)} ps per seed ({time.perf_counter() - t_all:.0f} s to read)",
           flush=True)
-    rows: list[dict] = []
+    specs = campaign_specs(seeds, a.lengths)
+    done: list[list[dict] | None] = [None] * len(specs)
 
-    def run(ranges, **kw):
-        t0 = time.perf_counter()
-        c = Campaign(seeds, ranges, rows=rows, **kw)
-        methods = METHODS if kw["role"] != "rest" else REFERENCE_METHODS
-        gd, window = c.core(methods)
-        if kw["role"] != "rest":
-            c.bands(gd)
-            c.windows(window)
-            c.current(gd)
-        print(f"  {kw['name']}: {time.perf_counter() - t0:.0f} s", flush=True)
+    def flush_done() -> list[dict]:       # the finished prefix, in campaign order (kept if interrupted)
+        rows = []
+        for r in done:
+            if r is None:
+                break
+            rows.extend(r)
+        return rows
 
-    run(pc.whole_ranges(seeds), name="whole", role="whole", length_ps=np.nan, piece=-1, seed=1)
-    for L in a.lengths:
-        for k, ranges in enumerate(pc.piece_ranges(seeds, L)):
-            run(ranges, name=f"{L:g}ps_{k}", role="piece", length_ps=L, piece=k, seed=int(1000 * L) + k)
-            run(pc.rest_ranges(seeds, ranges), name=f"rest_{L:g}ps_{k}", role="rest", length_ps=L, piece=k,
-                seed=int(1000 * L) + 500 + k)
-            write_rows(rows, a.out)            # keep what is done if interrupted
+    if a.jobs == 1:
+        for i, spec in enumerate(specs):
+            done[i] = analyse_campaign(spec)
+            if spec["role"] == "rest":
+                write_rows(flush_done(), a.out)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("fork")) as pool:
+            futures = [pool.submit(analyse_campaign, spec) for spec in specs]
+            for i, f in enumerate(futures):
+                done[i] = f.result()
+                if specs[i]["role"] == "rest":
+                    write_rows(flush_done(), a.out)
+    rows = flush_done()
     write_rows(rows, a.out)
     meta = {"ps_per_seed": [round(s.length_ps, 3) for s in seeds], "segments_per_seed": [len(s.segments) for s in seeds],
             "frame_interval_ps": round(seeds[0].dt_ps, 6), "n_li": int(seeds[0].ds["mobile"].sum()) if "mobile" in seeds[0].ds

@@ -27,7 +27,7 @@ import pieces as pc  # noqa: E402
 
 from uncertainty_gk import displacement, units  # noqa: E402
 
-RANGES_PS = [(2, 5), (5, 10), (10, 25), (25, 50), (50, 100), (100, 200), (200, 350)]
+RANGES_PS = [(2, 5), (5, 10), (10, 25), (25, 50), (50, 100), (100, 200), (200, 350), (350, 500)]
 TEMPERATURE_K = 1000.0
 
 

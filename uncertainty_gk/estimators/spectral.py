@@ -248,6 +248,13 @@ DEFAULTS = {
     "soft_level_width": 0.5,    # selection="soft_level": the z scale over which a pass becomes a fail
     "order": None,              # force this number of cosine coefficients (None: choose)
     "corr_window": 64,          # lowest ordinates used to measure R and κ
+    "correlation_shape": "flat",
+                                # how the ion correlation factor R varies over the band: "flat" (one R
+                                # per axis, measured on the corr_window lowest ordinates, for every
+                                # ordinate) or "diffusive" (R_k = 1 + (R - 1) (S̄_W / S̄_k)²: the ions'
+                                # cross-spectra are the diffusive motion's, flat near f = 0, while each
+                                # ion's own spectrum S̄_k rises with its rattle; S̄_W is the mean over the
+                                # window, S̄_k the ion-averaged periodogram smoothed over 17 ordinates)
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "correlation_kurtosis": True,
@@ -545,6 +552,8 @@ def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: f
     variance and ``g`` count ln τ as one more free parameter of every fit that uses the column."""
     K, f_band = _band_edge(f, band_fraction)
     Ik, fk = pgram[:K], f[:K]
+    if np.ndim(alpha):
+        alpha = np.asarray(alpha)[:K]
     out = []
     th = None
     f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
@@ -589,7 +598,7 @@ def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list
         for I, f, dt, alpha, (K, f_band) in zip(I_list, f_list, dt_list, alpha_list, bands):
             f_warp = opt["warp"] * (f[1] - f[0]) if opt["warp"] else 0.0
             X = _design(f[:K], f_band, min(2, max(1, K // 8 - 1)), dt, f_warp, float(np.exp(log_tau)))
-            total -= _fit_order(I[:K], X, alpha)[1]
+            total -= _fit_order(I[:K], X, np.asarray(alpha)[:K] if np.ndim(alpha) else alpha)[1]
         return total
 
     grid = np.linspace(np.log(dt_min / 3), np.log(max(T_min / (20 * np.pi), dt_min)), 13)
@@ -709,6 +718,22 @@ def _soft_level_weights(flat: list[list[dict]], weights: list[float], z_max: flo
 def _clipped_ratio(num: np.ndarray, den: np.ndarray, floor: float) -> np.ndarray:
     """num / den per axis (0 where den <= 0), held at >= ``floor``."""
     return np.clip(num / np.where(den > 0, den, 1), floor, None)
+
+
+def _shape_alpha(d: dict, c: str, ax: int, R: np.ndarray, opt: dict):
+    """The Gamma shape of component ``c``'s ordinates on axis ``ax`` of one seed: 1/2 for the
+    collective; N/(2R) for the ion average, per ordinate (length M) with
+    ``correlation_shape="diffusive"``."""
+    if c == "P":
+        return 0.5
+    if opt["correlation_shape"] == "flat" or R[ax] <= 1.0:
+        return d["N"] / (2.0 * R[ax])
+    I = np.asarray(d["I"]["tr"][:, ax], dtype=np.float64)
+    h = 8
+    kern = np.ones(2 * h + 1)
+    smooth = np.convolve(I, kern, mode="same") / np.convolve(np.ones_like(I), kern, mode="same")
+    Rk = 1.0 + (R[ax] - 1.0) * (d["Sbar_W"][ax] / np.maximum(smooth, 1e-300)) ** 2
+    return d["N"] / (2.0 * Rk)
 
 
 def _pair_products(C: np.ndarray) -> float:
@@ -1047,7 +1072,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     window = _per_component(opt["order_window"], "order_window")[c]
     if rule not in ("level", "lr", "aic"):
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
-    alphas = [[0.5 if c == "P" else d["N"] / (2.0 * R[ax]) for ax in range(3)] for d in per]
+    alphas = [[_shape_alpha(d, c, ax, R, opt) for ax in range(3)] for d in per]
     w = [1.0 / per[j // 3]["dt"] for j in range(3 * len(per))]    # Σ S0/Δt: the pooled slope
     while True:
         gain: float | None = None
@@ -1267,7 +1292,7 @@ def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: n
     return reasons
 
 
-def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int) -> np.ndarray:
+def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int, opt: dict) -> np.ndarray:
     """One seed's share of the low-frequency check: (Σ I_k, Σ Ŝ_k, Var Σ I_k) over its axes
     and lowest ``K`` ordinates, weighted 1/Δt like the pooled slope.  Under the fitted
     spectrum Ŝ an ordinate is Ŝ_k times a gamma variate of mean 1 and shape α (1/2 for the
@@ -1281,8 +1306,8 @@ def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int) -> 
     for ax, fb in enumerate(fits):
         k = min(K, len(fb["S"]), d["M"])
         S = np.asarray(fb["S"][:k], dtype=np.float64)
-        alpha = 0.5 if c == "P" else d["N"] / (2.0 * R[ax])
-        var = float(np.sum(S**2)) / alpha
+        alpha = _shape_alpha(d, c, ax, R, opt)
+        var = float(np.sum(S**2 / (np.asarray(alpha)[:k] if np.ndim(alpha) else alpha)))
         if c == "tr":
             var += max(fb.get("k4", 0.0), 0.0) * np.exp(2 * fb["mean"]) * k * k
         out += [w * float(np.sum(d["I"][c][:k, ax])), w * float(np.sum(S)), w * w * var]
@@ -1358,6 +1383,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"low_ordinates must be a positive whole number of ordinates, got {opt['low_ordinates']!r}")
     if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
         raise ValueError(f"low_z must be a positive number (z units), got {opt['low_z']!r}")
+    if opt["correlation_shape"] not in ("flat", "diffusive"):
+        raise ValueError(f"correlation_shape must be 'flat' or 'diffusive', got {opt['correlation_shape']!r}")
     if opt["kurtosis_estimate"] not in KURTOSIS_ESTIMATES:
         raise ValueError(f"kurtosis_estimate must be one of {KURTOSIS_ESTIMATES}, got {opt['kurtosis_estimate']!r}")
     for c, flag in shared_allow.items():
@@ -1426,6 +1453,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 SP = float(np.mean(cP[:W, ax] ** 2))
                 R_num[ax] += _pair_products(C)
                 R_den[ax] += N * Sbar**2
+                d.setdefault("Sbar_W", np.zeros(3))[ax] = Sbar
                 k_num[ax] += _cross_products(C, cP[:W, ax]) / N
                 k_den[ax] += Sbar * SP
                 R_k4[ax] += N / M
@@ -1525,7 +1553,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     # normalised by the tracer's own chosen S(0) of this axis (the most
                     # flexible fit's level can be far off on an axis without diffusion)
                     s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
-                    k4 = float(np.clip(R[ax] * q4[ax] / (d["N"] * d["M"] * s0**2), -1.0, 1.0))
+                    a0 = _shape_alpha(d, "tr", ax, R, opt)      # the cluster size where S(0) is pinned
+                    R0 = d["N"] / (2.0 * float(np.asarray(a0).flat[0]))
+                    k4 = float(np.clip(R0 * q4[ax] / (d["N"] * d["M"] * s0**2), -1.0, 1.0))
                     g2 = float(np.sum(fb["g"])) ** 2
                     if k4 < 0 and g2 > 0:
                         # a measured negative cumulant (lighter tails than Gaussian, or noise
@@ -1574,7 +1604,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 if change > opt["flat_tolerance"] * 3:
                     flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
             if opt["low_check"]:
-                low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"])
+                low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"], opt)
         if has_tr:
             cov = 0.0
             for ax in range(3):
@@ -1586,7 +1616,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         # information limit with the fitted shape known
         out["info"] = {}
         for c in comps:
-            alpha_eff = [0.5 if c == "P" else d["N"] / (2 * R[ax]) for ax in range(3)]
+            alpha_eff = [_shape_alpha(d, c, ax, R, opt) for ax in range(3)]
             info_ax = []
             for ax in range(3):
                 fb = fits[c][ax]
@@ -1594,7 +1624,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 # shape known: ordinates beyond the band count with the widest fit's shape
                 wide = ladder[c][j][ax][-1]
                 ratio = S0 / np.asarray(wide["S"])
-                info_ax.append(2 * alpha_eff[ax] * 0.5 * float(np.sum(ratio**2)))
+                a_ax = np.asarray(alpha_eff[ax])[:len(ratio)] if np.ndim(alpha_eff[ax]) else alpha_eff[ax]
+                info_ax.append(2 * 0.5 * float(np.sum(a_ax * ratio**2)))
             out["info"][c] = np.array(info_ax)
         seed_sum.append(out)
 
@@ -1764,7 +1795,12 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
-    diagnostics = {"band_check": band_check, "low_check": low_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(), "kappa": kappa.tolist(),
+    diagnostics = {"band_check": band_check, "low_check": low_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(),
+                   # R where S(0) is pinned (the lowest ordinate; = R with correlation_shape="flat"),
+                   # mean over seeds
+                   "ion_correlation_R0": ([float(np.mean([d["N"] / (2.0 * np.asarray(_shape_alpha(d, "tr", ax, R, opt)).flat[0])
+                                                          for d in per])) for ax in range(3)] if has_tr else R.tolist()),
+                   "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
                    # the tracer increments' fourth cumulant per increment and axis, pooled over
                    # seeds (Å⁴; 0 for Gaussian motion, > 0 for hops), as measured (before any clip)
