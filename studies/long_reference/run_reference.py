@@ -2,7 +2,7 @@
 """Resumable long-reference LAMMPS runs of the LPSO cell (issue 12, item 5).
 
 Goal: >= 2 ns of NVT production of the Pedone LPSO model at 1000 K in three velocity seeds
-(default 3 x 700 ps), later cut into 50-100 ps pieces that are analysed as independent
+(default 3 x 1050 ps since session 26; 3 x 700 ps before), later cut into 50-100 ps pieces that are analysed as independent
 3-seed campaigns, with the estimate from the whole run as the reference.
 
 The whole thing takes hours of one core and a session can be killed at any moment, so
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--outdir", type=Path, default=HERE / "runs")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--temperature", type=float, default=1000.0)
-    ap.add_argument("--target-ps", type=float, default=700.0, help="production per seed")
+    ap.add_argument("--target-ps", type=float, default=1050.0, help="production per seed")
     ap.add_argument("--segment-ps", type=float, default=50.0)
     ap.add_argument("--npt-steps", type=int, default=10000)
     ap.add_argument("--dump-every", type=int, default=100, help="steps (1 fs) between frames")

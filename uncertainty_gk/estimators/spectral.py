@@ -280,6 +280,11 @@ DEFAULTS = {
                                 # beyond the model's resolution, e.g. a relaxation as slow as the run)
     "low_ordinates": 4,
     "low_z": 3.0,               # |z| of that comparison above which the result is provisional
+    "low_band": False,          # when the low-frequency check fails for a component, halve that component's
+                                # band and fit again (while halvable), so the model spends its coefficients
+                                # where the level is pinned: a long run whose spectrum keeps falling below
+                                # the vibrational band (slow relaxation) gets the level of its longest
+                                # time scales instead of an extrapolation from the short ones (session 26)
     "band_check": True,         # regime check: refit on half the band and compare
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "small_sample": "fisher",   # sampling variance of each seed's level: "bootstrap" = parametric
@@ -1381,6 +1386,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     if isinstance(opt["low_ordinates"], bool) or not isinstance(opt["low_ordinates"], (int, np.integer)) \
             or opt["low_ordinates"] < 1:
         raise ValueError(f"low_ordinates must be a positive whole number of ordinates, got {opt['low_ordinates']!r}")
+    if not isinstance(opt["low_band"], (bool, np.bool_)):
+        raise ValueError(f"low_band must be True or False, got {opt['low_band']!r}")
     if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
         raise ValueError(f"low_z must be a positive number (z units), got {opt['low_z']!r}")
     if opt["correlation_shape"] not in ("flat", "diffusive"):
@@ -1778,6 +1785,24 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                         "the model resolves, so the run is not yet diffusive at its longest time scales")
     band_check = {}
     min_M = min(d["M"] for d in per)
+    if opt["low_band"] and opt["low_check"]:
+        narrower = [c for c in comps if abs(low_check.get("slope_tr" if c == "tr" else "slope_P", {}).get("z", 0.0))
+                    > opt["low_z"] and _halvable(min_M, band_info[c]["band_fraction"], opt)]
+        if narrower:
+            # the misfit is at the lowest ordinates: refit that component on half its band
+            # (the others from their own starting band, as before), and record the step
+            bands = {c: band_info[c]["band_fraction"] / 2 if c in narrower else start_band[c] for c in comps}
+            sub = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob, _relaxation_ps=_relaxation_ps,
+                               **{**model_options, "band_fraction": bands})
+            steps = [{"component": c, "band_fraction": band_info[c]["band_fraction"],
+                      "reasons": [f"low-frequency misfit (z = "
+                                  f"{low_check['slope_tr' if c == 'tr' else 'slope_P']['z']:+.1f})"]} for c in narrower]
+            band = {**sub.band, "halved_because": steps + list(sub.band.get("halved_because", []))}
+            for st in steps:
+                c = st["component"]
+                band[c] = {**band[c], "halved_because": [{k: v for k, v in st.items() if k != "component"}]
+                           + list(band[c].get("halved_because", []))}
+            return replace(sub, band=band, settings={**sub.settings, "band_fraction": opt["band_fraction"]})
     # item 0: does the answer move beyond its s.e. when each component's band is halved?
     checked = [c for c in comps if _halvable(min_M, band_info[c]["band_fraction"], opt)]
     if opt["band_check"] and checked:
