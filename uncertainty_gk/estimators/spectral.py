@@ -725,12 +725,10 @@ def _clipped_ratio(num: np.ndarray, den: np.ndarray, floor: float) -> np.ndarray
     return np.clip(num / np.where(den > 0, den, 1), floor, None)
 
 
-def _shape_alpha(d: dict, c: str, ax: int, R: np.ndarray, opt: dict):
-    """The Gamma shape of component ``c``'s ordinates on axis ``ax`` of one seed: 1/2 for the
-    collective; N/(2R) for the ion average, per ordinate (length M) with
-    ``correlation_shape="diffusive"``."""
-    if c == "P":
-        return 0.5
+def _shape_alpha(d: dict, ax: int, R: np.ndarray, opt: dict):
+    """The Gamma shape of the ion average's ordinates on axis ``ax`` of one seed: N/(2R), per
+    ordinate (length M) with ``correlation_shape="diffusive"``.  Set once per seed in
+    ``d["alpha"]`` (with the collective's 1/2) by :func:`fit_spectral`."""
     if opt["correlation_shape"] == "flat" or R[ax] <= 1.0:
         return d["N"] / (2.0 * R[ax])
     I = np.asarray(d["I"]["tr"][:, ax], dtype=np.float64)
@@ -1048,7 +1046,7 @@ def _per_component(value, name: str) -> dict:
     return {"tr": value, "P": value}
 
 
-def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_fraction: float,
+def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
                     floor: dict | None = None, relax_given: float | None = None,
                     relax_estimated: float | None = None) -> tuple:
     """Order fits of component ``c`` ("tr" or "P") for every seed and axis, the chosen order
@@ -1077,7 +1075,7 @@ def _component_band(c: str, per: list[dict], R: np.ndarray, opt: dict, band_frac
     window = _per_component(opt["order_window"], "order_window")[c]
     if rule not in ("level", "lr", "aic"):
         raise ValueError(f"order_rule of {c!r} must be 'level', 'lr' or 'aic', got {rule!r}")
-    alphas = [[_shape_alpha(d, c, ax, R, opt) for ax in range(3)] for d in per]
+    alphas = [d["alpha"][c] for d in per]
     w = [1.0 / per[j // 3]["dt"] for j in range(3 * len(per))]    # Σ S0/Δt: the pooled slope
     while True:
         gain: float | None = None
@@ -1297,7 +1295,7 @@ def _unresolved_levels(seed_sum: list[dict], per: list[dict], comps: tuple, R: n
     return reasons
 
 
-def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int, opt: dict) -> np.ndarray:
+def _low_ordinates(d: dict, c: str, fits: list[dict], K: int) -> np.ndarray:
     """One seed's share of the low-frequency check: (Σ I_k, Σ Ŝ_k, Var Σ I_k) over its axes
     and lowest ``K`` ordinates, weighted 1/Δt like the pooled slope.  Under the fitted
     spectrum Ŝ an ordinate is Ŝ_k times a gamma variate of mean 1 and shape α (1/2 for the
@@ -1311,7 +1309,7 @@ def _low_ordinates(d: dict, c: str, fits: list[dict], R: np.ndarray, K: int, opt
     for ax, fb in enumerate(fits):
         k = min(K, len(fb["S"]), d["M"])
         S = np.asarray(fb["S"][:k], dtype=np.float64)
-        alpha = _shape_alpha(d, c, ax, R, opt)
+        alpha = d["alpha"][c][ax]
         var = float(np.sum(S**2 / (np.asarray(alpha)[:k] if np.ndim(alpha) else alpha)))
         if c == "tr":
             var += max(fb.get("k4", 0.0), 0.0) * np.exp(2 * fb["mean"]) * k * k
@@ -1486,6 +1484,13 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     if has_tr:
         R = _clipped_ratio(R_num, R_den + q4_shared * R_k4, 1.0)
         kappa = _clipped_ratio(k_num, k_den + q4_shared * k_k4, 0.0)
+    for d in per:
+        # each ordinate's Gamma shape (the ion average's per ordinate with
+        # correlation_shape="diffusive") and R at the lowest ordinate, once per seed
+        d["alpha"] = {"P": [0.5, 0.5, 0.5]}
+        if has_tr:
+            d["alpha"]["tr"] = [_shape_alpha(d, ax, R, opt) for ax in range(3)]
+            d["R0"] = [d["N"] / (2.0 * float(np.asarray(a).flat[0])) for a in d["alpha"]["tr"]]
 
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
@@ -1500,7 +1505,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
         relax_given = band_info["tr"].get("relaxation_time_ps") if (c == "P" and has_tr) else None
-        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, R, opt, start_band[c], floor, relax_given,
+        ladder[c], chosen[c], band_info[c], reason = _component_band(c, per, opt, start_band[c], floor, relax_given,
                                                                      (_relaxation_ps or {}).get(c))
         if reason:
             provisional.append(reason)
@@ -1560,9 +1565,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     # normalised by the tracer's own chosen S(0) of this axis (the most
                     # flexible fit's level can be far off on an axis without diffusion)
                     s0 = float(np.exp(fb["mean"])) if c == "tr" else s0_tr[ax]
-                    a0 = _shape_alpha(d, "tr", ax, R, opt)      # the cluster size where S(0) is pinned
-                    R0 = d["N"] / (2.0 * float(np.asarray(a0).flat[0]))
-                    k4 = float(np.clip(R0 * q4[ax] / (d["N"] * d["M"] * s0**2), -1.0, 1.0))
+                    # R0: the cluster size where S(0) is pinned
+                    k4 = float(np.clip(d["R0"][ax] * q4[ax] / (d["N"] * d["M"] * s0**2), -1.0, 1.0))
                     g2 = float(np.sum(fb["g"])) ** 2
                     if k4 < 0 and g2 > 0:
                         # a measured negative cumulant (lighter tails than Gaussian, or noise
@@ -1611,7 +1615,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 if change > opt["flat_tolerance"] * 3:
                     flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
             if opt["low_check"]:
-                low[c] += _low_ordinates(d, c, fits[c], R, opt["low_ordinates"], opt)
+                low[c] += _low_ordinates(d, c, fits[c], opt["low_ordinates"])
         if has_tr:
             cov = 0.0
             for ax in range(3):
@@ -1623,7 +1627,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         # information limit with the fitted shape known
         out["info"] = {}
         for c in comps:
-            alpha_eff = [_shape_alpha(d, c, ax, R, opt) for ax in range(3)]
+            alpha_eff = d["alpha"][c]
             info_ax = []
             for ax in range(3):
                 fb = fits[c][ax]
@@ -1823,8 +1827,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     diagnostics = {"band_check": band_check, "low_check": low_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(),
                    # R where S(0) is pinned (the lowest ordinate; = R with correlation_shape="flat"),
                    # mean over seeds
-                   "ion_correlation_R0": ([float(np.mean([d["N"] / (2.0 * np.asarray(_shape_alpha(d, "tr", ax, R, opt)).flat[0])
-                                                          for d in per])) for ax in range(3)] if has_tr else R.tolist()),
+                   "ion_correlation_R0": (np.mean([d["R0"] for d in per], axis=0).tolist() if has_tr else R.tolist()),
                    "kappa": kappa.tolist(),
                    "tau_posterior_mean": {c: float(grids[c] @ tau_post[c]) for c in comps},
                    # the tracer increments' fourth cumulant per increment and axis, pooled over
