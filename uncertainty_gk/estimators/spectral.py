@@ -286,6 +286,10 @@ DEFAULTS = {
                                 # the vibrational band (slow relaxation) gets the level of its longest
                                 # time scales instead of an extrapolation from the short ones (session 26)
     "band_check": True,         # regime check: refit on half the band and compare
+    "band_allowance": False,    # carry the band choice into the interval: where halving a component's
+                                # band moves its log level by d beyond the difference's own s.e.
+                                # (band_check's z), add d² - Var(d) to its log variance (the excess, so
+                                # a shift the half band's noise explains adds nothing; session 27)
     "band_z": 3.0,              # |z| of that comparison above which the result is provisional
     "small_sample": "fisher",   # sampling variance of each seed's level: "bootstrap" = parametric
                                   # bootstrap of the fitted spectrum at the chosen order (pooled over
@@ -1386,6 +1390,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"low_ordinates must be a positive whole number of ordinates, got {opt['low_ordinates']!r}")
     if not isinstance(opt["low_band"], (bool, np.bool_)):
         raise ValueError(f"low_band must be True or False, got {opt['low_band']!r}")
+    if not isinstance(opt["band_allowance"], (bool, np.bool_)):
+        raise ValueError(f"band_allowance must be True or False, got {opt['band_allowance']!r}")
     if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
         raise ValueError(f"low_z must be a positive number (z units), got {opt['low_z']!r}")
     if opt["correlation_shape"] not in ("flat", "diffusive"):
@@ -1414,7 +1420,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         frame = _principal_frame(seeds, opt["corr_window"])
         rot = fit_spectral([_rotated(s, frame) for s in seeds], rng=rng.spawn(1)[0], n_draws=n_draws,
                            ci_prob=ci_prob, _relaxation_ps=_estimated_relaxation(main.band),
-                           **{**model_options, "frame": "lab", "band_check": False})
+                           **{**model_options, "frame": "lab", "band_check": False, "band_allowance": False})
         return replace(main, axes={**rot.axes, "frame": frame.tolist()}, settings={**main.settings, "frame": "principal"})
     frame = np.eye(3)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
@@ -1809,18 +1815,37 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             return replace(sub, band=band, settings={**sub.settings, "band_fraction": opt["band_fraction"]})
     # item 0: does the answer move beyond its s.e. when each component's band is halved?
     checked = [c for c in comps if _halvable(min_M, band_info[c]["band_fraction"], opt)]
-    if opt["band_check"] and checked:
+    if (opt["band_check"] or opt["band_allowance"]) and checked:
         halves = {c: band_info[c]["band_fraction"] / (2 if c in checked else 1) for c in comps}
         half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
-                            **{**model_options, "band_fraction": halves, "band_check": False})
+                            **{**model_options, "band_fraction": halves, "band_check": False,
+                               "band_allowance": False})
+        allow_rng = rng.spawn(1)[0] if opt["band_allowance"] else None
         for c in checked:
             key = "slope_tr" if c == "tr" else "slope_P"
             a_, b_ = np.log(draws[key]), np.log(half.draws[key])
             dv = max(np.var(b_) - np.var(a_), 0.5 * np.var(b_))
-            zb = float((np.median(a_) - np.median(b_)) / np.sqrt(dv))
+            shift = float(np.median(a_) - np.median(b_))
+            zb = shift / float(np.sqrt(dv))
             band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_)))}
-            if abs(zb) > opt["band_z"]:
+            if allow_rng is not None:
+                # the band is a choice the data do not settle: its excess shift is one more
+                # error of the level, independent of the sampling error (added to the joint
+                # draws, so H_R carries it too)
+                extra = max(0.0, shift * shift - dv)
+                band_check[key]["allowance"] = extra
+                if extra > 0:
+                    draws[key] = draws[key] * np.exp(np.sqrt(extra) * allow_rng.standard_normal(draws[key].shape))
+            if opt["band_check"] and abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
+        if allow_rng is not None:
+            for c in checked:
+                key = "slope_tr" if c == "tr" else "slope_P"
+                width[key] = rel_width(draws[key])
+                ratio[key] = width[key] / crb[key]
+            if has_tr:
+                width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
+                ratio["haven_ratio"] = width["haven_ratio"] / crb["haven_ratio"]
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
