@@ -167,8 +167,9 @@ def analyse_campaign(spec: dict) -> list[dict]:
     methods = METHODS if kw["role"] != "rest" else REFERENCE_METHODS
     gd, window = c.core(methods)
     if kw["role"] != "piece":
-        # the references with the band narrowed while the low-frequency check fails (session 26)
-        c.spectral_variants(gd, {"low_band": {"low_band": True}})
+        # the references on the full band (low_band=False, the default until session 26); the
+        # default narrows the band while the low-frequency check fails (session 27)
+        c.spectral_variants(gd, {"full_band": {"low_band": False}})
     if kw["role"] != "rest":
         c.bands(gd)
         c.windows(window)

@@ -186,13 +186,15 @@ def finding(d: pd.DataFrame) -> list[str]:
         f"{p['median'].min() * 1e5:.2f}-{p['median'].max() * 1e5:.2f}e-5), so this is slow relaxation "
         "(sub-diffusive motion up to ~200 ps), not an ageing run.  Consequences: (i) every method's estimate from "
         "a 50-100 ps piece is the diffusion of its first tens of ps, well above the long-time value, and no "
-        "check flags that at 50-100 ps (the relaxation is slower than half a piece); (ii) the spectral estimator "
-        f"calls the *whole* run provisional (D* {est('default')}): the lowest ordinates of its tracer spectrum "
-        "sit below the fitted spectrum (the low-frequency check of session 25), because on the full band the "
-        "smooth shape model extrapolates the short time scales to f = 0")
-    if "low_band" in w.index:
-        text += (f"; with the option `low_band=True` (session 26: the band narrowed while that check fails) its "
-                 f"whole-run D* is {est('low_band')}, beside the long-lag MSD slopes")
+        "check flags that at 50-100 ps (the relaxation is slower than half a piece); (ii) on the *whole* run the "
+        "lowest ordinates of the tracer spectrum sit below the spectrum the shape model fits on the full band "
+        "(the low-frequency check of session 25), which extrapolates the short time scales to f = 0")
+    if "full_band" in w.index:
+        text += (f" (D* {est('full_band')} with `low_band=False`, the default until session 26); the spectral "
+                 "default since session 27 narrows the band while that check fails (`low_band=True`) and gives "
+                 f"{est('default')}, beside the long-lag MSD slopes")
+    else:
+        text += f" (D* {est('default')})"
     text += ("; (iii) coverage against a rest-of-run reference therefore measures this regime bias as much as the "
              "intervals: the references are ~3 ns campaigns that see part of the relaxation, the pieces do not.")
     return [text]
@@ -223,7 +225,7 @@ def render() -> str:
         + "; ".join(f"{L:g} ps: {int(n)} pieces ({used[L]:g} ps used)" for L, n in pieces.items()) + ".",
         "", "```sh", meta["command"], "python studies/long_reference/make_doc.py", "```", "",
         "Every method runs through the analysis core (`analyse_group` on the campaign's trajectory Datasets read "
-        "with the package's LAMMPS reader; per_seed off, fixed seeds), with its defaults: `spectral` (full band), "
+        "with the package's LAMMPS reader; per_seed off, fixed seeds), with its defaults: `spectral` (full band, narrowed only where its own checks ask), "
         "`bayes` (the default until session 8; `spectral` is the default now), `bootstrap`, `block` (automatic MSD window).", "",
         "## Is the run diffusive at 50-100 ps? The whole-run MSD slopes", "",
         "Secant slopes of the whole-run MSDs ("
@@ -248,11 +250,11 @@ def render() -> str:
         "the runs are longer.", "",
         "### Against the spectral rest-of-run reference", "", *coverage_table(d, "rest", "spectral"), "",
         "### Against the bayes rest-of-run reference", "", *coverage_table(d, "rest", "bayes"), "",
-        "### Against the spectral rest-of-run reference with `low_band=True` (session 26)", "",
-        "The references refitted with the band narrowed while the low-frequency check fails (an option of the "
-        "spectral estimator, not its default): a reference whose tracer spectrum keeps falling below the band's "
-        "lowest ordinates then gives the level of its longest time scales instead of an extrapolation from the "
-        "short ones.", "", *coverage_table(d, "rest", "spectral", "low_band"), "",
+        "### Against the spectral rest-of-run reference on the full band (`low_band=False`)", "",
+        "The references refitted without narrowing the band where the low-frequency check fails (the spectral "
+        "default until session 26): a reference whose tracer spectrum keeps falling below the band's lowest "
+        "ordinates then gives an extrapolation from the short time scales (higher) instead of the level of its "
+        "longest ones (the default's reference above).", "", *coverage_table(d, "rest", "spectral", "full_band"), "",
         "### Against the spectral whole-run reference (contains the piece: leans conservative)", "",
         *coverage_table(d, "whole", "spectral"), "",
         "### Against the bayes whole-run reference (contains the piece: leans conservative)", "",
@@ -260,7 +262,7 @@ def render() -> str:
         "### Regime flags and cost on the pieces", "", *regime_table(d), "",
         "## The whole run by every method (and the item-0 variants)", "",
         "95 % intervals.  spectral band_x: `fit_spectral(..., band_fraction=x)` on the same series; spectral "
-        "low_band: `fit_spectral(..., low_band=True)` (session 26); bayes "
+        "full_band: `fit_spectral(..., low_band=False)` (the default until session 26); bayes "
         "window_late: the automatic window [a, b] moved to [2a, b]; window_long: [a, min(2b, half the shortest "
         "run)].", "", *whole_table(d), "",
         "## Positions route vs Green-Kubo current route (item 2)", "",

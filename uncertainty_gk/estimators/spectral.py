@@ -248,13 +248,14 @@ DEFAULTS = {
     "soft_level_width": 0.5,    # selection="soft_level": the z scale over which a pass becomes a fail
     "order": None,              # force this number of cosine coefficients (None: choose)
     "corr_window": 64,          # lowest ordinates used to measure R and κ
-    "correlation_shape": "flat",
+    "correlation_shape": "diffusive",
                                 # how the ion correlation factor R varies over the band: "flat" (one R
                                 # per axis, measured on the corr_window lowest ordinates, for every
                                 # ordinate) or "diffusive" (R_k = 1 + (R - 1) (S̄_W / S̄_k)²: the ions'
                                 # cross-spectra are the diffusive motion's, flat near f = 0, while each
                                 # ion's own spectrum S̄_k rises with its rattle; S̄_W is the mean over the
-                                # window, S̄_k the ion-averaged periodogram smoothed over 17 ordinates)
+                                # window, S̄_k the ion-averaged periodogram smoothed over 17 ordinates;
+                                # session 26, the default since session 27)
     "flat_tolerance": 1.0,      # regime check: max change (in s.e.) of ln S from 0 to f_5
     "kurtosis_blocks": 8,       # blocks per seed for the fourth cumulant of the tracer increments
     "correlation_kurtosis": True,
@@ -280,11 +281,12 @@ DEFAULTS = {
                                 # beyond the model's resolution, e.g. a relaxation as slow as the run)
     "low_ordinates": 4,
     "low_z": 3.0,               # |z| of that comparison above which the result is provisional
-    "low_band": False,          # when the low-frequency check fails for a component, halve that component's
+    "low_band": True,           # when the low-frequency check fails for a component, halve that component's
                                 # band and fit again (while halvable), so the model spends its coefficients
                                 # where the level is pinned: a long run whose spectrum keeps falling below
                                 # the vibrational band (slow relaxation) gets the level of its longest
-                                # time scales instead of an extrapolation from the short ones (session 26)
+                                # time scales instead of an extrapolation from the short ones (session 26;
+                                # the default since session 27)
     "band_check": True,         # regime check: refit on half the band and compare
     "band_allowance": False,    # carry the band choice into the interval: where halving a component's
                                 # band moves its log level by d beyond the difference's own s.e.
