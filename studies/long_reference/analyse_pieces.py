@@ -87,13 +87,19 @@ class Campaign:
                               "seconds": seconds})
 
     def core(self, methods, *, window_ps=None, variant="default"):
-        """``analyse_group`` with ``methods`` (one GroupData); returns the GroupData's window."""
+        """``analyse_group`` with ``methods`` (one GroupData); returns the GroupData's window.
+        A method whose rows for this campaign and variant are in ``_KEEP`` (``--spectral-only``)
+        is not rerun: those rows are appended as they were."""
         st = ugk.AnalysisSettings(method=methods[0], per_seed=False, seed=self.seed, window_ps=window_ps)
         t0 = time.perf_counter()
         gd = build_group_data(self.runs, st.resolved())
         prep = time.perf_counter() - t0
         window = gd.window.as_list() if gd.window is not None else [np.nan, np.nan]
         for m in methods:
+            kept = _KEEP.get((self.base["campaign"], m, variant))
+            if kept is not None:
+                self.rows.extend(kept)
+                continue
             t0 = time.perf_counter()
             res = ugk.analyse_group(gd, methods=[m])
             sec = time.perf_counter() - t0 + prep
@@ -156,6 +162,22 @@ def write_rows(rows, path: Path) -> None:
 
 
 _SEEDS: list = []        # the loaded runs; set before the worker processes fork, so they share them
+_KEEP: dict = {}         # --spectral-only: the existing rows of the other methods, by (campaign, method, variant)
+SPECTRAL_METHODS = ("spectral", "spectral_current")
+
+
+def kept_rows(path: Path) -> dict:
+    """The rows of ``path`` of every method but the spectral ones, by (campaign, method, variant),
+    as write_rows wrote them (the values are re-read as text and written back unchanged)."""
+    if not path.exists():
+        raise SystemExit(f"--spectral-only keeps the other methods' rows of {path}, which does not exist: "
+                         "run analyse_pieces.py without --spectral-only first")
+    keep: dict = {}
+    with gzip.open(path, "rt", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["method"] not in SPECTRAL_METHODS:
+                keep.setdefault((r["campaign"], r["method"], r["variant"]), []).append(r)
+    return keep
 
 
 def analyse_campaign(spec: dict) -> list[dict]:
@@ -199,10 +221,15 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1,
                     help="campaigns analysed in parallel (forked processes; the rows are the same, in the same order)")
     ap.add_argument("--out", type=Path, default=HERE / "results_pieces.csv.gz")
+    ap.add_argument("--spectral-only", action="store_true",
+                    help="rerun only the spectral estimator's rows (after a change of the spectral estimator); the "
+                         "other methods' rows are kept from --out, which must exist, in the order a full run gives")
     a = ap.parse_args(argv)
     if a.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {a.jobs}")
     t_all = time.perf_counter()
+    if a.spectral_only:
+        _KEEP.update(kept_rows(a.out))
     seeds = pc.load_seeds(a.runs, max_segments=a.max_segments)
     _SEEDS[:] = seeds
     print(f"[long_reference] {pc.ps_per_seed(seeds)} ps per seed ({time.perf_counter() - t_all:.0f} s to read)",
@@ -243,7 +270,8 @@ def main(argv=None) -> int:
             "command": "python studies/long_reference/analyse_pieces.py"
                        + ("" if a.runs == pc.DEFAULT_RUNS else f" --runs {a.runs}")
                        + ("" if a.max_segments is None else f" --max-segments {a.max_segments}")
-                       + ("" if a.lengths == [50.0, 100.0] else " --lengths " + " ".join(f"{x:g}" for x in a.lengths))}
+                       + ("" if a.lengths == [50.0, 100.0] else " --lengths " + " ".join(f"{x:g}" for x in a.lengths))
+                       + (" --spectral-only" if a.spectral_only else "")}
     a.out.with_name("results_pieces_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"[long_reference] {len(rows)} rows -> {a.out} ({time.perf_counter() - t_all:.0f} s)", flush=True)
     return 0
