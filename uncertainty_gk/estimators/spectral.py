@@ -1727,12 +1727,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             rec[key + "_axes"] = s[c]["axes"].tolist()
         per_seed.append(rec)
 
-    # ---- widths, information limit, per-axis summaries
-    def rel_width(x):
-        lo, med, hi = np.quantile(x, [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2])
-        return float((hi - lo) / med)
-
-    width, crb, ratio = {}, {}, {}
+    # ---- information limit (the widths against it follow the band check, which may widen the
+    # draws), per-axis summaries
+    crb = {}
     var_crb = {}
     for c in comps:
         key = "slope_tr" if c == "tr" else "slope_P"
@@ -1742,12 +1739,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         var_crb[c] = float(np.sum(np.where(wax > 1e-12, wax**2 / np.maximum(info_ax, 1e-300), 0.0)))
         # no information limit of a level the model did not resolve (_unresolved_levels)
         crb[key] = np.nan if any(s[c].get("fallback") for s in seed_sum) else 2 * z * np.sqrt(var_crb[c])
-        width[key] = rel_width(draws[key])
-        ratio[key] = width[key] / crb[key]
     if has_tr:
         crb["haven_ratio"] = 2 * z * np.sqrt(var_crb["tr"] + var_crb["P"])
-        width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
-        ratio["haven_ratio"] = width["haven_ratio"] / crb["haven_ratio"]
 
     axes = {"frame": frame.tolist()}
     for c in comps:
@@ -1840,14 +1833,15 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     draws[key] = draws[key] * np.exp(np.sqrt(extra) * allow_rng.standard_normal(draws[key].shape))
             if opt["band_check"] and abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
-        if allow_rng is not None:
-            for c in checked:
-                key = "slope_tr" if c == "tr" else "slope_P"
-                width[key] = rel_width(draws[key])
-                ratio[key] = width[key] / crb[key]
-            if has_tr:
-                width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
-                ratio["haven_ratio"] = width["haven_ratio"] / crb["haven_ratio"]
+
+    def rel_width(x):
+        lo, med, hi = np.quantile(x, [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2])
+        return float((hi - lo) / med)
+
+    width = {key: rel_width(x) for key, x in draws.items()}
+    if has_tr:
+        width["haven_ratio"] = rel_width(draws["slope_tr"] / draws["slope_P"])
+    ratio = {key: width[key] / crb[key] for key in width}
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
