@@ -1288,6 +1288,38 @@ def test_low_frequency_check_flags_motion_slower_than_the_model_resolves():
             fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, **bad)
 
 
+def test_low_first_flags_a_step_at_the_runs_longest_time_scale():
+    """``low_first``: the lowest ordinate alone against the fitted spectrum.  A tracer spectrum
+    that dips 90 % below 0.002 THz in 3 x 100 ps runs: only the first ordinate (0.005 THz) sits
+    in the dip (~ -12 % of the spectrum there), the smooth model fits a compromise through it,
+    and on the band the fit ends on (the pooled check may halve it first) the pooled lowest
+    four ordinates average the misfit out (|z| < 3), as on the 14 ps argyrodite AIMD runs
+    (first ordinate 0.67 x the fit, z = -8; pooled z = -0.5).  The check flags it, and only
+    flags it: the draws and the band are those of ``low_first=False``.  On flat spectra its z
+    is N(0, <= 1)-like and never beyond 3."""
+    zs = []
+    for r in range(8):
+        fit = fit_spectral(_dip_seeds(np.random.default_rng(600 + r), 0.0, 0.002, N=40), rng=np.random.default_rng(r),
+                           n_draws=200, band_check=False)
+        zs.append(fit.diagnostics["low_check"]["slope_tr"]["z_first"])
+        assert abs(fit.diagnostics["low_check"]["slope_P"]["z_first"]) < 3
+        assert "lowest frequency" not in fit.regime_reason
+    assert max(abs(z) for z in zs) < 3 and 0.3 < np.std(zs) < 1.5 and abs(np.mean(zs)) < 1.0
+    for r in range(2):
+        seeds = _dip_seeds(np.random.default_rng(500 + r), 0.9, 0.002)
+        on = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False)
+        low = on.diagnostics["low_check"]["slope_tr"]
+        assert low["z_first"] < -5 and low["ratio_first"] < 0.8 and abs(low["z"]) < 3, low
+        assert on.regime == "provisional" and "tr: its lowest frequency (the run's longest time scale)" in on.regime_reason
+        assert "tr: its lowest 4 frequencies" not in on.regime_reason
+        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False, low_first=False)
+        assert "z_first" not in off.diagnostics["low_check"]["slope_tr"] and "lowest frequency" not in off.regime_reason
+        np.testing.assert_array_equal(off.draws["slope_tr"], on.draws["slope_tr"])   # a check, not a change
+        assert on.band["tr"]["band_fraction"] == off.band["tr"]["band_fraction"]      # no narrower band
+    with pytest.raises(ValueError, match="low_first must be"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, low_first=1)
+
+
 def test_band_allowance_carries_a_band_dependent_level_into_the_interval():
     """``band_allowance=True``: where halving a component's band moves its level beyond the
     difference's own s.e., the excess squared shift is added to its log variance.  3 x 150 ps

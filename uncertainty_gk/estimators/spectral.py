@@ -280,6 +280,12 @@ DEFAULTS = {
                                 # axes, against the fitted spectrum there (structure at time scales
                                 # beyond the model's resolution, e.g. a relaxation as slow as the run)
     "low_ordinates": 4,
+    "low_first": True,          # the same check on the lowest ordinate alone, as well (a relaxation whose
+                                # step lies at the run's longest time scale: the smooth, even shape model
+                                # fits a compromise through it, below the data at the first ordinate and
+                                # above them at the next ones, which the pooled lowest ordinates average
+                                # out).  A check, not a change: it makes the result provisional and does
+                                # not narrow the band (session 28)
     "low_z": 3.0,               # |z| of that comparison above which the result is provisional
     "low_band": True,           # when the low-frequency check fails for a component, halve that component's
                                 # band and fit again (while halvable), so the model spends its coefficients
@@ -1323,6 +1329,18 @@ def _low_ordinates(d: dict, c: str, fits: list[dict], K: int) -> np.ndarray:
     return out
 
 
+def _gamma_z(num: float, den: float, var: float) -> tuple[float, float]:
+    """(z, num / den) of the low-frequency check: the pooled ordinates ``num`` as one gamma
+    variate of mean ``den`` and variance ``var`` (a sum of few χ²₁ collective ordinates is
+    skewed: its upper tail is far heavier than a normal's), its tail probability as the
+    equivalent normal deviate; NaN when there is nothing to compare."""
+    if not (den > 0 and var > 0):
+        return float("nan"), float("nan")
+    shape, scale = den * den / var, var / den
+    lower, upper = stats.gamma.cdf(num, shape, scale=scale), stats.gamma.sf(num, shape, scale=scale)
+    return float(stats.norm.ppf(lower) if lower < upper else stats.norm.isf(upper)), float(num / den)
+
+
 def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
     """One seed's level of component ``c`` from the plain average of its lowest
     ``fallback_ordinates`` ordinates (see :func:`_unresolved_levels`), in place."""
@@ -1392,6 +1410,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"low_ordinates must be a positive whole number of ordinates, got {opt['low_ordinates']!r}")
     if not isinstance(opt["low_band"], (bool, np.bool_)):
         raise ValueError(f"low_band must be True or False, got {opt['low_band']!r}")
+    if not isinstance(opt["low_first"], (bool, np.bool_)):
+        raise ValueError(f"low_first must be True or False, got {opt['low_first']!r}")
     if not isinstance(opt["band_allowance"], (bool, np.bool_)):
         raise ValueError(f"band_allowance must be True or False, got {opt['band_allowance']!r}")
     if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
@@ -1548,6 +1568,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     flat_fail: list[dict] = []
     flat_checked = dict.fromkeys(comps, 0)
     low = {c: np.zeros(3) for c in comps}      # Σ w I_k, Σ w Ŝ_k, variance of the first (lowest ordinates)
+    low1 = {c: np.zeros(3) for c in comps}     # the same for the lowest ordinate alone (low_first)
     for j, d in enumerate(per):
         out = {"name": d["name"]}
         fits = {}
@@ -1624,6 +1645,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                     flat_fail.append({"seed": d["name"], "component": c, "axis": "xyz"[ax], "z": float(change)})
             if opt["low_check"]:
                 low[c] += _low_ordinates(d, c, fits[c], opt["low_ordinates"])
+                if opt["low_first"]:
+                    low1[c] += _low_ordinates(d, c, fits[c], 1)
         if has_tr:
             cov = 0.0
             for ax in range(3):
@@ -1774,25 +1797,33 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     low_check = {}
     if opt["low_check"]:
         for c in comps:
-            num, den, var = low[c]
-            if den > 0 and var > 0:
-                # the pooled ordinates as one gamma variate of the same mean and variance (a
-                # sum of few χ²₁ collective ordinates is skewed: its upper tail is far heavier
-                # than a normal's), its tail probability as the equivalent normal deviate
-                shape, scale = den * den / var, var / den
-                lower, upper = stats.gamma.cdf(num, shape, scale=scale), stats.gamma.sf(num, shape, scale=scale)
-                z = float(stats.norm.ppf(lower) if lower < upper else stats.norm.isf(upper))
-                low_check["slope_tr" if c == "tr" else "slope_P"] = {"z": z, "ratio": float(num / den)}
-                if abs(z) > opt["low_z"]:
-                    reasons.append(
-                        f"{c}: its lowest {opt['low_ordinates']} frequencies (time scales beyond half the run) sit "
-                        f"{100 * (num / den - 1):+.0f} % from the fitted spectrum (z = {z:+.1f}): motion slower than "
-                        "the model resolves, so the run is not yet diffusive at its longest time scales")
+            key = "slope_tr" if c == "tr" else "slope_P"
+            z, ratio = _gamma_z(*low[c])
+            if np.isnan(z):
+                continue
+            low_check[key] = {"z": z, "ratio": ratio}
+            if opt["low_first"]:
+                z1, ratio1 = _gamma_z(*low1[c])
+                low_check[key].update(z_first=z1, ratio_first=ratio1)
+            if abs(z) > opt["low_z"]:
+                reasons.append(
+                    f"{c}: its lowest {opt['low_ordinates']} frequencies (time scales beyond half the run) sit "
+                    f"{100 * (ratio - 1):+.0f} % from the fitted spectrum (z = {z:+.1f}): motion slower than "
+                    "the model resolves, so the run is not yet diffusive at its longest time scales")
+            elif opt["low_first"] and abs(z1) > opt["low_z"]:
+                reasons.append(
+                    f"{c}: its lowest frequency (the run's longest time scale) sits {100 * (ratio1 - 1):+.0f} % from "
+                    f"the fitted spectrum (z = {z1:+.1f}): motion slower than the model resolves, so the run is not "
+                    "yet diffusive at its longest time scale")
     band_check = {}
     min_M = min(d["M"] for d in per)
     if opt["low_band"] and opt["low_check"]:
-        narrower = [c for c in comps if abs(low_check.get("slope_tr" if c == "tr" else "slope_P", {}).get("z", 0.0))
-                    > opt["low_z"] and _halvable(min_M, band_info[c]["band_fraction"], opt)]
+        # the pooled lowest ordinates only: a misfit at the first ordinate alone is a step at the
+        # run's longest time scale, which a narrower band's smoother model fits no better (on the
+        # 14 ps argyrodite AIMD runs it moved D* up, away from that ordinate: session 28)
+        misfit = {c: low_check.get("slope_tr" if c == "tr" else "slope_P", {}).get("z", 0.0) for c in comps}
+        narrower = [c for c in comps if abs(misfit[c]) > opt["low_z"]
+                    and _halvable(min_M, band_info[c]["band_fraction"], opt)]
         if narrower:
             # the misfit is at the lowest ordinates: refit that component on half its band
             # (the others from their own starting band, as before), and record the step
@@ -1800,8 +1831,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             sub = fit_spectral(seeds, rng=rng, n_draws=n_draws, ci_prob=ci_prob, _relaxation_ps=_relaxation_ps,
                                **{**model_options, "band_fraction": bands})
             steps = [{"component": c, "band_fraction": band_info[c]["band_fraction"],
-                      "reasons": [f"low-frequency misfit (z = "
-                                  f"{low_check['slope_tr' if c == 'tr' else 'slope_P']['z']:+.1f})"]} for c in narrower]
+                      "reasons": [f"low-frequency misfit (z = {misfit[c]:+.1f})"]} for c in narrower]
             band = {**sub.band, "halved_because": steps + list(sub.band.get("halved_because", []))}
             for st in steps:
                 c = st["component"]
