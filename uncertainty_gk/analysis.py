@@ -17,6 +17,8 @@ A group's numbers therefore do not depend on the other groups or on the executio
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -310,6 +312,11 @@ def _group_task(members, settings: AnalysisSettings, labels: dict, show_progress
     return analyse_group(data, show_progress=show_progress, methods=methods)
 
 
+def _natural_key(name: str) -> tuple:
+    """Sort key of a run name with its digit runs compared as numbers (seed2 before seed10)."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t)
+
+
 def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
                  screening: Mapping[str, Mapping] | None = None, show_progress: bool | None = None,
                  on_group_error: Callable | None = None, client=None) -> AnalysisResult:
@@ -343,8 +350,11 @@ def analyse_runs(campaign: Mapping, settings: AnalysisSettings | None = None, *,
         raise AnalysisError("every run failed its diagnostics and none has a usable trusted segment "
                             "(see `ugk diagnose`); --include-flagged analyses them anyway")
     groups: dict[str, dict] = {}
-    for name, ds in kept.items():
-        groups.setdefault(group_key(labels_of(ds), st.group_by_exclude), {})[name] = ds
+    # each group's runs in one canonical order (their names, numbers compared as numbers), so a
+    # result depends on the set of runs, not on the order a manifest lists them in (the seeds'
+    # sums would otherwise differ in their last bits)
+    for name in sorted(kept, key=_natural_key):
+        groups.setdefault(group_key(labels_of(kept[name]), st.group_by_exclude), {})[name] = kept[name]
     keys = sorted(groups)
     methods = _methods_of(st)
     tasks = []

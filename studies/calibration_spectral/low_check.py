@@ -86,7 +86,7 @@ def power(a) -> int:
         fit = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=500, band_check=False)
         m, lo, hi = fit.interval("slope_tr")
         low = fit.diagnostics["low_check"]["slope_tr"]
-        hits += abs(low["z"]) > 3 or abs(low.get("z_first", 0.0)) > 3
+        hits += abs(low["z"]) > 3 or low.get("z_first", 0.0) < -3
         print(f"| {r} | {m / truth:.3f} [{lo / truth:.3f}, {hi / truth:.3f}] | {low['z']:+.2f} "
               f"(first {low.get('z_first', np.nan):+.2f}) | {low['ratio']:.3f} | {fit.regime} |")
     print(f"\nflagged by the low-frequency check: {hits} of {a.replicas}")
