@@ -25,6 +25,7 @@ import scoring  # noqa: E402
 RAW = HERE / "results_pieces.csv.gz"
 META = HERE / "results_pieces_meta.json"
 SLOPES = HERE / "msd_slopes.json"
+FIRST = HERE / "first_ordinate.json"
 DOC = ROOT / "docs" / "long_reference.md"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
 METHODS = ["spectral", "bayes", "bootstrap", "block"]
@@ -188,6 +189,37 @@ def shift_noise_table(d: pd.DataFrame) -> list[str]:
     return lines
 
 
+def first_ordinate_lines(d: pd.DataFrame) -> list[str]:
+    """The session-28 first-ordinate check on the pieces (``first_ordinate.py`` -> ``first_ordinate.json``),
+    and the tracer's level at that ordinate against the spectral rest-of-run reference."""
+    if not FIRST.exists():
+        return ["(`first_ordinate.json` not written yet: run `python studies/long_reference/first_ordinate.py`)"]
+    fo = json.loads(FIRST.read_text())
+    sp = d[(d.method == "spectral") & (d.variant == "default") & (d.quantity == "D_tr")]
+    piece = sp[sp.role == "piece"].set_index(["length_ps", "piece"])["median"]
+    ref = sp[sp.role == "rest"].set_index(["length_ps", "piece"])["median"]
+    lines = ["| pieces | n | tracer flagged by the first ordinate (z < -3) | collective flagged | "
+             "tracer first ordinate / fit, mean | tracer first-ordinate z, mean | D\\* bias vs the spectral rest of run: "
+             "estimate / level at the first ordinate (%) |", "|---|---|---|---|---|---|---|"]
+    for L, s in fo["summary"].items():
+        rows = [r for r in fo["rows"] if f"{r['length_ps']:g}" == L]
+        keys = [(float(L), r["piece"]) for r in rows if (float(L), r["piece"]) in ref.index]
+        est = np.array([piece[k] / ref[k] for k in keys])
+        first = np.array([piece[k] / ref[k] * r["tr"]["slope_first"] / r["tr"]["slope_median"]
+                          for k, r in zip(keys, rows)])
+        bias = (f"{100 * (est.mean() - 1):+.1f} (± {100 * est.std(ddof=1) / np.sqrt(len(est)):.1f}) / "
+                f"{100 * (first.mean() - 1):+.1f} (± {100 * first.std(ddof=1) / np.sqrt(len(first)):.1f})"
+                if len(keys) > 1 else "-")
+        lines.append(f"| {L} ps | {s['pieces']} | {s['first_tr']} | {s['first_P']} | {s['tracer_ratio_first_mean']:.3f} | "
+                     f"{s['tracer_z_first_mean']:+.2f} | {bias} |")
+    whole = [r for r in fo["rows"] if r["campaign"] == "whole"]
+    if whole:
+        w = whole[0]["tr"]
+        lines += ["", f"Whole run: tracer first ordinate {w['ratio_first']:.2f} of the fit (z = {w['z_first']:+.1f}), "
+                      f"pooled lowest four z = {w['z']:+.1f}.  Runs: {fo['ps_per_seed']} ps per seed; `{fo['command']}`."]
+    return lines
+
+
 def regime_table(d: pd.DataFrame) -> list[str]:
     p = d[(d.role == "piece") & (d.variant == "default") & (d.quantity == "sigma") & d.method.isin(METHODS)]
     g = p.assign(prov=p.regime != "diffusive").groupby(["length_ps", "method"], sort=False)
@@ -306,6 +338,15 @@ def render() -> str:
         "### Against the bayes whole-run reference (contains the piece: leans conservative)", "",
         *coverage_table(d, "whole", "bayes"), "",
         "### Regime flags and cost on the pieces", "", *regime_table(d), "",
+        "The raw rows' regime column is the estimator's of the run date above.  Since session 28 the spectral "
+        "default also checks the lowest ordinate alone (`low_first`: the result is provisional when the first "
+        "ordinate, the run's longest time scale, sits more than 3 s.e. below the fitted spectrum; no draw "
+        "changes, so the coverage tables stand).  On the pieces (`first_ordinate.py`):", "",
+        *first_ordinate_lines(d), "",
+        "The last column compares the pieces' default D\\* and the tracer's level at the lowest ordinate alone "
+        "(the run's longest time scale, Σ over axes of the ion-averaged periodogram there) with the spectral "
+        "rest-of-run references: not an estimator of the package, a measure of how much of the pieces' offset "
+        "the lowest ordinate sees.", "",
         "## The whole run by every method (and the item-0 variants)", "",
         "95 % intervals.  spectral band_x: `fit_spectral(..., band_fraction=x)` on the same series; spectral "
         "full_band: `fit_spectral(..., low_band=False)` (the default until session 26); bayes "

@@ -110,8 +110,12 @@ of :math:`\ln S(0)` is :math:`\tfrac12\sum_k (S(0)/S(f_k))^2` per χ²₁ ordina
 ``"provisional"`` when no band passes the consistency test, or when the fitted
 spectrum still changes by more than ``flat_tolerance`` standard errors between f = 0 and
 the fifth-lowest ordinate (the zero-frequency value is then an extrapolation of a
-non-flat spectrum, i.e. the run has not reached the diffusive regime), and
-``"diffusive"`` otherwise.
+non-flat spectrum, i.e. the run has not reached the diffusive regime), or when the
+lowest ``low_ordinates`` ordinates pooled (``low_check``, two-sided) or the lowest one
+alone (``low_first``, below the fit only) sit more than ``low_z`` standard errors from the
+fitted spectrum (motion slower than the model resolves), or when halving the band moves
+the level beyond ``band_z`` (``band_check``), and ``"diffusive"`` otherwise
+(docs/spectral.md, "When a result is provisional").
 
 Memory
 ------
