@@ -18,7 +18,6 @@ A group's numbers therefore do not depend on the other groups or on the executio
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Mapping
 
 import numpy as np

@@ -25,7 +25,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+sys.path.insert(0, str(HERE.parent / "calibration_spectral"))
+
 import pieces as pc  # noqa: E402
+from first_level import first_level  # noqa: E402
 
 import uncertainty_gk as ugk  # noqa: E402
 from uncertainty_gk.estimators import build_group_data  # noqa: E402
@@ -41,9 +44,7 @@ def check(seeds, ranges) -> dict:
     out = {c: {k: float(v) for k, v in low.get(key, {}).items()} for c, key in (("tr", "slope_tr"), ("P", "slope_P"))}
     # the tracer's level at the lowest ordinate alone (slope units: Σ_axes I_1 / Δt per seed,
     # seeds weighted by their increments), beside the fit's zero-frequency level
-    M = np.array([s.tracer_increments.n_increments for s in series], dtype=float)
-    first = np.array([s.tracer_increments.periodogram()[0].sum() / s.dt_ps for s in series])
-    out["tr"]["slope_first"] = float(M @ first / M.sum())
+    out["tr"]["slope_first"] = first_level(series)
     out["tr"]["slope_median"] = float(np.median(fit.draws["slope_tr"]))
     out["first_flags"] = [c for c in ("tr", "P") if f"{c}: its lowest frequency" in fit.regime_reason]
     out["regime"] = fit.regime
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
     a.out.write_text(json.dumps({"command": "python studies/long_reference/first_ordinate.py"
                                  + (f" --max-segments {a.max_segments}" if a.max_segments else ""),
                                  "ps_per_seed": pc.ps_per_seed(seeds), "summary": summary, "rows": rows},
-                                indent=1, default=lambda x: None if isinstance(x, float) and np.isnan(x) else x) + "\n")
+                                indent=1) + "\n")
     print(f"wrote {a.out}")
     return 0
 

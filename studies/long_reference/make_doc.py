@@ -202,11 +202,11 @@ def first_ordinate_lines(d: pd.DataFrame) -> list[str]:
              "tracer first ordinate / fit, mean | tracer first-ordinate z, mean | D\\* bias vs the spectral rest of run: "
              "estimate / level at the first ordinate (%) |", "|---|---|---|---|---|---|---|"]
     for L, s in fo["summary"].items():
-        rows = [r for r in fo["rows"] if f"{r['length_ps']:g}" == L]
-        keys = [(float(L), r["piece"]) for r in rows if (float(L), r["piece"]) in ref.index]
+        pairs = [((float(L), r["piece"]), r) for r in fo["rows"] if f"{r['length_ps']:g}" == L]
+        pairs = [(k, r) for k, r in pairs if k in ref.index]
+        keys = [k for k, _ in pairs]
         est = np.array([piece[k] / ref[k] for k in keys])
-        first = np.array([piece[k] / ref[k] * r["tr"]["slope_first"] / r["tr"]["slope_median"]
-                          for k, r in zip(keys, rows)])
+        first = np.array([piece[k] / ref[k] * r["tr"]["slope_first"] / r["tr"]["slope_median"] for k, r in pairs])
         bias = (f"{100 * (est.mean() - 1):+.1f} (± {100 * est.std(ddof=1) / np.sqrt(len(est)):.1f}) / "
                 f"{100 * (first.mean() - 1):+.1f} (± {100 * first.std(ddof=1) / np.sqrt(len(first)):.1f})"
                 if len(keys) > 1 else "-")
