@@ -1288,6 +1288,53 @@ def test_low_frequency_check_flags_motion_slower_than_the_model_resolves():
             fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, **bad)
 
 
+def test_step_posterior_matches_its_closed_form():
+    """``_step_draws``: δ's posterior under the spike-and-slab prior, checked against the closed
+    form (a normal truncated to δ <= 0 for the slab: mean μ - s φ(μ/s)/Φ(-μ/s), μ = u w²/(w² + se²),
+    s² = w² se²/(w² + se²); the slab's evidence 2 N(u; 0, w² + se²) Φ(-μ/s))."""
+    from scipy import stats
+
+    from uncertainty_gk.estimators.spectral import _step_draws
+    for u, se, p0, w in [(-0.1, 0.05, 0.0, 0.1), (0.02, 0.06, 0.5, 0.1), (-0.2, 0.06, 0.8, 0.2)]:
+        delta, info = _step_draws(u, se, p0, w, 200_000, np.random.default_rng(1))
+        mu, s = u * w * w / (w * w + se * se), w * se / np.sqrt(w * w + se * se)
+        slab_mean = mu - s * stats.norm.pdf(mu / s) / stats.norm.cdf(-mu / s)
+        slab = (1 - p0) * 2 * stats.norm.pdf(u, 0, np.hypot(w, se)) * stats.norm.cdf(-mu / s)
+        p_step = slab / (slab + p0 * stats.norm.pdf(u, 0, se))
+        assert info["prob_step"] == pytest.approx(p_step, abs=1e-3)
+        assert np.mean(delta < 0) == pytest.approx(p_step, abs=0.005)
+        assert delta.max() <= 0 and np.mean(delta[delta < 0]) == pytest.approx(slab_mean, abs=0.002)
+
+
+def test_first_step_moves_the_tracer_towards_a_step_below_its_lowest_ordinate():
+    """``first_step=True`` (an option): a tracer spectrum that steps down at the run's longest
+    time scale (S(0) = 0.7 of the plateau, half of it at the lowest ordinate) pulls D*'s draws
+    down towards the truth and widens them below; on a flat spectrum the step is improbable
+    and the estimate barely moves.  The collective's draws are untouched either way."""
+    for depth, r in [(0.0, 0), (0.0, 1), (0.3, 0), (0.3, 1)]:
+        seeds = _dip_seeds(np.random.default_rng(700 + r), depth, 0.005, N=60)
+        truth = 3 * (1 - depth) * 0.09 / 0.1
+        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False)
+        on = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False, first_step=True,
+                          first_step_prior=(0.5, 0.1))
+        np.testing.assert_array_equal(on.draws["slope_P"], off.draws["slope_P"])
+        assert off.diagnostics["first_step"] == {}
+        (m0, lo0, hi0), (m1, lo1, hi1) = off.interval("slope_tr"), on.interval("slope_tr")
+        p = on.diagnostics["first_step"]["prob_step"]
+        assert lo1 < lo0 and m1 <= m0 and hi1 <= hi0 * 1.001
+        np.testing.assert_allclose(np.sum(on.axes["slope_tr"]["estimate"]), m1, rtol=0.02)
+        if depth == 0:
+            assert p < 0.6 and m1 / m0 > 0.98 and lo1 < truth < hi1
+        else:
+            assert p > 0.9 and abs(np.log(m1 / truth)) < abs(np.log(m0 / truth)) - 0.08 and lo1 - truth < 0.6 * (lo0 - truth)
+    with pytest.raises(ValueError, match="first_step must be"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, first_step=1)
+    with pytest.raises(ValueError, match="needs low_check"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, first_step=True, low_first=False)
+    with pytest.raises(ValueError, match="first_step_prior must be"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, first_step=True, first_step_prior=(0.5, 0))
+
+
 def test_low_first_flags_a_step_at_the_runs_longest_time_scale():
     """``low_first``: the lowest ordinate alone against the fitted spectrum.  A tracer spectrum
     that dips 90 % below 0.002 THz in 3 x 100 ps runs: only the first ordinate (0.005 THz) sits
@@ -1301,7 +1348,10 @@ def test_low_first_flags_a_step_at_the_runs_longest_time_scale():
     for r in range(8):
         fit = fit_spectral(_dip_seeds(np.random.default_rng(600 + r), 0.0, 0.002, N=40), rng=np.random.default_rng(r),
                            n_draws=200, band_check=False)
-        zs.append(fit.diagnostics["low_check"]["slope_tr"]["z_first"])
+        low = fit.diagnostics["low_check"]["slope_tr"]
+        zs.append(low["z_first"])
+        # se_first is the ratio's standard error: (ratio - 1) / se_first is z_first's normal version
+        assert 0 < low["se_first"] < 0.5 and abs((low["ratio_first"] - 1) / low["se_first"] - low["z_first"]) < 0.3
         assert abs(fit.diagnostics["low_check"]["slope_P"]["z_first"]) < 3
         assert "lowest frequency" not in fit.regime_reason
     assert max(abs(z) for z in zs) < 3 and 0.3 < np.std(zs) < 1.5 and abs(np.mean(zs)) < 1.0

@@ -26,6 +26,7 @@ RAW = HERE / "results_pieces.csv.gz"
 META = HERE / "results_pieces_meta.json"
 SLOPES = HERE / "msd_slopes.json"
 FIRST = HERE / "first_ordinate.json"
+STEP = HERE.parent / "calibration_spectral" / "session29_first_step" / "pieces.json"
 DOC = ROOT / "docs" / "long_reference.md"
 QN = {"D_tr": "D*", "sigma_tr": "σ_tr", "sigma": "σ", "haven_ratio": "H_R"}
 METHODS = ["spectral", "bayes", "bootstrap", "block"]
@@ -220,6 +221,16 @@ def first_ordinate_lines(d: pd.DataFrame) -> list[str]:
     return lines
 
 
+def first_step_lines() -> list[str]:
+    """The session-29 option ``first_step`` on the pieces (``first_step.py real`` -> its ``pieces.json``)."""
+    if not STEP.exists():
+        return ["(not computed: run `python studies/calibration_spectral/first_step.py real --prior 0.8 0.1 --prior 0.5 0.1`)"]
+    fs = json.loads(STEP.read_text())
+    return [*fs["table"], "", f"Runs: {fs['ps_per_seed']} ps per seed; `{fs['command']}` (refits every piece with "
+            "`fit_spectral` directly, `default_rng(0)`, so its default rows differ from the tables above by the "
+            "draws only)."]
+
+
 def regime_table(d: pd.DataFrame) -> list[str]:
     p = d[(d.role == "piece") & (d.variant == "default") & (d.quantity == "sigma") & d.method.isin(METHODS)]
     g = p.assign(prov=p.regime != "diffusive").groupby(["length_ps", "method"], sort=False)
@@ -347,6 +358,14 @@ def render() -> str:
         "(the run's longest time scale, Σ over axes of the ion-averaged periodogram there) with the spectral "
         "rest-of-run references: not an estimator of the package, a measure of how much of the pieces' offset "
         "the lowest ordinate sees.", "",
+        "### An option that uses the lowest ordinate: `first_step` (session 29)", "",
+        "`fit_spectral(..., first_step=True, first_step_prior=(p0, w))` marginalises a step of the tracer's level "
+        "below its lowest ordinate (a priori none with probability p0, else a drop -|N(0, w²)| on the ln scale; "
+        "the lowest ordinate's ratio to the fit is its evidence; docs/spectral.md, \"Session 29\").  D\* of the "
+        "pieces against the rest-of-run references, scored as above; the last column is the step's mean "
+        "posterior probability.  Not the default: on the calibration families it widens D\*'s interval "
+        "1.2-2.1 x and, with a fixed w, would put a floor under D\*'s width however long the run.", "",
+        *first_step_lines(), "",
         "## The whole run by every method (and the item-0 variants)", "",
         "95 % intervals.  spectral band_x: `fit_spectral(..., band_fraction=x)` on the same series; spectral "
         "full_band: `fit_spectral(..., low_band=False)` (the default until session 26); bayes "

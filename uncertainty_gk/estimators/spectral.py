@@ -293,6 +293,17 @@ DEFAULTS = {
                                 # check's).  A check, not a change: it makes the result provisional and does
                                 # not narrow the band (session 28)
     "low_z": 3.0,               # |z| of that comparison above which the result is provisional
+    "first_step": False,        # marginalise a step of the tracer's spectrum at or below its lowest ordinate
+                                # (a relaxation slower than the run, which the smooth shape model extrapolates
+                                # over): the zero-frequency level is the fit's times e^δ, δ <= 0, and the lowest
+                                # ordinate's ratio to the fit, u = ln(I_1/Ŝ_1) ~ N(δ, se_first²), is its evidence;
+                                # the tracer's draws (and with them σ_tr and H_R) get δ's posterior.  Needs
+                                # low_check and low_first.  Session 29, an option under study: on the
+                                # long-reference pieces D*'s 95 % coverage 0.48 -> 0.76-0.86, on the calibration
+                                # families D*'s width x 1.4-1.6 and a bias of -0.7 to -1.9 % (docs/spectral.md)
+    "first_step_prior": (0.8, 0.1),
+                                # (p0, w): a priori δ = 0 with probability p0 (the run is diffusive at its
+                                # longest time scale), otherwise δ ~ -|N(0, w²)| (w on the ln scale)
     "low_band": True,           # when the low-frequency check fails for a component, halve that component's
                                 # band and fit again (while halvable), so the model spends its coefficients
                                 # where the level is pinned: a long run whose spectrum keeps falling below
@@ -1347,6 +1358,27 @@ def _gamma_z(num: float, den: float, var: float) -> tuple[float, float]:
     return float(stats.norm.ppf(lower) if lower < upper else stats.norm.isf(upper)), float(num / den)
 
 
+def _step_draws(u: float, se: float, p0: float, w: float, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Draws of the step δ <= 0 of the level below the lowest ordinate (``first_step``) and a
+    summary of its posterior.  Prior: δ = 0 with probability ``p0``, else -|N(0, w²)|;
+    likelihood: the lowest ordinate's log ratio to the fit, u ~ N(δ, se²).  The slab is
+    integrated on a grid of 801 points over [-6w, 0] (trapezoid weights) and drawn by its
+    inverse CDF, linearly interpolated."""
+    grid = -np.linspace(0.0, 6.0 * w, 801)
+    dens = 2.0 * stats.norm.pdf(grid, 0.0, w) * stats.norm.pdf(u, grid, se)
+    trap = np.full(grid.size, grid[0] - grid[1])
+    trap[[0, -1]] *= 0.5
+    slab_mass = (1.0 - p0) * float(dens @ trap)
+    spike_mass = p0 * float(stats.norm.pdf(u, 0.0, se))
+    p_step = slab_mass / (slab_mass + spike_mass) if slab_mass + spike_mass > 0 else 0.0
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]))])
+    cdf /= cdf[-1]
+    on_slab = rng.random(n) < p_step
+    delta = np.where(on_slab, np.interp(rng.random(n), cdf, grid), 0.0)
+    return delta, {"u": u, "se": se, "prob_step": p_step, "delta_mean": float(delta.mean()),
+                   "delta_median": float(np.median(delta)), "prior": [p0, w]}
+
+
 def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
     """One seed's level of component ``c`` from the plain average of its lowest
     ``fallback_ordinates`` ordinates (see :func:`_unresolved_levels`), in place."""
@@ -1418,6 +1450,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"low_band must be True or False, got {opt['low_band']!r}")
     if not isinstance(opt["low_first"], (bool, np.bool_)):
         raise ValueError(f"low_first must be True or False, got {opt['low_first']!r}")
+    if not isinstance(opt["first_step"], (bool, np.bool_)):
+        raise ValueError(f"first_step must be True or False, got {opt['first_step']!r}")
+    if opt["first_step"] and not (opt["low_check"] and opt["low_first"]):
+        raise ValueError("first_step needs low_check=True and low_first=True (the lowest ordinate is its evidence)")
+    fs_prior = opt["first_step_prior"]
+    if (not isinstance(fs_prior, (tuple, list)) or len(fs_prior) != 2 or not 0 <= fs_prior[0] <= 1
+            or not fs_prior[1] > 0):
+        raise ValueError(f"first_step_prior must be (p0, w) with p0 a probability and w > 0, got {fs_prior!r}")
     if not isinstance(opt["band_allowance"], (bool, np.bool_)):
         raise ValueError(f"band_allowance must be True or False, got {opt['band_allowance']!r}")
     if not (isinstance(opt["low_z"], (int, float)) and opt["low_z"] > 0):
@@ -1810,7 +1850,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             low_check[key] = {"z": z, "ratio": ratio}
             if opt["low_first"]:
                 z1, ratio1 = _gamma_z(*low1[c])
-                low_check[key].update(z_first=z1, ratio_first=ratio1)
+                # the ratio's standard error under the fitted spectrum (relative units)
+                se1 = float(np.sqrt(low1[c][2]) / low1[c][1]) if low1[c][1] > 0 else float("nan")
+                low_check[key].update(z_first=z1, ratio_first=ratio1, se_first=se1)
             if abs(z) > opt["low_z"]:
                 reasons.append(
                     f"{c}: its lowest {opt['low_ordinates']} frequencies (time scales beyond half the run) sit "
@@ -1850,7 +1892,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         halves = {c: band_info[c]["band_fraction"] / (2 if c in checked else 1) for c in comps}
         half = fit_spectral(seeds, rng=rng.spawn(1)[0], n_draws=2000, ci_prob=ci_prob,
                             **{**model_options, "band_fraction": halves, "band_check": False,
-                               "band_allowance": False})
+                               "band_allowance": False, "first_step": False})
         allow_rng = rng.spawn(1)[0] if opt["band_allowance"] else None
         for c in checked:
             key = "slope_tr" if c == "tr" else "slope_P"
@@ -1870,6 +1912,19 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             if opt["band_check"] and abs(zb) > opt["band_z"]:
                 reasons.append(f"{key}: halving the band moves the estimate by {zb:+.1f} s.e. of the difference")
 
+    first_step = {}
+    if opt["first_step"] and "slope_tr" in low_check and np.isfinite(low_check["slope_tr"].get("se_first", np.nan)):
+        # the tracer's level below its lowest ordinate: δ's posterior given that ordinate, drawn
+        # on its own stream (first_step=False leaves every other draw as it was)
+        lc = low_check["slope_tr"]
+        delta, first_step = _step_draws(float(np.log(lc["ratio_first"])), lc["se_first"], *opt["first_step_prior"],
+                                        n_draws, rng.spawn(1)[0])
+        draws["slope_tr"] = draws["slope_tr"] * np.exp(delta)[None, :]
+        ax_tr = axes["slope_tr"]
+        ax_tr["draws"] = ax_tr["draws"] * np.exp(delta)[None, :]
+        q = np.quantile(ax_tr["draws"], [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2], axis=1)
+        ax_tr.update(lower=q[0].tolist(), estimate=q[1].tolist(), upper=q[2].tolist())
+
     def rel_width(x):
         lo, med, hi = np.quantile(x, [0.5 - ci_prob / 2, 0.5, 0.5 + ci_prob / 2])
         return float((hi - lo) / med)
@@ -1881,7 +1936,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     regime = "provisional" if reasons else "diffusive"
     fit_orders = {c: float(np.mean([ladder[c][j][ax][min(chosen[c][j], len(ladder[c][j][ax]) - 1)]["order"]
                                     for j in range(len(per)) for ax in range(3)])) for c in comps}
-    diagnostics = {"band_check": band_check, "low_check": low_check, "flat_check": flat_fail, "ion_correlation_R": R.tolist(),
+    diagnostics = {"band_check": band_check, "low_check": low_check, "first_step": first_step,
+                   "flat_check": flat_fail, "ion_correlation_R": R.tolist(),
                    # R where S(0) is pinned (the lowest ordinate; = R with correlation_shape="flat"),
                    # mean over seeds
                    "ion_correlation_R0": (np.mean([d["R0"] for d in per], axis=0).tolist() if has_tr else R.tolist()),
