@@ -165,6 +165,30 @@ def test_threshold_option_errors(tiny, capsys):
     assert code == 2 and "temperature_sigma needs a number" in err
 
 
+def test_spectral_option_reaches_the_results_and_bad_ones_stop_early(tmp_path, capsys):
+    system = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=3)
+    arch = tmp_path / "syn.nc"
+    write_archive(system.runs, arch)
+    out = tmp_path / "res.json"
+    code, stdout, _ = run_cli(["analyze", str(arch), "--json", str(out), "-q", "--spectral-option", "first_step=True",
+                               "--spectral-option", "first_step_prior=(0.8, 0.1)"], capsys)
+    assert code == 0 and "options: first_step=True, first_step_prior=[0.8, 0.1]" in stdout
+    settings = json.loads(out.read_text())["provenance"]["settings"]
+    assert settings["spectral_options"] == {"first_step": True, "first_step_prior": [0.8, 0.1]}
+    # --settings-from carries them; an option given as well is merged over them
+    code, stdout, _ = run_cli(["analyze", str(arch), "-q", "--settings-from", str(out), "--spectral-option",
+                               "correlation_shape=flat"], capsys)
+    assert code == 0 and "correlation_shape=flat, first_step=True" in stdout
+    for opt, message in [("frist_step=True", "unknown name 'frist_step'"), ("first_step", "expected NAME=VALUE"),
+                         ("first_step=1", "first_step must be True or False"),
+                         ("first_step_prior=(2, 0.1)", "first_step_prior must be (p0, w)")]:
+        code, _, err = run_cli(["analyze", str(tmp_path / "absent.nc"), "--spectral-option", opt], capsys)
+        assert code == 2 and message in err and "absent.nc" not in err, (opt, err)
+    code, _, err = run_cli(["analyze", str(arch), "-q", "--method", "bootstrap", "--spectral-option", "first_step=True"],
+                           capsys)
+    assert code == 0 and "--method bootstrap ignores it" in err
+
+
 def test_diagnose_flags_failed_run(tiny, tmp_path, capsys):
     bad = _collapsed_dump(tiny, tmp_path)
     out = tmp_path / "diag.json"

@@ -36,6 +36,34 @@ def test_settings_round_trip_and_validation():
     with pytest.raises(SettingsError, match="unknown analysis settings"):
         AnalysisSettings.from_dict({"windw": [1, 2]})
     assert AnalysisSettings().resolved().seed is not None
+    # the spectral estimator's options: Python values in, JSON-exact round trip, kept by replace
+    s = AnalysisSettings(seed=3, spectral_options={"first_step": True, "first_step_prior": (0.8, 0.1),
+                                                    "order_window": {"tr": 8, "P": 3}})
+    assert AnalysisSettings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    assert s.replace(ci_prob=0.9).spectral_option_dict == {"first_step": True, "first_step_prior": [0.8, 0.1],
+                                                           "order_window": {"P": 3, "tr": 8}}
+    with pytest.raises(SettingsError, match="not a plain value"):
+        AnalysisSettings(spectral_options={"first_step": object()})
+    with pytest.raises(SettingsError, match="give a mapping"):
+        AnalysisSettings(spectral_options=(("first_step", "True"),))
+
+
+def test_spectral_options_reach_the_estimator_and_are_checked_first():
+    """``spectral_options`` go to fit_spectral: ``first_step`` changes the tracer's draws and
+    leaves σ's; an invalid option is a SettingsError when the estimator is built, before
+    any data are read."""
+    from uncertainty_gk.estimators import create
+
+    runs = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=4).runs
+    base = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False))
+    step = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False, spectral_options={"first_step": True}))
+    d0, d1 = base.draws["spectral"], step.draws["spectral"]
+    np.testing.assert_array_equal(d0["sigma"], d1["sigma"])
+    assert not np.array_equal(d0["D_tr"], d1["D_tr"]) and np.all(d1["D_tr"] <= d0["D_tr"] * (1 + 1e-12))
+    with pytest.raises(SettingsError, match="first_step must be True or False"):
+        create("spectral", AnalysisSettings(spectral_options={"first_step": 1}))
+    with pytest.raises(SettingsError, match="unknown model options"):
+        create("spectral", AnalysisSettings(spectral_options={"frist_step": True}))
 
 
 def test_group_result_does_not_depend_on_other_groups():

@@ -417,6 +417,9 @@ def format_table(result: AnalysisResult) -> str:
             win += f" (fitted lags {fw[0]:.3g}-{fw[1]:.3g} ps)"
         if g.method == "spectral":
             win = "not used (spectral: every frame)"
+            opts = result.provenance.get("settings", {}).get("spectral_options") or {}
+            if opts:
+                win += "   options: " + ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
         mark = "   PROVISIONAL" if g.provisional else ""
         lines.append(f"== {labels}   seeds: {g.n_seeds}   window: {win}   method: {g.method}   "
                      f"T = {g.temperature_K:g} K{mark}")

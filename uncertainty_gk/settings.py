@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,32 @@ def _freeze_thresholds(th) -> tuple[tuple[str, Any], ...]:
                         for k, v in items))
 
 
+def _freeze_options(opts) -> tuple[tuple[str, str], ...]:
+    """Estimator options as a sorted tuple of (name, canonical JSON text of the value).
+
+    Given as a mapping of Python values (numbers, strings, booleans, lists or tuples, dicts),
+    or in this frozen form itself (what :func:`dataclasses.replace` passes back)."""
+    if opts is None:
+        return ()
+    if hasattr(opts, "items"):
+        out = []
+        for k, v in opts.items():
+            try:
+                out.append((str(k), json.dumps(v, sort_keys=True, allow_nan=False)))
+            except (TypeError, ValueError):
+                raise SettingsError(f"spectral_options: {k} = {v!r} is not a plain value (a number, string, "
+                                    "boolean, list or dict)") from None
+        return tuple(sorted(out))
+    frozen = tuple(sorted((str(k), v) for k, v in opts))
+    for k, v in frozen:
+        try:
+            json.loads(v)
+        except (TypeError, ValueError):
+            raise SettingsError(f"spectral_options: give a mapping of option names to values "
+                                f"(e.g. {{'first_step': True}}); found {k} = {v!r}") from None
+    return frozen
+
+
 @dataclass(frozen=True)
 class AnalysisSettings:
     """All choices of an analysis; every default of the package is here.
@@ -51,6 +78,9 @@ class AnalysisSettings:
         :func:`uncertainty_gk.estimators.available` (``"spectral"``, the default:
         docs/methods.md section 0 says why; ``"bayes"``, ``"bootstrap"``, ``"block"``,
         ...) or ``"all"`` (every interval estimator, the default one as the headline).  ``ci_prob``: probability of the central intervals.
+        ``spectral_options``: options of the spectral estimator
+        (:func:`uncertainty_gk.estimators.spectral.fit_spectral`, e.g. ``{"first_step": True}``;
+        empty: its defaults), checked when the estimator is built.
     Fit window
         ``window_ps``: ``(start, end)`` in ps, or None to choose it from the data
         (:mod:`uncertainty_gk.window`); ``n_lags``: lags of the regression grid;
@@ -80,6 +110,7 @@ class AnalysisSettings:
 
     method: str = DEFAULT_METHOD
     ci_prob: float = 0.95
+    spectral_options: tuple[tuple[str, str], ...] = field(default=())
     window_ps: tuple[float, float] | None = None
     n_lags: int = 24
     max_fraction: float = 0.25
@@ -112,6 +143,7 @@ class AnalysisSettings:
                 raise SettingsError(f"window_ps = {self.window_ps}: need (start, end) with 0 ≤ start < end, in ps")
             object.__setattr__(self, "window_ps", w)
         object.__setattr__(self, "thresholds", _freeze_thresholds(self.thresholds))
+        object.__setattr__(self, "spectral_options", _freeze_options(self.spectral_options))
         object.__setattr__(self, "group_by_exclude", tuple(self.group_by_exclude))
         if not 0 < self.ci_prob < 1:
             raise SettingsError(f"ci_prob = {self.ci_prob}: need a probability between 0 and 1")
@@ -146,6 +178,11 @@ class AnalysisSettings:
     def threshold_dict(self) -> dict[str, Any]:
         return dict(self.thresholds)
 
+    @property
+    def spectral_option_dict(self) -> dict[str, Any]:
+        """The spectral estimator's options as Python values (lists for sequences)."""
+        return {k: json.loads(v) for k, v in self.spectral_options}
+
     def resolved(self) -> AnalysisSettings:
         """These settings with a concrete root seed (a fresh one when ``seed`` is None)."""
         if self.seed is not None:
@@ -162,6 +199,7 @@ class AnalysisSettings:
         d = dataclasses.asdict(self)
         d["window_ps"] = None if self.window_ps is None else list(self.window_ps)
         d["thresholds"] = dict(self.thresholds)
+        d["spectral_options"] = self.spectral_option_dict
         d["group_by_exclude"] = list(self.group_by_exclude)
         return d
 

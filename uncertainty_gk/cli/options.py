@@ -15,7 +15,7 @@ from ..errors import UGKError
 from ..settings import AnalysisSettings
 
 __all__ = ["add_source", "add_screening", "add_estimation", "add_execution", "add_output", "execution_client",
-           "parse_thresholds", "settings_from_args"]
+           "parse_thresholds", "parse_spectral_options", "settings_from_args"]
 
 _DEFAULTS = AnalysisSettings()
 
@@ -67,6 +67,9 @@ def add_estimation(s: argparse.ArgumentParser) -> None:
     g.add_argument("--per-seed-steps", type=int, default=None,
                    help=f"MCMC steps per walker of each seed's own fit with --method bayes "
                         f"(default {_DEFAULTS.per_seed_steps})")
+    g.add_argument("--spectral-option", action="append", metavar="NAME=VALUE",
+                   help="an option of the spectral estimator (repeatable; a Python literal, e.g. first_step=True "
+                        "or 'first_step_prior=(0.8, 0.1)'; names and meanings: docs/spectral.md)")
     g.add_argument("--settings-from", metavar="RESULTS",
                    help="take every analysis setting from a results file (.nc or .json) to reproduce it; "
                         "options given as well override it")
@@ -107,18 +110,26 @@ def add_output(s: argparse.ArgumentParser, *, json_help: str = "write the output
     g.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
+def _name_value_pairs(items, option: str, example: str, valid) -> list[tuple[str, str]]:
+    """The (NAME, VALUE) pairs of a repeatable ``option NAME=VALUE``, names checked against ``valid``."""
+    pairs = []
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UGKError(f"{option}: expected NAME=VALUE, e.g. {example}; found {item!r}")
+        if key not in valid:
+            raise UGKError(f"{option}: unknown name {key!r}; valid: {', '.join(sorted(valid))}")
+        pairs.append((key, val.strip()))
+    return pairs
+
+
 def parse_thresholds(items) -> dict:
     """NAME=VALUE pairs: numbers, or for ``skip`` a comma-separated list of checks."""
     from ..diagnostics import THRESHOLD_DOCS
 
     out: dict = {}
-    for item in items or []:
-        key, sep, val = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UGKError(f"--threshold: expected NAME=VALUE, e.g. temperature_sigma=8; found {item!r}")
-        if key not in THRESHOLD_DOCS:
-            raise UGKError(f"--threshold: unknown name {key!r}; valid: {', '.join(sorted(THRESHOLD_DOCS))}")
+    for key, val in _name_value_pairs(items, "--threshold", "temperature_sigma=8", THRESHOLD_DOCS):
         if key == "skip":
             out[key] = tuple(v.strip() for v in val.split(",") if v.strip())
             continue
@@ -126,6 +137,22 @@ def parse_thresholds(items) -> dict:
             out[key] = float(val)
         except ValueError:
             raise UGKError(f"--threshold: {key} needs a number, found {val!r}") from None
+    return out
+
+
+def parse_spectral_options(items) -> dict:
+    """NAME=VALUE pairs of spectral estimator options: each value a Python literal (True,
+    0.8, (0.8, 0.1), {"tr": 8, "P": 3}) or else a bare word (flat); names checked."""
+    import ast
+
+    from ..estimators.spectral import DEFAULTS
+
+    out: dict = {}
+    for key, val in _name_value_pairs(items, "--spectral-option", "first_step=True", DEFAULTS):
+        try:
+            out[key] = ast.literal_eval(val)
+        except (ValueError, SyntaxError):
+            out[key] = val
     return out
 
 
@@ -147,6 +174,9 @@ def settings_from_args(args: argparse.Namespace) -> AnalysisSettings:
     th = parse_thresholds(getattr(args, "threshold", None))
     if th:
         changes["thresholds"] = th
+    spectral = parse_spectral_options(getattr(args, "spectral_option", None))
+    if spectral:
+        changes["spectral_options"] = {**base.spectral_option_dict, **spectral}
     try:
         settings = dataclasses.replace(base, **changes) if changes else base
     except (TypeError, ValueError) as exc:
@@ -156,4 +186,16 @@ def settings_from_args(args: argparse.Namespace) -> AnalysisSettings:
     if settings.method not in (*available(), "all"):
         raise UGKError(f"--method {settings.method}: unknown estimator; choose one of "
                        f"{', '.join(available())} or all")
+    if settings.spectral_options:
+        from ..estimators.spectral import check_options
+
+        try:
+            check_options(settings.spectral_option_dict)
+        except ValueError as exc:
+            raise UGKError(f"--spectral-option: {exc}") from None
+        if settings.method not in ("spectral", "all"):
+            import warnings
+
+            warnings.warn(f"--spectral-option is used by the spectral estimator only; --method {settings.method} "
+                          "ignores it", stacklevel=2)
     return settings

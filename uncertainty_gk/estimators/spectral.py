@@ -117,6 +117,15 @@ fitted spectrum (motion slower than the model resolves), or when halving the ban
 the level beyond ``band_z`` (``band_check``), and ``"diffusive"`` otherwise
 (docs/spectral.md, "When a result is provisional").
 
+A step below the lowest ordinate (option)
+-----------------------------------------
+``first_step=True`` marginalises a step δ <= 0 of the tracer's ln level at or below the
+lowest ordinate (a relaxation slower than the run): the lowest ordinate's log ratio to the
+fit, pooled over seeds and axes, is u ~ N(δ, se²); a priori δ = 0 with probability p0 and
+-|N(0, w²)| otherwise (``first_step_prior``); the tracer's draws are multiplied by e^δ drawn
+from δ's posterior (docs/spectral.md, "Session 29": not the default, it widens D*'s interval
+~1.4x on diffusive data and does not shrink with the run's length).
+
 Memory
 ------
 Of the tracer increments the fit uses only :class:`TracerStatistics`: the ion-summed
@@ -143,7 +152,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import optimize, stats
 
-__all__ = ["SpectralSeries", "SpectralFit", "TracerStatistics", "fit_spectral", "series_from_current", "spectral_series_of", "SpectralEstimator",
+__all__ = ["SpectralSeries", "SpectralFit", "TracerStatistics", "fit_spectral", "check_options", "series_from_current", "spectral_series_of", "SpectralEstimator",
            "DEFAULTS"]
 
 #: Default model options of :func:`fit_spectral` (all overridable as keywords).
@@ -1393,37 +1402,14 @@ def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
         s["cov"] = 0.0
 
 
-def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
-                 ci_prob: float = 0.95, _relaxation_ps: dict | None = None, **model_options) -> SpectralFit:
-    """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
-
-    Parameters
-    ----------
-    seeds
-        One :class:`SpectralSeries` per seed (unequal lengths allowed; not modified).
-        A seed may carry no tracer (N = 0 ions); then only ``slope_P`` is estimated.
-    rng
-        The only source of randomness (posterior draws).
-    n_draws, ci_prob
-        Number of joint draws; probability of the reported intervals and widths.
-    **model_options
-        Overrides of :data:`DEFAULTS`.
-    _relaxation_ps
-        (internal) ``{component: τ}``, relaxation times already estimated on these data by
-        the calling fit (the principal-frame refit reuses them; the half-band check
-        estimates its own).
-
-    Returns
-    -------
-    SpectralFit
-    """
+def check_options(model_options: dict) -> dict:
+    """The options of :func:`fit_spectral` merged with :data:`DEFAULTS`, each checked;
+    ValueError naming the option, what it must be and what was given."""
     unknown = set(model_options) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown model options {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
     opt = {**DEFAULTS, **model_options}
-    _validate(seeds)
-    seeds = [_reduced(s, opt) for s in seeds]     # the tracer reduced once, for every fit below
-    start_band = _start_bands(opt["band_fraction"])
+    _start_bands(opt["band_fraction"])
     if opt["frame"] not in ("principal", "lab"):
         raise ValueError(f"frame must be 'principal' or 'lab', got {opt['frame']!r}")
     tau_prior = _per_component(opt["tau_prior"], "tau_prior")
@@ -1479,6 +1465,48 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         raise ValueError(f"relaxation_basis must be one of {RELAXATION_BASES}, got {opt['relaxation_basis']!r}")
     if opt["seed_weights"] not in ("common", "own"):
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
+    if opt["collective_order"] not in COLLECTIVE_ORDERS:
+        raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
+    margin = opt["relaxation_margin"]
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(margin):
+        raise ValueError(f"relaxation_margin must be a finite number (log-likelihood units), "
+                         f"got {opt['relaxation_margin']!r}")
+    return opt
+
+
+def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n_draws: int = 4000,
+                 ci_prob: float = 0.95, _relaxation_ps: dict | None = None, **model_options) -> SpectralFit:
+    """Joint posterior of slope_tr (Å²/ps) and slope_P (e² Å²/ps) of a group of seeds.
+
+    Parameters
+    ----------
+    seeds
+        One :class:`SpectralSeries` per seed (unequal lengths allowed; not modified).
+        A seed may carry no tracer (N = 0 ions); then only ``slope_P`` is estimated.
+    rng
+        The only source of randomness (posterior draws).
+    n_draws, ci_prob
+        Number of joint draws; probability of the reported intervals and widths.
+    **model_options
+        Overrides of :data:`DEFAULTS`.
+    _relaxation_ps
+        (internal) ``{component: τ}``, relaxation times already estimated on these data by
+        the calling fit (the principal-frame refit reuses them; the half-band check
+        estimates its own).
+
+    Returns
+    -------
+    SpectralFit
+    """
+    opt = check_options(model_options)
+    _validate(seeds)
+    seeds = [_reduced(s, opt) for s in seeds]     # the tracer reduced once, for every fit below
+    start_band = _start_bands(opt["band_fraction"])
+    tau_prior = _per_component(opt["tau_prior"], "tau_prior")
+    tau_null = _per_component(opt["tau_null_prob"], "tau_null_prob")
+    shared_allow = _per_component(opt["allowance_shared"], "allowance_shared")
+    selection = _per_component(opt["selection"], "selection")
     if opt["frame"] == "principal":
         # the estimate itself in the cell's frame (a frame estimated from the same data
         # would select the ordinates it is fitted to: measured, z² 1.14 -> 1.60 for D*);
@@ -1569,13 +1597,6 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
     # ---- per component: fits of increasing order on its band, one order chosen; the band
     # is halved for that component alone when no order fits (adaptive band)
     ladder, chosen, band_info, provisional = {}, {}, {}, []
-    if opt["collective_order"] not in COLLECTIVE_ORDERS:
-        raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
-    margin = opt["relaxation_margin"]
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(margin):
-        raise ValueError(f"relaxation_margin must be a finite number (log-likelihood units), "
-                         f"got {opt['relaxation_margin']!r}")
     for c in comps:
         floor = band_info["tr"] if (c == "P" and opt["collective_order"] != "own" and has_tr) else None
         relax_given = band_info["tr"].get("relaxation_time_ps") if (c == "P" and has_tr) else None
@@ -2036,8 +2057,15 @@ class SpectralEstimator:
     kind = "interval"
 
     def __init__(self, settings):
+        from ..settings import SettingsError
+
         self.n_draws = max(4000, int(settings.n_boot))
         self.ci_prob = settings.ci_prob
+        self.options = settings.spectral_option_dict
+        try:
+            check_options(self.options)
+        except ValueError as exc:
+            raise SettingsError(f"spectral_options: {exc}") from None
 
     def fit(self, data, rng: np.random.Generator):
         from .base import JointSamples
@@ -2046,7 +2074,7 @@ class SpectralEstimator:
         # every seed of the group: no fit window, so a seed too short for the MSD methods' window counts too
         seeds = data.every_seed
         fit = fit_spectral([spectral_series_of(s) for s in seeds], rng=rng, n_draws=self.n_draws,
-                           ci_prob=self.ci_prob)
+                           ci_prob=self.ci_prob, **self.options)
         draws = {"slope_tr": np.asarray(fit.draws["slope_tr"]),
                  "slope_P_per_volume": np.asarray(fit.draws["slope_P"]) / data.volume_A3}
         # seed-to-seed consistency of the per-seed ln slopes (within-seed variances, no random effect)
