@@ -55,8 +55,9 @@ def test_spectral_options_reach_the_estimator_and_are_checked_first():
     from uncertainty_gk.estimators import create
 
     runs = synthetic.generate(n_mobile=24, n_frames=1200, n_seeds=2, rng=4).runs
-    base = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False))
-    step = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False, spectral_options={"first_step": True}))
+    base = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False, spectral_options={"first_step": False}))
+    step = analyse_group(runs, AnalysisSettings(seed=5, per_seed=False,
+                                                spectral_options={"first_step": True, "first_step_prior": [0.5, 0.1]}))
     d0, d1 = base.draws["spectral"], step.draws["spectral"]
     np.testing.assert_array_equal(d0["sigma"], d1["sigma"])
     assert not np.array_equal(d0["D_tr"], d1["D_tr"]) and np.all(d1["D_tr"] <= d0["D_tr"] * (1 + 1e-12))

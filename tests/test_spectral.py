@@ -1237,8 +1237,11 @@ def test_low_band_follows_a_slow_relaxation_the_full_band_extrapolates_over():
     slope 0.80e-5)."""
     seeds = _step_seeds(np.random.default_rng(200), 0.3, 0.01)
     truth = 3 * 0.7 * 0.3**2 / 0.1
-    off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=400, band_check=False, low_band=False)
-    on = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=400, band_check=False, low_band=True)
+    # the band alone (first_step, which also pulls the full band's level down here, off)
+    off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=400, band_check=False, low_band=False,
+                       first_step=False)
+    on = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=400, band_check=False, low_band=True,
+                      first_step=False)
     med, lo, hi = off.interval("slope_tr")
     assert lo > 1.1 * truth and off.diagnostics["low_check"]["slope_tr"]["z"] < -3
     med, lo, hi = on.interval("slope_tr")
@@ -1274,12 +1277,14 @@ def test_low_frequency_check_flags_motion_slower_than_the_model_resolves():
     assert max(abs(z) for z in zs) < 3 and 0.4 < np.std(zs) < 1.5 and abs(np.mean(zs)) < 1.0
     seeds = _dip_seeds(rng, 0.5, 0.005)
     truth = 3 * 0.5 * 0.3**2 / 0.1
-    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, low_band=False)
+    fit = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, low_band=False,
+                       first_step=False)
     low = fit.diagnostics["low_check"]["slope_tr"]
     assert low["z"] < -3.5 and low["ratio"] < 0.93
     assert fit.interval("slope_tr")[1] > 1.5 * truth           # the bias the flag warns of
     assert fit.regime == "provisional" and "tr: its lowest 4 frequencies" in fit.regime_reason
-    off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, low_check=False)
+    off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, band_check=False, low_check=False,
+                       first_step=False)
     assert off.diagnostics["low_check"] == {} and "lowest" not in off.regime_reason
     np.testing.assert_array_equal(off.draws["slope_tr"], fit.draws["slope_tr"])   # a check, not a change
     for bad, msg in (({"low_ordinates": 0}, "low_ordinates must be"), ({"low_ordinates": 2.5}, "low_ordinates must be"),
@@ -1314,9 +1319,17 @@ def test_first_step_moves_the_tracer_towards_a_step_below_its_lowest_ordinate():
     for depth, r in [(0.0, 0), (0.0, 1), (0.3, 0), (0.3, 1)]:
         seeds = _dip_seeds(np.random.default_rng(700 + r), depth, 0.005, N=60)
         truth = 3 * (1 - depth) * 0.09 / 0.1
-        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False)
+        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False, first_step=False)
         on = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False, first_step=True,
                           first_step_prior=(0.5, 0.1))
+        # the default prior (p0 = 0.98) moves D* only where the lowest ordinate asks for a step
+        dflt = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=2000, band_check=False)
+        p_dflt, m_dflt = dflt.diagnostics["first_step"]["prob_step"], dflt.interval("slope_tr")[0]
+        np.testing.assert_array_equal(dflt.draws["slope_P"], off.draws["slope_P"])
+        if depth > 0:       # z_first -3.1 and -3.5: a step half to three-quarters probable, the interval reaches down
+            assert p_dflt > 0.4 and m_dflt < off.interval("slope_tr")[0] and dflt.interval("slope_tr")[1] < 0.85 * lo0
+        else:
+            assert p_dflt < 0.1 and abs(m_dflt / off.interval("slope_tr")[0] - 1) < 0.003
         np.testing.assert_array_equal(on.draws["slope_P"], off.draws["slope_P"])
         assert off.diagnostics["first_step"] == {}
         (m0, lo0, hi0), (m1, lo1, hi1) = off.interval("slope_tr"), on.interval("slope_tr")
@@ -1327,7 +1340,7 @@ def test_first_step_moves_the_tracer_towards_a_step_below_its_lowest_ordinate():
             assert p < 0.6 and m1 / m0 > 0.98 and lo1 < truth < hi1
         else:
             assert p > 0.9 and abs(np.log(m1 / truth)) < abs(np.log(m0 / truth)) - 0.08 and lo1 - truth < 0.6 * (lo0 - truth)
-    with pytest.raises(ValueError, match="first_step must be"):
+    with pytest.raises(ValueError, match="first_step must be True or False"):
         fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, first_step=1)
     with pytest.raises(ValueError, match="needs low_check"):
         fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=200, first_step=True, low_first=False)
@@ -1341,8 +1354,9 @@ def test_low_first_flags_a_step_at_the_runs_longest_time_scale():
     in the dip (~ -12 % of the spectrum there), the smooth model fits a compromise through it,
     and on the band the fit ends on (the pooled check may halve it first) the pooled lowest
     four ordinates average the misfit out (|z| < 3), as on the 14 ps argyrodite AIMD runs
-    (first ordinate 0.67 x the fit, z = -8; pooled z = -0.5).  The check flags it, and only
-    flags it: the draws and the band are those of ``low_first=False``.  On flat spectra its z
+    (first ordinate 0.67 x the fit, z = -8; pooled z = -0.5).  The check flags it, and (with
+    ``first_step=False``; the default marginalises a step there, tested below) only flags it:
+    the draws and the band are those of ``low_first=False``.  On flat spectra its z
     is N(0, <= 1)-like and never beyond 3."""
     zs = []
     for r in range(8):
@@ -1357,12 +1371,13 @@ def test_low_first_flags_a_step_at_the_runs_longest_time_scale():
     assert max(abs(z) for z in zs) < 3 and 0.3 < np.std(zs) < 1.5 and abs(np.mean(zs)) < 1.0
     for r in range(2):
         seeds = _dip_seeds(np.random.default_rng(500 + r), 0.9, 0.002)
-        on = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False)
+        on = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False, first_step=False)
         low = on.diagnostics["low_check"]["slope_tr"]
         assert low["z_first"] < -5 and low["ratio_first"] < 0.8 and abs(low["z"]) < 3, low
         assert on.regime == "provisional" and "tr: its lowest frequency (the run's longest time scale)" in on.regime_reason
         assert "tr: its lowest 4 frequencies" not in on.regime_reason
-        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False, low_first=False)
+        off = fit_spectral(seeds, rng=np.random.default_rng(r), n_draws=200, band_check=False, low_first=False,
+                           first_step=False)
         assert "z_first" not in off.diagnostics["low_check"]["slope_tr"] and "lowest frequency" not in off.regime_reason
         np.testing.assert_array_equal(off.draws["slope_tr"], on.draws["slope_tr"])   # a check, not a change
         assert on.band["tr"]["band_fraction"] == off.band["tr"]["band_fraction"]      # no narrower band
@@ -1381,8 +1396,9 @@ def test_band_allowance_carries_a_band_dependent_level_into_the_interval():
         seeds = _step_seeds(np.random.default_rng(300 + r), 0.3, 0.01, M=1500, N=60)
         truth = 3 * 0.7 * 0.3**2 / 0.1
         # (on the full band: the default low_band would narrow it first, see the test above)
-        off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=4000, low_band=False)
-        on = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=4000, band_allowance=True, low_band=False)
+        off = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=4000, low_band=False, first_step=False)
+        on = fit_spectral(seeds, rng=np.random.default_rng(0), n_draws=4000, band_allowance=True, low_band=False,
+                          first_step=False)
         check = on.diagnostics["band_check"]["slope_tr"]
         assert abs(check["z"]) > 3 and off.interval("slope_tr")[1] > 1.1 * truth
         med, lo, hi = on.interval("slope_tr")
@@ -1393,8 +1409,9 @@ def test_band_allowance_carries_a_band_dependent_level_into_the_interval():
         assert abs(np.log(med / off.interval("slope_tr")[0])) < 0.03
     for r in (0,):
         flat = _step_seeds(np.random.default_rng(300 + r), 0.0, 0.01, M=1500, N=60)
-        off = fit_spectral(flat, rng=np.random.default_rng(0), n_draws=1000, low_band=False)
-        on = fit_spectral(flat, rng=np.random.default_rng(0), n_draws=1000, band_allowance=True, low_band=False)
+        off = fit_spectral(flat, rng=np.random.default_rng(0), n_draws=1000, low_band=False, first_step=False)
+        on = fit_spectral(flat, rng=np.random.default_rng(0), n_draws=1000, band_allowance=True, low_band=False,
+                          first_step=False)
         for key in ("slope_tr", "slope_P"):
             if key in on.diagnostics["band_check"]:
                 a = on.diagnostics["band_check"][key]

@@ -9,7 +9,7 @@ The candidate it left: a model term for a step at or below the first ordinate, m
 that moves the level only as far as that ordinate's evidence carries it.
 
 This study computes, offline, the posterior such a term gives and scores it before any of it
-goes into the estimator.  Per campaign: the default's tracer estimate m (log median) and its
+goes into the estimator.  Per campaign: the tracer estimate m without the step (session 28's default) (log median) and its
 log-s.e. s0 (95 % interval / 3.92), and the first-ordinate ratio u = ln(I_1 / Ŝ_1) with its
 s.e. s1 (``fit.diagnostics["low_check"]["slope_tr"]["se_first"]``).  Model: the zero-frequency
 level is the fit's times e^δ, δ <= 0 a step below the lowest ordinate, u ~ N(δ, s1²); a priori
@@ -18,12 +18,12 @@ The posterior of ln D* is then m + δ + N(0, s0²) with δ from its posterior gi
 its quantiles the interval.  Scored:
 
 * on the 13 calibration families (diffusive: truth δ = 0), ablation replicas
-  ``--first-seed``+ (``collect``): coverage, bias and width against the default's own
+  ``--first-seed``+ (``collect``): coverage, bias and width against the no-step estimator's own
   intervals (normal approximations of both, so that only the step term differs);
-* on the long-reference pieces (``studies/long_reference``: the pieces' spectral rows of
-  ``results_pieces.csv.gz`` and the first-ordinate diagnostics of ``first_ordinate.json``)
-  against the spectral and the bayes rest-of-run references, the reference's own s.e.
-  added in quadrature as in ``scoring.py``.
+* on the long-reference pieces (``real``: every piece refitted by the estimator itself with
+  the step off and with each ``--prior``) against the spectral and the bayes rest-of-run
+  references of ``results_pieces.csv.gz``, the reference's own s.e. added in quadrature as
+  in ``scoring.py``.
 
     python studies/calibration_spectral/first_step.py collect --first-seed 797700 --replicas 40 \\
         --raw studies/calibration_spectral/session29_first_step/synthetic.npz [--scenarios ...]
@@ -52,12 +52,13 @@ LONG = HERE.parent / "long_reference"
 Z95, Z68 = stats.norm.ppf(0.975), stats.norm.ppf(0.84)
 COLUMNS = ("m", "lo95", "hi95", "lo68", "hi68", "u", "s1", "z_first")
 #: the priors scored: (p0, w)
-PRIORS = [(0.5, 0.05), (0.5, 0.1), (0.5, 0.2), (0.8, 0.1), (0.8, 0.2), (0.0, 0.1)]
+PRIORS = [(0.5, 0.05), (0.5, 0.1), (0.5, 0.2), (0.8, 0.1), (0.8, 0.2), (0.9, 0.1), (0.95, 0.1), (0.98, 0.1), (0.0, 0.1)]
 
 
 def options(a) -> dict:
-    """The estimator's options of a run: the default, or ``first_step`` with the given prior."""
-    return {"first_step": True, "first_step_prior": tuple(a.first_step)} if a.first_step else {}
+    """The estimator's options of a run: no step (``first_step=False``, the session-28
+    default), or ``first_step`` with the given prior."""
+    return {"first_step": True, "first_step_prior": tuple(a.first_step)} if a.first_step else {"first_step": False}
 
 
 def collect(a) -> int:
@@ -123,8 +124,8 @@ def score(err_lo95, err_hi95, err_lo68, err_hi68, med, ref_se=None) -> dict:
 
 
 def variants(m, s0, u, s1) -> dict:
-    """Normal-approximation intervals of the default (no step) and of each prior: log errors."""
-    out = {"default (normal approx.)": (m - Z95 * s0, m + Z95 * s0, m - Z68 * s0, m + Z68 * s0, m)}
+    """Normal-approximation intervals without the step and with each prior: log errors."""
+    out = {"no step (normal approx.)": (m - Z95 * s0, m + Z95 * s0, m - Z68 * s0, m + Z68 * s0, m)}
     for p0, w in PRIORS:
         q = step_quantiles(m, s0, u, s1, p0, w, [0.025, 0.975, 0.16, 0.84, 0.5])
         out[f"step p0 {p0:g}, w {w:g}"] = tuple(q)
@@ -144,7 +145,7 @@ def evaluate(a) -> int:
     if a.actual:
         actual(raw, load(a.actual))
     print("## Synthetic families (diffusive; truth δ = 0)\n")
-    print("| family | n | variant | cov 95 % | cov 68 % | bias % | width 95 % / default's |")
+    print("| family | n | variant | cov 95 % | cov 68 % | bias % | width 95 % / no step's |")
     print("|---|---|---|---|---|---|---|")
     pooled: dict[str, list] = {}
     for sc, x in sorted(raw.items()):
@@ -157,25 +158,24 @@ def evaluate(a) -> int:
             pooled.setdefault(name, []).append((len(x), s))
             print(f"| {sc} | {len(x)} | {name} | {s['cov95']:.3f} | {s['cov68']:.3f} | {100 * s['bias']:+.2f} | "
                   f"{s['width'] / base:.2f} |")
-    print("\n| variant | families | cov 95 % (range) | cov 68 % (range) | bias % (range) | width / default's (range) |")
+    print("\n| variant | families | cov 95 % (range) | cov 68 % (range) | bias % (range) | width / no step's (range) |")
     print("|---|---|---|---|---|---|")
     for name, rows in pooled.items():
         def rng_(k, f=1.0):
             v = [f * s[k] for _, s in rows]
             return f"{np.mean(v):.3f} ({min(v):.3f}-{max(v):.3f})"
-        wr = [s["width"] / b["width"] for (_, s), (_, b) in zip(rows, pooled["default (normal approx.)"])]
+        wr = [s["width"] / b["width"] for (_, s), (_, b) in zip(rows, pooled["no step (normal approx.)"])]
         print(f"| {name} | {len(rows)} | {rng_('cov95')} | {rng_('cov68')} | {rng_('bias', 100)} | "
               f"{np.mean(wr):.2f} ({min(wr):.2f}-{max(wr):.2f}) |")
-    pieces(a)
     return 0
 
 
 def actual(raw: dict, on: dict) -> None:
     """The estimator's own intervals with first_step on (``collect --first-step``) against the
-    default's (``collect``), on the same replicas: coverage, bias, width ratio per family."""
-    print("## The estimator with first_step on, against the default (same replicas; its own draws)\n")
-    print("| family | n | cov 95 % default / step | cov 68 % default / step | bias % default / step | "
-          "width 95 % step / default |")
+    no-step estimator's (``collect``), on the same replicas: coverage, bias, width ratio per family."""
+    print("## The estimator with first_step on, against no step (same replicas; its own draws)\n")
+    print("| family | n | cov 95 % no step / step | cov 68 % no step / step | bias % no step / step | "
+          "width 95 % step / no step |")
     print("|---|---|---|---|---|---|")
     tot = []
     for sc in sorted(set(raw) & set(on)):
@@ -188,46 +188,10 @@ def actual(raw: dict, on: dict) -> None:
     if tot:
         wr = [b["width"] / a_["width"] for a_, b in tot]
         print(f"\nover {len(tot)} families: cov 95 % {np.mean([b['cov95'] for _, b in tot]):.3f} "
-              f"(default {np.mean([a_['cov95'] for a_, _ in tot]):.3f}), cov 68 % {np.mean([b['cov68'] for _, b in tot]):.3f} "
-              f"(default {np.mean([a_['cov68'] for a_, _ in tot]):.3f}), bias {100 * np.mean([b['bias'] for _, b in tot]):+.2f} % "
+              f"(no step {np.mean([a_['cov95'] for a_, _ in tot]):.3f}), cov 68 % {np.mean([b['cov68'] for _, b in tot]):.3f} "
+              f"(no step {np.mean([a_['cov68'] for a_, _ in tot]):.3f}), bias {100 * np.mean([b['bias'] for _, b in tot]):+.2f} % "
               f"(range {100 * min(b['bias'] for _, b in tot):+.2f} to {100 * max(b['bias'] for _, b in tot):+.2f}), "
               f"width x {np.mean(wr):.2f} ({min(wr):.2f}-{max(wr):.2f})\n")
-
-
-def pieces(a) -> None:
-    import sys
-
-    import pandas as pd
-    sys.path.insert(0, str(LONG))
-    import scoring
-
-    fo = json.loads((LONG / "first_ordinate.json").read_text())
-    first = {(r["length_ps"], r["piece"]): r["tr"] for r in fo["rows"] if r["piece"] >= 0}
-    if not all("se_first" in v for v in first.values()):
-        print("\n(first_ordinate.json has no se_first: rerun studies/long_reference/first_ordinate.py)")
-        return
-    d = pd.read_csv(LONG / "results_pieces.csv.gz")
-    d = d[(d.quantity == "D_tr") & (d.variant == "default")]
-    sp = d[(d.method == "spectral") & (d.role == "piece")].set_index(["length_ps", "piece"])
-    print("\n## Long-reference pieces (real MD): D* against the rest-of-run references\n")
-    print("| pieces | reference | n | variant | cov 95 % | cov 68 % | bias % | width 95 % / default's |")
-    print("|---|---|---|---|---|---|---|---|")
-    for L in (50.0, 100.0):
-        keys = [k for k in sp.index if k[0] == L and k in first]
-        m = np.log(sp.loc[keys, "median"].to_numpy())
-        s0 = (np.log(sp.loc[keys, "hi95"].to_numpy()) - np.log(sp.loc[keys, "lo95"].to_numpy())) / (2 * Z95)
-        u = np.log([first[k]["ratio_first"] for k in keys])
-        s1 = np.array([first[k]["se_first"] for k in keys])
-        for ref_method in ("spectral", "bayes"):
-            ref = d[(d.method == ref_method) & (d.role == "rest")].set_index(["length_ps", "piece"]).loc[keys]
-            lr = np.log(ref["median"].to_numpy())
-            rse = ref.apply(scoring.log_se, axis=1).to_numpy()
-            base = None
-            for name, iv in variants(m, s0, u, s1).items():
-                s = score(*(x - lr for x in iv), ref_se=rse)
-                base = base or s["width"]
-                print(f"| {L:g} ps | {ref_method} | {len(keys)} | {name} | {s['cov95']:.2f} | {s['cov68']:.2f} | "
-                      f"{100 * s['bias']:+.1f} | {s['width'] / base:.2f} |")
 
 
 def real(a) -> int:
@@ -248,8 +212,8 @@ def real(a) -> int:
         variants_ = dict.fromkeys(r["variant"] for r in rows)
         return _score_real(a, rows, variants_, ps_per_seed)
     seeds = pc.load_seeds(pc.DEFAULT_RUNS, max_segments=a.max_segments)
-    variants_ = {"default": {}, **{f"step p0 {p0:g}, w {w:g}": {"first_step": True, "first_step_prior": (p0, w)}
-                                   for p0, w in a.prior}}
+    variants_ = {"no step": {"first_step": False},
+                 **{f"step p0 {p0:g}, w {w:g}": {"first_step": True, "first_step_prior": (p0, w)} for p0, w in a.prior}}
     rows = []
     for L in (50.0, 100.0):
         for k, ranges in enumerate(pc.piece_ranges(seeds, L)):
@@ -281,7 +245,7 @@ def _score_real(a, rows: list, variants_: dict, ps_per_seed: str) -> int:
     # the fit's slope_tr (Å²/ps, = 6 D*) as the raw rows' D* (cm²/s)
     for col in ("median", "lo95", "hi95", "lo68", "hi68"):
         res[col] = res[col] * A2_PER_PS_TO_CM2_PER_S / 6.0
-    lines = ["| pieces | reference | variant | n | cov 95 % | cov 68 % | bias % | width 95 % / default's | mean P(step) |",
+    lines = ["| pieces | reference | variant | n | cov 95 % | cov 68 % | bias % | width 95 % / no step's | mean P(step) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for L in (50.0, 100.0):
         for ref_method in ("spectral", "bayes"):

@@ -191,7 +191,7 @@ def analyse_campaign(spec: dict) -> list[dict]:
     if kw["role"] != "piece":
         # the references on the full band (low_band=False, the default until session 26); the
         # default narrows the band while the low-frequency check fails (session 27)
-        c.spectral_variants(gd, {"full_band": {"low_band": False}})
+        c.spectral_variants(gd, {"full_band": {"low_band": False, "first_step": False}})
     if kw["role"] != "rest":
         c.bands(gd)
         c.windows(window)
