@@ -117,8 +117,8 @@ fitted spectrum (motion slower than the model resolves), or when halving the ban
 the level beyond ``band_z`` (``band_check``), and ``"diffusive"`` otherwise
 (docs/spectral.md, "When a result is provisional").
 
-A step below the lowest ordinate (option)
------------------------------------------
+A step below the lowest ordinate
+--------------------------------
 ``first_step`` marginalises a step δ <= 0 of the tracer's ln level at or below the
 lowest ordinate (a relaxation slower than the run): the lowest ordinate's log ratio to the
 fit, pooled over seeds and axes, is u ~ N(δ, se²); a priori δ = 0 with probability p0 and
@@ -1378,12 +1378,17 @@ def _step_draws(u: float, se: float, p0: float, w: float, n: int, rng: np.random
     integrated on a grid of 801 points over [-6w, 0] (trapezoid weights) and drawn by its
     inverse CDF, linearly interpolated."""
     grid = -np.linspace(0.0, 6.0 * w, 801)
-    dens = 2.0 * stats.norm.pdf(grid, 0.0, w) * stats.norm.pdf(u, grid, se)
+    # on the log scale, relative to the largest term, so that a lowest ordinate far below the
+    # fit (u many se below 0) cannot underflow both hypotheses to 0
+    log_dens = np.log(2.0) + stats.norm.logpdf(grid, 0.0, w) + stats.norm.logpdf(u, grid, se)
+    log_spike = np.log(p0) + stats.norm.logpdf(u, 0.0, se) if p0 > 0 else -np.inf
+    top = max(float(log_dens.max()), log_spike)
+    dens = np.exp(log_dens - top)
     trap = np.full(grid.size, grid[0] - grid[1])
     trap[[0, -1]] *= 0.5
     slab_mass = (1.0 - p0) * float(dens @ trap)
-    spike_mass = p0 * float(stats.norm.pdf(u, 0.0, se))
-    p_step = slab_mass / (slab_mass + spike_mass) if slab_mass + spike_mass > 0 else 0.0
+    spike_mass = float(np.exp(log_spike - top))
+    p_step = slab_mass / (slab_mass + spike_mass)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]))])
     cdf /= cdf[-1]
     on_slab = rng.random(n) < p_step
