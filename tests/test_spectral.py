@@ -1309,6 +1309,10 @@ def test_step_posterior_matches_its_closed_form():
         assert info["prob_step"] == pytest.approx(p_step, abs=1e-3)
         assert np.mean(delta < 0) == pytest.approx(p_step, abs=0.005)
         assert delta.max() <= 0 and np.mean(delta[delta < 0]) == pytest.approx(slab_mean, abs=0.002)
+    # a lowest ordinate far below the fit: both hypotheses' densities underflow on the linear
+    # scale, the step must still win (and reach the grid's end, 6 w)
+    delta, info = _step_draws(-3.0, 0.01, 0.98, 0.1, 1000, np.random.default_rng(2))
+    assert info["prob_step"] == 1.0 and delta.max() < -0.55
 
 
 def test_first_step_moves_the_tracer_towards_a_step_below_its_lowest_ordinate():
