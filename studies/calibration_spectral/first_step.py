@@ -198,6 +198,9 @@ def real(a) -> int:
     """The long-reference pieces refitted by the estimator itself with ``first_step`` on (each
     prior of ``--prior``) and off, scored with ``scoring.py`` against the rest-of-run
     references of ``results_pieces.csv.gz``; per-piece intervals written to ``--out``."""
+    if a.rescore:
+        saved = json.loads(a.out.read_text())
+        return _score_real(a, saved["rows"], dict.fromkeys(r["variant"] for r in saved["rows"]), saved["ps_per_seed"])
     import sys
     sys.path.insert(0, str(LONG))
     import pieces as pc
@@ -206,11 +209,6 @@ def real(a) -> int:
     from uncertainty_gk.estimators import build_group_data
     from uncertainty_gk.estimators.spectral import spectral_series_of
 
-    if a.rescore:
-        saved = json.loads(a.out.read_text())
-        rows, ps_per_seed = saved["rows"], saved["ps_per_seed"]
-        variants_ = dict.fromkeys(r["variant"] for r in rows)
-        return _score_real(a, rows, variants_, ps_per_seed)
     seeds = pc.load_seeds(pc.DEFAULT_RUNS, max_segments=a.max_segments)
     variants_ = {"no step": {"first_step": False},
                  **{f"step p0 {p0:g}, w {w:g}": {"first_step": True, "first_step_prior": (p0, w)} for p0, w in a.prior}}
@@ -245,25 +243,18 @@ def _score_real(a, rows: list, variants_: dict, ps_per_seed: str) -> int:
     # the fit's slope_tr (Å²/ps, = 6 D*) as the raw rows' D* (cm²/s)
     for col in ("median", "lo95", "hi95", "lo68", "hi68"):
         res[col] = res[col] * A2_PER_PS_TO_CM2_PER_S / 6.0
+    res["quantity"] = "D_tr"
+    p_step = res.groupby(["length_ps", "variant"])["prob_step"].mean()
     lines = ["| pieces | reference | variant | n | cov 95 % | cov 68 % | bias % | width 95 % / no step's | mean P(step) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for L in (50.0, 100.0):
         for ref_method in ("spectral", "bayes"):
-            ref = d[d.method == ref_method].set_index(["length_ps", "piece"])
-            base = None
+            sc = scoring.score(res[res.length_ps == L], d[d.method == ref_method], by=["variant"]).set_index("variant")
             for name in variants_:
-                g = res[(res.length_ps == L) & (res.variant == name)]
-                g = g[[(L, k) in ref.index for k in g.piece]]
-                r = ref.loc[[(L, k) for k in g.piece]]
-                rse = r.apply(scoring.log_se, axis=1).to_numpy()
-                rm = r["median"].to_numpy()
-                c95 = np.mean([scoring.covers(x, rm[i], rse[i], "95") for i, (_, x) in enumerate(g.iterrows())])
-                c68 = np.mean([scoring.covers(x, rm[i], rse[i], "68") for i, (_, x) in enumerate(g.iterrows())])
-                width = float(np.mean((g["hi95"] - g["lo95"]).to_numpy() / rm))
-                base = base or width
-                lines.append(f"| {L:g} ps | {ref_method} | {name} | {len(g)} | {c95:.2f} | {c68:.2f} | "
-                             f"{100 * np.mean(g['median'].to_numpy() / rm - 1):+.1f} | {width / base:.2f} | "
-                             f"{g['prob_step'].mean():.2f} |")
+                r = sc.loc[name]
+                lines.append(f"| {L:g} ps | {ref_method} | {name} | {int(r.n)} | {r.cov95:.2f} | {r.cov68:.2f} | "
+                             f"{100 * r.bias:+.1f} | {r.width95 / sc.width95[next(iter(variants_))]:.2f} | "
+                             f"{p_step[(L, name)]:.2f} |")
     print("\n".join(["", *lines]))
     tmp = a.out.with_suffix(".tmp")
     command = (json.loads(a.out.read_text())["command"] if a.rescore else
@@ -284,9 +275,9 @@ def main(argv=None) -> int:
     c.add_argument("--scenarios", nargs="*", default=None)
     c.add_argument("--raw", type=Path, required=True)
     c.add_argument("--first-step", type=float, nargs=2, metavar=("P0", "W"), default=None,
-                   help="run the estimator with first_step=True and this prior (default: the default estimator)")
+                   help="run the estimator with first_step=True and this prior (default: first_step=False)")
     e = sub.add_parser("evaluate")
-    e.add_argument("--raw", type=Path, nargs="+", required=True, help="collect's files of the default")
+    e.add_argument("--raw", type=Path, nargs="+", required=True, help="collect's files without the step")
     e.add_argument("--actual", type=Path, nargs="*", default=[], help="collect --first-step's files (same replicas)")
     r = sub.add_parser("real")
     r.add_argument("--prior", type=float, nargs=2, action="append", metavar=("P0", "W"))
