@@ -98,21 +98,28 @@ def test_joint_draws_carry_the_tracer_collective_correlation():
     """Independent ions, P = Σ tracer: the two estimates share data.  Measured once over 120
     replicas of this system (8 ions, 3 x 100 ps, seeds 5000+; session 12): the posterior
     medians of ln slope_tr and ln slope_P correlate 0.29 across replicas (1/√8 = 0.35 per
-    shared ordinate), while the draws of one fit carry 0.13 on average - the correlation is
-    under-stated, so H_R's interval is wider than it need be (docs/spectral.md, "Session
-    12"; issue 12).  Here, on 6 campaigns: the draws' mean correlation is positive and not
-    above that sampling value (over-stating it would make H_R too narrow), every fit's
+    shared ordinate), while the draws of one fit carried 0.13 on average with
+    ``joint_correlation="covariance"`` (sessions 1-29: the order allowances, the collective's
+    bootstrap scaling and τ independent between the two) - under-stated, so H_R's interval was
+    wider than it need be (docs/spectral.md, "Session 30"; issue 12).  Here, on 6 campaigns:
+    the default ``"sampling"`` (each seed's whole error carries its sampling correlation)
+    raises the draws' mean correlation on every campaign and keeps it positive and not above
+    that sampling value (over-stating it would make H_R too narrow); every fit's
     var(ln ratio) < var(ln slope_tr) + var(ln slope_P), and κ ≈ 1/N."""
-    rs = []
+    rs = {"covariance": [], "sampling": []}
     for r in range(6):
         camp = synthetic.increment_campaign(process="gaussian", durations_ps=(100, 100, 100), n_mobile=8,
                                             rattle_amplitude=0.1, rng=7 + r)
-        fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=8000, band_check=False)
-        lt, lp = np.log(fit.draws["slope_tr"].ravel()), np.log(fit.draws["slope_P"].ravel())
-        rs.append(np.corrcoef(lt, lp)[0, 1])
-        assert np.var(lt - lp) < np.var(lt) + np.var(lp)
-        assert fit.diagnostics["kappa"][0] == pytest.approx(1 / 8, abs=0.1)
-    assert 0.03 < np.mean(rs) < 0.29, rs
+        for mode in rs:
+            fit = fit_spectral(campaign_seeds(camp), rng=np.random.default_rng(r), n_draws=8000, band_check=False,
+                               joint_correlation=mode)
+            lt, lp = np.log(fit.draws["slope_tr"].ravel()), np.log(fit.draws["slope_P"].ravel())
+            rs[mode].append(np.corrcoef(lt, lp)[0, 1])
+            assert np.var(lt - lp) < np.var(lt) + np.var(lp)
+            assert fit.diagnostics["kappa"][0] == pytest.approx(1 / 8, abs=0.1)
+    cov, samp = np.array(rs["covariance"]), np.array(rs["sampling"])
+    assert np.all(samp > cov + 0.01), rs
+    assert 0.03 < cov.mean() < samp.mean() < 0.29, rs
 
 
 def test_ion_correlation_factor_of_paired_ions():

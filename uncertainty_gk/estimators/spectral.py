@@ -96,9 +96,11 @@ fit cannot make one seed's variance, and through the common variance every seed'
 meaningless.  Tracer and
 collective estimates of one seed and axis are correlated: with influence vectors
 :math:`g_k` of the two fits, :math:`\mathrm{Cov} = 2\kappa\sum_k g^{tr}_k g^P_k`,
-:math:`\kappa = \sum_i S_{iP}^2/(N \bar S S_P)` (estimated like R), which is carried
-through the pooling; the draws of :math:`(\ln\mathrm{slope}_{tr}, \ln\mathrm{slope}_P)`
-are bivariate normal given τ, so :math:`H_R = N q^2 \mathrm{slope}_{tr}/\mathrm{slope}_P`
+:math:`\kappa = \sum_i S_{iP}^2/(N \bar S S_P)` (estimated like R).  Its correlation
+coefficient, relative to the seed's Fisher sampling variances, is carried by the seed's whole
+error - order allowance, small-sample scaling and random effect alike
+(``joint_correlation="sampling"``) - through the pooling; the draws of
+:math:`(\ln\mathrm{slope}_{tr}, \ln\mathrm{slope}_P)` are bivariate normal given τ, so :math:`H_R = N q^2 \mathrm{slope}_{tr}/\mathrm{slope}_P`
 can be formed draw by draw.
 
 Information limit and regime
@@ -247,6 +249,12 @@ DEFAULTS = {
                                 # (docs/spectral.md, "Session 11")
     "tau_shared": False,        # one τ for tracer and collective on the ln scale, its prior and grid the
                                 # tracer's (the ion average measures a seed's excess scatter ~10x better)
+    "joint_correlation": "sampling",
+                                # how the tracer and collective draws correlate: "sampling" (session 30:
+                                # each seed's sampling correlation coefficient carried by its whole
+                                # error - order allowances, small-sample scaling and τ) or "covariance"
+                                # (sessions 1-29: the seed's sampling covariance 2κ Σ g_tr g_P alone,
+                                # every other part of the error independent between the two)
     "warp": 50.0,               # log-frequency warp above this many ordinate spacings (0: none)
     "selection": "stable",      # "stable": the order chosen by order_rule; "aic": each (seed, axis) fit's
                                 # ladder Akaike-averaged on its own; "pooled_aic" / "pooled_bic": every
@@ -1409,6 +1417,7 @@ def _plain_level(s: dict, d: dict, c: str, R: np.ndarray, opt: dict) -> None:
                 fallback=True, var_fit=s[c]["var"] + s[c]["allow"], allow=0.0)
     if "cov" in s:
         s["cov"] = 0.0
+        s["rho_s"] = 0.0
 
 
 def check_options(model_options: dict) -> dict:
@@ -1473,6 +1482,8 @@ def check_options(model_options: dict) -> dict:
             raise ValueError(f"tau_null_prob of {c!r} must be a probability in [0, 1], got {null_prob!r}")
     if opt["relaxation_basis"] not in RELAXATION_BASES:
         raise ValueError(f"relaxation_basis must be one of {RELAXATION_BASES}, got {opt['relaxation_basis']!r}")
+    if opt["joint_correlation"] not in ("covariance", "sampling"):
+        raise ValueError(f"joint_correlation must be 'covariance' or 'sampling', got {opt['joint_correlation']!r}")
     if opt["seed_weights"] not in ("common", "own"):
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["collective_order"] not in COLLECTIVE_ORDERS:
@@ -1732,6 +1743,9 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                 extra = fits["tr"][ax].get("k4", 0.0) * float(np.sum(gt)) * float(np.sum(gp))
                 cov += out["tr"]["wax"][ax] * out["P"]["wax"][ax] * (2 * kappa[ax] * float(gt[:n] @ gp[:n]) + extra) * infl
             out["cov"] = cov
+            # the sampling correlation coefficient (the Fisher variances the covariance was computed with)
+            den = float(np.sqrt(out["tr"]["var_s"] * out["P"]["var_s"])) * infl
+            out["rho_s"] = float(np.clip(cov / den, -0.99, 0.99)) if den > 0 else 0.0
         # information limit with the fitted shape known
         out["info"] = {}
         for c in comps:
@@ -1796,8 +1810,14 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         mp = (w_p @ y_p) / w_p.sum(1)
         vt = 1.0 / w_t.sum(1)
         vp = 1.0 / w_p.sum(1)
-        c_s = np.array([s["cov"] for s in seed_sum])
-        cov = (w_t * w_p) @ c_s * vt * vp
+        if opt["joint_correlation"] == "sampling":
+            # every part of a seed's error correlated as its sampling part: Cov_s = ρ_s √(v_t,s + τ_t²)
+            # √(v_P,s + τ_P²) = ρ_s / √(w_t w_P)
+            r_s = np.array([s["rho_s"] for s in seed_sum])
+            cov = np.sqrt(w_t * w_p) @ r_s * vt * vp + float(wlen @ r_s) * np.sqrt(group_allow["tr"] * group_allow["P"])
+        else:
+            c_s = np.array([s["cov"] for s in seed_sum])
+            cov = (w_t * w_p) @ c_s * vt * vp
         vt, vp = vt + group_allow["tr"], vp + group_allow["P"]
         rho = np.clip(cov / np.sqrt(vt * vp), -0.99, 0.99)
         lt = mt + np.sqrt(vt) * eps[0]
@@ -1817,7 +1837,7 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
         rec = {"name": s["name"]}
         if has_tr:
             vt_s, vp_s = s["tr"]["var"] + s["tr"]["allow"], s["P"]["var"] + s["P"]["allow"]
-            r = np.clip(s["cov"] / np.sqrt(vt_s * vp_s), -0.99, 0.99)
+            r = s["rho_s"] if opt["joint_correlation"] == "sampling" else np.clip(s["cov"] / np.sqrt(vt_s * vp_s), -0.99, 0.99)
             rec["slope_tr"] = np.exp(s["tr"]["y"] + np.sqrt(vt_s) * e[0])[None, :]
             rec["slope_P"] = np.exp(s["P"]["y"] + np.sqrt(vp_s) * (r * e[0] + np.sqrt(1 - r * r) * e[1]))[None, :]
         else:
