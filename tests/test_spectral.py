@@ -115,6 +115,9 @@ def test_joint_draws_carry_the_tracer_collective_correlation():
                                joint_correlation=mode)
             lt, lp = np.log(fit.draws["slope_tr"].ravel()), np.log(fit.draws["slope_P"].ravel())
             rs[mode].append(np.corrcoef(lt, lp)[0, 1])
+            jc = fit.diagnostics["joint_correlation"]
+            assert jc["mode"] == mode and jc["draws"] == pytest.approx(rs[mode][-1], abs=1e-12)
+            assert len(jc["seed_sampling"]) == 3 and all(0 < r < 0.99 for r in jc["seed_sampling"])
             assert np.var(lt - lp) < np.var(lt) + np.var(lp)
             assert fit.diagnostics["kappa"][0] == pytest.approx(1 / 8, abs=0.1)
     cov, samp = np.array(rs["covariance"]), np.array(rs["sampling"])

@@ -2001,6 +2001,13 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
                    "fourth_cumulant_used": q4.tolist() if has_tr else None,
                    "per_seed_log_slope": {c: [(s[c]["y"], float(np.sqrt(s[c]["var"] + s[c]["allow"]))) for s in seed_sum]
                                           for c in comps}}
+    if has_tr:
+        # how the tracer and collective draws correlate (H_R's interval depends on it): each seed's
+        # sampling correlation coefficient and the final joint draws' correlation on the log scale
+        diagnostics["joint_correlation"] = {
+            "mode": opt["joint_correlation"],
+            "seed_sampling": [s["rho_s"] for s in seed_sum],
+            "draws": float(np.corrcoef(np.log(draws["slope_tr"].ravel()), np.log(draws["slope_P"].ravel()))[0, 1])}
     settings = {**opt, "ci_prob": ci_prob, "n_draws": n_draws}
     return SpectralFit(draws=draws, per_seed=per_seed, crb_width=crb, width=width, width_over_crb=ratio,
                        regime=regime, regime_reason="; ".join(reasons), band=band_info,
