@@ -20,30 +20,28 @@ prints, per scenario:
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_table import _shown, load  # noqa: E402
 
 
 def read(path: Path) -> tuple[str, dict[str, dict[str, np.ndarray]]]:
     """Per quantity: ln error and the 68 % half-width on the log scale, by replica."""
     rows: dict[str, dict[int, tuple[float, float]]] = {}
     scenario = ""
-    with gzip.open(path, "rt", newline="") as fh:
-        for r in csv.DictReader(fh):
-            scenario = r["scenario"]
-            err = np.log(float(r["median"]) / float(r["truth"]))
-            half = 0.5 * (np.log(float(r["hi68"])) - np.log(float(r["lo68"])))
-            rows.setdefault(r["quantity"], {})[int(r["replica"])] = (err, half)
+    for r in load(path):
+        scenario = r["scenario"]
+        err = np.log(float(r["median"]) / float(r["truth"]))
+        half = 0.5 * (np.log(float(r["hi68"])) - np.log(float(r["lo68"])))
+        rows.setdefault(r["quantity"], {})[int(r["replica"])] = (err, half)
     out = {}
     for q, by in rows.items():
-        reps = sorted(by)
-        arr = np.array([by[k] for k in reps])
+        arr = np.array([by[k] for k in sorted(by)])
         out[q] = {"err": arr[:, 0], "half": arr[:, 1]}
     return scenario, out
 
@@ -56,7 +54,7 @@ def main(argv=None) -> int:
     if not files:
         print(f"no results_eval_*.csv.gz files in {a.indir}", file=sys.stderr)
         return 1
-    print(f"Raw files: `{a.indir.relative_to(HERE.parent.parent) if a.indir.is_relative_to(HERE.parent.parent) else a.indir}`\n")
+    print(f"Raw files: `{_shown(a.indir)}`\n")
     print("| scenario | n | draws' correlation | errors' correlation (± s.e.) | z² σ_tr | z² σ | z² H_R "
           "| z² H_R with the errors' correlation |")
     print("|---|---|---|---|---|---|---|---|")

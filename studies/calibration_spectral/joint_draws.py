@@ -5,12 +5,12 @@ For replicas of one synthetic scenario, fits every replica with ``joint_correlat
 (sessions 1-29) and ``"sampling"`` (the default since session 30) on the same data and the same
 draws' rng, and prints the mean correlation of the draws of ln slope_tr and ln slope_P of each,
 beside the correlation of the two posterior medians' errors ln(median/truth) across replicas (what
-the draws' correlation should be; ± its s.e. (1 - ρ²)/√n).  ``--order K`` fixes the number of
-cosine coefficients (no order choice, so no allowance); ``--option NAME VALUE`` (a Python literal)
-passes any other estimator option to every fit.
+the draws' correlation should be; ± its s.e. (1 - ρ²)/√n).  ``--option NAME VALUE`` (a Python
+literal) passes an estimator option to every fit, e.g. ``--option order 3``: a fixed number of
+cosine coefficients (no order choice, so no allowance).
 
     python studies/calibration_spectral/joint_draws.py hops_3x100ps --first-seed 797800 --replicas 150
-    python studies/calibration_spectral/joint_draws.py pairs_hr05_3x300ps --first-seed 797800 --replicas 150 --order 3
+    python studies/calibration_spectral/joint_draws.py pairs_hr05_3x300ps --first-seed 797800 --replicas 150 --option order 3
     python studies/calibration_spectral/joint_draws.py hops_3x100ps --first-seed 797800 --replicas 100 \
         --option kurtosis_correction False
 
@@ -40,13 +40,10 @@ def main(argv=None) -> int:
     ap.add_argument("scenario")
     ap.add_argument("--first-seed", type=int, required=True)
     ap.add_argument("--replicas", type=int, default=150)
-    ap.add_argument("--order", type=int, default=None, help="a fixed number of cosine coefficients")
     ap.add_argument("--option", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="an estimator option (a Python literal), for every fit")
     a = ap.parse_args(argv)
     extra = {k: ast.literal_eval(v) for k, v in a.option}
-    if a.order is not None:
-        extra["order"] = a.order
     draws_corr = {m: [] for m in MODES}
     err = []
     for r in range(a.replicas):
@@ -61,8 +58,7 @@ def main(argv=None) -> int:
         err.append((np.median(lt) - np.log(truth["slope_tr"]), np.median(lp) - np.log(truth["slope_P"])))
     e = np.array(err)
     rho = float(np.corrcoef(e[:, 0], e[:, 1])[0, 1])
-    order = "chosen" if a.order is None else f"fixed at {a.order} coefficients"
-    print(f"`{a.scenario}`, seeds {a.first_seed}-{a.first_seed + a.replicas - 1}, order {order}, options "
+    print(f"`{a.scenario}`, seeds {a.first_seed}-{a.first_seed + a.replicas - 1}, options "
           f"{extra or 'default'}: errors' correlation "
           f"{rho:.3f} ± {(1 - rho**2) / np.sqrt(len(e)):.3f}; draws' mean correlation "
           + ", ".join(f"{m} {np.mean(v):.3f}" for m, v in draws_corr.items()))
