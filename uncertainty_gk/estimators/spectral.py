@@ -218,6 +218,14 @@ DEFAULTS = {
                                 # option under study: with collective_order="tracer_shaped" a margin of 2
                                 # keeps 0.5 ps frames, where the check is a coin toss on the collective's
                                 # noise, from selecting (ablation_2026-12-05_session18.md)
+    "relaxation_check_frames": 1.0,
+                                # the collective's check is made only where the column's τ spans at
+                                # least this many frames of every seed; below, the collective keeps the
+                                # column unchecked.  With φ = exp(-Δt/τ) small the column is, to first
+                                # order in φ, a combination of the white and first cosine columns, so
+                                # the two models differ at O(φ²) and the check's verdict is the
+                                # collective's own noise, a selection that biased ln σ low at 0.5 ps
+                                # frames (session 31; 0 gives the check everywhere, sessions 16-30)
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
     "relaxation_basis": "tracer",
@@ -1138,7 +1146,11 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
                                  relax_free=estimated and opt["relaxation_variance"])
                      for ax in range(3)] for j, d in enumerate(per)]
 
-        if relax is not None and opt["relaxation_check"]:
+        # a column that relaxes within a frame is nearly the white and first cosine columns'
+        # combination: the collective's check could only read its noise (relaxation_check_frames)
+        unchecked = (c == "P" and relax is not None and opt["relaxation_check"]
+                     and relax < opt["relaxation_check_frames"] * min(d["dt"] for d in per))
+        if relax is not None and opt["relaxation_check"] and not unchecked:
             # keep the relaxation column only where it fits this component's band better
             # than the cosine term it displaces (three columns each, pooled likelihood; the
             # first three fits of a ladder do not depend on how far it goes, so only the
@@ -1148,7 +1160,10 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
             gain = float(sum(fr[rung]["loglik"] - fc[rung]["loglik"]
                              for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c)))
         # the model the check prefers first, the other one second (None: the cosine series)
-        models = [relax] if gain is None else ([relax, None] if gain > -opt["relaxation_margin"] else [None, relax])
+        if unchecked:
+            models = [relax, None]
+        else:
+            models = [relax] if gain is None else ([relax, None] if gain > -opt["relaxation_margin"] else [None, relax])
 
         def ordered(relax_ps):
             lad = ladder_of(relax_ps)
@@ -1203,7 +1218,7 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
             "relaxation_time_ps": relax, "relaxation_estimated": estimated, "relaxation_check_gain": gain,
-            "relaxation_switched": switched}
+            "relaxation_switched": switched, "relaxation_unchecked": bool(unchecked)}
     if c == "tr" and relax is not None and opt["collective_order"] == "tracer_bias_same":
         # the tracer's cosine-series ladder on its final band, for a collective that drops the
         # relaxation column (_tracer_bias_level)
@@ -1488,6 +1503,10 @@ def check_options(model_options: dict) -> dict:
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["collective_order"] not in COLLECTIVE_ORDERS:
         raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
+    frames = opt["relaxation_check_frames"]
+    if isinstance(frames, bool) or not isinstance(frames, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(frames) and frames >= 0):
+        raise ValueError(f"relaxation_check_frames must be a number of frames >= 0, got {frames!r}")
     margin = opt["relaxation_margin"]
     if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
             or not np.isfinite(margin):
