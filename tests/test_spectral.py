@@ -1062,13 +1062,13 @@ def test_a_relaxation_margin_keeps_the_column_where_the_check_is_a_near_tie():
     relaxation column unless the cosine series' pooled log-likelihood is higher by more than
     the margin.  On this replica of 0.5 ps frames (the rattle relaxes within a frame, so
     the collective's check is a near tie) the cosine series wins by less than 1: the check
-    made everywhere (``relaxation_check_frames=0``, sessions 16-30) drops the column, a margin
-    of 2 keeps it, and the fit is then the one without any check; a margin of 0.5 is not
-    enough.  Since session 31 the default makes no check here (the column's τ is shorter than
-    a frame) and keeps the column: the margin's fit again."""
+    made everywhere (the default) drops the column, a margin of 2 keeps it, and the fit is then
+    the one without any check; a margin of 0.5 is not enough.  ``relaxation_check_frames=1``
+    (session 31's option) makes no check here (the column's τ is shorter than a frame) and
+    keeps the column: the margin's fit again."""
     camp = synthetic.increment_campaign(rng=920706, **synthetic.INCREMENT_SCENARIOS["sparse_05ps_3x300ps"])
     seeds = [SpectralSeries(**s) for s in camp.seeds]
-    kw = dict(n_draws=2000, band_check=False, frame="lab", relaxation_check_frames=0)
+    kw = dict(n_draws=2000, band_check=False, frame="lab")
     default = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
     gain = default.band["P"]["relaxation_check_gain"]
     assert -1.0 < gain < 0.0
@@ -1088,29 +1088,31 @@ def test_a_relaxation_margin_keeps_the_column_where_the_check_is_a_near_tie():
         assert lo < truth < hi
     with pytest.raises(ValueError, match="relaxation_margin"):
         fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_margin=float("nan"))
-    kw.pop("relaxation_check_frames")
-    now = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
+    now = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check_frames=1, **kw)
     assert now.band["P"]["relaxation_unchecked"] and now.band["P"]["relaxation_check_gain"] is None
     np.testing.assert_array_equal(now.draws["slope_P"], kept.draws["slope_P"])
 
 
 def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_goes_unchecked():
-    """``relaxation_check_frames`` (session 31): the relaxation column 4 sin²(πfΔt) L(f; τ)
+    """``relaxation_check_frames`` (session 31, an option): the relaxation column 4 sin²(πfΔt) L(f; τ)
     is, to first order in φ = exp(-Δt/τ), a combination of the cosine series' first two
     columns (L is 1/(1 + φ² - 2φ cos 2πfΔt), and on the full band cos πu = cos 2πfΔt), so
     the three-column models the collective's check compares differ only at O(φ²).  Checked on
     the design itself: the part of the column outside the cosine model's span shrinks like
     φ² (0.5 ps frames, τ = 0.3 ps: φ = 0.19), and is large where τ spans frames (0.1 ps
-    frames).  The collective's check is then made only where τ spans at least one frame of
-    every seed: at 0.1 ps frames the default checks (a gain is recorded), at 0.5 ps frames
-    it keeps the column unchecked, which ``relaxation_check=False`` gives too; a negative
-    number of frames is refused."""
+    frames).  That is the linear cosine series; the default log warp above 50 ordinate
+    spacings bends cos(πu) away from cos 2πfΔt, so with it the part outside stays near 1-2 %
+    however small φ (a long run's check can then be decisive, as on the long reference).  With ``relaxation_check_frames=1`` the collective's check is made only where τ
+    spans at least one frame of every seed: at 0.1 ps frames it checks (a gain is recorded),
+    at 0.5 ps frames it keeps the column unchecked, which ``relaxation_check=False`` gives
+    too; the default (0) checks there; a negative number of frames is refused."""
     from uncertainty_gk.estimators.spectral import _design
 
-    def outside(dt, tau):
-        f = np.arange(1, 301) / (600 * dt)                 # a full band up to the Nyquist frequency
-        col = _design(f, f[-1], 2, dt, relax_ps=tau)[:, 1]
-        cos = _design(f, f[-1], 2, dt)
+    def outside(dt, tau, warp=False):
+        f = np.arange(1, 301) / (602 * dt)                 # a full band up to the Nyquist frequency
+        f_warp = 50 * (f[1] - f[0]) if warp else 0.0
+        col = _design(f, f[-1], 2, dt, f_warp, relax_ps=tau)[:, 1]
+        cos = _design(f, f[-1], 2, dt, f_warp)
         resid = col - cos @ np.linalg.lstsq(cos, col, rcond=None)[0]
         return np.linalg.norm(resid) / np.linalg.norm(col)
 
@@ -1119,8 +1121,9 @@ def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_go
     assert small[0] < 0.05 and np.all(np.diff(small) < 0)
     np.testing.assert_allclose(np.array(small) / phi**2, small[0] / phi[0] ** 2, rtol=0.35)
     assert outside(0.1, 0.3) > 5 * small[0]
+    assert outside(0.5, 0.3, warp=True) < 0.03 and outside(1.0, 0.3, warp=True) > 5 * small[2]
 
-    kw = dict(n_draws=1000, band_check=False, frame="lab")
+    kw = dict(n_draws=1000, band_check=False, frame="lab", relaxation_check_frames=1)
     camp = synthetic.increment_campaign(rng=920707, **synthetic.INCREMENT_SCENARIOS["sparse_05ps_3x300ps"])
     seeds = [SpectralSeries(**s) for s in camp.seeds]
     fit = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
@@ -1129,6 +1132,10 @@ def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_go
     assert fit.band["P"]["relaxation_time_ps"] == fit.band["tr"]["relaxation_time_ps"]
     free = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check=False, **kw)
     np.testing.assert_array_equal(fit.draws["slope_P"], free.draws["slope_P"])
+    kw.pop("relaxation_check_frames")
+    checked = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
+    assert not checked.band["P"]["relaxation_unchecked"] and checked.band["P"]["relaxation_check_gain"] is not None
+    kw["relaxation_check_frames"] = 1
     dense = synthetic.increment_campaign(rng=920707, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
     fit = fit_spectral([SpectralSeries(**s) for s in dense.seeds], rng=np.random.default_rng(0), **kw)
     assert not fit.band["P"]["relaxation_unchecked"] and fit.band["P"]["relaxation_check_gain"] is not None

@@ -218,14 +218,16 @@ DEFAULTS = {
                                 # option under study: with collective_order="tracer_shaped" a margin of 2
                                 # keeps 0.5 ps frames, where the check is a coin toss on the collective's
                                 # noise, from selecting (ablation_2026-12-05_session18.md)
-    "relaxation_check_frames": 1.0,
-                                # the collective's check is made only where the column's τ spans at
-                                # least this many frames of every seed; below, the collective keeps the
-                                # column unchecked.  With φ = exp(-Δt/τ) small the column is, to first
-                                # order in φ, a combination of the white and first cosine columns, so
-                                # the two models differ at O(φ²) and the check's verdict is the
-                                # collective's own noise, a selection that biased ln σ low at 0.5 ps
-                                # frames (session 31; 0 gives the check everywhere, sessions 16-30)
+    "relaxation_check_frames": 0.0,
+                                # an option (session 31, not adopted): the collective's check is made only
+                                # where the column's τ spans at least this many frames of every seed; below,
+                                # the collective keeps the column unchecked.  With φ = exp(-Δt/τ) small the
+                                # column is, to first order in φ, a combination of the white and first
+                                # cosine columns, so on a short run the check reads the collective's noise
+                                # (0.5 ps frames: ln σ +0.7 %, width x 0.98 with 1).  Not the default: on
+                                # real MD it also skips decisive checks of long runs and keeps a τ at the
+                                # search's lower edge, a copy of the white column (docs/spectral.md,
+                                # "Session 31")
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
     "relaxation_basis": "tracer",
