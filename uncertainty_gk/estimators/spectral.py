@@ -223,10 +223,11 @@ DEFAULTS = {
                                 # where the column's τ spans at least this many frames of every seed; below,
                                 # the collective keeps the column unchecked.  With φ = exp(-Δt/τ) small the
                                 # column is, to first order in φ, a combination of the white and first
-                                # cosine columns, so on a short run the check reads the collective's noise
+                                # cosine columns (exactly so without the log warp; within ~1-2 % with it),
+                                # so on a short run the check reads the collective's noise
                                 # (0.5 ps frames: ln σ +0.7 %, width x 0.98 with 1).  Not the default: on
                                 # real MD it also skips decisive checks of long runs and keeps a τ at the
-                                # search's lower edge, a copy of the white column (docs/spectral.md,
+                                # search's lower edge, nearly a copy of the white column (docs/spectral.md,
                                 # "Session 31")
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
