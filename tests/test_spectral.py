@@ -1062,13 +1062,13 @@ def test_a_relaxation_margin_keeps_the_column_where_the_check_is_a_near_tie():
     relaxation column unless the cosine series' pooled log-likelihood is higher by more than
     the margin.  On this replica of 0.5 ps frames (the rattle relaxes within a frame, so
     the collective's check is a near tie) the cosine series wins by less than 1: the check
-    made everywhere (the default) drops the column, a margin of 2 keeps it, and the fit is then
-    the one without any check; a margin of 0.5 is not enough.  ``relaxation_check_frames=1``
-    (session 31's option) makes no check here (the column's τ is shorter than a frame) and
-    keeps the column: the margin's fit again."""
+    made everywhere (``relaxation_check_frames=0``, sessions 16-30) drops the column, a margin
+    of 2 keeps it, and the fit is then the one without any check; a margin of 0.5 is not
+    enough.  Since session 31 the default skips this powerless check (the column's τ is
+    shorter than a frame) and keeps the column: the margin's fit again."""
     camp = synthetic.increment_campaign(rng=920706, **synthetic.INCREMENT_SCENARIOS["sparse_05ps_3x300ps"])
     seeds = [SpectralSeries(**s) for s in camp.seeds]
-    kw = dict(n_draws=2000, band_check=False, frame="lab")
+    kw = dict(n_draws=2000, band_check=False, frame="lab", relaxation_check_frames=0)
     default = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
     gain = default.band["P"]["relaxation_check_gain"]
     assert -1.0 < gain < 0.0
@@ -1088,13 +1088,13 @@ def test_a_relaxation_margin_keeps_the_column_where_the_check_is_a_near_tie():
         assert lo < truth < hi
     with pytest.raises(ValueError, match="relaxation_margin"):
         fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_margin=float("nan"))
-    now = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check_frames=1, **kw)
-    assert now.band["P"]["relaxation_unchecked"] and now.band["P"]["relaxation_check_gain"] is None
+    now = fit_spectral(seeds, rng=np.random.default_rng(0), **{**kw, "relaxation_check_frames": 1})
+    assert now.band["P"]["relaxation_unchecked"] and now.band["P"]["relaxation_check_gain"] == gain
     np.testing.assert_array_equal(now.draws["slope_P"], kept.draws["slope_P"])
 
 
 def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_goes_unchecked():
-    """``relaxation_check_frames`` (session 31, an option): the relaxation column 4 sin²(πfΔt) L(f; τ)
+    """``relaxation_check_frames`` (session 31, the default): the relaxation column 4 sin²(πfΔt) L(f; τ)
     is, to first order in φ = exp(-Δt/τ), a combination of the cosine series' first two
     columns (L is 1/(1 + φ² - 2φ cos 2πfΔt), and on the full band cos πu = cos 2πfΔt), so
     the three-column models the collective's check compares differ only at O(φ²).  Checked on
@@ -1102,10 +1102,14 @@ def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_go
     φ² (0.5 ps frames, τ = 0.3 ps: φ = 0.19), and is large where τ spans frames (0.1 ps
     frames).  That is the linear cosine series; the default log warp above 50 ordinate
     spacings bends cos(πu) away from cos 2πfΔt, so with it the part outside stays near 1-2 %
-    however small φ (a long run's check can then be decisive, as on the long reference).  With ``relaxation_check_frames=1`` the collective's check is made only where τ
-    spans at least one frame of every seed: at 0.1 ps frames it checks (a gain is recorded),
-    at 0.5 ps frames it keeps the column unchecked, which ``relaxation_check=False`` gives
-    too; the default (0) checks there; a negative number of frames is refused."""
+    however small φ (a long run's check can then be decisive, as on the long reference).
+    With ``relaxation_check_frames=1`` the collective's check is skipped only where τ is
+    shorter than one frame of every seed, the check has no power (the expected gain were
+    either fitted spectrum true, ``relaxation_check_power``, below 2 nats) and τ is not at
+    the search's lower edge Δt/3: at 0.1 ps frames it checks, at 0.5 ps frames it keeps the
+    column unchecked, which ``relaxation_check=False`` gives too; with no power allowance,
+    or with τ put at the lower edge, it checks there as ``relaxation_check_frames=0`` does; a
+    negative number of frames or nats is refused."""
     from uncertainty_gk.estimators.spectral import _design
 
     def outside(dt, tau, warp=False):
@@ -1128,19 +1132,24 @@ def test_a_column_that_relaxes_within_a_frame_is_nearly_the_cosine_models_and_go
     seeds = [SpectralSeries(**s) for s in camp.seeds]
     fit = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
     assert fit.band["tr"]["relaxation_time_ps"] < 0.5
-    assert fit.band["P"]["relaxation_unchecked"] and fit.band["P"]["relaxation_check_gain"] is None
+    assert fit.band["P"]["relaxation_unchecked"] and fit.band["P"]["relaxation_check_power"] < 2.0
     assert fit.band["P"]["relaxation_time_ps"] == fit.band["tr"]["relaxation_time_ps"]
     free = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check=False, **kw)
     np.testing.assert_array_equal(fit.draws["slope_P"], free.draws["slope_P"])
-    kw.pop("relaxation_check_frames")
-    checked = fit_spectral(seeds, rng=np.random.default_rng(0), **kw)
-    assert not checked.band["P"]["relaxation_unchecked"] and checked.band["P"]["relaxation_check_gain"] is not None
-    kw["relaxation_check_frames"] = 1
+    checked = fit_spectral(seeds, rng=np.random.default_rng(0), **{**kw, "relaxation_check_frames": 0})
+    assert not checked.band["P"]["relaxation_unchecked"]
+    assert checked.band["P"]["relaxation_check_gain"] == fit.band["P"]["relaxation_check_gain"]
+    no_power = fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check_power=0.0, **kw)
+    at_edge = fit_spectral(seeds, rng=np.random.default_rng(0), _relaxation_ps={"tr": 0.5 / 3}, **kw)
+    assert not no_power.band["P"]["relaxation_unchecked"] and not at_edge.band["P"]["relaxation_unchecked"]
+    np.testing.assert_array_equal(no_power.draws["slope_P"], checked.draws["slope_P"])
     dense = synthetic.increment_campaign(rng=920707, **synthetic.INCREMENT_SCENARIOS["brownian_3x100ps"])
     fit = fit_spectral([SpectralSeries(**s) for s in dense.seeds], rng=np.random.default_rng(0), **kw)
     assert not fit.band["P"]["relaxation_unchecked"] and fit.band["P"]["relaxation_check_gain"] is not None
     with pytest.raises(ValueError, match="relaxation_check_frames"):
         fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check_frames=-1)
+    with pytest.raises(ValueError, match="relaxation_check_power"):
+        fit_spectral(seeds, rng=np.random.default_rng(0), relaxation_check_power=-1.0)
 
 
 def test_tracer_shaped_takes_the_tracers_order_only_where_the_collective_keeps_the_column():

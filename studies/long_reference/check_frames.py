@@ -3,19 +3,23 @@
 
 For the whole run, every 50 and 100 ps piece and every rest-of-run reference (the campaigns
 of ``analyse_pieces.py``), the spectral fit with its default options and on the full band
-(``low_band=False, first_step=False``, the references' variant), with the default
-(``relaxation_check_frames=0``: the collective's relaxation check everywhere) and with the
-option.  Prints every fit where the option skips the check: the tracer's τ against the frame
-interval and the search's lower edge Δt/3, the check's gain under the default (negative: the
-cosine series preferred; its size: how decisive), the collective's order and σ's median
-and 95 % log-width under both.  Development and validation only: reads the runs of
-``studies/long_reference/runs`` (read only); ``default_rng(0)`` per fit::
+(``low_band=False, first_step=False``, the references' variant), with the option.  Prints
+every fit whose tracer τ is shorter than a frame (where the option may skip the collective's
+relaxation check): τ against the frame interval and the search's lower edge Δt/3, the check's
+gain (negative: the cosine series preferred; its size: how decisive) and power (the expected
+gain were either fitted spectrum true; the option skips the check only below
+``relaxation_check_power`` and with τ off the lower edge), whether it was skipped, and where
+it was, the collective's order and σ's median and 95 % log-width without and with the
+option.  Development and validation only: reads the runs of ``studies/long_reference/runs``
+(read only); ``default_rng(0)`` per fit::
 
     python studies/long_reference/check_frames.py
+    python studies/long_reference/check_frames.py --power 1e9     # the session-31 first version (no power limit)
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -38,15 +42,19 @@ def sigma_summary(fit) -> str:
     return f"{np.exp(np.median(x)):.2f} (w95 {hi - lo:.3f}, order {fit.band['P']['level']})"
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--power", type=float, default=None, help="relaxation_check_power (default: the estimator's)")
+    a = ap.parse_args(argv)
+    option = {"relaxation_check_frames": 1, **({} if a.power is None else {"relaxation_check_power": a.power})}
     seeds = pc.load_seeds(pc.DEFAULT_RUNS)
     specs = [("whole", pc.whole_ranges(seeds))]
     for length in (50, 100):
         for k, ranges in enumerate(pc.piece_ranges(seeds, length)):
             specs += [(f"{length}ps_{k}", ranges), (f"rest_{length}ps_{k}", pc.rest_ranges(seeds, ranges))]
-    print("| campaign | variant | Δt (ps) | τ_tr (ps) | default's check gain | slope_P default (order) | "
-          "slope_P option (order) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| campaign | variant | Δt (ps) | τ_tr (ps) | check gain | check power | skipped | "
+          "slope_P without (order) | slope_P with the option (order) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     n_fits = n_fired = 0
     for name, ranges in specs:
         gd = build_group_data(pc.campaign_runs(seeds, ranges),
@@ -56,15 +64,18 @@ def main() -> int:
         for variant, options in VARIANTS.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                new = fit_spectral(series, rng=np.random.default_rng(0), relaxation_check_frames=1, **options)
+                new = fit_spectral(series, rng=np.random.default_rng(0), **option, **options)
                 n_fits += 1
-                if not new.band["P"]["relaxation_unchecked"]:
+                tau = new.band["tr"]["relaxation_time_ps"]
+                if tau is None or tau >= dt:
                     continue
-                n_fired += 1
-                old = fit_spectral(series, rng=np.random.default_rng(0), **options)
-            gain = old.band["P"]["relaxation_check_gain"]
-            print(f"| {name} | {variant} | {dt:g} | {new.band['tr']['relaxation_time_ps']:.4f} (Δt/3 = {dt / 3:.4f}) | "
-                  f"{gain:+.1f} | {sigma_summary(old)} | {sigma_summary(new)} |", flush=True)
+                skipped = bool(new.band["P"]["relaxation_unchecked"])
+                n_fired += skipped
+                old = fit_spectral(series, rng=np.random.default_rng(0), **options) if skipped else new
+            band = new.band["P"]
+            print(f"| {name} | {variant} | {dt:g} | {tau:.4f} (Δt/3 = {dt / 3:.4f}) | {band['relaxation_check_gain']:+.1f} | "
+                  f"{band['relaxation_check_power']:.2f} | {'yes' if skipped else 'no'} | {sigma_summary(old)} | "
+                  f"{sigma_summary(new) if skipped else '(the same)'} |", flush=True)
     print(f"\nThe option skips the collective's check in {n_fired} of {n_fits} fits.")
     return 0
 

@@ -218,17 +218,21 @@ DEFAULTS = {
                                 # option under study: with collective_order="tracer_shaped" a margin of 2
                                 # keeps 0.5 ps frames, where the check is a coin toss on the collective's
                                 # noise, from selecting (ablation_2026-12-05_session18.md)
-    "relaxation_check_frames": 0.0,
-                                # an option (session 31, not adopted): the collective's check is made only
-                                # where the column's τ spans at least this many frames of every seed; below,
-                                # the collective keeps the column unchecked.  With φ = exp(-Δt/τ) small the
-                                # column is, to first order in φ, a combination of the white and first
-                                # cosine columns (exactly so without the log warp; within ~1-2 % with it),
-                                # so on a short run the check reads the collective's noise
-                                # (0.5 ps frames: ln σ +0.7 %, width x 0.98 with 1).  Not the default: on
-                                # real MD it also skips decisive checks of long runs and keeps a τ at the
-                                # search's lower edge, nearly a copy of the white column (docs/spectral.md,
-                                # "Session 31")
+    "relaxation_check_frames": 1.0,
+                                # the collective's relaxation check is skipped, and the column kept (the
+                                # tracer's model), where the column's τ is shorter than this many frames of
+                                # every seed, the check has no power (relaxation_check_power) and τ is not at
+                                # the search's lower edge Δt/3.  With φ = exp(-Δt/τ) small the column is, to
+                                # first order in φ, a combination of the white and first cosine columns
+                                # (exactly so without the log warp; within ~1-2 % with it), so on a short run
+                                # the check reads the collective's noise (0.5 ps frames: ln σ +0.7 %, width
+                                # x 0.98).  0: the check everywhere (sessions 16-30); docs/spectral.md,
+                                # "Session 31"
+    "relaxation_check_power": 2.0,
+                                # relaxation_check_frames skips the check only where its power, the expected
+                                # log-likelihood gain were either fitted three-column spectrum the truth
+                                # (fit.band["P"]["relaxation_check_power"]), is below this many nats: a long
+                                # run's check is decisive even where the column relaxes within a frame
     "relaxation_variance": True,  # the variance of each level counts the estimated τ of the relaxation
                                   # column as one more free parameter (False: τ treated as known)
     "relaxation_basis": "tracer",
@@ -1149,19 +1153,29 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
                                  relax_free=estimated and opt["relaxation_variance"])
                      for ax in range(3)] for j, d in enumerate(per)]
 
-        # a column that relaxes within a frame is nearly the white and first cosine columns'
-        # combination: the collective's check could only read its noise (relaxation_check_frames)
-        unchecked = (c == "P" and relax is not None and opt["relaxation_check"]
-                     and relax < opt["relaxation_check_frames"] * min(d["dt"] for d in per))
-        if relax is not None and opt["relaxation_check"] and not unchecked:
+        power: float | None = None
+        if relax is not None and opt["relaxation_check"]:
             # keep the relaxation column only where it fits this component's band better
             # than the cosine term it displaces (three columns each, pooled likelihood; the
             # first three fits of a ladder do not depend on how far it goes, so only the
             # kept model's ladder is continued)
             short_r, short_c = ladder_of(relax, 2), ladder_of(None, 2)
             rung = min(2, min(len(fits) for ps in short_r for fits in ps) - 1)
-            gain = float(sum(fr[rung]["loglik"] - fc[rung]["loglik"]
-                             for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c)))
+            pairs = [(fr[rung], fc[rung]) for ps_r, ps_c in zip(short_r, short_c) for fr, fc in zip(ps_r, ps_c)]
+            gain = float(sum(fr["loglik"] - fc["loglik"] for fr, fc in pairs))
+            # the check's power: the expected gain were either fitted spectrum the truth (the
+            # Gamma ordinates' Kullback-Leibler divergence, summed), the larger of the two
+            ratios = [(fr["S"] / fc["S"], np.broadcast_to(fr["alpha"], fr["S"].shape)) for fr, fc in pairs]
+            power = float(max(sum(np.sum(a * (r - 1.0 - np.log(r))) for r, a in ratios),
+                              sum(np.sum(a * (1.0 / r - 1.0 + np.log(r))) for r, a in ratios)))
+        # relaxation_check_frames: a column that relaxes within a frame is nearly the white and
+        # first cosine columns' combination; where the check then has no power (the two fitted
+        # spectra are closer than relaxation_check_power nats) it could only read the
+        # collective's noise, and the collective keeps the tracer's model; a τ at the search's
+        # lower edge (Δt/3) is no located relaxation and keeps the check
+        dt_min = min(d["dt"] for d in per)
+        unchecked = (c == "P" and power is not None and relax < opt["relaxation_check_frames"] * dt_min
+                     and power < opt["relaxation_check_power"] and relax > dt_min / 3 * np.exp(0.02))
         # the model the check prefers first, the other one second (None: the cosine series)
         if unchecked:
             models = [relax, None]
@@ -1221,7 +1235,8 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
             "z_vs_narrower": zs[level] if level < len(zs) else [], "passed": ok, "halved_because": halved,
             "rule": rule, "floor": floor_level, "own_level": own_level, "pooled_levels": _pooled_levels(flat, w)[0],
             "relaxation_time_ps": relax, "relaxation_estimated": estimated, "relaxation_check_gain": gain,
-            "relaxation_switched": switched, "relaxation_unchecked": bool(unchecked)}
+            "relaxation_switched": switched, "relaxation_unchecked": bool(unchecked),
+            "relaxation_check_power": power}
     if c == "tr" and relax is not None and opt["collective_order"] == "tracer_bias_same":
         # the tracer's cosine-series ladder on its final band, for a collective that drops the
         # relaxation column (_tracer_bias_level)
@@ -1510,6 +1525,9 @@ def check_options(model_options: dict) -> dict:
     if isinstance(frames, bool) or not isinstance(frames, (int, float, np.integer, np.floating)) \
             or not (np.isfinite(frames) and frames >= 0):
         raise ValueError(f"relaxation_check_frames must be a number of frames >= 0, got {frames!r}")
+    cpow = opt["relaxation_check_power"]
+    if isinstance(cpow, bool) or not isinstance(cpow, (int, float, np.integer, np.floating)) or not cpow >= 0:
+        raise ValueError(f"relaxation_check_power must be a number of nats >= 0, got {cpow!r}")
     margin = opt["relaxation_margin"]
     if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
             or not np.isfinite(margin):
