@@ -649,6 +649,14 @@ def _order_fits(pgram: np.ndarray, f: np.ndarray, alpha: float, opt: dict, dt: f
     return out
 
 
+#: the relaxation time's search: from Δt / _TAU_MIN_FRAMES up, and a maximum within
+#: _TAU_EDGE_LN (in ln τ, twice the refinement's tolerance) of either end is at that edge,
+#: i.e. no relaxation time is located there
+_TAU_MIN_FRAMES = 3.0
+_TAU_XATOL = 0.01
+_TAU_EDGE_LN = 2 * _TAU_XATOL
+
+
 def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list: list[float],
                      alpha_list: list, band_fraction: float, opt: dict) -> float | None:
     """τ (ps) of the relaxation column: the maximum of the Whittle likelihood summed over
@@ -671,14 +679,13 @@ def _relaxation_time(I_list: list[np.ndarray], f_list: list[np.ndarray], dt_list
             total -= _fit_order(I[:K], X, np.asarray(alpha)[:K] if np.ndim(alpha) else alpha)[1]
         return total
 
-    grid = np.linspace(np.log(dt_min / 3), np.log(max(T_min / (20 * np.pi), dt_min)), 13)
+    grid = np.linspace(np.log(dt_min / _TAU_MIN_FRAMES), np.log(max(T_min / (20 * np.pi), dt_min)), 13)
     vals = [nll(x) for x in grid]
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    xatol = 0.01
-    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": xatol})
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": _TAU_XATOL})
     best = res.x if res.fun <= vals[i] else grid[i]
-    if best >= grid[-1] - 2 * xatol:
+    if best >= grid[-1] - _TAU_EDGE_LN:
         # the likelihood still rises towards slower relaxations than the run resolves (real MD
         # with a relaxation on the run's own time scale): no relaxation time is located
         return None
@@ -1175,7 +1182,8 @@ def _component_band(c: str, per: list[dict], opt: dict, band_fraction: float,
         # lower edge (Δt/3) is no located relaxation and keeps the check
         dt_min = min(d["dt"] for d in per)
         unchecked = (c == "P" and power is not None and relax < opt["relaxation_check_frames"] * dt_min
-                     and power < opt["relaxation_check_power"] and relax > dt_min / 3 * np.exp(0.02))
+                     and power < opt["relaxation_check_power"]
+                     and np.log(relax) > np.log(dt_min / _TAU_MIN_FRAMES) + _TAU_EDGE_LN)
         # the model the check prefers first, the other one second (None: the cosine series)
         if unchecked:
             models = [relax, None]
