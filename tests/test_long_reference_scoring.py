@@ -58,3 +58,34 @@ def test_generated_docs_are_up_to_date(script):
         pytest.skip("no raw rows committed yet")
     r = subprocess.run([sys.executable, str(ROOT / script), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_oracle_coverage_and_widening_match_a_simulation_scored_by_the_rule():
+    """docs/long_reference.md's oracle (session 32): its analytic coverage of fixed references by estimates
+    centred off them by b is what scoring.covers gives on simulated pieces, and the widening it reports
+    for 0.90 makes the simulated pieces cover 0.90."""
+    import make_doc
+
+    rng = np.random.default_rng(11)
+    n_pieces, reps = 12, 4000
+    se_p = rng.uniform(0.05, 0.08, n_pieces)
+    se_r = rng.uniform(0.03, 0.05, n_pieces)
+    b = rng.uniform(0.05, 0.15, n_pieces)                  # an oracle above its references, as on the pieces
+    z95, z68 = scoring.LEVELS["95"], scoring.LEVELS["68"]
+
+    def simulated(widen):
+        hits = 0
+        for k in range(n_pieces):
+            m = np.exp(b[k] + rng.normal(0.0, se_p[k], reps))
+            w95, w68 = np.exp(z95 * widen * se_p[k]), np.exp(z68 * widen * se_p[k])
+            for mk in m:
+                hits += scoring.covers({"median": mk, "lo95": mk / w95, "hi95": mk * w95,
+                                        "lo68": mk / w68, "hi68": mk * w68}, 1.0, se_r[k], "95")
+        return hits / (n_pieces * reps)
+
+    analytic = make_doc.oracle_coverage(b, se_p, se_r, z95)
+    assert analytic < 0.90
+    assert abs(simulated(1.0) - analytic) < 0.01               # s.e. of the simulation ~0.002
+    f = make_doc.widening(b, se_p, se_r, 0.90)
+    assert f > 1.05 and abs(simulated(f) - 0.90) < 0.01
+    assert make_doc.widening(np.zeros(n_pieces), se_p, se_r, 0.90) == 1.0   # an unbiased oracle needs none

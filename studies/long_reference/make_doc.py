@@ -221,6 +221,76 @@ def first_ordinate_lines(d: pd.DataFrame) -> list[str]:
     return lines
 
 
+def oracle_coverage(b: np.ndarray, se_p: np.ndarray, se_r: np.ndarray, z: float, widen: float = 1.0) -> float:
+    """Mean probability that a piece estimate ln m ~ N(ln r + b, se_p²) covers its reference r under
+    ``scoring.covers`` (log half-width z sqrt((widen se_p)² + se_r²)), over the pieces."""
+    from scipy import stats
+
+    s = np.hypot(widen * se_p, se_r)
+    return float(np.mean(stats.norm.cdf((z * s - b) / se_p) - stats.norm.cdf((-z * s - b) / se_p)))
+
+
+def widening(b: np.ndarray, se_p: np.ndarray, se_r: np.ndarray, target: float = 0.90) -> float:
+    """Factor on the pieces' log-s.e. at which a 95 % interval centred off each reference by b (its noise
+    N(0, se_p²)) covers the references with mean probability ``target`` (1 if it already does)."""
+    z = scoring.LEVELS["95"]
+    if oracle_coverage(b, se_p, se_r, z) >= target:
+        return 1.0
+    lo, hi = 1.0, 20.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if oracle_coverage(b, se_p, se_r, z, mid) < target else (lo, mid)
+    return hi
+
+
+def oracle_lines(d: pd.DataFrame) -> tuple[list[str], str]:
+    """What a piece can reach at best (session 32): the coverage of an estimator that measures the diffusion
+    at one lag range of the whole run exactly on average, with the pieces' own precision, scored like the pieces."""
+    if not SLOPES.exists():
+        return ["(not computed: run `python studies/long_reference/msd_slopes.py`)"], "-"
+    m = json.loads(SLOPES.read_text())
+    sp = d[(d.method == "spectral") & (d.variant == "default") & (d.quantity == "D_tr")]
+    piece = sp[sp.role == "piece"].set_index(["length_ps", "piece"])
+    ref = sp[sp.role == "rest"].set_index(["length_ps", "piece"])
+    ranges = [(lo, hi) for lo, hi in m["ranges_ps"] if 10 <= lo <= 100]
+    z95, z68 = scoring.LEVELS["95"], scoring.LEVELS["68"]
+    head = " | ".join(f"MSD slope {lo:g}-{hi:g} ps" for lo, hi in ranges)
+    matched: list[str] = []
+    lines = [f"| pieces | n | ours: D\\* / reference, mean | ours: cov 95 % / 68 % (widening for 0.90) | {head} | "
+             "oracle at lags L/2-L: widening for 95 % coverage 0.90 |",
+             "|---|---|---|---|" + "---|" * (len(ranges) + 1)]
+    for L in sorted(piece.index.get_level_values(0).unique()):
+        keys = [k for k in piece.index if k[0] == L and k in ref.index]
+        se_p = np.array([scoring.log_se(piece.loc[k]) for k in keys])
+        se_r = np.array([scoring.log_se(ref.loc[k]) for k in keys])
+        ln_r = np.log([ref.loc[k, "median"] for k in keys])
+        ours = np.exp(np.log([piece.loc[k, "median"] for k in keys]) - ln_r)
+        cov = {lv: np.mean([scoring.covers(piece.loc[k], ref.loc[k, "median"], se_r[j], lv)
+                            for j, k in enumerate(keys)]) for lv in ("95", "68")}
+        cells = []
+        for lo, hi in ranges:
+            D = m["D_tr"]["mean"][m["ranges_ps"].index([lo, hi])]
+            b = np.log(D) - ln_r        # the oracle's offset from each reference, its noise ~ N(0, se_p²)
+            c = {lv: oracle_coverage(b, se_p, se_r, z) for lv, z in (("95", z95), ("68", z68))}
+            cells.append(f"{np.mean(np.exp(b)):.3f}: {c['95']:.2f} / {c['68']:.2f}")
+        # the widening that would reach 0.90 at 95 %, of our intervals and of the oracle at the piece's own
+        # longest lags (L/2-L): intervals that much wider than the noise, on diffusive data too (where a
+        # piece looks the same)
+        own = [k for k, (lo, hi) in enumerate(m["ranges_ps"]) if lo == L / 2 and hi == L]
+        widen = f"x {widening(np.log(m['D_tr']['mean'][own[0]]) - ln_r, se_p, se_r):.2f}" if own else "-"
+        # ours: each piece's own offset is realised (not an expectation), so the factor that covers 90 % of the
+        # pieces is the 0.9 quantile of what each needs, |x| = z_95 sqrt((f s_p)² + s_r²)
+        need = np.sqrt(np.maximum((np.log(ours) / z95) ** 2 - se_r**2, 0.0)) / se_p
+        widen_ours = f"x {max(1.0, float(np.quantile(need, 0.90))):.2f}"
+        lines.append(f"| {L:g} ps | {len(keys)} | {ours.mean():.3f} | {cov['95']:.2f} / {cov['68']:.2f} ({widen_ours}) | "
+                     + " | ".join(cells) + f" | {widen} |")
+        # the lag range of the whole run whose slope matches our pieces' estimate best
+        level = np.exp(np.mean(np.log([piece.loc[k, "median"] for k in keys])))
+        k_best = int(np.argmin(np.abs(np.log(m["D_tr"]["mean"]) - np.log(level))))
+        matched.append(f"{L:g} ps: {m['ranges_ps'][k_best][0]:g}-{m['ranges_ps'][k_best][1]:g} ps")
+    return lines, "; ".join(matched)
+
+
 def first_step_lines() -> list[str]:
     """The session-29 step ``first_step`` on the pieces (``first_step.py real`` -> its ``pieces.json``)."""
     if not STEP.exists():
@@ -297,6 +367,7 @@ def render() -> str:
     ps = meta["ps_per_seed"]
     used = {L: int(n) * 3 * L for L, n in pieces.items()}
     cur_lines, cur_ok = current_table(d)
+    oracle = oracle_lines(d)
     out = [
         "# Long-reference pieces: every method on real MD with a known answer (generated)", "",
         "Generated by `studies/long_reference/make_doc.py` from the committed raw rows "
@@ -367,6 +438,26 @@ def render() -> str:
         "the pieces refitted without the step and with each prior, against the rest-of-run references of the "
         "tables above, scored as there; the last column is the step's mean posterior probability.", "",
         *first_step_lines(), "",
+        "### What a piece can reach at best: an oracle at the piece's own time scales (session 32)", "",
+        "How far can any estimator that sees only a piece get?  A piece of length L measures the motion at lags up "
+        "to L; the whole run tells, far more precisely, what the diffusion is at each lag range (the secant MSD "
+        "slopes above).  The *oracle* of a lag range is a hypothetical estimator that is right on average about "
+        "the whole run's slope over that range, with exactly the pieces' own precision (each piece's log-s.e. of "
+        "the default spectral D\\*), scored against the same spectral rest-of-run references as the tables above "
+        "(the reference error added in quadrature); its expected coverage is exact given the references "
+        "(Φ((z s − b)/s_p) − Φ((−z s − b)/s_p) per piece, b = ln slope − ln reference, s² = s_p² + s_r²).  "
+        "Each cell: oracle / reference, mean, then its 95 % / 68 % coverage.", "",
+        *oracle[0], "",
+        "**Reading.**  A piece's longest lags are L/2-L (25-50 ps for 50 ps pieces, 50-100 ps for 100 ps "
+        "pieces).  Even an oracle that measured the diffusion there exactly on average, as precisely as our "
+        "intervals, would sit above the references and cover them less often than the target's 0.90: the "
+        "motion keeps relaxing beyond the piece, and no data in the piece show by how much.  To reach 0.90 it "
+        "would need intervals wider than its own noise by the last column's factor, and ours by the factor in "
+        "brackets - on diffusive runs too, which a piece cannot tell apart, where such intervals over-cover.  Our estimate "
+        f"sits where the whole run's slope over these lags does ({oracle[1]}: the shape model is smooth below "
+        "~50 ordinate spacings, so its level is set by time scales well inside the piece), which "
+        "is why its coverage is lower still.  Reaching 0.90-0.98 on these pieces therefore needs a prior that "
+        "expects the relaxation (the step prior above, or wider intervals everywhere), not more of the data.", "",
         "## The whole run by every method (and the item-0 variants)", "",
         "95 % intervals.  spectral band_x: `fit_spectral(..., band_fraction=x)` on the same series; spectral "
         "full_band: `fit_spectral(..., low_band=False, first_step=False)` (the default until session 26); bayes "
