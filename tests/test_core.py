@@ -205,6 +205,11 @@ def test_spectral_estimator_through_the_core():
     assert np.mean([m for m, _, _ in pv["sigma"]]) == pytest.approx(res.quantities["sigma"].median, rel=0.1)
     assert np.mean([m for m, _, _ in pv["D_tr"]]) == pytest.approx(res.quantities["D_tr"].median, rel=0.05)
     assert "principal axes: σ" in format_table(AnalysisResult(groups=[res]))
+    # the numbers behind the regime, in the result and in its summary (session 32)
+    rc = res.diagnostics["regime_checks"]["spectral"]
+    assert set(rc) == {"D_tr", "sigma"} and {"lowest", "first", "half_band"} <= set(rc["sigma"])
+    assert 0.7 < rc["D_tr"]["first"]["ratio"] < 1.3 and abs(rc["D_tr"]["lowest"]["z"]) < 4
+    assert f"lowest alone {rc['D_tr']['first']['ratio']:.2f}" in format_table(AnalysisResult(groups=[res]))
 
 
 def test_spectral_uses_a_seed_too_short_for_the_msd_window():

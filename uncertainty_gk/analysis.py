@@ -31,6 +31,7 @@ from .estimators.bayes import BayesEstimator
 from .estimators.data import GroupData
 from .estimators.heterogeneity import pooled_gls
 from .estimators.running import running_estimates
+from .estimators.spectral import regime_checks_line
 from .execution import TaskFailure, map_tasks
 from .results import QUANTITY_UNITS, AnalysisResult, Estimate, GroupResult, SeedResult
 from .schema import labels_of, package_version, sources_of
@@ -198,6 +199,8 @@ def analyse_group(data, settings: AnalysisSettings | None = None, *, labels: dic
             diagnostics.setdefault("efficiency", {})[m] = js.efficiency
         if js.info.get("principal_values"):
             diagnostics.setdefault("principal_values", {})[m] = js.info["principal_values"]
+        if js.info.get("regime_checks"):
+            diagnostics.setdefault("regime_checks", {})[m] = js.info["regime_checks"]
         if js.regime == "provisional" and js.info.get("regime_reason"):
             diagnostics.setdefault("regime_reason", {})[m] = js.info["regime_reason"]
             notes.append(f"{m}: provisional: {js.info['regime_reason']}")
@@ -454,6 +457,9 @@ def format_table(result: AnalysisResult) -> str:
         if ratio:
             shown = ", ".join(f"{k} {v:.2g}" for k, v in ratio.items() if isinstance(v, (int, float)) and np.isfinite(v))
             lines.append(f"   interval width / Cramér-Rao width: {shown}")
+        checks = g.diagnostics.get("regime_checks", {}).get(g.method)
+        if checks and regime_checks_line(checks):
+            lines.append(f"   regime checks: {regime_checks_line(checks)}")
         pv = g.diagnostics.get("principal_values", {}).get(g.method)
         if pv:
             lines.append("   principal axes: σ " + ", ".join(f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in pv["sigma"])

@@ -2169,6 +2169,7 @@ class SpectralEstimator:
                           [s.name for s in seeds])
         info = {"regime_reason": fit.regime_reason, "band": fit.band, "n_coefficients": fit.n_coefficients,
                 "principal_values": principal_values(fit, data, self.ci_prob), "settings": fit.settings,
+                "regime_checks": regime_checks(fit),
                 "heterogeneity": {**het, "source": "spectral: per-seed ln slopes"}}
         per_seed = {seed.name: {"slope_tr": np.asarray(rec["slope_tr"]),
                                 "slope_P_per_volume": np.asarray(rec["slope_P"]) / seed.volume}
@@ -2178,6 +2179,61 @@ class SpectralEstimator:
                             efficiency={"crb_width": fit.crb_width, "width": fit.width,
                                         "width_over_crb": fit.width_over_crb}, per_seed=per_seed,
                             convergence={"converged": True, "note": "independent draws (no Markov chain)"})
+
+
+def regime_checks(fit: SpectralFit) -> dict:
+    """The numbers behind ``fit.regime``, per quantity ("D_tr" for the tracer, "sigma" for the collective),
+    whether or not they made the result provisional: the lowest ``low_ordinates`` ordinates pooled and the
+    lowest one alone against the fitted spectrum (ratio data / fit and z), the level on half the band
+    over the level on the full band (ratio, and z of that shift in s.e. of the difference), and the tracer's step below
+    its lowest ordinate (posterior probability, mean ln factor).  A run that is still relaxing at its
+    longest time scales shows as ratios below 1 with negative z long before a check fails (on the
+    50-100 ps long-reference pieces the tracer's first ordinate sits at 0.92 of the fit, z -1.4 on
+    average: docs/long_reference.md), so the numbers are worth reading beside a "diffusive" verdict."""
+    def num(x) -> float | None:
+        return float(x) if x is not None and np.isfinite(x) else None
+
+    out: dict = {}
+    for key, q in (("slope_tr", "D_tr"), ("slope_P", "sigma")):
+        entry: dict = {}
+        low = fit.diagnostics.get("low_check", {}).get(key)
+        if low:
+            entry["lowest"] = {"ordinates": int(fit.settings.get("low_ordinates", 0)),
+                               "ratio": num(low.get("ratio")), "z": num(low.get("z"))}
+            if "z_first" in low:
+                entry["first"] = {"ratio": num(low.get("ratio_first")), "z": num(low.get("z_first"))}
+        half = fit.diagnostics.get("band_check", {}).get(key)
+        if half:
+            med = float(np.median(fit.draws[key]))
+            # z of the half band's level against the full band's (band_check's z with the sign of the ratio)
+            entry["half_band"] = {"z": num(-half["z"]), "ratio": num(half["half_band_median"] / med)}
+        if entry:
+            out[q] = entry
+    step = fit.diagnostics.get("first_step") or {}
+    if step and "D_tr" in out:
+        out["D_tr"]["step_below_first"] = {"probability": num(step.get("prob_step")),
+                                           "mean_ln_factor": num(step.get("delta_mean"))}
+    return out
+
+
+def regime_checks_line(checks: dict) -> str:
+    """One line for a text summary: the lowest frequencies and the half band, per quantity."""
+    parts = []
+    for q, label in (("D_tr", "D*"), ("sigma", "σ")):
+        c = checks.get(q)
+        if not c:
+            continue
+        bits = []
+        if c.get("lowest") and c["lowest"]["ratio"] is not None:
+            bits.append(f"lowest {c['lowest']['ordinates']} frequencies {c['lowest']['ratio']:.2f} of the fit "
+                        f"(z {c['lowest']['z']:+.1f})")
+        if c.get("first") and c["first"]["ratio"] is not None:
+            bits.append(f"the lowest alone {c['first']['ratio']:.2f} (z {c['first']['z']:+.1f})")
+        if c.get("half_band") and c["half_band"]["ratio"] is not None:
+            bits.append(f"on half the band x {c['half_band']['ratio']:.3f} (z {c['half_band']['z']:+.1f})")
+        if bits:
+            parts.append(f"{label}: " + ", ".join(bits))
+    return "; ".join(parts)
 
 
 def principal_values(fit: SpectralFit, data, ci_prob: float) -> dict:
