@@ -59,6 +59,14 @@ def test_results_file_feeds_every_command_without_analysing(analysed, capsys, mo
     assert (tmp / "m.png").stat().st_size > 1000 and (tmp / "r.png").stat().st_size > 1000
     assert main(["report", str(res), "-o", str(tmp / "rep"), "--no-figures", "-q"]) == 0
     assert (tmp / "rep" / "report.html").exists()
+    # `analyze` of a results file shows them as stored, and says that they were not recomputed
+    capsys.readouterr()
+    assert main(["analyze", str(res), "-q"]) == 0
+    got = capsys.readouterr()
+    assert "holds results computed before" in got.err and "not recomputed" in got.err
+    assert "σ_tr" in got.out
+    assert main(["compare", str(res), "--by", "model"]) == 0
+    assert "computed before" not in capsys.readouterr().err          # reading results is what compare is for
 
 
 def test_results_file_refuses_options_that_would_change_it(analysed, capsys):

@@ -87,7 +87,7 @@ def open_campaign(paths, args):
     return loaded
 
 
-def _results_path(args) -> Path | None:
+def stored_results_path(args) -> Path | None:
     from ..results import is_results_file
 
     src = args.source if isinstance(args.source, list) else [args.source]
@@ -114,7 +114,7 @@ def obtain_result(args):
     (diagnose, then analyse, with the settings from the options).  Returns (result, failed groups)."""
     from ..results import load_results
 
-    path = _results_path(args)
+    path = stored_results_path(args)
     if path is not None:
         refuse_analysis_options(args, path)
         return load_results(path), []
