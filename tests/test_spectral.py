@@ -1481,8 +1481,9 @@ def test_regime_checks_show_a_relaxation_beyond_the_run_before_any_check_fails()
             low = fit.diagnostics["low_check"]["slope_tr"]
             assert rc["D_tr"]["first"] == {"ratio": low["ratio_first"], "z": low["z_first"]}
             assert rc["D_tr"]["lowest"]["ratio"] == low["ratio"] and rc["D_tr"]["lowest"]["ordinates"] == 4
-            half = rc["sigma"]["half_band"]
-            assert (half["ratio"] - 1) * half["z"] >= 0          # z carries the ratio's sign
+            for q in ("D_tr", "sigma"):
+                half = rc[q]["half_band"]
+                assert (half["ratio"] - 1) * half["z"] >= 0      # z carries the ratio's sign
             assert 0 <= rc["D_tr"]["step_below_first"]["probability"] <= 1
             line = regime_checks_line(rc)
             assert line.startswith("D*: lowest 4 frequencies") and f"lowest alone {low['ratio_first']:.2f}" in line

@@ -1999,7 +1999,8 @@ def fit_spectral(seeds: Sequence[SpectralSeries], *, rng: np.random.Generator, n
             dv = max(np.var(b_) - np.var(a_), 0.5 * np.var(b_))
             shift = float(np.median(a_) - np.median(b_))
             zb = shift / float(np.sqrt(dv))
-            band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_)))}
+            band_check[key] = {"z": zb, "half_band_median": float(np.exp(np.median(b_))),
+                               "full_band_median": float(np.exp(np.median(a_)))}
             if allow_rng is not None:
                 # the band is a choice the data do not settle: its excess shift is one more
                 # error of the level, independent of the sampling error (added to the joint
@@ -2204,9 +2205,10 @@ def regime_checks(fit: SpectralFit) -> dict:
                 entry["first"] = {"ratio": num(low.get("ratio_first")), "z": num(low.get("z_first"))}
         half = fit.diagnostics.get("band_check", {}).get(key)
         if half:
-            med = float(np.median(fit.draws[key]))
-            # z of the half band's level against the full band's (band_check's z with the sign of the ratio)
-            entry["half_band"] = {"z": num(-half["z"]), "ratio": num(half["half_band_median"] / med)}
+            # the half band's level over the full band's as compared there (before the tracer's step), and
+            # z of that shift (band_check's z, with the sign of the ratio)
+            full = half.get("full_band_median", float(np.median(fit.draws[key])))
+            entry["half_band"] = {"z": num(-half["z"]), "ratio": num(half["half_band_median"] / full)}
         if entry:
             out[q] = entry
     step = fit.diagnostics.get("first_step") or {}
