@@ -457,9 +457,9 @@ def format_table(result: AnalysisResult) -> str:
         if ratio:
             shown = ", ".join(f"{k} {v:.2g}" for k, v in ratio.items() if isinstance(v, (int, float)) and np.isfinite(v))
             lines.append(f"   interval width / Cramér-Rao width: {shown}")
-        checks = g.diagnostics.get("regime_checks", {}).get(g.method)
-        if checks and regime_checks_line(checks):
-            lines.append(f"   regime checks: {regime_checks_line(checks)}")
+        checks = regime_checks_line(g.diagnostics.get("regime_checks", {}).get(g.method) or {})
+        if checks:
+            lines.append(f"   regime checks: {checks}")
         pv = g.diagnostics.get("principal_values", {}).get(g.method)
         if pv:
             lines.append("   principal axes: σ " + ", ".join(f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in pv["sigma"])

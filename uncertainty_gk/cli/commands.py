@@ -9,7 +9,7 @@ import sys
 from ..errors import UGKError
 from ..fileio import json_default
 from .options import add_estimation, add_execution, add_output, add_screening, add_source, execution_client
-from .sources import obtain_result, open_campaign, stored_results_path
+from .sources import obtain_result, open_campaign
 
 
 def write_json(path, obj) -> None:
@@ -155,14 +155,7 @@ def cmd_analyze(args) -> int:
 
     if args.output and not str(args.output).endswith(".nc"):
         raise UGKError(f"-o {args.output}: results are written as netCDF; give a name ending in .nc")
-    result, failed = obtain_result(args)
-    stored = stored_results_path(args)
-    if stored is not None:
-        # a results file is shown as it was computed: say so, or the user may take it for a new analysis
-        version = result.provenance.get("uncertainty_gk_version", "an unknown version")
-        print(f"note: {stored} holds results computed before (uncertainty_gk {version}); they are shown as stored, "
-              "not recomputed - run `ugk analyze` on the archive to recompute them with this version",
-              file=sys.stderr)
+    result, failed = obtain_result(args, say_if_stored=True)
     print(format_table(result))
     if args.json:
         result.to_json(args.json)

@@ -87,7 +87,7 @@ def open_campaign(paths, args):
     return loaded
 
 
-def stored_results_path(args) -> Path | None:
+def _results_path(args) -> Path | None:
     from ..results import is_results_file
 
     src = args.source if isinstance(args.source, list) else [args.source]
@@ -109,15 +109,23 @@ def refuse_analysis_options(args, path) -> None:
                        "(rerun `ugk analyze` on the archive with the new options)")
 
 
-def obtain_result(args):
+def obtain_result(args, *, say_if_stored: bool = False):
     """The analysis result a command works on: read from a results file, or computed now
-    (diagnose, then analyse, with the settings from the options).  Returns (result, failed groups)."""
+    (diagnose, then analyse, with the settings from the options).  Returns (result, failed groups).
+    With ``say_if_stored`` (``ugk analyze``, whose output would otherwise look like a new analysis),
+    a results file is announced on stderr as shown, not recomputed."""
     from ..results import load_results
 
-    path = stored_results_path(args)
+    path = _results_path(args)
     if path is not None:
         refuse_analysis_options(args, path)
-        return load_results(path), []
+        result = load_results(path)
+        if say_if_stored:
+            version = result.provenance.get("uncertainty_gk_version", "an unknown version")
+            print(f"note: {path} holds results computed before (uncertainty_gk {version}); they are shown as "
+                  "stored, not recomputed - run `ugk analyze` on the archive to recompute them with this version",
+                  file=sys.stderr)
+        return result, []
     from ..pipeline import analyse
 
     settings = settings_from_args(args)

@@ -1529,16 +1529,17 @@ def check_options(model_options: dict) -> dict:
         raise ValueError(f"seed_weights must be 'common' or 'own', got {opt['seed_weights']!r}")
     if opt["collective_order"] not in COLLECTIVE_ORDERS:
         raise ValueError(f"collective_order must be one of {COLLECTIVE_ORDERS}, got {opt['collective_order']!r}")
+    def real(x) -> bool:
+        return not isinstance(x, bool) and isinstance(x, (int, float, np.integer, np.floating))
+
     frames = opt["relaxation_check_frames"]
-    if isinstance(frames, bool) or not isinstance(frames, (int, float, np.integer, np.floating)) \
-            or not (np.isfinite(frames) and frames >= 0):
+    if not (real(frames) and np.isfinite(frames) and frames >= 0):
         raise ValueError(f"relaxation_check_frames must be a number of frames >= 0, got {frames!r}")
     cpow = opt["relaxation_check_power"]
-    if isinstance(cpow, bool) or not isinstance(cpow, (int, float, np.integer, np.floating)) or not cpow >= 0:
+    if not (real(cpow) and cpow >= 0):
         raise ValueError(f"relaxation_check_power must be a number of nats >= 0, got {cpow!r}")
     margin = opt["relaxation_margin"]
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(margin):
+    if not (real(margin) and np.isfinite(margin)):
         raise ValueError(f"relaxation_margin must be a finite number (log-likelihood units), "
                          f"got {opt['relaxation_margin']!r}")
     return opt
@@ -2207,8 +2208,7 @@ def regime_checks(fit: SpectralFit) -> dict:
         if half:
             # the half band's level over the full band's as compared there (before the tracer's step), and
             # z of that shift (band_check's z, with the sign of the ratio)
-            full = half.get("full_band_median", float(np.median(fit.draws[key])))
-            entry["half_band"] = {"z": num(-half["z"]), "ratio": num(half["half_band_median"] / full)}
+            entry["half_band"] = {"z": num(-half["z"]), "ratio": num(half["half_band_median"] / half["full_band_median"])}
         if entry:
             out[q] = entry
     step = fit.diagnostics.get("first_step") or {}
